@@ -1,0 +1,562 @@
+//! Configuration: one YAML file (`go-d.yml`, keys of the original `go-d.ini`, reference section
+//! 8.1), `GODOCKER_*` environment overrides (section 8.3), then built-in defaults.
+//!
+//! Parsing is pure: the caller reads the file and the environment and passes them in.
+
+use crate::error::CoreError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Job directories live under `<shared_dir>/tasks/pairtree_root`. Default: `<data>/shared`.
+    pub shared_dir: Option<String>,
+    /// Our addition: where `god up` listens (overridden by `--listen`).
+    pub listen: Option<String>,
+    /// Our addition: data directory (SQLite file, secrets). Overridden by `--data`.
+    pub data_dir: Option<String>,
+    pub defaults_cpu: u32,
+    pub defaults_ram: f64,
+    pub allow_root: bool,
+    pub allow_user_images: bool,
+    pub default_images: Vec<ImageEntry>,
+    pub use_private_registry: Option<String>,
+    pub volumes: Vec<VolumeConfig>,
+    pub volumes_check: bool,
+    pub constraints: Vec<Constraint>,
+    pub executors: Vec<String>,
+    pub docker: DockerConfig,
+    pub scheduler_policy: String,
+    pub max_job_pop: u32,
+    /// Our addition: seconds between scheduler/watcher/archiver passes when nothing wakes them.
+    pub tick_seconds: f64,
+    pub maxlifespan: String,
+    pub dynamic_fields: Vec<DynamicField>,
+    pub secret_passphrase: Option<String>,
+    /// Seconds an API token stays valid.
+    pub token_ttl: u64,
+    /// Logins that are administrators.
+    pub admin: Vec<String>,
+    pub auth_policy: String,
+    pub allow_fake_auth: bool,
+    pub max_file_download: u64,
+    pub clean_old: u64,
+    pub rate_limit: Option<u64>,
+    pub rate_limit_all: Option<u64>,
+    pub share_project_tasks: bool,
+    pub network: NetworkConfig,
+    pub fake: FakeConfig,
+    /// Our addition: largest request body accepted, in bytes.
+    pub max_request_body: usize,
+    /// Our addition: `full` (fsync every commit: an acknowledged job survives power loss) or
+    /// `normal` (survives a crash of the server, not of the machine).
+    pub sqlite_synchronous: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            shared_dir: None,
+            listen: None,
+            data_dir: None,
+            defaults_cpu: 1,
+            defaults_ram: 1.0,
+            allow_root: false,
+            allow_user_images: true,
+            default_images: Vec::new(),
+            use_private_registry: None,
+            volumes: Vec::new(),
+            volumes_check: true,
+            constraints: Vec::new(),
+            executors: vec!["docker".into()],
+            docker: DockerConfig::default(),
+            scheduler_policy: "FiFo".into(),
+            max_job_pop: 100,
+            tick_seconds: 2.0,
+            maxlifespan: "7d".into(),
+            dynamic_fields: vec![DynamicField {
+                name: "maxlifespan".into(),
+                admin_only: false,
+            }],
+            secret_passphrase: None,
+            token_ttl: 86_400,
+            admin: Vec::new(),
+            auth_policy: "local".into(),
+            allow_fake_auth: false,
+            max_file_download: 0,
+            clean_old: 30,
+            rate_limit: None,
+            rate_limit_all: None,
+            share_project_tasks: false,
+            network: NetworkConfig::default(),
+            fake: FakeConfig::default(),
+            max_request_body: 1 << 20,
+            sqlite_synchronous: "full".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ImageEntry {
+    pub name: String,
+    pub url: String,
+    pub interactive: bool,
+    pub default: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct VolumeConfig {
+    pub name: String,
+    pub acl: String,
+    pub path: String,
+    pub mount: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Constraint {
+    pub name: String,
+    /// Comma-separated allowed values, as the original.
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct DynamicField {
+    pub name: String,
+    pub admin_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DockerConfig {
+    /// `unix:///var/run/docker.sock` (default), `tcp://host:port` or `http(s)://…`.
+    pub url: Option<String>,
+    pub api_version: String,
+    pub tls: bool,
+    pub ca_cert: Option<String>,
+    pub client_cert: Option<String>,
+    pub client_key: Option<String>,
+    /// Our addition: capacity override (CPUs usable by jobs). Default: the Engine's.
+    pub cpus: Option<u32>,
+    /// Our addition: capacity override in GB. Default: the Engine's memory.
+    pub ram: Option<f64>,
+    /// Our addition: credentials for `use_private_registry`.
+    pub registry_username: Option<String>,
+    pub registry_password: Option<String>,
+    /// Our addition: pids limit of job containers.
+    pub pids_limit: i64,
+}
+
+impl Default for DockerConfig {
+    fn default() -> Self {
+        DockerConfig {
+            url: None,
+            api_version: "auto".into(),
+            tls: false,
+            ca_cert: None,
+            client_cert: None,
+            client_key: None,
+            cpus: None,
+            ram: None,
+            registry_username: None,
+            registry_password: None,
+            pids_limit: 4096,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct NetworkConfig {
+    pub disabled: bool,
+    pub use_cni: bool,
+    pub cni_plugin: Option<String>,
+    pub cni_public_network_name: Option<String>,
+}
+
+/// The fake executor of the original's tests (reference 4.7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FakeConfig {
+    /// Jobs accepted per dispatch call; the rest are rejected.
+    pub fail_on: u32,
+    pub cpus: u32,
+    pub ram: f64,
+    /// Seconds a fake job "runs".
+    pub run_seconds: f64,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig {
+            fail_on: 5,
+            cpus: 1_000_000,
+            ram: 1_000_000.0,
+            run_seconds: 0.0,
+        }
+    }
+}
+
+/// Keys of the original configuration that this version accepts but does not use yet.
+const LEGACY_KEYS: &[&str] = &[
+    "plugins_dir",
+    "storage",
+    "user_reset_usage_duration",
+    "live_events",
+    "live_events_url",
+    "shared_secret_passphrase",
+    "plugin_zfs",
+    "port_allocate",
+    "port_start",
+    "port_range",
+    "mongo_url",
+    "mongo_db",
+    "redis_host",
+    "redis_port",
+    "redis_db",
+    "redis_prefix",
+    "influxdb_host",
+    "influxdb_port",
+    "influxdb_user",
+    "influxdb_password",
+    "influxdb_db",
+    "fairshare_waiting_time_weight",
+    "fairshare_user_time_weight",
+    "fairshare_user_cpu_weight",
+    "fairshare_user_ram_weight",
+    "fairshare_group_time_weight",
+    "fairshare_group_cpu_weight",
+    "fairshare_group_ram_weight",
+    "fairshare_user_weight",
+    "fairshare_group_weight",
+    "placement",
+    "prometheus_key",
+    "prometheus_exporter",
+    "master_timeout",
+    "web_endpoint",
+    "session_timeout",
+    "mesos",
+    "kube_server",
+    "kube_token",
+    "kube_namespace",
+    "allow_proxy_remote_user",
+    "ldap_host",
+    "ldap_port",
+    "ldap_dn",
+    "ldap_base_dn_filter",
+    "ldap_admin_dn",
+    "ldap_admin_password",
+    "ldap",
+    "watchers",
+    "cadvisor_port",
+    "cadvisor_samples",
+    "cadvisor_url_part_override",
+    "email_from",
+    "email_smtp_tls",
+    "email_smtp_user",
+    "email_smtp_password",
+    "email_smtp_host",
+    "email_smtp_port",
+    "disk_default_quota",
+    "status_policy",
+    "etcd_prefix",
+    "etcd_host",
+    "etcd_port",
+    "guest_allow",
+    "guest_bind",
+    "guest_allow_root",
+    "guest_home_root",
+    "ftp",
+    "flow",
+    "failure_policy",
+    "link_image_to_registry",
+    "log_config",
+];
+
+/// A loaded configuration and the warnings about it (unknown or unused keys).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+/// `GODOCKER_*` environment variables and the configuration path they set.
+const ENV_OVERRIDES: &[(&str, &str, EnvKind)] = &[
+    ("GODOCKER_SHARED_DIR", "shared_dir", EnvKind::Str),
+    ("GODOCKER_EXECUTOR", "executors", EnvKind::List),
+    (
+        "GODOCKER_SCHEDULER_POLICY",
+        "scheduler_policy",
+        EnvKind::Str,
+    ),
+    ("GODOCKER_AUTH_POLICY", "auth_policy", EnvKind::Str),
+    ("GODOCKER_DOCKER_URL", "docker.url", EnvKind::Str),
+    ("GODOCKER_DOCKER_TLS", "docker.tls", EnvKind::Flag),
+    ("GODOCKER_DOCKER_CA_CERT", "docker.ca_cert", EnvKind::Str),
+    (
+        "GODOCKER_DOCKER_CLIENT_CERT",
+        "docker.client_cert",
+        EnvKind::Str,
+    ),
+    (
+        "GODOCKER_DOCKER_CLIENT_KEY",
+        "docker.client_key",
+        EnvKind::Str,
+    ),
+    ("GODOCKER_LDAP_HOST", "ldap_host", EnvKind::Str),
+    ("GODOCKER_LDAP_PORT", "ldap_port", EnvKind::Int),
+    ("GODOCKER_LDAP_DN", "ldap_dn", EnvKind::Str),
+    (
+        "GODOCKER_LDAP_BASE_DN_FILTER",
+        "ldap_base_dn_filter",
+        EnvKind::Str,
+    ),
+    ("GODOCKER_WATCHERS", "watchers", EnvKind::List),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum EnvKind {
+    Str,
+    Int,
+    Flag,
+    List,
+}
+
+fn set_path(root: &mut Value, path: &str, v: Value) {
+    let mut cur = root;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, p) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = Value::Object(Default::default());
+        }
+        let Some(obj) = cur.as_object_mut() else {
+            return;
+        };
+        if i == parts.len() - 1 {
+            obj.insert((*p).to_string(), v);
+            return;
+        }
+        cur = obj
+            .entry((*p).to_string())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+}
+
+/// Parse `yaml` (may be empty), apply `env` overrides, check values.
+pub fn load(yaml: &str, env: &[(String, String)]) -> Result<Loaded, CoreError> {
+    let mut warnings = Vec::new();
+    let mut root: Value = if yaml.trim().is_empty() {
+        Value::Object(Default::default())
+    } else {
+        serde_norway::from_str(yaml)
+            .map_err(|e| CoreError::Config(format!("not valid YAML: {e}")))?
+    };
+    if root.is_null() {
+        root = Value::Object(Default::default());
+    }
+    let Some(obj) = root.as_object_mut() else {
+        return Err(CoreError::Config(
+            "the file must be a mapping of keys".into(),
+        ));
+    };
+    // Backward compatibility (reference 8.3).
+    if let Some(exec) = obj.remove("executor") {
+        obj.entry("executors").or_insert(Value::Array(vec![exec]));
+    }
+    if let Some(v) = obj.remove("docker_url") {
+        set_path(&mut root, "docker.url", v);
+    }
+    if let Some(obj) = root.as_object_mut() {
+        if let Some(v) = obj.remove("docker_api_version") {
+            set_path(&mut root, "docker.api_version", v);
+        }
+    }
+    if let Some(obj) = root.as_object_mut() {
+        if let Some(v) = obj.remove("network_disabled") {
+            set_path(&mut root, "network.disabled", v);
+        }
+    }
+    for (name, path, kind) in ENV_OVERRIDES {
+        let Some((_, raw)) = env.iter().find(|(k, _)| k == name) else {
+            continue;
+        };
+        let v = match kind {
+            EnvKind::Str => Value::String(raw.clone()),
+            EnvKind::Int => match raw.parse::<i64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => {
+                    return Err(CoreError::Config(format!(
+                        "{name}={raw:?}: expected an integer"
+                    )))
+                }
+            },
+            EnvKind::Flag => Value::Bool(raw == "1" || raw.eq_ignore_ascii_case("true")),
+            EnvKind::List => Value::Array(
+                raw.split(',')
+                    .map(|s| s.trim())
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_string()))
+                    .collect(),
+            ),
+        };
+        set_path(&mut root, path, v);
+    }
+    // Separate keys of the original that we do not use yet, so they neither fail nor warn loudly.
+    if let Some(obj) = root.as_object_mut() {
+        for key in LEGACY_KEYS {
+            if obj.remove(*key).is_some() {
+                warnings.push(format!("{key}: accepted, not used by this version"));
+            }
+        }
+    }
+    let config: Config = serde_path_to_error::deserialize(root.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        CoreError::Config(format!("{path}: {}", e.into_inner()))
+    })?;
+    let mut ignored = Vec::new();
+    let _: Result<Config, _> = serde_ignored::deserialize(root, |p| ignored.push(p.to_string()));
+    for key in ignored {
+        warnings.push(format!("{key}: unknown key, ignored"));
+    }
+    validate(&config)?;
+    Ok(Loaded { config, warnings })
+}
+
+fn validate(c: &Config) -> Result<(), CoreError> {
+    let bad = |key: &str, msg: String| Err(CoreError::Config(format!("{key}: {msg}")));
+    if c.executors.is_empty() {
+        return bad("executors", "at least one executor is needed".into());
+    }
+    for e in &c.executors {
+        if executor_kind(e).is_none() {
+            return bad(
+                "executors",
+                format!("unknown executor {e:?} (known: docker, swarm, fake)"),
+            );
+        }
+    }
+    if !matches!(c.scheduler_policy.as_str(), "FiFo" | "fifo") {
+        return bad(
+            "scheduler_policy",
+            format!("unknown policy {:?} (known: FiFo)", c.scheduler_policy),
+        );
+    }
+    for (i, v) in c.volumes.iter().enumerate() {
+        if v.name.is_empty() {
+            return bad(&format!("volumes[{i}].name"), "must not be empty".into());
+        }
+        if !matches!(v.acl.as_str(), "ro" | "rw") {
+            return bad(
+                &format!("volumes[{i}].acl"),
+                format!("{:?}: use ro or rw", v.acl),
+            );
+        }
+        if v.name != "home" && !v.path.starts_with('/') {
+            return bad(
+                &format!("volumes[{i}].path"),
+                "must be an absolute path".into(),
+            );
+        }
+    }
+    if !(c.tick_seconds > 0.0 && c.tick_seconds <= 3600.0) {
+        return bad("tick_seconds", "must be between 0 and 3600".into());
+    }
+    if c.defaults_ram <= 0.0 {
+        return bad("defaults_ram", "must be positive".into());
+    }
+    if crate::size::parse_duration_secs(&c.maxlifespan).is_err() {
+        return bad(
+            "maxlifespan",
+            format!("{:?} is not a duration", c.maxlifespan),
+        );
+    }
+    if !matches!(c.sqlite_synchronous.as_str(), "full" | "normal") {
+        return bad("sqlite_synchronous", "use full or normal".into());
+    }
+    if c.auth_policy == "fake" && !c.allow_fake_auth {
+        return bad(
+            "auth_policy",
+            "fake authentication accepts any password: also set allow_fake_auth: true (tests only)"
+                .into(),
+        );
+    }
+    if !matches!(c.auth_policy.as_str(), "local" | "fake") {
+        return bad(
+            "auth_policy",
+            format!("unknown policy {:?} (known: local, fake)", c.auth_policy),
+        );
+    }
+    Ok(())
+}
+
+/// The kind of executor a configured name denotes (`swarm` is the original's name for Docker).
+pub fn executor_kind(name: &str) -> Option<&'static str> {
+    match name.split(':').next().unwrap_or("") {
+        "docker" | "swarm" => Some("docker"),
+        "fake" => Some("fake"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let l = load("", &[]).unwrap();
+        assert_eq!(l.config, Config::default());
+        assert!(l.warnings.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_warn_and_legacy_keys_are_accepted() {
+        let l = load(
+            "foo: 1\nredis_host: x\nallow_root: true\ndocker: {bogus: 1}\n",
+            &[],
+        )
+        .unwrap();
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.starts_with("docker.bogus: unknown")),
+            "{:?}",
+            l.warnings
+        );
+        assert!(l.config.allow_root);
+        assert!(l.warnings.iter().any(|w| w.starts_with("foo: unknown")));
+        assert!(l.warnings.iter().any(|w| w.starts_with("redis_host")));
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let cases = [
+            ("allow_root: maybe", "allow_root"),
+            ("executors: [mesos]", "executors"),
+            ("volumes: [{name: x, acl: rx, path: /x}]", "volumes[0].acl"),
+            ("docker: {tls: 3}", "docker.tls"),
+            ("maxlifespan: forever", "maxlifespan"),
+            ("auth_policy: fake", "auth_policy"),
+        ];
+        for (yaml, key) in cases {
+            let err = load(yaml, &[]).unwrap_err().to_string();
+            assert!(err.contains(key), "{yaml}: {err}");
+        }
+    }
+
+    #[test]
+    fn env_overrides_and_legacy_names() {
+        let env = vec![
+            ("GODOCKER_EXECUTOR".to_string(), "fake".to_string()),
+            ("GODOCKER_DOCKER_TLS".to_string(), "1".to_string()),
+        ];
+        let l = load("docker_url: tcp://x:2375\nexecutor: swarm\n", &env).unwrap();
+        assert_eq!(l.config.executors, vec!["fake".to_string()]);
+        assert!(l.config.docker.tls);
+        assert_eq!(l.config.docker.url.as_deref(), Some("tcp://x:2375"));
+    }
+}

@@ -1,0 +1,20 @@
+//! Go-Docker's domain: the task document (the wire format of the REST API), job state
+//! transitions, submission validation, configuration and the scheduling pass.
+//!
+//! Architecture invariant: nothing in this crate performs I/O or reads the clock. Callers pass
+//! `now` explicitly, so every decision is a plain function over data that tests drive with tables.
+
+pub mod config;
+pub mod error;
+pub mod launch;
+pub mod pairtree;
+pub mod schedule;
+pub mod size;
+pub mod status;
+pub mod submit;
+pub mod task;
+pub mod transition;
+
+pub use error::{CoreError, FieldError};
+pub use status::{Primary, Secondary};
+pub use task::{JobId, Task};

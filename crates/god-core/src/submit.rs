@@ -1,0 +1,530 @@
+//! Submission: turn a client's task document into a validated [`Task`] for the authenticated
+//! user. Whatever identity the client sends is ignored: the server's identity wins.
+
+use crate::config::{executor_kind, Config};
+use crate::error::FieldError;
+use crate::size::parse_duration_secs;
+use crate::status::Primary;
+use crate::task::{Status, Task, TaskUser, Volume};
+use serde_json::Value;
+
+/// The authenticated user, as the auth layer resolved it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Identity {
+    pub login: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub sgids: Vec<u32>,
+    pub email: Option<String>,
+    pub home: Option<String>,
+    pub admin: bool,
+}
+
+/// Why a submission is refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubmitError {
+    /// Malformed or out-of-range input: HTTP 400.
+    Invalid(FieldError),
+    /// Well-formed but not allowed for this user: HTTP 403.
+    Forbidden(FieldError),
+}
+
+impl SubmitError {
+    pub fn field(&self) -> &FieldError {
+        match self {
+            SubmitError::Invalid(f) | SubmitError::Forbidden(f) => f,
+        }
+    }
+}
+
+fn invalid(field: &str, msg: impl Into<String>) -> SubmitError {
+    SubmitError::Invalid(FieldError::new(field, msg))
+}
+
+fn forbidden(field: &str, msg: impl Into<String>) -> SubmitError {
+    SubmitError::Forbidden(FieldError::new(field, msg))
+}
+
+pub const MAX_CPU: u32 = 4096;
+pub const MAX_RAM_GB: f64 = 65536.0;
+pub const MAX_GPUS: u32 = 64;
+pub const MAX_NAME: usize = 256;
+pub const MAX_TAGS: usize = 64;
+
+/// Parse the JSON body of `POST /api/1.0/task`.
+pub fn parse(body: &[u8]) -> Result<Task, SubmitError> {
+    let mut v: Value = serde_json::from_slice(body)
+        .map_err(|e| invalid("body", format!("not valid JSON: {e}")))?;
+    let Some(obj) = v.as_object_mut() else {
+        return Err(invalid("body", "expected a JSON object (a task document)"));
+    };
+    // Server-set parts: never taken from the client.
+    for key in ["id", "date", "status", "parent_task_id"] {
+        obj.remove(key);
+    }
+    let project = obj.get("user").and_then(|u| u.get("project")).cloned();
+    obj.remove("user");
+    if let Some(p) = project {
+        obj.insert("user".into(), serde_json::json!({ "project": p }));
+    }
+    let task: Task = serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        invalid(&path, e.into_inner().to_string())
+    })?;
+    Ok(task)
+}
+
+/// Check a parsed task against the configuration and fill in the server's parts.
+///
+/// `path_exists` answers whether a host path exists (for `volumes_check`); it is the only
+/// window on the outside world and is passed in by the caller.
+pub fn validate(
+    mut task: Task,
+    who: &Identity,
+    config: &Config,
+    now: f64,
+    path_exists: &dyn Fn(&str) -> bool,
+) -> Result<Task, SubmitError> {
+    // Identity.
+    let project = if task.user.project.is_empty() {
+        "default".to_string()
+    } else {
+        task.user.project.clone()
+    };
+    if project != "default" {
+        return Err(forbidden(
+            "user.project",
+            format!(
+                "{:?}: {} is not a member of this project",
+                project, who.login
+            ),
+        ));
+    }
+    task.user = TaskUser {
+        id: who.login.clone(),
+        uid: who.uid,
+        gid: who.gid,
+        sgids: who.sgids.clone(),
+        email: who.email.clone(),
+        project,
+        guest: false,
+        credentials: Default::default(),
+    };
+    task.date = now;
+    task.status = Status {
+        primary: Primary::Pending,
+        ..Status::default()
+    };
+    task.parent_task_id = None;
+
+    // Meta.
+    if task.meta.name.chars().count() > MAX_NAME {
+        return Err(invalid(
+            "meta.name",
+            format!("longer than {MAX_NAME} characters"),
+        ));
+    }
+    if task.meta.name.trim().is_empty() {
+        task.meta.name = "job".into();
+    }
+    if task.meta.tags.len() > MAX_TAGS {
+        return Err(invalid("meta.tags", format!("more than {MAX_TAGS} tags")));
+    }
+
+    // Command.
+    if task.command.interactive {
+        return Err(invalid(
+            "command.interactive",
+            "interactive sessions are not available on this server yet",
+        ));
+    }
+    if task.command.cmd.trim().is_empty() {
+        return Err(invalid("command.cmd", "the job has no command"));
+    }
+    if task.command.cmd.contains('\0') {
+        return Err(invalid("command.cmd", "contains a NUL character"));
+    }
+
+    // Requirements.
+    let r = &mut task.requirements;
+    if r.cpu == 0 {
+        r.cpu = config.defaults_cpu.max(1);
+    }
+    if r.cpu > MAX_CPU {
+        return Err(invalid(
+            "requirements.cpu",
+            format!("{} is more than {MAX_CPU}", r.cpu),
+        ));
+    }
+    if r.ram == 0.0 {
+        r.ram = config.defaults_ram;
+    }
+    if !r.ram.is_finite() || r.ram <= 0.0 || r.ram > MAX_RAM_GB {
+        return Err(invalid(
+            "requirements.ram",
+            format!("{} GB: must be more than 0 and at most {MAX_RAM_GB}", r.ram),
+        ));
+    }
+    if r.gpus > MAX_GPUS {
+        return Err(invalid(
+            "requirements.gpus",
+            format!("{} is more than {MAX_GPUS}", r.gpus),
+        ));
+    }
+    if r.array
+        .values
+        .as_deref()
+        .is_some_and(|v| !v.trim().is_empty())
+    {
+        return Err(invalid(
+            "requirements.array.values",
+            "job arrays are not available on this server yet",
+        ));
+    }
+    r.array = Default::default();
+    for (i, label) in r.label.iter().enumerate() {
+        if !label_allowed(label, config) {
+            return Err(invalid(
+                &format!("requirements.label[{i}]"),
+                format!("{label:?} is not one of the configured constraints"),
+            ));
+        }
+    }
+    let mut deps = Vec::new();
+    for (i, d) in r.tasks.iter().enumerate() {
+        match dependency_id(d) {
+            Some(id) => deps.push(Value::from(id)),
+            None => {
+                return Err(invalid(
+                    &format!("requirements.tasks[{i}]"),
+                    format!("{d} is not a job id"),
+                ))
+            }
+        }
+    }
+    r.tasks = deps;
+    if let Some(exec) = r.executor.as_deref().filter(|e| !e.is_empty()) {
+        let name = exec.split(':').next().unwrap_or("");
+        if executor_kind(name).is_none()
+            || !config
+                .executors
+                .iter()
+                .any(|e| e.split(':').next() == Some(name))
+        {
+            return Err(invalid(
+                "requirements.executor",
+                format!(
+                    "{exec:?} is not a configured executor ({})",
+                    config.executors.join(", ")
+                ),
+            ));
+        }
+    } else {
+        r.executor = config.executors.first().cloned();
+    }
+    if let Some(m) = r.maxlifespan.as_deref() {
+        if parse_duration_secs(m).is_err() {
+            return Err(invalid(
+                "requirements.maxlifespan",
+                format!("{m:?} is not a duration"),
+            ));
+        }
+    }
+    r.ticket_share = 0.0;
+
+    // Container.
+    let c = &mut task.container;
+    c.image = c.image.trim().to_string();
+    if c.image.is_empty() {
+        return Err(invalid("container.image", "an image is required"));
+    }
+    if c.image.len() > 512
+        || c.image
+            .chars()
+            .any(|ch| ch.is_whitespace() || ch.is_control())
+    {
+        return Err(invalid(
+            "container.image",
+            format!("{:?} is not an image name", c.image),
+        ));
+    }
+    if !config.allow_user_images && !config.default_images.iter().any(|i| i.url == c.image) {
+        return Err(forbidden(
+            "container.image",
+            format!("{:?} is not one of the configured images", c.image),
+        ));
+    }
+    if c.root && !config.allow_root {
+        return Err(forbidden(
+            "container.root",
+            "this server does not allow jobs to run as root",
+        ));
+    }
+    c.volumes = resolve_volumes(&c.volumes, who, config, c.root, path_exists)?;
+    c.id = None;
+    c.meta = None;
+    c.stats = None;
+    c.ports = Vec::new();
+    c.port_mapping = Vec::new();
+    c.ip_address = None;
+    c.status = None;
+    c.name = None;
+    task.command.script = None;
+    Ok(task)
+}
+
+fn dependency_id(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().filter(|n| *n > 0),
+        Value::String(s) => s.trim().parse::<u64>().ok().filter(|n| *n > 0),
+        _ => None,
+    }
+}
+
+fn label_allowed(label: &str, config: &Config) -> bool {
+    let Some((name, value)) = label.split_once("==") else {
+        return false;
+    };
+    config
+        .constraints
+        .iter()
+        .any(|c| c.name == name && c.value.split(',').any(|v| v.trim() == value))
+}
+
+/// Volume resolution (reference 5.2): `home`, configured volumes with `$USERID`, ACLs a user
+/// cannot raise, read-only for root jobs, non-existent paths dropped when `volumes_check`.
+pub fn resolve_volumes(
+    requested: &[Volume],
+    who: &Identity,
+    config: &Config,
+    root: bool,
+    path_exists: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Volume>, SubmitError> {
+    let mut out: Vec<Volume> = Vec::new();
+    for (i, req) in requested.iter().enumerate() {
+        if req.name == "go-docker" || req.name == "god-ftp" {
+            continue;
+        }
+        if out.iter().any(|v| v.name == req.name) {
+            continue;
+        }
+        let field = format!("container.volumes[{i}]");
+        let want_rw = match req.acl.as_str() {
+            "rw" => true,
+            "ro" | "" => false,
+            other => {
+                return Err(invalid(
+                    &format!("{field}.acl"),
+                    format!("{other:?}: use ro or rw"),
+                ))
+            }
+        };
+        let conf = config.volumes.iter().find(|v| v.name == req.name);
+        let (path, mount, conf_rw) = match (req.name.as_str(), conf) {
+            ("home", conf) => {
+                let Some(home) = who.home.clone() else {
+                    return Err(invalid(
+                        &format!("{field}.name"),
+                        format!("{} has no home directory", who.login),
+                    ));
+                };
+                let conf_rw = conf.map(|c| c.acl == "rw").unwrap_or(true);
+                (home, "/mnt/home".to_string(), conf_rw)
+            }
+            (_, Some(c)) => {
+                let path = c.path.replace("$USERID", &who.login);
+                let mount = c
+                    .mount
+                    .as_deref()
+                    .map(|m| m.replace("$USERID", &who.login))
+                    .unwrap_or_else(|| path.clone());
+                (path, mount, c.acl == "rw")
+            }
+            (name, None) => {
+                return Err(invalid(
+                    &format!("{field}.name"),
+                    format!("{name:?} is not a configured volume"),
+                ))
+            }
+        };
+        if !mount.starts_with('/')
+            || mount.split('/').any(|s| s == "..")
+            || path.split('/').any(|s| s == "..")
+        {
+            return Err(invalid(
+                &format!("{field}.name"),
+                "resolves to an unsafe path",
+            ));
+        }
+        if config.volumes_check && !path_exists(&path) {
+            continue;
+        }
+        let rw = want_rw && conf_rw && !root;
+        out.push(Volume {
+            name: req.name.clone(),
+            acl: if rw { "rw" } else { "ro" }.into(),
+            path: Some(path),
+            mount: Some(mount),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::VolumeConfig;
+
+    fn alice() -> Identity {
+        Identity {
+            login: "alice".into(),
+            uid: 2001,
+            gid: 2001,
+            home: Some("/home/alice".into()),
+            ..Default::default()
+        }
+    }
+
+    fn body(extra: &str) -> Vec<u8> {
+        format!(
+            r#"{{"meta":{{"name":"t"}},"container":{{"image":"img"}},"command":{{"cmd":"echo hi"}}{extra}}}"#
+        )
+        .into_bytes()
+    }
+
+    fn check(extra: &str, config: &Config) -> Result<Task, SubmitError> {
+        let t = parse(&body(extra))?;
+        validate(t, &alice(), config, 10.0, &|_| true)
+    }
+
+    #[test]
+    fn pypi_client_document_is_accepted() {
+        let doc = br#"{"user": {"id": "mallory", "uid": 0, "gid": 0, "project": "default"},
+            "date": 1.0, "meta": {"name": "n", "description": "", "tags": []},
+            "requirements": {"cpu": 1, "ram": 1, "gpus": 0, "array": {"values": null},
+              "label": [], "failure_policy": 0, "tasks": [], "tmpstorage": null, "executor": null},
+            "container": {"image": "img", "volumes": [], "network": true, "id": null,
+              "meta": null, "stats": null, "ports": [], "root": false},
+            "command": {"interactive": false, "cmd": "id"},
+            "status": {"primary": null, "secondary": null}}"#;
+        let t = validate(
+            parse(doc).unwrap(),
+            &alice(),
+            &Config::default(),
+            5.0,
+            &|_| true,
+        )
+        .unwrap();
+        assert_eq!(t.user.id, "alice");
+        assert_eq!(
+            (t.user.uid, t.user.gid),
+            (2001, 2001),
+            "client identity must be ignored"
+        );
+        assert_eq!(t.status.primary, Primary::Pending);
+        assert_eq!(t.date, 5.0);
+        assert_eq!(t.requirements.executor.as_deref(), Some("docker"));
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        let c = Config::default();
+        let cases = [
+            (r#","requirements":{"cpu":-1}"#, "requirements.cpu"),
+            (r#","requirements":{"cpu":100000}"#, "requirements.cpu"),
+            (r#","requirements":{"ram":-2}"#, "requirements.ram"),
+            (r#","requirements":{"ram":"lots"}"#, "requirements.ram"),
+            (
+                r#","requirements":{"tasks":["x"]}"#,
+                "requirements.tasks[0]",
+            ),
+            (
+                r#","requirements":{"label":["a==b"]}"#,
+                "requirements.label[0]",
+            ),
+            (
+                r#","requirements":{"executor":"mesos"}"#,
+                "requirements.executor",
+            ),
+            (
+                r#","requirements":{"array":{"values":"1:3"}}"#,
+                "requirements.array.values",
+            ),
+            (r#","meta":{"name":5}"#, "meta.name"),
+            (
+                r#","container":{"volumes":[{"name":"data","acl":"rw"}],"image":"i"}"#,
+                "container.volumes[0].name",
+            ),
+        ];
+        for (extra, field) in cases {
+            let err = check(extra, &c).unwrap_err();
+            assert_eq!(err.field().field, field, "{extra}: {err:?}");
+        }
+        assert_eq!(parse(b"[1]").unwrap_err().field().field, "body");
+        assert_eq!(parse(b"{").unwrap_err().field().field, "body");
+    }
+
+    #[test]
+    fn root_needs_allow_root() {
+        let mut c = Config::default();
+        let e = check(r#","container":{"image":"i","root":true}"#, &c).unwrap_err();
+        assert!(matches!(e, SubmitError::Forbidden(_)));
+        c.allow_root = true;
+        assert!(check(r#","container":{"image":"i","root":true}"#, &c).is_ok());
+    }
+
+    #[test]
+    fn volumes_resolution() {
+        let mut c = Config::default();
+        c.volumes = vec![
+            VolumeConfig {
+                name: "data".into(),
+                acl: "ro".into(),
+                path: "/data/$USERID".into(),
+                mount: None,
+            },
+            VolumeConfig {
+                name: "scratch".into(),
+                acl: "rw".into(),
+                path: "/scratch".into(),
+                mount: Some("/mnt/scratch".into()),
+            },
+        ];
+        let req = |name: &str, acl: &str| Volume {
+            name: name.into(),
+            acl: acl.into(),
+            ..Default::default()
+        };
+        let got = resolve_volumes(
+            &[req("data", "rw"), req("scratch", "rw"), req("home", "rw")],
+            &alice(),
+            &c,
+            false,
+            &|_| true,
+        )
+        .unwrap();
+        assert_eq!(got[0].acl, "ro", "a user cannot raise a ro volume");
+        assert_eq!(got[0].path.as_deref(), Some("/data/alice"));
+        assert_eq!(got[1].acl, "rw");
+        assert_eq!(got[1].mount.as_deref(), Some("/mnt/scratch"));
+        assert_eq!(got[2].path.as_deref(), Some("/home/alice"));
+        assert_eq!(got[2].mount.as_deref(), Some("/mnt/home"));
+        let root = resolve_volumes(
+            &[req("scratch", "rw"), req("home", "rw")],
+            &alice(),
+            &c,
+            true,
+            &|_| true,
+        )
+        .unwrap();
+        assert!(
+            root.iter().all(|v| v.acl == "ro"),
+            "root jobs get everything read-only"
+        );
+        let checked = resolve_volumes(&[req("scratch", "rw")], &alice(), &c, false, &|p| {
+            p != "/scratch"
+        })
+        .unwrap();
+        assert!(checked.is_empty(), "volumes_check drops missing paths");
+    }
+}

@@ -1,0 +1,455 @@
+//! Job state transitions (reference section 1.4), as one pure function.
+//!
+//! The store applies [`apply`] to the row it read inside one database transaction and writes the
+//! result back; a transition that is not allowed from the current state changes nothing and comes
+//! back as [`CoreError::Transition`].
+
+use crate::error::CoreError;
+use crate::status::{Primary, Secondary};
+use crate::task::Task;
+use serde_json::json;
+
+/// Exit code recorded for killed jobs, as the original.
+pub const KILLED_EXIT_CODE: i64 = 137;
+
+/// Something that happens to a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The scheduler chose the job and is about to create its container under `container_name`
+    /// on `node`. Written before the container exists, so a crash leaves a trace to recover.
+    Dispatch {
+        node: String,
+        container_name: String,
+    },
+    /// The executor created and started the container.
+    Started {
+        container_id: String,
+    },
+    /// The executor could not take the job now; it stays pending with a reason.
+    DispatchRejected {
+        reason: String,
+    },
+    /// The container ended (or is gone, with a reason). `duration` from `god.info` if known.
+    Finished {
+        exit_code: i64,
+        reason: Option<String>,
+        duration: Option<f64>,
+    },
+    /// A user asked to kill the job. Pending jobs are over at once; running ones wait for the
+    /// watcher.
+    KillRequested,
+    /// The watcher killed the container of a job whose kill was requested.
+    Killed,
+    SuspendRequested,
+    Suspended,
+    SuspendRejected {
+        reason: String,
+    },
+    ResumeRequested,
+    Resumed,
+    ResumeRejected {
+        reason: String,
+    },
+    /// A user asked to run the job again from the start (running jobs only).
+    RescheduleRequested,
+    /// The watcher removed the container of a job to reschedule: back to pending.
+    Rescheduled,
+    /// The archiver deleted the job directory.
+    Archived,
+    /// Update a dynamic requirement (`PUT /api/1.0/task/<id>`).
+    SetRequirement {
+        name: String,
+        value: String,
+    },
+}
+
+impl Event {
+    fn action(&self) -> &'static str {
+        match self {
+            Event::Dispatch { .. } => "dispatch it",
+            Event::Started { .. } => "record its start",
+            Event::DispatchRejected { .. } => "reject its dispatch",
+            Event::Finished { .. } => "finish it",
+            Event::KillRequested => "kill it",
+            Event::Killed => "record its kill",
+            Event::SuspendRequested => "suspend it (only a running job can be suspended)",
+            Event::Suspended | Event::SuspendRejected { .. } => "record its suspension",
+            Event::ResumeRequested => "resume it (only a suspended job can be resumed)",
+            Event::Resumed | Event::ResumeRejected { .. } => "record its resumption",
+            Event::RescheduleRequested => "reschedule it (only a running job can be rescheduled)",
+            Event::Rescheduled => "record its rescheduling",
+            Event::Archived => "archive it (only an over job can be archived)",
+            Event::SetRequirement { .. } => "change its requirements",
+        }
+    }
+}
+
+fn refuse(task: &Task, event: &Event) -> CoreError {
+    let mut state = task.status.primary.to_string();
+    if let Some(s) = task.status.secondary {
+        state = format!("{state} ({s})");
+    }
+    CoreError::Transition {
+        id: task.id.0,
+        state,
+        action: event.action(),
+    }
+}
+
+fn set_exit_code(task: &mut Task, code: i64) {
+    task.status.exitcode = Some(code);
+    let mut meta = task.container.meta.take().unwrap_or_else(|| json!({}));
+    if let Some(obj) = meta.as_object_mut() {
+        obj.insert("State".into(), json!({ "ExitCode": code }));
+    }
+    task.container.meta = Some(meta);
+}
+
+fn finish(task: &mut Task, now: f64, code: i64, duration: Option<f64>) {
+    task.status.primary = Primary::Over;
+    task.status.date_over = Some(now);
+    let wall = task.status.date_running.map(|r| (now - r).max(0.0));
+    task.status.duration = duration.or(wall).or(Some(0.0));
+    set_exit_code(task, code);
+}
+
+/// Apply `event` to `task` at time `now` (seconds since the epoch).
+pub fn apply(task: &mut Task, event: &Event, now: f64) -> Result<(), CoreError> {
+    use Primary::*;
+    let primary = task.status.primary;
+    let secondary = task.status.secondary;
+    match event {
+        Event::Dispatch {
+            node,
+            container_name,
+        } if primary == Pending && !task.is_array_parent() => {
+            task.status.primary = Running;
+            task.status.secondary = None;
+            task.status.reason = None;
+            task.status.date_running = Some(now);
+            task.status.attempts += 1;
+            task.container.name = Some(container_name.clone());
+            task.container.id = None;
+            task.container.meta = Some(json!({ "Node": { "Name": node } }));
+        }
+        Event::Started { container_id } if primary == Running => {
+            task.container.id = Some(container_id.clone());
+        }
+        Event::DispatchRejected { reason } if primary == Pending => {
+            task.status.secondary = Some(Secondary::RejectedByScheduler);
+            task.status.reason = Some(reason.clone());
+        }
+        Event::DispatchRejected { reason }
+            if primary == Running
+                && task.container.id.is_none()
+                && secondary == Some(Secondary::KillRequested) =>
+        {
+            // Killed before its container existed.
+            finish(task, now, KILLED_EXIT_CODE, Some(0.0));
+            task.status.secondary = Some(Secondary::Killed);
+            task.status.reason = Some(reason.clone());
+        }
+        Event::DispatchRejected { reason } if primary == Running && task.container.id.is_none() => {
+            // The container could not be created: back to the queue.
+            task.status.primary = Pending;
+            task.status.secondary = Some(Secondary::RejectedByScheduler);
+            task.status.reason = Some(reason.clone());
+            task.status.date_running = None;
+            task.container.name = None;
+            task.container.meta = None;
+        }
+        Event::Finished {
+            exit_code,
+            reason,
+            duration,
+        } if primary == Running => {
+            let killed = secondary == Some(Secondary::KillRequested);
+            finish(task, now, *exit_code, *duration);
+            task.status.secondary = if killed {
+                Some(Secondary::Killed)
+            } else {
+                None
+            };
+            if reason.is_some() {
+                task.status.reason = reason.clone();
+            }
+        }
+        Event::KillRequested if primary == Pending => {
+            finish(task, now, KILLED_EXIT_CODE, Some(0.0));
+            task.status.secondary = Some(Secondary::Killed);
+            task.status.reason = Some("killed while pending".into());
+        }
+        Event::KillRequested
+            if primary == Running && secondary != Some(Secondary::KillRequested) =>
+        {
+            task.status.secondary = Some(Secondary::KillRequested);
+        }
+        Event::Killed if primary == Running => {
+            finish(task, now, KILLED_EXIT_CODE, None);
+            task.status.secondary = Some(Secondary::Killed);
+        }
+        Event::SuspendRequested
+            if primary == Running
+                && !matches!(
+                    secondary,
+                    Some(Secondary::KillRequested)
+                        | Some(Secondary::RescheduleRequested)
+                        | Some(Secondary::Suspended)
+                        | Some(Secondary::SuspendRequested)
+                ) =>
+        {
+            task.status.secondary = Some(Secondary::SuspendRequested);
+        }
+        Event::Suspended
+            if primary == Running && secondary == Some(Secondary::SuspendRequested) =>
+        {
+            task.status.secondary = Some(Secondary::Suspended);
+        }
+        Event::SuspendRejected { reason }
+            if primary == Running && secondary == Some(Secondary::SuspendRequested) =>
+        {
+            task.status.secondary = Some(Secondary::SuspendRejected);
+            task.status.reason = Some(reason.clone());
+        }
+        Event::ResumeRequested if primary == Running && secondary == Some(Secondary::Suspended) => {
+            task.status.secondary = Some(Secondary::ResumeRequested);
+        }
+        Event::Resumed if primary == Running && secondary == Some(Secondary::ResumeRequested) => {
+            task.status.secondary = Some(Secondary::Resumed);
+        }
+        Event::ResumeRejected { reason }
+            if primary == Running && secondary == Some(Secondary::ResumeRequested) =>
+        {
+            task.status.secondary = Some(Secondary::ResumeRejected);
+            task.status.reason = Some(reason.clone());
+        }
+        Event::RescheduleRequested
+            if primary == Running
+                && !matches!(
+                    secondary,
+                    Some(Secondary::KillRequested) | Some(Secondary::RescheduleRequested)
+                ) =>
+        {
+            task.status.secondary = Some(Secondary::RescheduleRequested);
+        }
+        Event::Rescheduled if primary == Running => {
+            task.status.primary = Pending;
+            task.status.secondary = Some(Secondary::Rescheduled);
+            task.status.date_running = None;
+            task.status.date_over = None;
+            task.status.exitcode = None;
+            task.container.id = None;
+            task.container.name = None;
+            task.container.meta = None;
+        }
+        Event::Archived if primary == Over => {
+            task.status.primary = Archived;
+        }
+        Event::SetRequirement { name, value } if primary.is_active() => match name.as_str() {
+            "maxlifespan" => task.requirements.maxlifespan = Some(value.clone()),
+            _ => {
+                return Err(CoreError::Invalid(crate::FieldError::new(
+                    "name",
+                    format!("{name:?} is not a dynamic field"),
+                )))
+            }
+        },
+        _ => return Err(refuse(task, event)),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(primary: Primary, secondary: Option<Secondary>) -> Task {
+        let mut t = Task::default();
+        t.id = crate::JobId(7);
+        t.status.primary = primary;
+        t.status.secondary = secondary;
+        if primary == Primary::Running {
+            t.status.date_running = Some(100.0);
+            t.container.id = Some("c".into());
+        }
+        t
+    }
+
+    fn dispatch() -> Event {
+        Event::Dispatch {
+            node: "n".into(),
+            container_name: "god-x-7-1".into(),
+        }
+    }
+
+    /// (from primary, from secondary, event, Some(to primary, to secondary) or None = refused)
+    #[test]
+    fn transition_table() {
+        use Primary::*;
+        use Secondary as S;
+        let fin = Event::Finished {
+            exit_code: 3,
+            reason: None,
+            duration: None,
+        };
+        let cases: Vec<(Primary, Option<S>, Event, Option<(Primary, Option<S>)>)> = vec![
+            (Pending, None, dispatch(), Some((Running, None))),
+            (
+                Pending,
+                Some(S::RejectedByScheduler),
+                dispatch(),
+                Some((Running, None)),
+            ),
+            (Running, None, dispatch(), None),
+            (Over, None, dispatch(), None),
+            (
+                Pending,
+                None,
+                Event::DispatchRejected {
+                    reason: "full".into(),
+                },
+                Some((Pending, Some(S::RejectedByScheduler))),
+            ),
+            (Running, None, fin.clone(), Some((Over, None))),
+            (
+                Running,
+                Some(S::KillRequested),
+                fin.clone(),
+                Some((Over, Some(S::Killed))),
+            ),
+            (Pending, None, fin.clone(), None),
+            (
+                Pending,
+                None,
+                Event::KillRequested,
+                Some((Over, Some(S::Killed))),
+            ),
+            (
+                Running,
+                None,
+                Event::KillRequested,
+                Some((Running, Some(S::KillRequested))),
+            ),
+            (Running, Some(S::KillRequested), Event::KillRequested, None),
+            (Over, None, Event::KillRequested, None),
+            (
+                Running,
+                Some(S::KillRequested),
+                Event::Killed,
+                Some((Over, Some(S::Killed))),
+            ),
+            (
+                Running,
+                None,
+                Event::SuspendRequested,
+                Some((Running, Some(S::SuspendRequested))),
+            ),
+            (Pending, None, Event::SuspendRequested, None),
+            (Running, Some(S::Suspended), Event::SuspendRequested, None),
+            (
+                Running,
+                Some(S::SuspendRequested),
+                Event::Suspended,
+                Some((Running, Some(S::Suspended))),
+            ),
+            (
+                Running,
+                Some(S::SuspendRequested),
+                Event::SuspendRejected { reason: "x".into() },
+                Some((Running, Some(S::SuspendRejected))),
+            ),
+            (
+                Running,
+                Some(S::Suspended),
+                Event::ResumeRequested,
+                Some((Running, Some(S::ResumeRequested))),
+            ),
+            (Running, None, Event::ResumeRequested, None),
+            (Pending, None, Event::ResumeRequested, None),
+            (
+                Running,
+                Some(S::ResumeRequested),
+                Event::Resumed,
+                Some((Running, Some(S::Resumed))),
+            ),
+            (
+                Running,
+                Some(S::Suspended),
+                Event::KillRequested,
+                Some((Running, Some(S::KillRequested))),
+            ),
+            (
+                Running,
+                None,
+                Event::RescheduleRequested,
+                Some((Running, Some(S::RescheduleRequested))),
+            ),
+            (Pending, None, Event::RescheduleRequested, None),
+            (
+                Running,
+                Some(S::RescheduleRequested),
+                Event::Rescheduled,
+                Some((Pending, Some(S::Rescheduled))),
+            ),
+            (Over, None, Event::Archived, Some((Archived, None))),
+            (Running, None, Event::Archived, None),
+            (Archived, None, Event::Archived, None),
+        ];
+        for (i, (p, s, ev, want)) in cases.into_iter().enumerate() {
+            let mut t = task(p, s);
+            let before = t.clone();
+            let got = apply(&mut t, &ev, 200.0);
+            match want {
+                Some((wp, ws)) => {
+                    assert!(
+                        got.is_ok(),
+                        "case {i}: {ev:?} from {p}/{s:?} refused: {got:?}"
+                    );
+                    assert_eq!(
+                        (t.status.primary, t.status.secondary),
+                        (wp, ws),
+                        "case {i}: {ev:?}"
+                    );
+                }
+                None => {
+                    assert!(got.is_err(), "case {i}: {ev:?} from {p}/{s:?} allowed");
+                    assert_eq!(t, before, "case {i}: a refused transition changed the task");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn finish_records_exit_code_duration_and_meta_state() {
+        let mut t = task(Primary::Running, None);
+        apply(
+            &mut t,
+            &Event::Finished {
+                exit_code: 3,
+                reason: None,
+                duration: None,
+            },
+            160.0,
+        )
+        .unwrap();
+        assert_eq!(t.status.exitcode, Some(3));
+        assert_eq!(t.status.duration, Some(60.0));
+        assert_eq!(t.status.date_over, Some(160.0));
+        assert_eq!(t.container.meta.unwrap()["State"]["ExitCode"], 3);
+    }
+
+    #[test]
+    fn kill_of_pending_job_is_over_with_137() {
+        let mut t = task(Primary::Pending, None);
+        apply(&mut t, &Event::KillRequested, 5.0).unwrap();
+        assert_eq!(t.status.exitcode, Some(KILLED_EXIT_CODE));
+        assert_eq!(t.status.date_over, Some(5.0));
+    }
+
+    #[test]
+    fn array_parent_is_never_dispatched() {
+        let mut t = task(Primary::Pending, None);
+        t.requirements.array.values = Some("1:3".into());
+        assert!(apply(&mut t, &dispatch(), 1.0).is_err());
+    }
+}

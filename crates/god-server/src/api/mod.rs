@@ -1,0 +1,76 @@
+//! The REST API: the Go-Docker 1.0 routes (reference section 7.1) that existing clients call,
+//! plus our additions. Handlers check who may do what, turn requests into store transitions, and
+//! wake the loops; they never talk to the executor.
+
+mod files;
+mod public;
+mod tasks;
+mod users;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_request_body;
+    Router::new()
+        .route("/api/1.0/authenticate", post(public::authenticate))
+        .route("/api/1.0/config", get(public::config))
+        .route("/api/1.0/image", get(public::images))
+        .route("/api/1.0/task", post(tasks::submit))
+        .route("/api/1.0/task/active", get(tasks::active))
+        .route("/api/1.0/task/active/all", get(tasks::active_all))
+        .route(
+            "/api/1.0/task/over/all/{skip}/{limit}",
+            post(tasks::over_all).get(tasks::over_all),
+        )
+        .route(
+            "/api/1.0/task/over/{skip}/{limit}",
+            post(tasks::over).get(tasks::over),
+        )
+        .route(
+            "/api/1.0/task/{id}",
+            get(tasks::show).delete(tasks::kill).put(tasks::update),
+        )
+        .route("/api/1.0/task/{id}/status", get(tasks::status))
+        .route("/api/1.0/task/{id}/suspend", get(tasks::suspend))
+        .route("/api/1.0/task/{id}/resume", get(tasks::resume))
+        .route("/api/1.0/task/{id}/reschedule", get(tasks::reschedule))
+        .route(
+            "/api/1.0/task/{id}/archive",
+            get(tasks::archive).delete(tasks::purge),
+        )
+        .route("/api/1.0/task/{id}/files", get(files::root))
+        .route("/api/1.0/task/{id}/files/", get(files::root))
+        .route("/api/1.0/task/{id}/files/{*path}", get(files::get))
+        .route(
+            "/api/1.0/archive/{days}",
+            get(tasks::archive_old).delete(tasks::purge_old),
+        )
+        .route("/api/1.0/user", get(users::list))
+        .route("/api/1.0/user/{login}", get(users::show))
+        .route("/api/1.0/user/{login}/apikey", post(users::renew_apikey))
+        .route("/api/1.0/user/{login}/project", get(users::projects))
+        .route("/api/1.0/user/{login}/usage", get(users::usage))
+        .route(
+            "/api/1.0/user/{login}/task",
+            axum::routing::delete(users::kill_all),
+        )
+        .route("/", get(public::home))
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn fallback() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+/// Parse a path id, with a clear error.
+pub(crate) fn job_id(raw: &str) -> Result<god_core::JobId, ApiError> {
+    raw.parse::<u64>()
+        .map(god_core::JobId)
+        .map_err(|_| ApiError::bad_request(format!("{raw:?} is not a job id")).field("id"))
+}

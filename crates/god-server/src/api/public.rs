@@ -1,0 +1,111 @@
+//! Routes without a token: authentication and the public configuration.
+
+use crate::auth::{hash_apikey, issue_token, same_hash, Caller, Claims};
+use crate::clock::now;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::Html;
+use axum::Json;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Deserialize)]
+struct Login {
+    user: String,
+    apikey: String,
+}
+
+/// `POST /api/1.0/authenticate {user, apikey}` → `{token}`.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    let login: Login = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!("expected {{\"user\": ..., \"apikey\": ...}}: {e}"))
+            .field("body")
+    })?;
+    let refused = || ApiError::unauthorized("wrong user or API key");
+    let user = state
+        .store
+        .get_user(&login.user)
+        .await?
+        .ok_or_else(refused)?;
+    if user.disabled {
+        return Err(ApiError::unauthorized("this account is disabled"));
+    }
+    if !same_hash(&user.apikey_hash, &hash_apikey(&login.apikey)) {
+        return Err(refused());
+    }
+    let claims = Claims {
+        sub: user.login.clone(),
+        exp: now() + state.config.token_ttl as f64,
+        kv: user.key_version,
+    };
+    let token = issue_token(state.secret.as_bytes(), &claims)?;
+    Ok(Json(json!({ "token": token })))
+}
+
+/// `GET /api/1.0/config`: what clients need to build a job.
+pub async fn config(State(state): State<AppState>) -> Json<Value> {
+    let c = &state.config;
+    let images: Vec<Value> = c
+        .default_images
+        .iter()
+        .map(|i| json!({"name": i.name, "url": i.url, "interactive": i.interactive, "default": i.default}))
+        .collect();
+    let constraints: Vec<Value> = c
+        .constraints
+        .iter()
+        .map(|k| {
+            let values: Vec<&str> = k
+                .value
+                .split(',')
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .collect();
+            json!({"name": k.name, "value": values})
+        })
+        .collect();
+    let mut volumes: Vec<Value> = c
+        .volumes
+        .iter()
+        .map(|v| json!({"name": v.name, "acl": v.acl, "mount": v.mount}))
+        .collect();
+    if !c.volumes.iter().any(|v| v.name == "home") {
+        volumes.push(json!({"name": "home", "acl": "rw", "mount": "/mnt/home"}));
+    }
+    Json(json!({
+        "images": images,
+        "constraints": constraints,
+        "volumes": volumes,
+        "executor_features": ["kill", "pause"],
+        "executors": c.executors,
+        "defaults_cpu": c.defaults_cpu,
+        "defaults_ram": c.defaults_ram,
+        "allow_root": c.allow_root,
+        "allow_user_images": c.allow_user_images,
+        "dynamic_fields": c.dynamic_fields.iter().map(|d| json!({"name": d.name, "admin_only": d.admin_only})).collect::<Vec<_>>(),
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+/// `GET /api/1.0/image`: images jobs have used.
+pub async fn images(
+    _caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.store.images().await?)))
+}
+
+/// `GET /`: where to go from here.
+pub async fn home() -> Html<&'static str> {
+    Html(
+        "<!doctype html><title>Go-Docker</title><h1>Go-Docker</h1>\
+         <p>REST API under <code>/api/1.0/</code>. Use the <code>god</code> command line \
+         (<code>god login</code>, <code>god submit</code>, <code>god list</code>) or the \
+         <code>godocker-cli</code> client.</p>",
+    )
+}

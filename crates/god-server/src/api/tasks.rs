@@ -1,0 +1,451 @@
+//! Job routes: submit, list, show, and the requests users make on their jobs.
+
+use super::job_id;
+use crate::auth::Caller;
+use crate::clock::now;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use bytes::Bytes;
+use god_core::submit::{self, SubmitError};
+use god_core::transition::Event;
+use god_core::{JobId, Primary, Task};
+use god_exec::jobdir;
+use god_store::JobQuery;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
+
+fn body_bytes(body: Body) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        let status = e.status();
+        let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "request body too large".to_string()
+        } else {
+            e.body_text()
+        };
+        ApiError::new(status, msg).field("body")
+    })
+}
+
+fn submit_error(e: SubmitError) -> ApiError {
+    match e {
+        SubmitError::Invalid(f) => ApiError::bad_request(f.message).field(f.field),
+        SubmitError::Forbidden(f) => ApiError::forbidden(f.message).field(f.field),
+    }
+}
+
+/// `POST /api/1.0/task` → `{msg, id}` once the job is durable.
+pub async fn submit(
+    caller: Caller,
+    State(state): State<AppState>,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let body = body_bytes(body)?;
+    let parsed = submit::parse(&body).map_err(submit_error)?;
+    let task = submit::validate(parsed, &caller.identity(), &state.config, now(), &|p| {
+        std::path::Path::new(p).exists()
+    })
+    .map_err(submit_error)?;
+    check_dependencies(&state, &caller, &task).await?;
+    let id = state
+        .submit
+        .submit(task)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("the job could not be stored: {e}")))?;
+    state.wake.scheduler.notify_one();
+    Ok(Json(json!({ "msg": "Task added", "id": id.0 })))
+}
+
+async fn check_dependencies(
+    state: &AppState,
+    caller: &Caller,
+    task: &Task,
+) -> Result<(), ApiError> {
+    for (i, dep) in task.requirements.tasks.iter().enumerate() {
+        let Some(id) = dep.as_u64() else { continue };
+        let field = format!("requirements.tasks[{i}]");
+        match state.store.get_job(JobId(id)).await? {
+            Some(parent) if caller.may_touch(&parent.user.id) => {}
+            _ => {
+                return Err(ApiError::bad_request(format!("job {id} does not exist")).field(field));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, Default)]
+pub struct ProjectFilter {
+    project: Option<String>,
+}
+
+async fn list(
+    state: &AppState,
+    q: JobQuery,
+    project: Option<String>,
+) -> Result<Json<Value>, ApiError> {
+    let mut jobs = state.store.list_jobs(&q).await?;
+    if let Some(p) = project.filter(|p| !p.is_empty()) {
+        jobs.retain(|j| j.user.project == p);
+    }
+    Ok(Json(json!(jobs)))
+}
+
+/// `GET /api/1.0/task/active`: the caller's pending and running jobs.
+pub async fn active(
+    caller: Caller,
+    State(state): State<AppState>,
+    Query(f): Query<ProjectFilter>,
+) -> Result<Json<Value>, ApiError> {
+    let q = JobQuery {
+        user: Some(caller.login().to_string()),
+        states: vec![Primary::Pending, Primary::Running],
+        ..Default::default()
+    };
+    list(&state, q, f.project).await
+}
+
+/// `GET /api/1.0/task/active/all` (admins).
+pub async fn active_all(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&caller)?;
+    let q = JobQuery {
+        states: vec![Primary::Pending, Primary::Running],
+        ..Default::default()
+    };
+    list(&state, q, None).await
+}
+
+fn page(skip: &str, limit: &str) -> Result<(u64, u64), ApiError> {
+    let skip = skip
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("{skip:?} is not a number")).field("skip"))?;
+    let limit = limit
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("{limit:?} is not a number")).field("limit"))?;
+    Ok((skip, limit))
+}
+
+/// `POST /api/1.0/task/over/<skip>/<limit>`: the caller's finished jobs, newest first.
+pub async fn over(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path((skip, limit)): Path<(String, String)>,
+    Query(f): Query<ProjectFilter>,
+) -> Result<Json<Value>, ApiError> {
+    let (skip, limit) = page(&skip, &limit)?;
+    let q = JobQuery {
+        user: Some(caller.login().to_string()),
+        states: vec![Primary::Over, Primary::Archived],
+        skip,
+        limit,
+        newest_first: true,
+        ..Default::default()
+    };
+    list(&state, q, f.project).await
+}
+
+/// `POST /api/1.0/task/over/all/<skip>/<limit>` (admins).
+pub async fn over_all(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path((skip, limit)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&caller)?;
+    let (skip, limit) = page(&skip, &limit)?;
+    let q = JobQuery {
+        states: vec![Primary::Over, Primary::Archived],
+        skip,
+        limit,
+        newest_first: true,
+        ..Default::default()
+    };
+    list(&state, q, None).await
+}
+
+pub(crate) fn require_admin(caller: &Caller) -> Result<(), ApiError> {
+    if caller.admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("administrators only"))
+    }
+}
+
+/// The job, if the caller may see it. Someone else's job looks like a missing one.
+pub(crate) async fn visible_job(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+) -> Result<Task, ApiError> {
+    let id = job_id(raw)?;
+    match state.store.get_job(id).await? {
+        Some(t) if caller.may_touch(&t.user.id) => Ok(t),
+        _ => Err(ApiError::not_found(format!("job {id} does not exist"))),
+    }
+}
+
+/// `GET /api/1.0/task/<id>`.
+pub async fn show(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(visible_job(&state, &caller, &id).await?)))
+}
+
+/// `GET /api/1.0/task/<id>/status`.
+pub async fn status(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(visible_job(&state, &caller, &id).await?.status)))
+}
+
+async fn request(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+    event: Event,
+    msg: &str,
+) -> Result<Json<Value>, ApiError> {
+    let task = visible_job(state, caller, raw).await?;
+    let t = state.store.transition(task.id, &event, now()).await?;
+    state.wake.watcher.notify_one();
+    state.wake.scheduler.notify_one();
+    Ok(Json(
+        json!({ "msg": msg, "id": t.id.0, "status": t.status }),
+    ))
+}
+
+/// `DELETE /api/1.0/task/<id>`: kill.
+pub async fn kill(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    request(&state, &caller, &id, Event::KillRequested, "kill requested").await
+}
+
+/// `GET /api/1.0/task/<id>/suspend`.
+pub async fn suspend(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    request(
+        &state,
+        &caller,
+        &id,
+        Event::SuspendRequested,
+        "suspend requested",
+    )
+    .await
+}
+
+/// `GET /api/1.0/task/<id>/resume`.
+pub async fn resume(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    request(
+        &state,
+        &caller,
+        &id,
+        Event::ResumeRequested,
+        "resume requested",
+    )
+    .await
+}
+
+/// `GET /api/1.0/task/<id>/reschedule` (ours): run a running job again from the start.
+pub async fn reschedule(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    request(
+        &state,
+        &caller,
+        &id,
+        Event::RescheduleRequested,
+        "reschedule requested",
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct DynamicUpdate {
+    name: String,
+    value: Value,
+}
+
+/// `PUT /api/1.0/task/<id>` `{name, value}`: change a dynamic requirement.
+pub async fn update(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let body = body_bytes(body)?;
+    let upd: DynamicUpdate = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!("expected {{\"name\": ..., \"value\": ...}}: {e}"))
+            .field("body")
+    })?;
+    let Some(field) = state
+        .config
+        .dynamic_fields
+        .iter()
+        .find(|d| d.name == upd.name)
+    else {
+        return Err(
+            ApiError::bad_request(format!("{:?} is not a dynamic field", upd.name)).field("name"),
+        );
+    };
+    if field.admin_only && !caller.admin {
+        return Err(
+            ApiError::forbidden(format!("only administrators may change {}", upd.name))
+                .field("name"),
+        );
+    }
+    let value = match &upd.value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => {
+            return Err(
+                ApiError::bad_request(format!("{other} is not a value for {}", upd.name))
+                    .field("value"),
+            )
+        }
+    };
+    if upd.name == "maxlifespan" && god_core::size::parse_duration_secs(&value).is_err() {
+        return Err(ApiError::bad_request(format!("{value:?} is not a duration")).field("value"));
+    }
+    let task = visible_job(&state, &caller, &id).await?;
+    let t = state
+        .store
+        .transition(
+            task.id,
+            &Event::SetRequirement {
+                name: upd.name,
+                value,
+            },
+            now(),
+        )
+        .await?;
+    Ok(Json(json!({ "msg": "task updated", "id": t.id.0 })))
+}
+
+/// `GET /api/1.0/task/<id>/archive`: queue one over job for archiving.
+pub async fn archive(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let task = visible_job(&state, &caller, &id).await?;
+    if task.status.primary != Primary::Over {
+        return Err(ApiError::conflict(format!(
+            "job {} is {}: only an over job can be archived",
+            task.id, task.status.primary
+        )));
+    }
+    state.store.request_archive(&[task.id]).await?;
+    state.wake.archiver.notify_one();
+    Ok(Json(json!({ "msg": "archive requested", "id": task.id.0 })))
+}
+
+/// `DELETE /api/1.0/task/<id>/archive`: delete the job directory and the job itself.
+pub async fn purge(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let task = visible_job(&state, &caller, &id).await?;
+    if task.status.primary.is_active() {
+        return Err(ApiError::conflict(format!(
+            "job {} is {}: kill it before purging it",
+            task.id, task.status.primary
+        )));
+    }
+    purge_one(&state, &task).await?;
+    Ok(Json(json!({ "msg": "job purged", "id": task.id.0 })))
+}
+
+async fn purge_one(state: &AppState, task: &Task) -> Result<(), ApiError> {
+    let dir = jobdir::path(&state.paths.shared_dir, task);
+    tokio::task::spawn_blocking(move || jobdir::remove(&dir))
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    state.store.delete_job(task.id).await?;
+    Ok(())
+}
+
+fn days(raw: &str) -> Result<f64, ApiError> {
+    raw.parse::<f64>()
+        .ok()
+        .filter(|d| d.is_finite() && *d >= 0.0)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("{raw:?} is not a number of days")).field("days")
+        })
+}
+
+async fn old_jobs(
+    state: &AppState,
+    caller: &Caller,
+    raw_days: &str,
+    tag: Option<&str>,
+) -> Result<Vec<Task>, ApiError> {
+    let days = days(raw_days)?;
+    let q = JobQuery {
+        user: Some(caller.login().to_string()),
+        states: vec![Primary::Over],
+        over_before: Some(now() - days * 86_400.0),
+        ..Default::default()
+    };
+    let mut jobs = state.store.list_jobs(&q).await?;
+    if let Some(tag) = tag {
+        jobs.retain(|j| j.meta.tags.iter().any(|t| t == tag));
+    }
+    Ok(jobs)
+}
+
+/// `GET /api/1.0/archive/<days>`: archive the caller's jobs over for more than `days`.
+pub async fn archive_old(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(d): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let jobs = old_jobs(&state, &caller, &d, q.get("tag").map(|s| s.as_str())).await?;
+    let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
+    let n = state.store.request_archive(&ids).await?;
+    state.wake.archiver.notify_one();
+    Ok(Json(
+        json!({ "msg": format!("{n} jobs to archive"), "count": n }),
+    ))
+}
+
+/// `DELETE /api/1.0/archive/<days>[?tag=]`: archive and purge them.
+pub async fn purge_old(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(d): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let jobs = old_jobs(&state, &caller, &d, q.get("tag").map(|s| s.as_str())).await?;
+    for j in &jobs {
+        purge_one(&state, j).await?;
+    }
+    Ok(Json(
+        json!({ "msg": format!("{} jobs purged", jobs.len()), "count": jobs.len() }),
+    ))
+}

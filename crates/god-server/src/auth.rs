@@ -1,0 +1,178 @@
+//! Authentication: API keys, signed expiring tokens, and the caller of a request.
+//!
+//! A token is `base64url(claims).base64url(HMAC-SHA256(secret, claims))`. Claims carry the login,
+//! the expiry and the user's key version: renewing the API key bumps the version, so every token
+//! issued before stops working.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use god_core::submit::Identity;
+use god_store::UserRecord;
+use hmac::{Hmac, Mac};
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+type HmacSha256 = Hmac<Sha256>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub exp: f64,
+    pub kv: i64,
+}
+
+/// A new API key: 40 random alphanumeric characters.
+pub fn new_apikey() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect()
+}
+
+/// A random secret for signing tokens.
+pub fn new_secret() -> String {
+    new_apikey() + &new_apikey()
+}
+
+/// How API keys are stored: hex SHA-256 (keys are long and random, so no slow hash is needed).
+pub fn hash_apikey(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Constant-time comparison of two hashes.
+pub fn same_hash(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn mac(secret: &[u8]) -> Result<HmacSha256, ApiError> {
+    HmacSha256::new_from_slice(secret).map_err(|_| ApiError::unavailable("token secret unusable"))
+}
+
+pub fn issue_token(secret: &[u8], claims: &Claims) -> Result<String, ApiError> {
+    let payload =
+        serde_json::to_vec(claims).map_err(|e| ApiError::unavailable(format!("token: {e}")))?;
+    let body = URL_SAFE_NO_PAD.encode(payload);
+    let mut m = mac(secret)?;
+    m.update(body.as_bytes());
+    let sig = URL_SAFE_NO_PAD.encode(m.finalize().into_bytes());
+    Ok(format!("{body}.{sig}"))
+}
+
+/// Check signature and expiry; the key version is checked by the caller against the user.
+pub fn verify_token(secret: &[u8], token: &str, now: f64) -> Result<Claims, ApiError> {
+    let bad = || ApiError::unauthorized("invalid token: log in again");
+    let (body, sig) = token.split_once('.').ok_or_else(bad)?;
+    let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| bad())?;
+    let mut m = mac(secret)?;
+    m.update(body.as_bytes());
+    m.verify_slice(&sig).map_err(|_| bad())?;
+    let payload = URL_SAFE_NO_PAD.decode(body).map_err(|_| bad())?;
+    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| bad())?;
+    if claims.exp <= now {
+        return Err(ApiError::unauthorized("token expired: log in again"));
+    }
+    Ok(claims)
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: UserRecord,
+    pub admin: bool,
+}
+
+impl Caller {
+    pub fn identity(&self) -> Identity {
+        Identity {
+            login: self.user.login.clone(),
+            uid: self.user.uid,
+            gid: self.user.gid,
+            sgids: self.user.sgids.clone(),
+            email: self.user.email.clone(),
+            home: self.user.home.clone(),
+            admin: self.admin,
+        }
+    }
+
+    pub fn login(&self) -> &str {
+        &self.user.login
+    }
+
+    /// May this caller see and act on a job of `owner`?
+    pub fn may_touch(&self, owner: &str) -> bool {
+        self.admin || self.user.login == owner
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::unauthorized("missing Authorization: Bearer <token> header")
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| ApiError::unauthorized("Authorization must be Bearer <token>"))?
+            .trim();
+        let claims = verify_token(state.secret.as_bytes(), token, crate::clock::now())?;
+        let user = state
+            .users
+            .get(&state.store, &claims.sub)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("invalid token: unknown user"))?;
+        if user.disabled {
+            return Err(ApiError::unauthorized("this account is disabled"));
+        }
+        if user.key_version != claims.kv {
+            return Err(ApiError::unauthorized(
+                "token issued for an API key that was renewed: log in again",
+            ));
+        }
+        let admin = user.admin || state.config.admin.iter().any(|a| a == &user.login);
+        Ok(Caller { user, admin })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_and_expire() {
+        let claims = Claims {
+            sub: "alice".into(),
+            exp: 100.0,
+            kv: 1,
+        };
+        let t = issue_token(b"secret", &claims).unwrap();
+        assert_eq!(verify_token(b"secret", &t, 50.0).unwrap(), claims);
+        assert!(verify_token(b"secret", &t, 100.0).is_err(), "expired");
+        assert!(verify_token(b"other", &t, 50.0).is_err(), "wrong secret");
+        let mut forged = t.clone();
+        forged.replace_range(0..1, if t.starts_with('e') { "f" } else { "e" });
+        assert!(verify_token(b"secret", &forged, 50.0).is_err(), "tampered");
+        assert!(verify_token(b"secret", "garbage", 50.0).is_err());
+    }
+
+    #[test]
+    fn apikeys_are_long_and_hashed() {
+        let k = new_apikey();
+        assert_eq!(k.len(), 40);
+        assert!(same_hash(&hash_apikey(&k), &hash_apikey(&k)));
+        assert!(!same_hash(&hash_apikey(&k), &hash_apikey("x")));
+    }
+}

@@ -1,0 +1,192 @@
+//! The Go-Docker service. [`start`] opens the store and the executor, reconciles them after a
+//! restart, then runs the roles asked for: the REST API, the scheduler, the watcher and the
+//! archiver (all of them in `god up`).
+
+pub mod accounts;
+mod api;
+pub mod archiver;
+pub mod auth;
+pub mod clock;
+mod error;
+pub mod recovery;
+pub mod scheduler;
+pub mod state;
+pub mod submit;
+pub mod watcher;
+
+pub use error::{ApiError, ServerError};
+
+use god_core::config::{executor_kind, Config};
+use god_exec::docker::DockerExecutor;
+use god_exec::fake::FakeExecutor;
+use god_exec::Executor;
+use god_store::{SqliteStore, Store};
+use state::{AppState, Paths, UserCache, Wake};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Which parts of the service this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    pub api: bool,
+    pub scheduler: bool,
+    pub watcher: bool,
+    pub archiver: bool,
+}
+
+impl Roles {
+    pub const ALL: Roles = Roles {
+        api: true,
+        scheduler: true,
+        watcher: true,
+        archiver: true,
+    };
+}
+
+pub struct Options {
+    pub config: Config,
+    pub data_dir: PathBuf,
+    pub listen: String,
+    pub roles: Roles,
+}
+
+/// What a started service tells its operator.
+pub struct Started {
+    pub listen: Option<SocketAddr>,
+    /// The administrator's API key, only when it was created by this start.
+    pub admin_key: Option<String>,
+    pub recovery: recovery::Report,
+    pub data_dir: PathBuf,
+}
+
+/// The database file in a data directory.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("god.db")
+}
+
+/// Open the store of a data directory (creating it).
+pub async fn open_store(data_dir: &Path, config: &Config) -> Result<Arc<dyn Store>, ServerError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| ServerError::Io {
+        what: format!("creating data directory {}", data_dir.display()),
+        source,
+    })?;
+    let store = SqliteStore::open(&db_path(data_dir), config.sqlite_synchronous == "full").await?;
+    Ok(Arc::new(store))
+}
+
+async fn executor(config: &Config) -> Result<Arc<dyn Executor>, ServerError> {
+    let first = config
+        .executors
+        .first()
+        .map(|s| s.as_str())
+        .unwrap_or("docker");
+    match executor_kind(first) {
+        Some("fake") => Ok(Arc::new(FakeExecutor::new(config.fake.clone()))),
+        Some("docker") => Ok(Arc::new(DockerExecutor::connect(&config.docker).await?)),
+        _ => Err(ServerError::Config(format!(
+            "executors: unknown executor {first:?}"
+        ))),
+    }
+}
+
+/// Start the service; returns once it is listening and its loops run. The returned future
+/// `serve` runs until the process is stopped.
+pub async fn start(
+    opts: Options,
+) -> Result<
+    (
+        Started,
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ServerError>> + Send>>,
+    ),
+    ServerError,
+> {
+    let config = opts.config;
+    let store = open_store(&opts.data_dir, &config).await?;
+    let shared_dir = config
+        .shared_dir
+        .as_ref()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| opts.data_dir.join("shared"));
+    std::fs::create_dir_all(&shared_dir).map_err(|source| ServerError::Io {
+        what: format!("creating shared_dir {}", shared_dir.display()),
+        source,
+    })?;
+    let server_id = store
+        .meta_get_or_init("server_id", &format!("{:08x}", rand::random::<u32>()))
+        .await?;
+    let secret = match &config.secret_passphrase {
+        Some(s) if !s.is_empty() => s.clone(),
+        _ => {
+            store
+                .meta_get_or_init("token_secret", &auth::new_secret())
+                .await?
+        }
+    };
+    let exec = executor(&config).await?;
+    let init_helper = god_exec::helper::install(&opts.data_dir.join("bin"))?;
+    let admin_key = accounts::bootstrap_admin(&store).await?;
+    let submit = submit::SubmitQueue::start(store.clone());
+    let state = AppState {
+        store,
+        exec,
+        config: Arc::new(config),
+        secret: Arc::new(secret),
+        server_id: Arc::new(server_id),
+        paths: Arc::new(Paths {
+            data_dir: opts.data_dir.clone(),
+            shared_dir,
+            init_helper,
+        }),
+        wake: Arc::new(Wake::default()),
+        users: Arc::new(UserCache::default()),
+        submit,
+    };
+    let roles = opts.roles;
+    let report = if roles.watcher {
+        recovery::reconcile(&state).await?
+    } else {
+        recovery::Report::default()
+    };
+    if roles.scheduler {
+        tokio::spawn(scheduler::run(state.clone()));
+    }
+    if roles.watcher {
+        tokio::spawn(watcher::run(state.clone()));
+    }
+    if roles.archiver {
+        tokio::spawn(archiver::run(state.clone()));
+    }
+    let mut listen = None;
+    let serve: std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), ServerError>> + Send>,
+    > = if roles.api {
+        let listener = tokio::net::TcpListener::bind(&opts.listen)
+            .await
+            .map_err(|source| ServerError::Listen {
+                addr: opts.listen.clone(),
+                source,
+            })?;
+        listen = listener.local_addr().ok();
+        let app = api::router(state.clone());
+        Box::pin(async move {
+            axum::serve(listener, app)
+                .await
+                .map_err(|source| ServerError::Io {
+                    what: "serving HTTP".into(),
+                    source,
+                })
+        })
+    } else {
+        Box::pin(std::future::pending())
+    };
+    Ok((
+        Started {
+            listen,
+            admin_key,
+            recovery: report,
+            data_dir: opts.data_dir,
+        },
+        serve,
+    ))
+}

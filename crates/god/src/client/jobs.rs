@@ -1,0 +1,484 @@
+//! Job commands: `list`, `show`, the requests on running jobs (`kill`, `suspend`, `resume`,
+//! `reschedule`) and `archive`.
+
+use super::http::{self, Api};
+use super::output::{
+    emit, emit_line, format_duration, format_gb, format_time, print_json, truncate, Job, Table,
+};
+use anyhow::{anyhow, bail, Result};
+use clap::Args;
+use reqwest::Method;
+use serde_json::Value;
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// Finished jobs (over or archived), newest first, instead of active ones
+    #[arg(long)]
+    over: bool,
+    /// Everybody's jobs (administrators)
+    #[arg(long)]
+    all: bool,
+    /// With --over: how many jobs at most
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    limit: u64,
+    /// Print the server's JSON (a list of task documents)
+    #[arg(long)]
+    json: bool,
+}
+
+/// The API path that lists what `god list` was asked for.
+pub fn list_path(over: bool, all: bool, limit: u64) -> (Method, String) {
+    match (over, all) {
+        (false, false) => (Method::GET, "/api/1.0/task/active".into()),
+        (false, true) => (Method::GET, "/api/1.0/task/active/all".into()),
+        (true, false) => (Method::POST, format!("/api/1.0/task/over/0/{limit}")),
+        (true, true) => (Method::POST, format!("/api/1.0/task/over/all/0/{limit}")),
+    }
+}
+
+/// The table of `god list`.
+pub fn jobs_table(jobs: &[Value]) -> Table {
+    let mut t = Table::new(&[
+        ("ID", true),
+        ("USER", false),
+        ("NAME", false),
+        ("STATE", false),
+        ("CPU", true),
+        ("RAM", true),
+        ("SUBMITTED", false),
+        ("EXIT", true),
+        ("REASON", false),
+    ]);
+    for v in jobs {
+        let j = Job(v);
+        t.row(vec![
+            j.id(),
+            j.user().to_string(),
+            truncate(j.name(), 30),
+            j.state(),
+            j.cpu().map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+            j.ram().map(format_gb).unwrap_or_else(|| "-".into()),
+            j.date().map(format_time).unwrap_or_else(|| "-".into()),
+            j.exitcode()
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into()),
+            truncate(
+                &j.reason().map(super::output::one_line).unwrap_or_default(),
+                40,
+            ),
+        ]);
+    }
+    t
+}
+
+pub fn list(a: ListArgs) -> Result<i32> {
+    let mut api = Api::connect()?;
+    let (method, path) = list_path(a.over, a.all, a.limit);
+    let reply = api.call(method, &path)?;
+    if a.json {
+        print_json(&reply)?;
+        return Ok(0);
+    }
+    let jobs = reply
+        .as_array()
+        .ok_or_else(|| anyhow!("the server answered {path} with something that is not a list"))?;
+    if jobs.is_empty() {
+        let what = if a.over { "finished" } else { "active" };
+        let whose = if a.all { "" } else { " of yours" };
+        emit_line(&format!("No {what} jobs{whose}."))?;
+        return Ok(0);
+    }
+    jobs_table(jobs).print()?;
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    /// The job id
+    id: u64,
+    /// Print the server's JSON (the task document)
+    #[arg(long)]
+    json: bool,
+}
+
+/// `home (rw) on /mnt/home` for each volume.
+fn volumes_of(v: &Value) -> Vec<String> {
+    let Some(vols) = v.pointer("/container/volumes").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    vols.iter()
+        .map(|vol| {
+            let s = |k: &str| vol.get(k).and_then(Value::as_str).unwrap_or("");
+            let mut text = format!(
+                "{} ({})",
+                s("name"),
+                if s("acl").is_empty() { "ro" } else { s("acl") }
+            );
+            if !s("mount").is_empty() {
+                text.push_str(&format!(" on {}", s("mount")));
+            }
+            text
+        })
+        .collect()
+}
+
+/// The human view of `god show`.
+pub fn describe(v: &Value, now: f64) -> String {
+    let j = Job(v);
+    let mut lines: Vec<(&str, String)> = Vec::new();
+    let user = match v
+        .pointer("/user/project")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => format!("{} (project {p})", j.user()),
+        None => j.user().to_string(),
+    };
+    lines.push(("User", user));
+    if let Some(d) = v
+        .pointer("/meta/description")
+        .and_then(Value::as_str)
+        .filter(|d| !d.is_empty())
+    {
+        lines.push(("Description", d.to_string()));
+    }
+    let tags: Vec<&str> = v
+        .pointer("/meta/tags")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !tags.is_empty() {
+        lines.push(("Tags", tags.join(", ")));
+    }
+    lines.push(("Image", j.image().to_string()));
+    if v.pointer("/container/root")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        lines.push(("Runs as", "root".into()));
+    }
+    lines.push(("State", j.state()));
+    if let Some(r) = j.reason() {
+        lines.push(("Reason", r.to_string()));
+    }
+    let mut req = Vec::new();
+    if let Some(c) = j.cpu() {
+        req.push(format!("{c} CPU"));
+    }
+    if let Some(r) = j.ram() {
+        req.push(format!("{} RAM", format_gb(r)));
+    }
+    let deps: Vec<String> = v
+        .pointer("/requirements/tasks")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|d| {
+                    d.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| d.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !deps.is_empty() {
+        req.push(format!("after job {}", deps.join(", ")));
+    }
+    if let Some(m) = v
+        .pointer("/requirements/maxlifespan")
+        .and_then(Value::as_str)
+    {
+        req.push(format!("at most {m}"));
+    }
+    lines.push(("Requires", req.join(", ")));
+    if let Some(d) = j.date() {
+        lines.push(("Submitted", format_time(d)));
+    }
+    if let Some(d) = j.date_running() {
+        lines.push(("Started", format_time(d)));
+    }
+    if let Some(d) = j.date_over() {
+        lines.push(("Ended", format_time(d)));
+    }
+    match (j.duration(), j.date_running(), j.primary()) {
+        (Some(d), _, _) => lines.push(("Duration", format_duration(d))),
+        (None, Some(start), "running") => {
+            lines.push(("Running for", format_duration((now - start).max(0.0))))
+        }
+        _ => {}
+    }
+    if let Some(c) = j.exitcode() {
+        lines.push(("Exit code", c.to_string()));
+    }
+    if let Some(n) = j.node() {
+        lines.push(("Node", n.to_string()));
+    }
+    if let Some(c) = j.container_id() {
+        lines.push(("Container", c.to_string()));
+    }
+    let vols = volumes_of(v);
+    if !vols.is_empty() {
+        lines.push(("Volumes", vols.join(", ")));
+    }
+    if let Some(n) = v
+        .pointer("/status/attempts")
+        .and_then(Value::as_u64)
+        .filter(|n| *n > 1)
+    {
+        lines.push(("Attempts", n.to_string()));
+    }
+    if let Some(f) = v
+        .pointer("/status/failure/reason")
+        .and_then(Value::as_str)
+        .filter(|f| !f.is_empty())
+    {
+        lines.push(("Failure", f.to_string()));
+    }
+    let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+    let mut out = format!("Job {}: {}\n", j.id(), j.name());
+    for (k, val) in lines {
+        out.push_str(&format!("  {:<width$} {val}\n", format!("{k}:")));
+    }
+    if let Some(cmd) = v.pointer("/command/cmd").and_then(Value::as_str) {
+        out.push_str("  Command:\n");
+        for l in cmd.trim_end().lines() {
+            out.push_str(&format!("    {l}\n"));
+        }
+    }
+    out
+}
+
+pub fn show(a: ShowArgs) -> Result<i32> {
+    let mut api = Api::connect()?;
+    let job = api.get(&format!("/api/1.0/task/{}", a.id))?;
+    if a.json {
+        print_json(&job)?;
+    } else {
+        emit(&describe(&job, http::now()))?;
+    }
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct ControlArgs {
+    /// Job ids
+    #[arg(required = true, value_name = "ID")]
+    ids: Vec<u64>,
+    /// Print the server's JSON replies, one a line
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Action {
+    Kill,
+    Suspend,
+    Resume,
+    Reschedule,
+}
+
+impl Action {
+    fn request(self, id: u64) -> (Method, String) {
+        match self {
+            Action::Kill => (Method::DELETE, format!("/api/1.0/task/{id}")),
+            Action::Suspend => (Method::GET, format!("/api/1.0/task/{id}/suspend")),
+            Action::Resume => (Method::GET, format!("/api/1.0/task/{id}/resume")),
+            Action::Reschedule => (Method::GET, format!("/api/1.0/task/{id}/reschedule")),
+        }
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            Action::Kill => "kill requested",
+            Action::Suspend => "suspend requested",
+            Action::Resume => "resume requested",
+            Action::Reschedule => "reschedule requested",
+        }
+    }
+}
+
+/// Run one request per job: one line each, and a non-zero status if any failed.
+fn each_job(
+    ids: &[u64],
+    json: bool,
+    what: &mut dyn FnMut(u64) -> Result<Value>,
+    done: &dyn Fn(&Value) -> String,
+) -> Result<i32> {
+    let mut failed = 0;
+    for &id in ids {
+        match what(id) {
+            Ok(reply) if json => print_json_line(&reply)?,
+            Ok(reply) => emit_line(&format!("job {id}: {}", done(&reply)))?,
+            Err(e) => {
+                let msg = format!("{e:#}").replace('\n', " ");
+                // The server's messages often name the job already.
+                if msg.starts_with(&format!("job {id} ")) {
+                    eprintln!("god: {msg}");
+                } else {
+                    eprintln!("god: job {id}: {msg}");
+                }
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+fn print_json_line(v: &Value) -> Result<()> {
+    emit_line(&serde_json::to_string(v).map_err(|e| anyhow!("printing JSON: {e}"))?)
+}
+
+fn msg_of(reply: &Value, default: &str) -> String {
+    reply
+        .get("msg")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        .unwrap_or(default)
+        .to_string()
+}
+
+pub fn control(a: ControlArgs, action: Action) -> Result<i32> {
+    let mut api = Api::connect()?;
+    each_job(
+        &a.ids,
+        a.json,
+        &mut |id| {
+            let (method, path) = action.request(id);
+            api.call(method, &path)
+        },
+        &|reply| msg_of(reply, action.done()),
+    )
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["ids", "older_than"])))]
+pub struct ArchiveArgs {
+    /// Job ids (finished jobs)
+    #[arg(value_name = "ID")]
+    ids: Vec<u64>,
+    /// Instead of ids: all your jobs over for more than DAYS days (fractions allowed)
+    #[arg(long, value_name = "DAYS", conflicts_with = "ids")]
+    older_than: Option<f64>,
+    /// With --older-than: only the jobs with this tag
+    #[arg(long, short = 't', value_name = "T", requires = "older_than")]
+    tag: Option<String>,
+    /// Delete the jobs and their files for good instead of archiving them
+    #[arg(long)]
+    purge: bool,
+    /// Print the server's JSON replies, one a line
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn archive(a: ArchiveArgs) -> Result<i32> {
+    let method = if a.purge { Method::DELETE } else { Method::GET };
+    let mut api = Api::connect()?;
+    if let Some(days) = a.older_than {
+        if !days.is_finite() || days < 0.0 {
+            bail!("--older-than {days}: give a number of days, 0 or more");
+        }
+        let mut url = api.url(&format!("/api/1.0/archive/{days}"))?;
+        if let Some(tag) = &a.tag {
+            url.query_pairs_mut().append_pair("tag", tag);
+        }
+        let resp = api.send(method, url, &|r| r)?;
+        let reply: Value = resp
+            .json()
+            .map_err(|e| anyhow!("the server answered something that is not JSON: {e}"))?;
+        if a.json {
+            print_json(&reply)?;
+        } else {
+            emit_line(&msg_of(&reply, "done"))?;
+        }
+        return Ok(0);
+    }
+    let default = if a.purge {
+        "purged"
+    } else {
+        "archive requested"
+    };
+    each_job(
+        &a.ids,
+        a.json,
+        &mut |id| api.call(method.clone(), &format!("/api/1.0/task/{id}/archive")),
+        &|reply| msg_of(reply, default),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn list_routes() {
+        assert_eq!(
+            list_path(false, false, 100),
+            (Method::GET, "/api/1.0/task/active".to_string())
+        );
+        assert_eq!(
+            list_path(false, true, 100),
+            (Method::GET, "/api/1.0/task/active/all".to_string())
+        );
+        assert_eq!(
+            list_path(true, false, 5),
+            (Method::POST, "/api/1.0/task/over/0/5".to_string())
+        );
+        assert_eq!(
+            list_path(true, true, 7),
+            (Method::POST, "/api/1.0/task/over/all/0/7".to_string())
+        );
+    }
+
+    #[test]
+    fn list_table() {
+        let jobs = vec![
+            json!({"id": 3, "date": 0.0, "user": {"id": "alice"}, "meta": {"name": "sleep"},
+                "requirements": {"cpu": 1, "ram": 0.5},
+                "status": {"primary": "pending", "secondary": "rejected by scheduler",
+                           "reason": "not enough resources available right now for this job, sorry"}}),
+            json!({"id": 12, "user": {"id": "bob"}, "meta": {"name": "make"},
+                "requirements": {"cpu": 2, "ram": 2}, "status": {"primary": "over", "exitcode": 0}}),
+        ];
+        let text = jobs_table(&jobs).render();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("ID  USER   NAME   STATE"), "{text}");
+        assert!(
+            lines[1].starts_with(" 3  alice  sleep  pending/rejected by scheduler"),
+            "{text}"
+        );
+        assert!(
+            lines[1].ends_with("not enough resources available right no…"),
+            "{text}"
+        );
+        assert!(lines[2].contains(" 2G  - "), "{text}");
+    }
+
+    #[test]
+    fn show_view() {
+        let v = json!({"id": 12, "date": 0.0, "user": {"id": "bob", "project": "default"},
+            "meta": {"name": "make", "tags": ["a", "b"]}, "requirements": {"cpu": 2, "ram": 2, "tasks": [3]},
+            "container": {"image": "debian", "id": "abc", "meta": {"Node": {"Name": "n1"}},
+                "volumes": [{"name": "home", "acl": "rw", "mount": "/mnt/home"}]},
+            "command": {"cmd": "make\nmake test\n"},
+            "status": {"primary": "over", "exitcode": 2, "duration": 65.0}});
+        let text = describe(&v, 0.0);
+        assert!(text.starts_with("Job 12: make\n"), "{text}");
+        assert!(
+            text.contains("  Requires:  2 CPU, 2G RAM, after job 3\n"),
+            "{text}"
+        );
+        assert!(text.contains("  Duration:  1:05\n"), "{text}");
+        assert!(text.contains("  Exit code: 2\n"), "{text}");
+        assert!(text.contains("  Node:      n1\n"), "{text}");
+        assert!(
+            text.contains("  Volumes:   home (rw) on /mnt/home\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("  Command:\n    make\n    make test\n"),
+            "{text}"
+        );
+    }
+}

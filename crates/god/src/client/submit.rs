@@ -1,0 +1,325 @@
+//! `god submit`: build the task document, post it, and optionally wait for the job to end.
+
+use super::http::{self, Api};
+use super::output::{emit, emit_line, exit_status, print_json, terminal_width, truncate, Job};
+use anyhow::{anyhow, bail, Result};
+use clap::Args;
+use serde_json::{json, Value};
+use std::io::{IsTerminal, Read, Write};
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct SubmitArgs {
+    /// Container image [default: $GOD_IMAGE, else the server's default image]
+    #[arg(long, short = 'i', value_name = "IMG")]
+    image: Option<String>,
+    /// Number of CPUs [default: the server's]
+    #[arg(long, short = 'c', value_name = "N")]
+    cpu: Option<u32>,
+    /// Memory in GB, fractions allowed (0.5 is 512 MB) [default: the server's]
+    #[arg(long, short = 'r', value_name = "GB", allow_negative_numbers = true)]
+    ram: Option<f64>,
+    /// Job name [default: the command's or script's name]
+    #[arg(long, short = 'n', value_name = "NAME")]
+    name: Option<String>,
+    /// Free text description
+    #[arg(long, short = 'd', value_name = "TEXT")]
+    description: Option<String>,
+    /// A tag (repeat for several)
+    #[arg(long = "tag", short = 't', value_name = "T")]
+    tags: Vec<String>,
+    /// Project to account the job to [default: default]
+    #[arg(long, short = 'p', value_name = "P")]
+    project: Option<String>,
+    /// Mount a volume the server offers (`home`, ...), read-only or read-write; without an
+    /// access mode, as much as the server allows (repeat for several)
+    #[arg(long = "volume", short = 'v', value_name = "NAME[:ro|rw]")]
+    volumes: Vec<String>,
+    /// Run the command as root in the container (if the server allows it; volumes become
+    /// read-only)
+    #[arg(long)]
+    root: bool,
+    /// Start only after these jobs are over (comma-separated ids, or repeat)
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    after: Vec<u64>,
+    /// Run this bash script (`-`: read it from standard input)
+    #[arg(long, short = 's', value_name = "FILE", conflicts_with = "command")]
+    script: Option<String>,
+    /// Wait for the job to end; exit with its exit code
+    #[arg(long, short = 'w')]
+    wait: bool,
+    /// Print the server's JSON (with --wait: the final job document)
+    #[arg(long)]
+    json: bool,
+    /// The command to run, after `--`
+    #[arg(last = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
+/// Quote one word for bash: left alone when it only has safe characters, else single-quoted.
+pub fn shell_quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// Join a command's words into one shell command line.
+pub fn shell_join(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `NAME[:ro|rw]` → `{name, acl}`. Without an access mode, ask for `rw`: the server lowers it to
+/// what the volume allows.
+pub fn parse_volume(spec: &str) -> Result<Value> {
+    let (name, acl) = match spec.rsplit_once(':') {
+        Some((n, a @ ("ro" | "rw"))) => (n, a),
+        Some((_, other)) => {
+            bail!("--volume {spec}: the access mode must be ro or rw, not {other:?}")
+        }
+        None => (spec, "rw"),
+    };
+    if name.is_empty() {
+        bail!("--volume {spec}: no volume name");
+    }
+    Ok(json!({ "name": name, "acl": acl }))
+}
+
+/// A default job name: the script's file name, or the command's program name.
+pub fn default_name(script: Option<&str>, command: &[String]) -> String {
+    let base = |p: &str| {
+        p.rsplit('/')
+            .find(|s| !s.is_empty())
+            .unwrap_or(p)
+            .to_string()
+    };
+    match (script, command.first()) {
+        (Some("-"), _) => "stdin".into(),
+        (Some(path), _) => base(path),
+        (None, Some(cmd)) => {
+            let first = cmd.split_whitespace().next().unwrap_or("");
+            truncate(&base(first), 64)
+        }
+        (None, None) => "job".into(),
+    }
+}
+
+/// The default image: the one the server marks as default.
+fn server_default_image(api: &Api) -> Result<Option<String>> {
+    let config = api.get_public("/api/1.0/config")?;
+    let images = config
+        .get("images")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let url_of = |i: &Value| {
+        i.get("url")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string)
+    };
+    Ok(images
+        .iter()
+        .find(|i| i.get("default").and_then(Value::as_bool).unwrap_or(false))
+        .and_then(url_of))
+}
+
+fn read_script(path: &str) -> Result<String> {
+    if path == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| anyhow!("reading the script from standard input: {e}"))?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).map_err(|e| anyhow!("reading the script {path}: {e}"))
+    }
+}
+
+pub fn submit(a: SubmitArgs) -> Result<i32> {
+    let cmd = match (&a.script, a.command.is_empty()) {
+        (Some(path), _) => read_script(path)?,
+        (None, false) => shell_join(&a.command),
+        (None, true) => bail!(
+            "nothing to run: give a command after `--` (god submit -- echo hi) or --script FILE"
+        ),
+    };
+    if cmd.trim().is_empty() {
+        bail!("the script is empty");
+    }
+    let volumes = a
+        .volumes
+        .iter()
+        .map(|v| parse_volume(v))
+        .collect::<Result<Vec<_>>>()?;
+    let mut api = Api::connect()?;
+    let image = match a
+        .image
+        .clone()
+        .or_else(|| std::env::var("GOD_IMAGE").ok().filter(|i| !i.is_empty()))
+    {
+        Some(i) => i,
+        None => server_default_image(&api)?.ok_or_else(|| {
+            anyhow!(
+                "no image: pass --image IMG (or set GOD_IMAGE); the server has no default image"
+            )
+        })?,
+    };
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| default_name(a.script.as_deref(), &a.command));
+    let mut requirements = json!({ "tasks": a.after });
+    if let Some(cpu) = a.cpu {
+        requirements["cpu"] = json!(cpu);
+    }
+    if let Some(ram) = a.ram {
+        requirements["ram"] = json!(ram);
+    }
+    let mut doc = json!({
+        "meta": { "name": name, "description": a.description.clone().unwrap_or_default(), "tags": a.tags },
+        "requirements": requirements,
+        "container": { "image": image, "volumes": volumes, "root": a.root },
+        "command": { "cmd": cmd, "interactive": false },
+    });
+    if let Some(p) = &a.project {
+        doc["user"] = json!({ "project": p });
+    }
+    let reply = api.post("/api/1.0/task", &doc)?;
+    let id = reply
+        .get("id")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| anyhow!("the server accepted the job but gave no id: {reply}"))?;
+    if !a.wait {
+        if a.json {
+            print_json(&reply)?;
+        } else {
+            emit_line(&format!("Job {id} submitted"))?;
+        }
+        return Ok(0);
+    }
+    if !a.json {
+        emit_line(&format!("Job {id} submitted"))?;
+    }
+    let job = wait_for(&mut api, id)?;
+    let j = Job(&job);
+    if a.json {
+        print_json(&job)?;
+    } else {
+        emit_line(&format!("job {id}: {}", j.status_line(http::now())))?;
+    }
+    Ok(exit_status(j.exitcode()))
+}
+
+/// Poll a job until it is over; a live status line goes to stderr when it is a terminal.
+pub fn wait_for(api: &mut Api, id: u64) -> Result<Value> {
+    let live = std::io::stderr().is_terminal();
+    let width = terminal_width().saturating_sub(1);
+    let path = format!("/api/1.0/task/{id}");
+    let mut interval = Duration::from_millis(200);
+    let mut next_poll = Instant::now();
+    let mut last: Option<Value> = None;
+    let mut shown = false;
+    loop {
+        if Instant::now() >= next_poll {
+            let job = api.get(&path).map_err(|e| {
+                if shown {
+                    eprint!("\r\x1b[K");
+                }
+                anyhow!("waiting for job {id}: {e:#}")
+            })?;
+            if Job(&job).is_finished() {
+                if shown {
+                    eprint!("\r\x1b[K");
+                    let _ = std::io::stderr().flush();
+                }
+                return Ok(job);
+            }
+            last = Some(job);
+            next_poll = Instant::now() + interval;
+            interval = (interval * 3 / 2).min(Duration::from_secs(2));
+        }
+        if live {
+            if let Some(job) = &last {
+                let line = truncate(
+                    &format!("job {id}: {}", Job(job).status_line(http::now())),
+                    width,
+                );
+                eprint!("\r\x1b[K{line}");
+                let _ = std::io::stderr().flush();
+                shown = true;
+            }
+        }
+        let wait = next_poll.saturating_duration_since(Instant::now());
+        std::thread::sleep(wait.min(Duration::from_millis(250)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn command_lines_are_quoted() {
+        assert_eq!(shell_join(&words(&["echo", "hello"])), "echo hello");
+        assert_eq!(
+            shell_join(&words(&["echo", "hello world"])),
+            "echo 'hello world'"
+        );
+        assert_eq!(shell_join(&words(&["echo", "it's"])), r"echo 'it'\''s'");
+        assert_eq!(
+            shell_join(&words(&["ls", "-l", "/tmp/a.b"])),
+            "ls -l /tmp/a.b"
+        );
+        assert_eq!(shell_join(&words(&["echo", ""])), "echo ''");
+        assert_eq!(
+            shell_join(&words(&["echo", "$HOME", "a;b", "*"])),
+            "echo '$HOME' 'a;b' '*'"
+        );
+        assert_eq!(
+            shell_join(&words(&["bash", "-c", "a | b"])),
+            "bash -c 'a | b'"
+        );
+        assert_eq!(shell_quote("~"), "'~'");
+        assert_eq!(shell_quote("x\ny"), "'x\ny'");
+    }
+
+    #[test]
+    fn volumes() {
+        assert_eq!(
+            parse_volume("home").unwrap(),
+            json!({"name": "home", "acl": "rw"})
+        );
+        assert_eq!(
+            parse_volume("data:ro").unwrap(),
+            json!({"name": "data", "acl": "ro"})
+        );
+        assert_eq!(
+            parse_volume("data:rw").unwrap(),
+            json!({"name": "data", "acl": "rw"})
+        );
+        assert!(parse_volume("data:rx").is_err());
+        assert!(parse_volume(":ro").is_err());
+    }
+
+    #[test]
+    fn default_names() {
+        assert_eq!(default_name(Some("/home/a/run.sh"), &[]), "run.sh");
+        assert_eq!(default_name(Some("-"), &[]), "stdin");
+        assert_eq!(
+            default_name(None, &words(&["/usr/bin/make", "test"])),
+            "make"
+        );
+        assert_eq!(default_name(None, &[]), "job");
+    }
+}

@@ -1,0 +1,215 @@
+//! Server-side commands: `god up`, the single roles, and `god user`.
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use god_core::config::{self, Config};
+use god_server::accounts::{self, NewUser};
+use god_server::Roles;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Clone, Debug)]
+pub struct ServeArgs {
+    /// Configuration file (default: $GOD_CONFIG, then ./go-d.yml if present)
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Address the API and UI listen on
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Data directory (SQLite database, job directories, secrets)
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+/// Load the configuration: `--config`, `$GOD_CONFIG`, `./go-d.yml`, built-in defaults.
+pub fn load_config(path: Option<&Path>) -> Result<Config> {
+    let path: Option<PathBuf> = path
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("GOD_CONFIG").map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from("go-d.yml")).filter(|p| p.exists()));
+    let text = match &path {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+        }
+        None => String::new(),
+    };
+    let env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("GODOCKER_"))
+        .collect();
+    let loaded = config::load(&text, &env).map_err(|e| match &path {
+        Some(p) => anyhow::anyhow!("{}: {e}", p.display()),
+        None => anyhow::anyhow!("{e}"),
+    })?;
+    for w in &loaded.warnings {
+        tracing::warn!("configuration: {w}");
+    }
+    Ok(loaded.config)
+}
+
+fn data_dir(arg: Option<&PathBuf>, config: &Config) -> PathBuf {
+    arg.cloned()
+        .or_else(|| config.data_dir.as_ref().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("god-data"))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GOD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+pub fn serve(args: ServeArgs, roles: Roles) -> Result<()> {
+    init_logging();
+    let config = load_config(args.config.as_deref())?;
+    let data = data_dir(args.data.as_ref(), &config);
+    let listen = args
+        .listen
+        .clone()
+        .or_else(|| config.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:6543".into());
+    runtime()?.block_on(async move {
+        let (started, serve) = god_server::start(god_server::Options {
+            config,
+            data_dir: data,
+            listen,
+            roles,
+        })
+        .await?;
+        if let Some(addr) = started.listen {
+            println!("Go-Docker {} listening on http://{addr} (API under /api/1.0)", env!("CARGO_PKG_VERSION"));
+        }
+        if let Some(key) = &started.admin_key {
+            let server = started.listen.map(|a| format!("http://{a}")).unwrap_or_default();
+            println!("administrator: {} API key: {key}", accounts::ADMIN_LOGIN);
+            println!("  (shown once) log in with: god login --server {server} --user {} --apikey {key}", accounts::ADMIN_LOGIN);
+        }
+        let r = &started.recovery;
+        if r.reattached + r.requeued + r.lost + r.removed_orphans > 0 {
+            println!(
+                "recovery: {} running jobs re-attached, {} re-queued, {} lost, {} stray containers removed",
+                r.reattached, r.requeued, r.lost, r.removed_orphans
+            );
+        }
+        println!("data directory: {}", started.data_dir.display());
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        tokio::select! {
+            res = serve => res?,
+            _ = shutdown_signal() => { tracing::info!("stopping"); }
+        }
+        Ok::<(), anyhow::Error>(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = ctrl_c.await;
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    /// Create a local user; prints only its API key
+    Add {
+        login: String,
+        #[arg(long)]
+        uid: u32,
+        #[arg(long)]
+        gid: u32,
+        /// Secondary groups, comma-separated
+        #[arg(long, value_delimiter = ',')]
+        sgids: Vec<u32>,
+        #[arg(long)]
+        home: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// List users
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Issue a new API key (prints it); tokens of the old key stop working
+    Apikey {
+        login: String,
+        /// Required: renewing invalidates the current key
+        #[arg(long)]
+        renew: bool,
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Place {
+    /// Configuration file
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Data directory
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+pub fn user(cmd: UserCmd) -> Result<()> {
+    runtime()?.block_on(async move {
+        let place = match &cmd {
+            UserCmd::Add { place, .. } | UserCmd::List { place, .. } | UserCmd::Apikey { place, .. } => place.clone(),
+        };
+        let config = load_config(place.config.as_deref())?;
+        let store = god_server::open_store(&data_dir(place.data.as_ref(), &config), &config).await?;
+        match cmd {
+            UserCmd::Add { login, uid, gid, sgids, home, email, admin, .. } => {
+                let key = accounts::add_user(&store, &NewUser { login, uid, gid, sgids, home, email, admin }).await?;
+                println!("{key}");
+            }
+            UserCmd::List { json, .. } => {
+                let users = store.list_users().await?;
+                if json {
+                    let v: Vec<serde_json::Value> = users
+                        .iter()
+                        .map(|u| serde_json::json!({"id": u.login, "uid": u.uid, "gid": u.gid, "sgids": u.sgids, "home": u.home, "email": u.email, "admin": u.admin, "disabled": u.disabled}))
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                } else {
+                    println!("{:<20} {:>7} {:>7}  {:<6} HOME", "LOGIN", "UID", "GID", "ADMIN");
+                    for u in users {
+                        println!("{:<20} {:>7} {:>7}  {:<6} {}", u.login, u.uid, u.gid, if u.admin { "yes" } else { "" }, u.home.unwrap_or_default());
+                    }
+                }
+            }
+            UserCmd::Apikey { login, renew, .. } => {
+                if !renew {
+                    anyhow::bail!("API keys are stored hashed and cannot be shown again: use --renew to issue a new one");
+                }
+                println!("{}", accounts::renew_apikey(&store, &login).await?);
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,282 @@
+//! The REST API's contract with the fake executor: who sees what, bad input, durability of
+//! acknowledged submissions across SIGKILL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const FAKE: &str = "executors: [fake]\nfake: {fail_on: 0, run_seconds: 0.2}\ntick_seconds: 0.5\n";
+
+#[test]
+fn tokens_are_required_checked_and_revoked_by_key_renewal() {
+    let srv = Server::start("auth", FAKE);
+    let key = srv.add_user("carol", 3001, 3001, &[]);
+    let http = reqwest::blocking::Client::new();
+    let url = format!("{}/api/1.0/task/active", srv.url);
+    assert_eq!(
+        http.get(&url).send().unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let bad = http.get(&url).bearer_auth("abc.def").send().unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = bad.json().unwrap();
+    assert!(body["error"].is_string());
+    let r = http
+        .post(format!("{}/api/1.0/authenticate", srv.url))
+        .json(&json!({"user": "carol", "apikey": "wrong"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let carol = srv.client("carol", &key);
+    assert_eq!(carol.get("/api/1.0/task/active").0, StatusCode::OK);
+    let (s, v) = carol.post("/api/1.0/user/carol/apikey", &json!({}));
+    assert_eq!(s, StatusCode::OK);
+    let new_key = v["apikey"].as_str().unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(
+        carol.get("/api/1.0/task/active").0,
+        StatusCode::UNAUTHORIZED,
+        "old token after renewal"
+    );
+    let carol2 = srv.client("carol", &new_key);
+    assert_eq!(carol2.get("/api/1.0/task/active").0, StatusCode::OK);
+}
+
+#[test]
+fn users_see_and_touch_only_their_own_jobs() {
+    let srv = Server::start("isolation", FAKE);
+    let ka = srv.add_user("ann", 3101, 3101, &[]);
+    let kb = srv.add_user("ben", 3102, 3102, &[]);
+    let ann = srv.client("ann", &ka);
+    let ben = srv.client("ben", &kb);
+    let id = ann.submit("img", "sleep 100", json!({"meta": {"name": "norun"}}));
+    for path in [
+        format!("/api/1.0/task/{id}"),
+        format!("/api/1.0/task/{id}/status"),
+        format!("/api/1.0/task/{id}/files/"),
+        format!("/api/1.0/task/{id}/files/cmd.sh"),
+        format!("/api/1.0/task/{id}/suspend"),
+    ] {
+        let (s, _) = ben.get(&path);
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(
+        ben.delete(&format!("/api/1.0/task/{id}")).0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(ben.get("/api/1.0/task/active/all").0, StatusCode::FORBIDDEN);
+    assert_eq!(ben.get("/api/1.0/user/ann").0, StatusCode::FORBIDDEN);
+    let (_, list) = ben.get("/api/1.0/task/active");
+    assert_eq!(list.as_array().unwrap().len(), 0);
+    let (_, list) = ann.get("/api/1.0/task/active");
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (_, all) = srv.admin().get("/api/1.0/task/active/all");
+    assert_eq!(all.as_array().unwrap().len(), 1, "admins see everybody's");
+    assert_eq!(ann.job(id)["user"]["uid"], 3101);
+    // A uid sent by the client is ignored: the server's identity wins.
+    let id2 = ann.submit(
+        "img",
+        "id",
+        json!({"user": {"id": "ben", "uid": 0, "gid": 0}}),
+    );
+    let j = ann.job(id2);
+    assert_eq!(
+        (j["user"]["id"].clone(), j["user"]["uid"].clone()),
+        (json!("ann"), json!(3101))
+    );
+}
+
+#[test]
+fn file_paths_cannot_leave_the_job_directory() {
+    let srv = Server::start("paths", FAKE);
+    let admin = srv.admin();
+    let id = admin.submit("img", "true", json!({}));
+    admin.wait_over(id, 30);
+    let dir = srv.job_dir(id);
+    std::os::unix::fs::symlink("/etc/shadow", dir.join("abs-link")).unwrap();
+    std::os::unix::fs::symlink("../../../../../../../../etc/passwd", dir.join("rel-link")).unwrap();
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    std::os::unix::fs::symlink("/etc", dir.join("sub/etc")).unwrap();
+    std::fs::write(dir.join("sub/ok.txt"), "fine").unwrap();
+    for path in [
+        "abs-link",
+        "rel-link",
+        "sub/etc/passwd",
+        "..%2F..%2Fetc%2Fpasswd",
+        "../../etc/passwd",
+        "sub/../../x",
+    ] {
+        let (s, _, body) = admin.get_raw(&format!("/api/1.0/task/{id}/files/{path}"));
+        assert!(
+            s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+            "{path}: {s} {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(
+            !String::from_utf8_lossy(&body).contains("root:"),
+            "{path} leaked"
+        );
+    }
+    let (s, ct, body) = admin.get_raw(&format!("/api/1.0/task/{id}/files/"));
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        ct, "application/json; charset=UTF-8",
+        "the PyPI client checks this exactly"
+    );
+    let listing: Value = serde_json::from_slice(&body).unwrap();
+    assert!(listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["name"] == "cmd.sh" && e["type"] == "file"));
+    assert_eq!(
+        admin.file(id, "sub/ok.txt"),
+        (StatusCode::OK, "fine".to_string())
+    );
+    assert_eq!(admin.file(id, "cmd.sh").1, "true");
+}
+
+#[test]
+fn bad_input_is_a_clear_4xx_and_stores_nothing() {
+    let srv = Server::start("badinput", FAKE);
+    let admin = srv.admin();
+    let cases: Vec<(Vec<u8>, StatusCode, &str)> = vec![
+        (b"{not json".to_vec(), StatusCode::BAD_REQUEST, "body"),
+        (b"[1,2]".to_vec(), StatusCode::BAD_REQUEST, "body"),
+        (vec![0xff, 0xfe, 0x00], StatusCode::BAD_REQUEST, "body"),
+        (br#"{"command":{"cmd":"x"},"container":{"image":"i"},"requirements":{"cpu":"two"}}"#.to_vec(), StatusCode::BAD_REQUEST, "requirements.cpu"),
+        (br#"{"command":{"cmd":"x"},"container":{"image":"i"},"requirements":{"cpu":-3}}"#.to_vec(), StatusCode::BAD_REQUEST, "requirements.cpu"),
+        (br#"{"command":{"cmd":"x"},"container":{"image":"i"},"requirements":{"ram":1e12}}"#.to_vec(), StatusCode::BAD_REQUEST, "requirements.ram"),
+        (br#"{"command":{"cmd":""},"container":{"image":"i"}}"#.to_vec(), StatusCode::BAD_REQUEST, "command.cmd"),
+        (br#"{"command":{"cmd":"x"},"container":{"image":""}}"#.to_vec(), StatusCode::BAD_REQUEST, "container.image"),
+        (br#"{"command":{"cmd":"x"},"container":{"image":"i","root":true}}"#.to_vec(), StatusCode::FORBIDDEN, "container.root"),
+        (br#"{"command":{"cmd":"x"},"container":{"image":"i","volumes":[{"name":"etc","acl":"rw"}]}}"#.to_vec(), StatusCode::BAD_REQUEST, "container.volumes[0].name"),
+        (br#"{"command":{"cmd":"x"},"container":{"image":"i"},"requirements":{"tasks":[999]}}"#.to_vec(), StatusCode::BAD_REQUEST, "requirements.tasks[0]"),
+    ];
+    for (body, status, field) in cases {
+        let (s, v) = admin.post_raw("/api/1.0/task", body.clone());
+        assert_eq!(s, status, "{}: {v}", String::from_utf8_lossy(&body));
+        assert_eq!(v["field"], field, "{v}");
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()));
+    }
+    let big = vec![b' '; 100 * 1024 * 1024];
+    let (s, _) = admin.post_raw("/api/1.0/task", big);
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    let (_, over) = admin.post("/api/1.0/task/over/all/0/0", &json!({}));
+    let (_, active) = admin.get("/api/1.0/task/active/all");
+    assert_eq!(
+        over.as_array().unwrap().len() + active.as_array().unwrap().len(),
+        0,
+        "nothing stored"
+    );
+    assert_eq!(admin.get("/api/1.0/task/abc").0, StatusCode::BAD_REQUEST);
+    assert_eq!(admin.get("/api/1.0/task/12345").0, StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn acknowledged_submissions_survive_sigkill() {
+    let mut srv = Server::start(
+        "durable",
+        "executors: [fake]\nfake: {fail_on: 0, run_seconds: 0.05}\ntick_seconds: 0.2\n",
+    );
+    let key = srv.add_user("dora", 3201, 3201, &[]);
+    let acked: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    for _ in 0..8 {
+        let (url, key, acked, stop) = (srv.url.clone(), key.clone(), acked.clone(), stop.clone());
+        threads.push(std::thread::spawn(move || {
+            let api = Api::login(&url, "dora", &key);
+            let body = json!({"meta": {"name": "load"}, "container": {"image": "img"}, "command": {"cmd": "true"}, "requirements": {"ram": 0.1}});
+            while !stop.load(Ordering::SeqCst) {
+                let Ok(r) = api.http.post(format!("{url}/api/1.0/task")).bearer_auth(&api.token).json(&body).send() else { break };
+                if r.status() != StatusCode::OK {
+                    break;
+                }
+                let Ok(v) = r.json::<Value>() else { break };
+                acked.lock().unwrap().push(v["id"].as_u64().unwrap());
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    srv.kill9();
+    stop.store(true, Ordering::SeqCst);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() > 100,
+        "only {} submissions before the kill",
+        acked.len()
+    );
+    srv.restart();
+    let dora = srv.client("dora", &key);
+    for id in &acked {
+        let (s, _) = dora.get(&format!("/api/1.0/task/{id}"));
+        assert_eq!(s, StatusCode::OK, "acknowledged job {id} lost");
+    }
+    // Everything drains after the restart.
+    let last = *acked.iter().max().unwrap();
+    dora.wait_over(last, 120);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, active) = dora.get("/api/1.0/task/active");
+        if active.as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs still active: {}",
+            active.as_array().unwrap().len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (_, over) = dora.post("/api/1.0/task/over/0/0", &json!({}));
+    for j in over.as_array().unwrap() {
+        assert!(j["status"]["attempts"].as_u64().unwrap_or(0) <= 2, "{j}");
+    }
+}
+
+#[test]
+fn config_and_user_routes_have_the_shape_old_clients_read() {
+    let srv = Server::start("shape", "executors: [fake]\ndefault_images: [{name: minimal, url: 'god-test/minimal:latest', interactive: false, default: true}]\nconstraints: [{name: storage, value: 'ssd,hdd'}]\nvolumes: [{name: home, acl: rw, path: '$HOME'}]\n");
+    let http = reqwest::blocking::Client::new();
+    let cfg: Value = http
+        .get(format!("{}/api/1.0/config", srv.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(cfg["images"][0]["url"], "god-test/minimal:latest");
+    assert_eq!(cfg["images"][0]["default"], true);
+    assert_eq!(cfg["constraints"][0]["value"], json!(["ssd", "hdd"]));
+    assert!(cfg["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["name"] == "home"));
+    assert!(cfg["executor_features"].is_array());
+    let admin = srv.admin();
+    let (_, u) = admin.get("/api/1.0/user/admin");
+    for key in ["id", "uid", "gid", "email", "homeDirectory", "admin"] {
+        assert!(u.get(key).is_some(), "user.{key} missing: {u}");
+    }
+    assert!(u["credentials"].get("apikey").is_some());
+    assert!(u["usage"]["prio"].is_number());
+    let (_, p) = admin.get("/api/1.0/user/admin/project");
+    assert_eq!(p[0]["id"], "default");
+    let (s, usage) = admin.get("/api/1.0/user/admin/usage");
+    assert_eq!(s, StatusCode::OK);
+    assert!(usage.is_array());
+    let (s, images) = admin.get("/api/1.0/image");
+    assert_eq!(s, StatusCode::OK);
+    assert!(images.is_array());
+}

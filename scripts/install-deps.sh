@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install, from Debian's packages and PyPI, what the tests need on a fresh Debian 12 machine:
+# the Docker Engine (docker.io), the pieces the test images are built from, and a Python venv
+# with the original Go-Docker client (godocker-cli 1.0.25) used unchanged by the tests.
+# Idempotent: skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(docker.io busybox-static bash-static debootstrap iptables python3-venv curl)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "install-deps: apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+VENV=${GOD_PYCLIENT_VENV:-$PWD/target/pyclient}
+if [ ! -x "$VENV/bin/godjob" ]; then
+    echo "install-deps: venv with godocker-cli 1.0.25 in $VENV"
+    python3 -m venv "$VENV"
+    # click 8 rejects the client's `multiple=True, default=""` options: use the click of its time.
+    "$VENV/bin/pip" install -q 'godocker-cli==1.0.25' 'click<8'
+fi
