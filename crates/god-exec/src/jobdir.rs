@@ -126,13 +126,24 @@ fn write_file(
 /// directory is not an error.
 pub fn remove(dir: &Path) -> Result<(), ExecError> {
     match fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(ExecError::JobDir {
-            path: dir.display().to_string(),
-            source,
-        }),
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(ExecError::JobDir {
+                path: dir.display().to_string(),
+                source,
+            })
+        }
     }
+    // Drop the pairtree folders left empty, up to (not including) `pairtree_root`.
+    let mut parent = dir.parent();
+    while let Some(p) = parent {
+        if p.file_name().is_none_or(|n| n == "pairtree_root") || fs::remove_dir(p).is_err() {
+            break;
+        }
+        parent = p.parent();
+    }
+    Ok(())
 }
 
 /// Seconds the script ran, from `god.info` (line 1 start epoch, line 2 end epoch), when both

@@ -1,5 +1,6 @@
 //! `god`: the Go-Docker server and its command line client in one binary.
 
+mod bench;
 mod client;
 mod server_cmd;
 
@@ -33,6 +34,9 @@ enum Cmd {
     /// Manage local users (works while the server runs)
     #[command(subcommand)]
     User(server_cmd::UserCmd),
+    /// Measure throughput and overheads on this machine (use a release build)
+    #[command(subcommand)]
+    Bench(bench::Bench),
     /// Print a shell completion script (bash, zsh, fish, …)
     Completion {
         #[arg(value_enum)]
@@ -74,6 +78,7 @@ fn main() {
             },
         ),
         Cmd::User(u) => server_cmd::user(u),
+        Cmd::Bench(b) => bench::run(b),
         Cmd::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "god", &mut std::io::stdout());
             Ok(())

@@ -50,6 +50,22 @@ fn job_runs_as_the_user_with_output_files_and_exit_code() {
         );
         assert!(j["status"]["duration"].as_f64().unwrap() >= 0.0);
     }
+    // Symlinks the job makes cannot lead the files API out of its directory.
+    let id = alice.submit(
+        MINIMAL_IMAGE,
+        "ln -s /etc/shadow shadow; ln -s ../../../../../../../../../etc/passwd passwd; ln -s / root",
+        json!({}),
+    );
+    alice.wait_over(id, 60);
+    for path in ["shadow", "passwd", "root/etc/shadow", "root/etc/"] {
+        let (s, body) = alice.file(id, path);
+        assert!(
+            s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+            "{path}: {s} {body}"
+        );
+        assert!(!body.contains("root:"), "{path} leaked host data");
+    }
+
     let id = alice.submit(MINIMAL_IMAGE, "echo before; exit 3", json!({}));
     let j = alice.wait_over(id, 60);
     assert_eq!(j["status"]["exitcode"], 3, "{j}");

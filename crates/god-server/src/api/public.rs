@@ -45,7 +45,7 @@ pub async fn authenticate(
         kv: user.key_version,
     };
     let token = issue_token(state.secret.as_bytes(), &claims)?;
-    Ok(Json(json!({ "token": token })))
+    Ok(Json(json!({ "token": token, "expires": claims.exp })))
 }
 
 /// `GET /api/1.0/config`: what clients need to build a job.

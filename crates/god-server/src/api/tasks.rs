@@ -403,11 +403,12 @@ async fn old_jobs(
     caller: &Caller,
     raw_days: &str,
     tag: Option<&str>,
+    states: Vec<Primary>,
 ) -> Result<Vec<Task>, ApiError> {
     let days = days(raw_days)?;
     let q = JobQuery {
         user: Some(caller.login().to_string()),
-        states: vec![Primary::Over],
+        states,
         over_before: Some(now() - days * 86_400.0),
         ..Default::default()
     };
@@ -425,7 +426,14 @@ pub async fn archive_old(
     Path(d): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let jobs = old_jobs(&state, &caller, &d, q.get("tag").map(|s| s.as_str())).await?;
+    let jobs = old_jobs(
+        &state,
+        &caller,
+        &d,
+        q.get("tag").map(|s| s.as_str()),
+        vec![Primary::Over],
+    )
+    .await?;
     let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
     let n = state.store.request_archive(&ids).await?;
     state.wake.archiver.notify_one();
@@ -441,7 +449,15 @@ pub async fn purge_old(
     Path(d): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let jobs = old_jobs(&state, &caller, &d, q.get("tag").map(|s| s.as_str())).await?;
+    let states = vec![Primary::Over, Primary::Archived];
+    let jobs = old_jobs(
+        &state,
+        &caller,
+        &d,
+        q.get("tag").map(|s| s.as_str()),
+        states,
+    )
+    .await?;
     for j in &jobs {
         purge_one(&state, j).await?;
     }

@@ -1,7 +1,7 @@
 //! `god logs` and `god files`: the job directory over the API.
 
 use super::http::{status_of, Api, ApiError};
-use super::output::{emit, emit_line, format_bytes, print_json, Job, Table};
+use super::output::{emit_line, format_bytes, print_json, Job, Table};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use reqwest::blocking::Response;

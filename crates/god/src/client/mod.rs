@@ -52,9 +52,9 @@ pub enum Command {
     /// Archive finished jobs (delete their job directory), or purge them altogether
     #[command(
         long_about = "Archive finished jobs (delete their job directory), or purge them altogether.\n\n\
-        Examples:\n  god archive 12 13          # archive jobs 12 and 13\n  \
-        god archive --purge 12       # delete job 12 and its files for good\n  \
-        god archive --older-than 30 --tag nightly   # your jobs over for more than 30 days"
+        Examples:\n  god archive 12 13                          # archive jobs 12 and 13\n  \
+        god archive --purge 12                     # delete job 12 and its files for good\n  \
+        god archive --older-than 30 --tag nightly  # your jobs over for more than 30 days"
     )]
     Archive(jobs::ArchiveArgs),
     /// List a job's directory, or download one of its files

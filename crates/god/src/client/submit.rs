@@ -1,7 +1,7 @@
 //! `god submit`: build the task document, post it, and optionally wait for the job to end.
 
 use super::http::{self, Api};
-use super::output::{emit, emit_line, exit_status, print_json, terminal_width, truncate, Job};
+use super::output::{emit_line, exit_status, print_json, terminal_width, truncate, Job};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use serde_json::{json, Value};
@@ -51,7 +51,9 @@ pub struct SubmitArgs {
     /// Print the server's JSON (with --wait: the final job document)
     #[arg(long)]
     json: bool,
-    /// The command to run, after `--`
+    /// The command to run, after `--`. One argument is a shell command line, run as written
+    /// (`-- 'make && ./run > out.txt'`); several are a program and its arguments, each quoted so
+    /// the shell sees them as data (`-- echo '$HOME'` prints `$HOME`)
     #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
 }
@@ -63,6 +65,15 @@ pub fn shell_quote(word: &str) -> String {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// The script of `-- CMD...`: a single argument is a command line as written; several are
+/// argv, quoted word by word.
+pub fn command_line(words: &[String]) -> String {
+    match words {
+        [one] => one.clone(),
+        many => shell_join(many),
     }
 }
 
@@ -145,7 +156,7 @@ fn read_script(path: &str) -> Result<String> {
 pub fn submit(a: SubmitArgs) -> Result<i32> {
     let cmd = match (&a.script, a.command.is_empty()) {
         (Some(path), _) => read_script(path)?,
-        (None, false) => shell_join(&a.command),
+        (None, false) => command_line(&a.command),
         (None, true) => bail!(
             "nothing to run: give a command after `--` (god submit -- echo hi) or --script FILE"
         ),
@@ -267,6 +278,12 @@ mod tests {
 
     fn words(w: &[&str]) -> Vec<String> {
         w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn one_argument_is_a_command_line_several_are_argv() {
+        assert_eq!(command_line(&words(&["a && b > c"])), "a && b > c");
+        assert_eq!(command_line(&words(&["echo", "a && b"])), "echo 'a && b'");
     }
 
     #[test]
