@@ -27,19 +27,60 @@ pub struct Config {
     pub constraints: Vec<Constraint>,
     pub executors: Vec<String>,
     pub docker: DockerConfig,
+    /// `FiFo`, `FairShare` (reference 2.5) or `fairshare` (decayed consumed resources).
     pub scheduler_policy: String,
+    pub fairshare_waiting_time_weight: f64,
+    pub fairshare_user_time_weight: f64,
+    pub fairshare_user_cpu_weight: f64,
+    pub fairshare_user_ram_weight: f64,
+    pub fairshare_group_time_weight: f64,
+    pub fairshare_group_cpu_weight: f64,
+    pub fairshare_group_ram_weight: f64,
+    pub fairshare_user_weight: f64,
+    pub fairshare_group_weight: f64,
+    /// Half-life of recorded usage (`7d`, `12h`, seconds).
+    pub fairshare_half_life: String,
+    /// Days of usage that quotas on time look at.
+    pub user_reset_usage_duration: u64,
+    /// Our addition: EASY backfill (a big job at the head keeps a reservation; smaller ones
+    /// run only where they do not delay it).
+    pub backfill: bool,
+    /// Our addition: labels of the local node (`storage: ssd`), matched by `requirements.label`.
+    pub node_labels: std::collections::BTreeMap<String, String>,
+    /// Our addition: users and projects the local node is reserved for (empty: everybody).
+    pub node_reservation: Vec<String>,
     pub max_job_pop: u32,
     /// Our addition: seconds between scheduler/watcher/archiver passes when nothing wakes them.
     pub tick_seconds: f64,
     pub maxlifespan: String,
+    /// Watcher plugins, in order (`maxlifespan`, `fake`).
+    pub watchers: Vec<String>,
     pub dynamic_fields: Vec<DynamicField>,
     pub secret_passphrase: Option<String>,
     /// Seconds an API token stays valid.
     pub token_ttl: u64,
     /// Logins that are administrators.
     pub admin: Vec<String>,
+    /// `local` (our database, argon2 passwords), `system` (host accounts: NSS + PAM), `ldap`
+    /// (alias `goauth`, the original's name) or `fake` (tests only, needs `allow_fake_auth`).
     pub auth_policy: String,
     pub allow_fake_auth: bool,
+    /// Our addition: PAM service of the `system` policy (a file in `/etc/pam.d`).
+    pub pam_service: String,
+    /// LDAP server of the `ldap` policy (reference 5.3).
+    pub ldap_host: Option<String>,
+    /// Default 636 with `ldap.ssl`, else 389.
+    pub ldap_port: Option<u16>,
+    /// Base DN of the directory, e.g. `dc=example,dc=org`.
+    pub ldap_dn: Option<String>,
+    /// Where people are, relative to `ldap_dn`.
+    pub ldap_base_dn_filter: String,
+    /// Optional service account for searches (else anonymous).
+    pub ldap_admin_dn: Option<String>,
+    pub ldap_admin_password: Option<String>,
+    pub ldap: LdapConfig,
+    /// Our addition: failed logins allowed before `POST /authenticate` answers 429.
+    pub login_rate_limit: LoginRateLimit,
     pub max_file_download: u64,
     pub clean_old: u64,
     pub rate_limit: Option<u64>,
@@ -47,6 +88,14 @@ pub struct Config {
     pub share_project_tasks: bool,
     pub network: NetworkConfig,
     pub fake: FakeConfig,
+    /// The native executor: jobs run on the host, as the user, without containers.
+    pub native: NativeExecConfig,
+    /// Our addition: API requests per second allowed to each user (token bucket; 0 = no limit).
+    pub api_rate_limit: f64,
+    /// Our addition: burst size of that bucket.
+    pub api_rate_burst: f64,
+    /// Node-failure retries: `strategy` caps `requirements.failure_policy`.
+    pub failure_policy: FailurePolicy,
     /// Our addition: largest request body accepted, in bytes.
     pub max_request_body: usize,
     /// Our addition: `full` (fsync every commit: an acknowledged job survives power loss) or
@@ -72,9 +121,24 @@ impl Default for Config {
             executors: vec!["docker".into()],
             docker: DockerConfig::default(),
             scheduler_policy: "FiFo".into(),
+            fairshare_waiting_time_weight: 0.1,
+            fairshare_user_time_weight: 1.0,
+            fairshare_user_cpu_weight: 0.2,
+            fairshare_user_ram_weight: 0.2,
+            fairshare_group_time_weight: 0.1,
+            fairshare_group_cpu_weight: 0.01,
+            fairshare_group_ram_weight: 0.01,
+            fairshare_user_weight: 1.0,
+            fairshare_group_weight: 1.0,
+            fairshare_half_life: "7d".into(),
+            user_reset_usage_duration: 30,
+            backfill: true,
+            node_labels: Default::default(),
+            node_reservation: Vec::new(),
             max_job_pop: 100,
             tick_seconds: 2.0,
             maxlifespan: "7d".into(),
+            watchers: vec!["maxlifespan".into()],
             dynamic_fields: vec![DynamicField {
                 name: "maxlifespan".into(),
                 admin_only: false,
@@ -84,6 +148,15 @@ impl Default for Config {
             admin: Vec::new(),
             auth_policy: "local".into(),
             allow_fake_auth: false,
+            pam_service: "login".into(),
+            ldap_host: None,
+            ldap_port: None,
+            ldap_dn: None,
+            ldap_base_dn_filter: "ou=People".into(),
+            ldap_admin_dn: None,
+            ldap_admin_password: None,
+            ldap: LdapConfig::default(),
+            login_rate_limit: LoginRateLimit::default(),
             max_file_download: 0,
             clean_old: 30,
             rate_limit: None,
@@ -91,6 +164,10 @@ impl Default for Config {
             share_project_tasks: false,
             network: NetworkConfig::default(),
             fake: FakeConfig::default(),
+            native: NativeExecConfig::default(),
+            api_rate_limit: 200.0,
+            api_rate_burst: 400.0,
+            failure_policy: FailurePolicy::default(),
             max_request_body: 1 << 20,
             sqlite_synchronous: "full".into(),
         }
@@ -169,6 +246,66 @@ impl Default for DockerConfig {
     }
 }
 
+/// `ldap:` of the original (`ssl`, `fields.homeDirectory`) plus our `starttls` and `ca_cert`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct LdapConfig {
+    /// `ldaps://` (TLS from the first byte).
+    pub ssl: bool,
+    /// Our addition: StartTLS on `ldap://` before anything else is sent.
+    pub starttls: bool,
+    /// Our addition: PEM file of the CA(s) the server certificate must chain to (default: the
+    /// system's roots).
+    pub ca_cert: Option<String>,
+    pub fields: LdapFields,
+    /// Our addition: seconds to wait for the server (connect and each operation).
+    pub timeout: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LdapFields {
+    /// Attribute holding the home directory.
+    #[serde(rename = "homeDirectory")]
+    pub home_directory: String,
+}
+
+impl Default for LdapFields {
+    fn default() -> Self {
+        LdapFields {
+            home_directory: "homeDirectory".into(),
+        }
+    }
+}
+
+/// Failed logins tolerated within `window` seconds, per login and per client address (0 = no
+/// limit); past them `POST /api/1.0/authenticate` answers 429 with `Retry-After`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoginRateLimit {
+    pub per_login: u32,
+    pub per_address: u32,
+    pub window: u64,
+}
+
+impl Default for LoginRateLimit {
+    fn default() -> Self {
+        LoginRateLimit {
+            per_login: 5,
+            per_address: 20,
+            window: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct FailurePolicy {
+    /// Most node-failure retries a job may ask for.
+    pub strategy: u32,
+    pub skip_failed_nodes: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct NetworkConfig {
@@ -176,6 +313,18 @@ pub struct NetworkConfig {
     pub use_cni: bool,
     pub cni_plugin: Option<String>,
     pub cni_public_network_name: Option<String>,
+}
+
+/// Capacity overrides and state directory of the native executor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct NativeExecConfig {
+    pub cpus: Option<u32>,
+    /// GB.
+    pub ram: Option<f64>,
+    /// Where it keeps one small file per running job (default `<data>/native`; a tmpfs such as
+    /// `/run/god` is faster).
+    pub state_dir: Option<String>,
 }
 
 /// The fake executor of the original's tests (reference 4.7).
@@ -205,7 +354,6 @@ impl Default for FakeConfig {
 const LEGACY_KEYS: &[&str] = &[
     "plugins_dir",
     "storage",
-    "user_reset_usage_duration",
     "live_events",
     "live_events_url",
     "shared_secret_passphrase",
@@ -224,15 +372,6 @@ const LEGACY_KEYS: &[&str] = &[
     "influxdb_user",
     "influxdb_password",
     "influxdb_db",
-    "fairshare_waiting_time_weight",
-    "fairshare_user_time_weight",
-    "fairshare_user_cpu_weight",
-    "fairshare_user_ram_weight",
-    "fairshare_group_time_weight",
-    "fairshare_group_cpu_weight",
-    "fairshare_group_ram_weight",
-    "fairshare_user_weight",
-    "fairshare_group_weight",
     "placement",
     "prometheus_key",
     "prometheus_exporter",
@@ -244,14 +383,6 @@ const LEGACY_KEYS: &[&str] = &[
     "kube_token",
     "kube_namespace",
     "allow_proxy_remote_user",
-    "ldap_host",
-    "ldap_port",
-    "ldap_dn",
-    "ldap_base_dn_filter",
-    "ldap_admin_dn",
-    "ldap_admin_password",
-    "ldap",
-    "watchers",
     "cadvisor_port",
     "cadvisor_samples",
     "cadvisor_url_part_override",
@@ -272,7 +403,6 @@ const LEGACY_KEYS: &[&str] = &[
     "guest_home_root",
     "ftp",
     "flow",
-    "failure_policy",
     "link_image_to_registry",
     "log_config",
 ];
@@ -315,6 +445,7 @@ const ENV_OVERRIDES: &[(&str, &str, EnvKind)] = &[
         "ldap_base_dn_filter",
         EnvKind::Str,
     ),
+    ("GODOCKER_LDAP_SSL", "ldap.ssl", EnvKind::Flag),
     ("GODOCKER_WATCHERS", "watchers", EnvKind::List),
 ];
 
@@ -435,14 +566,26 @@ fn validate(c: &Config) -> Result<(), CoreError> {
         if executor_kind(e).is_none() {
             return bad(
                 "executors",
-                format!("unknown executor {e:?} (known: docker, swarm, fake)"),
+                format!("unknown executor {e:?} (known: docker, swarm, native, fake)"),
             );
         }
     }
-    if !matches!(c.scheduler_policy.as_str(), "FiFo" | "fifo") {
+    if !matches!(
+        c.scheduler_policy.as_str(),
+        "FiFo" | "fifo" | "FairShare" | "fairshare"
+    ) {
         return bad(
             "scheduler_policy",
-            format!("unknown policy {:?} (known: FiFo)", c.scheduler_policy),
+            format!(
+                "unknown policy {:?} (known: FiFo, FairShare, fairshare)",
+                c.scheduler_policy
+            ),
+        );
+    }
+    if crate::size::parse_duration_secs(&c.fairshare_half_life).is_err() {
+        return bad(
+            "fairshare_half_life",
+            format!("{:?} is not a duration", c.fairshare_half_life),
         );
     }
     for (i, v) in c.volumes.iter().enumerate() {
@@ -461,6 +604,9 @@ fn validate(c: &Config) -> Result<(), CoreError> {
                 "must be an absolute path".into(),
             );
         }
+    }
+    if let Err(e) = crate::watchers::from_config(c) {
+        return bad("watchers", e);
     }
     if !(c.tick_seconds > 0.0 && c.tick_seconds <= 3600.0) {
         return bad("tick_seconds", "must be between 0 and 3600".into());
@@ -484,11 +630,43 @@ fn validate(c: &Config) -> Result<(), CoreError> {
                 .into(),
         );
     }
-    if !matches!(c.auth_policy.as_str(), "local" | "fake") {
+    if !matches!(
+        c.auth_policy.as_str(),
+        "local" | "fake" | "system" | "ldap" | "goauth"
+    ) {
         return bad(
             "auth_policy",
-            format!("unknown policy {:?} (known: local, fake)", c.auth_policy),
+            format!(
+                "unknown policy {:?} (known: local, system, ldap, goauth, fake)",
+                c.auth_policy
+            ),
         );
+    }
+    if matches!(c.auth_policy.as_str(), "ldap" | "goauth") {
+        if c.ldap_host.as_deref().unwrap_or("").is_empty() {
+            return bad("ldap_host", "required by auth_policy: ldap".into());
+        }
+        if c.ldap_dn.as_deref().unwrap_or("").is_empty() {
+            return bad(
+                "ldap_dn",
+                "required by auth_policy: ldap (e.g. dc=example,dc=org)".into(),
+            );
+        }
+        if c.ldap.ssl && c.ldap.starttls {
+            return bad(
+                "ldap.starttls",
+                "choose ldap.ssl (ldaps://) or ldap.starttls, not both".into(),
+            );
+        }
+        if c.ldap.fields.home_directory.is_empty() {
+            return bad("ldap.fields.homeDirectory", "must name an attribute".into());
+        }
+        if matches!(c.ldap.timeout, Some(t) if !(t > 0.0 && t <= 600.0)) {
+            return bad("ldap.timeout", "must be between 0 and 600 seconds".into());
+        }
+    }
+    if c.auth_policy == "system" && c.pam_service.is_empty() {
+        return bad("pam_service", "must name a PAM service".into());
     }
     Ok(())
 }
@@ -498,6 +676,7 @@ pub fn executor_kind(name: &str) -> Option<&'static str> {
     match name.split(':').next().unwrap_or("") {
         "docker" | "swarm" => Some("docker"),
         "fake" => Some("fake"),
+        "native" => Some("native"),
         _ => None,
     }
 }
@@ -541,6 +720,14 @@ mod tests {
             ("docker: {tls: 3}", "docker.tls"),
             ("maxlifespan: forever", "maxlifespan"),
             ("auth_policy: fake", "auth_policy"),
+            ("auth_policy: kerberos", "auth_policy"),
+            ("auth_policy: ldap\nldap_dn: dc=x", "ldap_host"),
+            ("auth_policy: goauth\nldap_host: h", "ldap_dn"),
+            (
+                "auth_policy: ldap\nldap_host: h\nldap_dn: dc=x\nldap: {ssl: true, starttls: true}",
+                "ldap.starttls",
+            ),
+            ("ldap_port: many", "ldap_port"),
         ];
         for (yaml, key) in cases {
             let err = load(yaml, &[]).unwrap_err().to_string();
@@ -558,5 +745,24 @@ mod tests {
         assert_eq!(l.config.executors, vec!["fake".to_string()]);
         assert!(l.config.docker.tls);
         assert_eq!(l.config.docker.url.as_deref(), Some("tcp://x:2375"));
+    }
+
+    #[test]
+    fn ldap_keys_of_the_original_load() {
+        let yaml = "auth_policy: goauth\nldap_host: ldap.example.org\nldap_port: 636\n\
+                    ldap_dn: dc=example,dc=org\nldap_admin_dn: cn=admin,dc=example,dc=org\n\
+                    ldap_admin_password: pw\nldap: {ssl: false, fields: {homeDirectory: home}}\n";
+        let env = vec![("GODOCKER_LDAP_SSL".to_string(), "1".to_string())];
+        let l = load(yaml, &env).unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let c = l.config;
+        assert_eq!(c.auth_policy, "goauth");
+        assert_eq!(c.ldap_host.as_deref(), Some("ldap.example.org"));
+        assert_eq!(c.ldap_port, Some(636));
+        assert_eq!(c.ldap_base_dn_filter, "ou=People");
+        assert!(c.ldap.ssl, "GODOCKER_LDAP_SSL=1");
+        assert_eq!(c.ldap.fields.home_directory, "home");
+        assert_eq!(c.login_rate_limit, LoginRateLimit::default());
+        assert_eq!(c.pam_service, "login");
     }
 }

@@ -133,8 +133,23 @@ pub fn spec(
         ("GOD_INIT_DIR".to_string(), JOB_MOUNT.to_string()),
     ];
     if let Some(id) = task.requirements.array.task_id {
-        env.push(("GOGOCKER_TASK_ID".to_string(), id.to_string()));
-        env.push(("GODOCKER_TASK_ID".to_string(), id.to_string()));
+        let range = task
+            .requirements
+            .array
+            .range
+            .as_deref()
+            .and_then(|r| crate::array::parse(r).ok());
+        let mut vars = vec![("ID", id.to_string())];
+        if let Some(r) = range {
+            vars.push(("FIRST", r.first.to_string()));
+            vars.push(("LAST", r.last.to_string()));
+            vars.push(("STEP", r.step.to_string()));
+        }
+        for (k, v) in vars {
+            // The original's misspelt names, which existing scripts use, and the right ones.
+            env.push((format!("GOGOCKER_TASK_{k}"), v.clone()));
+            env.push((format!("GODOCKER_TASK_{k}"), v));
+        }
     }
     LaunchSpec {
         job: task.id,

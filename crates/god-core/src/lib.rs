@@ -4,7 +4,9 @@
 //! Architecture invariant: nothing in this crate performs I/O or reads the clock. Callers pass
 //! `now` explicitly, so every decision is a plain function over data that tests drive with tables.
 
+pub mod array;
 pub mod config;
+pub mod deps;
 pub mod error;
 pub mod launch;
 pub mod pairtree;
@@ -14,6 +16,7 @@ pub mod status;
 pub mod submit;
 pub mod task;
 pub mod transition;
+pub mod watchers;
 
 pub use error::{CoreError, FieldError};
 pub use status::{Primary, Secondary};

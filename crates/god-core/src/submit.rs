@@ -91,13 +91,16 @@ pub fn validate(
     } else {
         task.user.project.clone()
     };
-    if project != "default" {
-        return Err(forbidden(
+    // Membership is the server's to check (projects live in the database); the name must at
+    // least be a name.
+    if project.len() > 64
+        || !project
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(invalid(
             "user.project",
-            format!(
-                "{:?}: {} is not a member of this project",
-                project, who.login
-            ),
+            format!("{project:?} is not a project name"),
         ));
     }
     task.user = TaskUser {
@@ -171,17 +174,13 @@ pub fn validate(
             format!("{} is more than {MAX_GPUS}", r.gpus),
         ));
     }
-    if r.array
-        .values
-        .as_deref()
-        .is_some_and(|v| !v.trim().is_empty())
-    {
-        return Err(invalid(
-            "requirements.array.values",
-            "job arrays are not available on this server yet",
-        ));
-    }
+    let spec = r.array.values.clone().filter(|v| !v.trim().is_empty());
     r.array = Default::default();
+    if let Some(spec) = spec {
+        let range = crate::array::parse(&spec).map_err(SubmitError::Invalid)?;
+        r.array.values = Some(spec.trim().to_string());
+        r.array.nb_tasks = range.len();
+    }
     for (i, label) in r.label.iter().enumerate() {
         if !label_allowed(label, config) {
             return Err(invalid(
@@ -192,12 +191,12 @@ pub fn validate(
     }
     let mut deps = Vec::new();
     for (i, d) in r.tasks.iter().enumerate() {
-        match dependency_id(d) {
-            Some(id) => deps.push(Value::from(id)),
+        match crate::deps::parse(d) {
+            Some(dep) => deps.push(crate::deps::to_value(&dep)),
             None => {
                 return Err(invalid(
                     &format!("requirements.tasks[{i}]"),
-                    format!("{d} is not a job id"),
+                    format!("{d} is not a job id (or afterok:ID, afterany:ID, afternotok:ID)"),
                 ))
             }
         }
@@ -271,14 +270,6 @@ pub fn validate(
     c.name = None;
     task.command.script = None;
     Ok(task)
-}
-
-fn dependency_id(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64().filter(|n| *n > 0),
-        Value::String(s) => s.trim().parse::<u64>().ok().filter(|n| *n > 0),
-        _ => None,
-    }
 }
 
 fn label_allowed(label: &str, config: &Config) -> bool {
@@ -447,7 +438,7 @@ mod tests {
                 "requirements.executor",
             ),
             (
-                r#","requirements":{"array":{"values":"1:3"}}"#,
+                r#","requirements":{"array":{"values":"3:1"}}"#,
                 "requirements.array.values",
             ),
             (r#","meta":{"name":5}"#, "meta.name"),
@@ -462,6 +453,23 @@ mod tests {
         }
         assert_eq!(parse(b"[1]").unwrap_err().field().field, "body");
         assert_eq!(parse(b"{").unwrap_err().field().field, "body");
+    }
+
+    #[test]
+    fn arrays_and_dependency_conditions() {
+        let c = Config::default();
+        let extra = r#","requirements":{"array":{"values":"1:9:3"},"tasks":[4,"5","afterany:6",{"id":7,"condition":"afternotok"}]}"#;
+        let t = check(extra, &c).unwrap();
+        assert_eq!(t.requirements.array.nb_tasks, 3);
+        let want = vec![
+            serde_json::json!(4),
+            serde_json::json!(5),
+            serde_json::json!("afterany:6"),
+            serde_json::json!("afternotok:7"),
+        ];
+        assert_eq!(t.requirements.tasks, want);
+        let e = check(r#","requirements":{"tasks":["sometimes:3"]}"#, &c).unwrap_err();
+        assert_eq!(e.field().field, "requirements.tasks[0]");
     }
 
     #[test]

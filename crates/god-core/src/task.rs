@@ -118,7 +118,15 @@ pub struct ArraySpec {
     pub task_id: Option<i64>,
     pub nb_tasks: u64,
     pub nb_tasks_over: u64,
+    /// Filled when the document is read (children are not listed in the stored parent).
     pub tasks: Vec<JobId>,
+    /// Our addition, on children: the parent's range (`first:last:step`), for the
+    /// `GODOCKER_TASK_FIRST/LAST/STEP` variables.
+    pub range: Option<String>,
+    /// Our addition, on parents: children over with a non-zero exit code (or never run).
+    pub nb_tasks_failed: u64,
+    /// Our addition, on parents: children created so far.
+    pub nb_tasks_created: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -61,6 +61,28 @@ pub enum Event {
         name: String,
         value: String,
     },
+    /// A dependency can no longer be satisfied: the pending job ends without running.
+    DependencyFailed {
+        reason: String,
+    },
+    /// A limit was reached (maxlifespan): kill the running job, saying why.
+    LimitReached {
+        reason: String,
+    },
+    /// The node (engine) failed under the job. With retries left (`retries_allowed` is the
+    /// effective `failure_policy`), the job goes back to the queue; otherwise it is over.
+    NodeFailed {
+        reason: String,
+        node: String,
+        exit_code: i64,
+        retries_allowed: u32,
+    },
+    /// An array parent's first children were created: it is "running" from now on.
+    ArrayStarted,
+    /// One child of this array parent is over (`exit_code` `None`: it never ran).
+    ArrayChildOver {
+        exit_code: Option<i64>,
+    },
 }
 
 impl Event {
@@ -80,6 +102,11 @@ impl Event {
             Event::Rescheduled => "record its rescheduling",
             Event::Archived => "archive it (only an over job can be archived)",
             Event::SetRequirement { .. } => "change its requirements",
+            Event::DependencyFailed { .. } => "fail its dependency (only a pending job waits)",
+            Event::NodeFailed { .. } => "record a node failure",
+            Event::LimitReached { .. } => "stop it at its limit",
+            Event::ArrayStarted => "start its array",
+            Event::ArrayChildOver { .. } => "count an array child",
         }
     }
 }
@@ -174,7 +201,7 @@ pub fn apply(task: &mut Task, event: &Event, now: f64) -> Result<(), CoreError> 
                 task.status.reason = reason.clone();
             }
         }
-        Event::KillRequested if primary == Pending => {
+        Event::KillRequested if primary == Pending && !task.is_array_parent() => {
             finish(task, now, KILLED_EXIT_CODE, Some(0.0));
             task.status.secondary = Some(Secondary::Killed);
             task.status.reason = Some("killed while pending".into());
@@ -184,12 +211,13 @@ pub fn apply(task: &mut Task, event: &Event, now: f64) -> Result<(), CoreError> 
         {
             task.status.secondary = Some(Secondary::KillRequested);
         }
-        Event::Killed if primary == Running => {
+        Event::Killed if primary == Running && !task.is_array_parent() => {
             finish(task, now, KILLED_EXIT_CODE, None);
             task.status.secondary = Some(Secondary::Killed);
         }
         Event::SuspendRequested
             if primary == Running
+                && !task.is_array_parent()
                 && !matches!(
                     secondary,
                     Some(Secondary::KillRequested)
@@ -225,6 +253,7 @@ pub fn apply(task: &mut Task, event: &Event, now: f64) -> Result<(), CoreError> 
         }
         Event::RescheduleRequested
             if primary == Running
+                && !task.is_array_parent()
                 && !matches!(
                     secondary,
                     Some(Secondary::KillRequested) | Some(Secondary::RescheduleRequested)
@@ -241,6 +270,81 @@ pub fn apply(task: &mut Task, event: &Event, now: f64) -> Result<(), CoreError> 
             task.container.id = None;
             task.container.name = None;
             task.container.meta = None;
+        }
+        Event::DependencyFailed { reason } if primary == Pending && !task.is_array_parent() => {
+            task.status.primary = Over;
+            task.status.secondary = Some(Secondary::DependencyFailed);
+            task.status.reason = Some(reason.clone());
+            task.status.date_over = Some(now);
+            task.status.duration = Some(0.0);
+        }
+        Event::LimitReached { reason }
+            if primary == Running
+                && !task.is_array_parent()
+                && secondary != Some(Secondary::KillRequested) =>
+        {
+            task.status.secondary = Some(Secondary::KillRequested);
+            task.status.reason = Some(reason.clone());
+        }
+        Event::NodeFailed {
+            reason,
+            node,
+            exit_code,
+            retries_allowed,
+        } if primary == Running => {
+            let killed = secondary == Some(Secondary::KillRequested);
+            let f = &mut task.status.failure;
+            f.reason = Some(reason.clone());
+            if !f.nodes.contains(node) {
+                f.nodes.push(node.clone());
+            }
+            f.count += 1;
+            if !killed && f.count <= *retries_allowed {
+                task.status.primary = Pending;
+                task.status.secondary = Some(Secondary::Rescheduled);
+                task.status.reason = Some(format!(
+                    "node failure, retry {} of {}: {reason}",
+                    f.count, retries_allowed
+                ));
+                task.status.date_running = None;
+                task.container.id = None;
+                task.container.name = None;
+                task.container.meta = None;
+            } else {
+                finish(task, now, *exit_code, None);
+                task.status.secondary = killed.then_some(Secondary::Killed);
+                task.status.reason = Some(reason.clone());
+            }
+        }
+        Event::ArrayStarted if primary == Pending && task.is_array_parent() => {
+            task.status.primary = Running;
+            task.status.date_running = Some(now);
+            task.status.reason = None;
+            task.status.secondary = None;
+        }
+        Event::ArrayChildOver { exit_code } if primary.is_active() && task.is_array_parent() => {
+            let a = &mut task.requirements.array;
+            a.nb_tasks_over += 1;
+            if *exit_code != Some(0) {
+                a.nb_tasks_failed += 1;
+            }
+            if a.nb_tasks_over >= a.nb_tasks {
+                let failed = a.nb_tasks_failed;
+                let killed = secondary == Some(Secondary::KillRequested);
+                finish(task, now, if failed == 0 { 0 } else { 1 }, None);
+                task.status.secondary = killed.then_some(Secondary::Killed);
+                if failed > 0 {
+                    task.status.reason = Some(format!("{failed} of the array's tasks failed"));
+                }
+            }
+        }
+        Event::KillRequested if primary == Pending && task.is_array_parent() => {
+            // Its children are killed with it; it is over when they all are.
+            task.status.secondary = Some(Secondary::KillRequested);
+            if task.requirements.array.nb_tasks_over >= task.requirements.array.nb_tasks {
+                finish(task, now, KILLED_EXIT_CODE, Some(0.0));
+                task.status.secondary = Some(Secondary::Killed);
+            }
         }
         Event::Archived if primary == Over => {
             task.status.primary = Archived;
@@ -444,6 +548,68 @@ mod tests {
         apply(&mut t, &Event::KillRequested, 5.0).unwrap();
         assert_eq!(t.status.exitcode, Some(KILLED_EXIT_CODE));
         assert_eq!(t.status.date_over, Some(5.0));
+    }
+
+    #[test]
+    fn node_failures_retry_then_give_up() {
+        let fail = Event::NodeFailed {
+            reason: "engine lost the container".into(),
+            node: "n1".into(),
+            exit_code: 255,
+            retries_allowed: 1,
+        };
+        let mut t = task(Primary::Running, None);
+        apply(&mut t, &fail, 10.0).unwrap();
+        assert_eq!(t.status.primary, Primary::Pending);
+        assert_eq!(t.status.secondary, Some(Secondary::Rescheduled));
+        assert_eq!(t.status.failure.count, 1);
+        t.status.primary = Primary::Running;
+        t.status.date_running = Some(11.0);
+        apply(&mut t, &fail, 20.0).unwrap();
+        assert_eq!(t.status.primary, Primary::Over, "no retry left");
+        assert_eq!(t.status.exitcode, Some(255));
+        assert_eq!(t.status.failure.nodes, vec!["n1".to_string()]);
+    }
+
+    #[test]
+    fn dependency_failure_ends_a_pending_job_without_exit_code() {
+        let mut t = task(Primary::Pending, None);
+        apply(
+            &mut t,
+            &Event::DependencyFailed {
+                reason: "job 3 failed".into(),
+            },
+            5.0,
+        )
+        .unwrap();
+        assert_eq!(t.status.primary, Primary::Over);
+        assert_eq!(t.status.secondary, Some(Secondary::DependencyFailed));
+        assert_eq!(t.status.exitcode, None);
+        let mut r = task(Primary::Running, None);
+        assert!(apply(&mut r, &Event::DependencyFailed { reason: "x".into() }, 5.0).is_err());
+    }
+
+    #[test]
+    fn array_parent_counts_children_and_ends_with_the_last() {
+        let mut p = task(Primary::Pending, None);
+        p.requirements.array.values = Some("1:3".into());
+        p.requirements.array.nb_tasks = 3;
+        apply(&mut p, &Event::ArrayStarted, 1.0).unwrap();
+        assert_eq!(p.status.primary, Primary::Running);
+        for code in [Some(0), Some(2)] {
+            apply(&mut p, &Event::ArrayChildOver { exit_code: code }, 2.0).unwrap();
+            assert_eq!(p.status.primary, Primary::Running);
+        }
+        apply(&mut p, &Event::ArrayChildOver { exit_code: Some(0) }, 3.0).unwrap();
+        assert_eq!(p.status.primary, Primary::Over);
+        assert_eq!(p.status.exitcode, Some(1));
+        assert_eq!(p.requirements.array.nb_tasks_failed, 1);
+        let mut q = task(Primary::Running, None);
+        q.requirements.array.values = Some("1:3".into());
+        assert!(
+            apply(&mut q, &Event::SuspendRequested, 1.0).is_err(),
+            "arrays are not suspended"
+        );
     }
 
     #[test]

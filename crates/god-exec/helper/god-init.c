@@ -15,7 +15,8 @@
  *
  * Environment (every GOD_INIT_* variable is removed before the script runs):
  *   GOD_INIT_LOGIN, GOD_INIT_UID, GOD_INIT_GID, GOD_INIT_GROUPS (comma-separated, may be empty),
- *   GOD_INIT_HOME, GOD_INIT_ROOT ("1": run the script as root), GOD_INIT_DIR (job directory).
+ *   GOD_INIT_HOME, GOD_INIT_ROOT ("1": run the script as root), GOD_INIT_DIR (job directory),
+ *   and for the native executor only GOD_INIT_NATIVE ("1") and GOD_INIT_CGROUP_PROCS (below).
  *
  * Capabilities it needs (the Docker executor grants only these): CHOWN, DAC_OVERRIDE and FOWNER
  * for /etc and god.info, SETUID and SETGID to drop to the user, KILL to forward signals to the
@@ -23,6 +24,24 @@
  *
  * Exit codes of its own: 126 (bad environment, cannot drop privileges, cannot set up the job
  * directory) and 127 (the script cannot be executed).
+ *
+ * Native mode (GOD_INIT_NATIVE=1, the native executor: no container, run on the host as root with
+ * GOD_INIT_DIR the host job directory). Everything above holds, except:
+ *   - /etc/passwd and /etc/group are never read nor written (they are the host's);
+ *   - it first calls setsid() (the job is a session and process group of its own, that outlives
+ *     the server and that the server kills as a whole), becomes a child subreaper (orphans of the
+ *     script come back to it and are reaped) and enters the job directory (so that
+ *     /proc/<pid>/cwd identifies the job);
+ *   - GOD_INIT_CGROUP_PROCS (newline-separated cgroup.procs files) gets its own pid written into
+ *     each file before it forks, so the script starts inside its cgroups (race-free); a failure is
+ *     a warning in god.err and the job runs without that limit;
+ *   - it writes "<pid> <start time in clock ticks since boot>\n" to god.pid at start and the exit
+ *     code to god.exit at the end, each atomically (temporary file, then rename) and root-owned:
+ *     god.exit is written on every end it sees, its own setup errors included;
+ *   - the script runs with no_new_privs (as Docker's no-new-privileges: setuid binaries of the
+ *     host give it nothing);
+ *   - after god.exit is written it SIGKILLs its own process group, so that nothing the script left
+ *     running in the background survives the job (a container's end does the same).
  *
  * Built statically with glibc; uses syscalls and plain libc only (no NSS: no getpwnam and such).
  */
@@ -36,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -57,6 +77,8 @@ struct job {
     int root;
     const char *dir;
     int dirfd;
+    int native;
+    char *cgroup_procs;
 };
 
 /* Warnings gathered before god.err exists; the child writes them there once it is open. */
@@ -64,6 +86,11 @@ static char warnings[8192];
 static size_t warnings_len;
 
 static volatile pid_t child_pid;
+
+/* Set in the forked child: only the supervising process writes god.exit. */
+static int in_child;
+
+static void native_write_file(const struct job *job, const char *name, const char *content);
 
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT};
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
@@ -130,6 +157,11 @@ static void die(const struct job *job, int owner_known, int code, const char *fm
                 (void)fchown(fd, job->uid, job->gid);
             close(fd);
         }
+        if (job->native && !in_child) {
+            char exit_line[32];
+            snprintf(exit_line, sizeof(exit_line), "%d\n", code);
+            native_write_file(job, "god.exit", exit_line);
+        }
     }
     _exit(code);
 }
@@ -161,9 +193,12 @@ static void read_job(struct job *job)
     char *gid_s = env_copy("GOD_INIT_GID");
     char *groups_s = env_copy("GOD_INIT_GROUPS");
     char *root_s = env_copy("GOD_INIT_ROOT");
+    char *native_s = env_copy("GOD_INIT_NATIVE");
 
     memset(job, 0, sizeof(*job));
     job->dirfd = -1;
+    job->native = native_s != NULL && strcmp(native_s, "1") == 0;
+    job->cgroup_procs = env_copy("GOD_INIT_CGROUP_PROCS");
     job->login = env_copy("GOD_INIT_LOGIN");
     job->home = env_copy("GOD_INIT_HOME");
     job->dir = env_copy("GOD_INIT_DIR");
@@ -513,6 +548,95 @@ static void info_write(const struct job *job, int first, long long epoch)
     close(fd);
 }
 
+/* ---- native mode: god.pid, god.exit, cgroups ---- */
+
+/*
+ * Replace <job dir>/<name> by a new root-owned file holding `content`, atomically: a temporary
+ * file (never through a symlink) renamed over the name, so that a reader sees the whole content
+ * or nothing.
+ */
+static void native_write_file(const struct job *job, const char *name, const char *content)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+    int fd = openat(job->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) {
+        /* A leftover (or anything the user put there, a symlink included): replace it. */
+        if (unlinkat(job->dirfd, tmp, 0) != 0)
+            warn("god-init: warning: cannot replace %s: %s", tmp, strerror(errno));
+        fd = openat(job->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    }
+    if (fd < 0) {
+        warn("god-init: warning: cannot write %s: %s", name, strerror(errno));
+        return;
+    }
+    write_all(fd, content, strlen(content));
+    close(fd);
+    if (renameat(job->dirfd, tmp, job->dirfd, name) != 0) {
+        warn("god-init: warning: cannot write %s: %s", name, strerror(errno));
+        (void)unlinkat(job->dirfd, tmp, 0);
+    }
+}
+
+/* Field 22 of /proc/self/stat: the start time in clock ticks since boot (0 if unknown). */
+static unsigned long long self_start_time(void)
+{
+    char buf[1024];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (p == NULL)
+        return 0;
+    p++;
+    /* After the command name come fields 3 (state) ... 22 (starttime). */
+    for (int field_no = 3; field_no < 22; field_no++) {
+        p = strchr(p + 1, ' ');
+        if (p == NULL)
+            return 0;
+    }
+    return strtoull(p + 1, NULL, 10);
+}
+
+/* Write our pid into every cgroup.procs file listed in GOD_INIT_CGROUP_PROCS. */
+static void native_join_cgroups(const struct job *job)
+{
+    char pid[32];
+    int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (job->cgroup_procs == NULL)
+        return;
+    for (char *save = NULL, *path = strtok_r(job->cgroup_procs, "\n", &save); path != NULL;
+         path = strtok_r(NULL, "\n", &save)) {
+        if (path[0] != '/')
+            continue;
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, pid, (size_t)len) != len)
+            warn("god-init: warning: cannot join the cgroup %s (%s): this limit does not apply", path,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+}
+
+static void native_setup(const struct job *job)
+{
+    char line[64];
+    if (setsid() < 0)
+        warn("god-init: warning: setsid failed: %s", strerror(errno));
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+        warn("god-init: warning: cannot become a subreaper: %s", strerror(errno));
+    if (fchdir(job->dirfd) != 0)
+        warn("god-init: warning: cannot enter %s: %s", job->dir, strerror(errno));
+    native_join_cgroups(job);
+    snprintf(line, sizeof(line), "%ld %llu\n", (long)getpid(), self_start_time());
+    native_write_file(job, "god.pid", line);
+}
+
 /* ---- the child: become the user and run the script ---- */
 
 static int open_output(const char *name)
@@ -588,6 +712,10 @@ static void run_child(const struct job *job)
     if (fchdir(job->dirfd) != 0 && chdir(job->dir) != 0)
         die(job, 1, EXIT_SETUP, "god-init: cannot enter the job directory %s: %s", job->dir,
             strerror(errno));
+    /* On the host, as Docker's no-new-privileges does in a container: no setuid binary (sudo,
+     * su...) gives the script privileges it was not started with. */
+    if (job->native && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        die(job, 1, EXIT_SETUP, "god-init: cannot set no_new_privs: %s", strerror(errno));
     setenv("PWD", job->dir, 1);
 
     /* Opened as the user, so that the files belong to the user. */
@@ -653,7 +781,10 @@ int main(void)
 
     read_job(&job);
 
-    if (!job.root) {
+    if (job.native)
+        native_setup(&job);
+
+    if (!job.root && !job.native) {
         if (stat("/", &rootst) != 0) {
             warn("god-init: warning: cannot stat /: %s; /etc is left as it is", strerror(errno));
         } else {
@@ -679,8 +810,10 @@ int main(void)
     pid_t pid = fork();
     if (pid < 0)
         die(&job, 1, EXIT_SETUP, "god-init: fork failed: %s", strerror(errno));
-    if (pid == 0)
+    if (pid == 0) {
+        in_child = 1;
         run_child(&job);
+    }
     child_pid = pid;
     sigprocmask(SIG_SETMASK, &old, NULL);
 
@@ -706,5 +839,14 @@ int main(void)
     }
 
     info_write(&job, 0, (long long)time(NULL));
+    if (job.native) {
+        char exit_line[32];
+        snprintf(exit_line, sizeof(exit_line), "%d\n", code);
+        native_write_file(&job, "god.exit", exit_line);
+        /* Whatever the script left in the background ends with the job, as in a container. Only
+         * when the group is really ours: without setsid() it would be the server's. */
+        if (getsid(0) == getpid())
+            kill(0, SIGKILL);
+    }
     return code;
 }

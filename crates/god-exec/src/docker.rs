@@ -436,9 +436,18 @@ impl Executor for DockerExecutor {
     }
 
     async fn start(&self, spec: &LaunchSpec) -> Result<String, ExecError> {
-        // Twice at most: a concurrent call may create the container between our look and our
-        // create; then the second look finds it.
+        // Create first (the common case: one round trip less); a name already in use means an
+        // earlier attempt got that far (a crash, a retry): take that container over. Twice at
+        // most, in case it is removed between our create and our look.
         for _ in 0..2 {
+            match self.create(spec).await {
+                Ok(id) => {
+                    self.start_created(&id).await?;
+                    return Ok(id);
+                }
+                Err(ExecError::Refused(m)) if m.contains("already in use") => {}
+                Err(e) => return Err(e),
+            }
             match self.docker.inspect_container(&spec.name, None).await {
                 Ok(c) => {
                     let id = c.id.unwrap_or_else(|| spec.name.clone());
@@ -449,14 +458,6 @@ impl Executor for DockerExecutor {
                 }
                 Err(e) if status(&e) == Some(404) => {}
                 Err(e) => return Err(engine_error(e)),
-            }
-            match self.create(spec).await {
-                Ok(id) => {
-                    self.start_created(&id).await?;
-                    return Ok(id);
-                }
-                Err(ExecError::Refused(m)) if m.contains("already in use") => continue,
-                Err(e) => return Err(e),
             }
         }
         Err(ExecError::Unavailable(format!(

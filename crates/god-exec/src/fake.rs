@@ -1,7 +1,8 @@
 //! The fake executor of the original's tests (reference 4.7): no containers, instant results.
 //!
 //! It accepts at most `fail_on` jobs per scheduling pass and rejects the rest; a job named
-//! `norun` is always rejected; a job named `testerror` ends with exit code 1. Jobs "run" for
+//! `norun` is always rejected; a job named `testerror` fails with its node (its container is
+//! reported gone: a node failure, retried per `failure_policy`). Jobs "run" for
 //! `run_seconds`. For fast tests of the scheduler and watcher loops and for benchmarks; never a
 //! stand-in for a test of a real engine.
 
@@ -138,6 +139,8 @@ impl Executor for FakeExecutor {
             },
             Some(c) if c.paused => ContainerState::Paused,
             Some(c) if Instant::now() < c.ends_at => ContainerState::Running,
+            // The original's `testerror`: a node failure under the job.
+            Some(c) if c.exit_code == 1 => ContainerState::Gone,
             Some(c) => ContainerState::Exited {
                 exit_code: c.exit_code,
                 oom_killed: false,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod fake;
 pub mod helper;
 pub mod jobdir;
+pub mod native;
 
 pub use error::ExecError;
 pub use god_core::launch::LaunchSpec;

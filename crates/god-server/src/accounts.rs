@@ -1,7 +1,7 @@
 //! Local user accounts: creation (also while the server runs: the database is the truth), API
 //! key renewal, and the administrator created on first start.
 
-use crate::auth::{hash_apikey, new_apikey};
+use crate::auth::{hash_apikey, new_apikey, DirectoryUser};
 use crate::clock::now;
 use crate::ServerError;
 use god_store::{Store, StoreError, UserRecord};
@@ -55,6 +55,8 @@ pub async fn add_user(store: &Arc<dyn Store>, u: &NewUser) -> Result<String, Ser
             key_version: 1,
             public_key: None,
             created: now(),
+            limits: Default::default(),
+            password_hash: None,
         })
         .await?;
     Ok(key)
@@ -85,4 +87,111 @@ pub async fn bootstrap_admin(store: &Arc<dyn Store>) -> Result<Option<String>, S
         Err(ServerError::Store(StoreError::UserExists(_))) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// Set the local password of `login` (policy `local`): at least 8 characters, stored as an
+/// argon2id PHC string. The API key and existing tokens stay valid.
+pub async fn set_password(
+    store: &Arc<dyn Store>,
+    login: &str,
+    password: &str,
+) -> Result<(), ServerError> {
+    crate::auth::password::check_rules(password).map_err(ServerError::Config)?;
+    let mut user = store
+        .get_user(login)
+        .await?
+        .ok_or_else(|| StoreError::UserNotFound(login.to_string()))?;
+    let hash = crate::auth::password::hash_blocking(password)
+        .await
+        .map_err(ServerError::Config)?;
+    user.password_hash = Some(hash);
+    store.update_user(&user).await?;
+    Ok(())
+}
+
+/// The record of a user a directory policy (`system`, `ldap`, `fake`) has just authenticated:
+/// created on their first login (uid, gid, groups, home and email from the directory; a random
+/// API key that nobody sees until they renew it), refreshed from the directory afterwards (the
+/// directory is the truth for identity; priorities, quotas and flags stay ours).
+pub async fn provision(
+    store: &Arc<dyn Store>,
+    dir: &DirectoryUser,
+) -> Result<UserRecord, ServerError> {
+    if !valid_login(&dir.login) {
+        return Err(ServerError::Config(format!(
+            "{:?} is not a valid login (letters, digits, '.', '_', '-')",
+            dir.login
+        )));
+    }
+    if dir.uid == 0 {
+        return Err(ServerError::Config(format!(
+            "{} has uid 0 (root) in the directory: root cannot log in to Go-Docker",
+            dir.login
+        )));
+    }
+    for _ in 0..3 {
+        if let Some(mut u) = store.get_user(&dir.login).await? {
+            if u.login == ADMIN_LOGIN && u.admin {
+                // A directory entry named like our first-start administrator must not take it
+                // over: that account logs in with its API key.
+                return Err(ServerError::Config(format!(
+                    "{ADMIN_LOGIN} is this server's own administrator: log in with its API key"
+                )));
+            }
+            let mut changed = false;
+            let mut sgids = dir.sgids.clone();
+            sgids.sort_unstable();
+            sgids.dedup();
+            if (u.uid, u.gid, &u.sgids) != (dir.uid, dir.gid, &sgids) {
+                (u.uid, u.gid, u.sgids) = (dir.uid, dir.gid, sgids);
+                changed = true;
+            }
+            if dir.home.is_some() && u.home != dir.home {
+                u.home = dir.home.clone();
+                changed = true;
+            }
+            if dir.email.is_some() && u.email != dir.email {
+                u.email = dir.email.clone();
+                changed = true;
+            }
+            if changed {
+                store.update_user(&u).await?;
+            }
+            return Ok(u);
+        }
+        let record = UserRecord {
+            login: dir.login.clone(),
+            uid: dir.uid,
+            gid: dir.gid,
+            sgids: dir.sgids.clone(),
+            home: dir.home.clone(),
+            email: dir.email.clone(),
+            admin: false,
+            disabled: false,
+            apikey_hash: hash_apikey(&new_apikey()),
+            key_version: 1,
+            public_key: None,
+            created: now(),
+            limits: Default::default(),
+            password_hash: None,
+        };
+        match store.add_user(&record).await {
+            Ok(()) => {
+                tracing::info!(
+                    "first login of {} (uid {}, gid {}): account created",
+                    record.login,
+                    record.uid,
+                    record.gid
+                );
+                return Ok(record);
+            }
+            // Created by a concurrent login: read it again.
+            Err(StoreError::UserExists(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ServerError::Config(format!(
+        "cannot create the account of {}",
+        dir.login
+    )))
 }

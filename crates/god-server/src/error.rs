@@ -35,6 +35,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub error: String,
     pub field: Option<String>,
+    /// Seconds after which to try again (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -43,6 +45,7 @@ impl ApiError {
             status,
             error: error.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -71,6 +74,12 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, error)
     }
 
+    pub fn too_many(error: impl Into<String>, retry_after: Option<u64>) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, error);
+        e.retry_after = retry_after;
+        e
+    }
+
     pub fn unavailable(error: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, error)
     }
@@ -97,6 +106,13 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.error, "field": self.field });
-        (self.status, axum::Json(body)).into_response()
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        resp
     }
 }

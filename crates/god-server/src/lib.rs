@@ -75,7 +75,11 @@ pub async fn open_store(data_dir: &Path, config: &Config) -> Result<Arc<dyn Stor
     Ok(Arc::new(store))
 }
 
-async fn executor(config: &Config) -> Result<Arc<dyn Executor>, ServerError> {
+async fn executor(
+    config: &Config,
+    data_dir: &Path,
+    init_helper: &Path,
+) -> Result<Arc<dyn Executor>, ServerError> {
     let first = config
         .executors
         .first()
@@ -83,6 +87,23 @@ async fn executor(config: &Config) -> Result<Arc<dyn Executor>, ServerError> {
         .unwrap_or("docker");
     match executor_kind(first) {
         Some("fake") => Ok(Arc::new(FakeExecutor::new(config.fake.clone()))),
+        Some("native") => {
+            let state_dir = config
+                .native
+                .state_dir
+                .as_ref()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("native"));
+            let cfg = god_exec::native::NativeConfig {
+                cpus: config.native.cpus,
+                ram_gb: config.native.ram,
+                state_dir,
+            };
+            Ok(Arc::new(god_exec::native::NativeExecutor::new(
+                init_helper.to_path_buf(),
+                cfg,
+            )?))
+        }
         Some("docker") => Ok(Arc::new(DockerExecutor::connect(&config.docker).await?)),
         _ => Err(ServerError::Config(format!(
             "executors: unknown executor {first:?}"
@@ -123,11 +144,19 @@ pub async fn start(
                 .await?
         }
     };
-    let exec = executor(&config).await?;
     let init_helper = god_exec::helper::install(&opts.data_dir.join("bin"))?;
+    let exec = executor(&config, &opts.data_dir, &init_helper).await?;
     let admin_key = accounts::bootstrap_admin(&store).await?;
     let submit = submit::SubmitQueue::start(store.clone());
+    let plugins = god_core::watchers::from_config(&config).map_err(ServerError::Config)?;
+    let limiter = Arc::new(state::RateLimiter::new(
+        config.api_rate_limit,
+        config.api_rate_burst,
+    ));
+    let auth =
+        Arc::new(auth::Auth::from_config(&config, store.clone()).map_err(ServerError::Config)?);
     let state = AppState {
+        auth,
         store,
         exec,
         config: Arc::new(config),
@@ -141,6 +170,8 @@ pub async fn start(
         wake: Arc::new(Wake::default()),
         users: Arc::new(UserCache::default()),
         submit,
+        limiter,
+        plugins: Arc::new(plugins),
     };
     let roles = opts.roles;
     let report = if roles.watcher {
@@ -170,12 +201,15 @@ pub async fn start(
         listen = listener.local_addr().ok();
         let app = api::router(state.clone());
         Box::pin(async move {
-            axum::serve(listener, app)
-                .await
-                .map_err(|source| ServerError::Io {
-                    what: "serving HTTP".into(),
-                    source,
-                })
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .map_err(|source| ServerError::Io {
+                what: "serving HTTP".into(),
+                source,
+            })
         })
     } else {
         Box::pin(std::future::pending())

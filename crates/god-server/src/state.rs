@@ -58,6 +58,43 @@ impl UserCache {
     }
 }
 
+/// A token bucket per user on the API, so one client cannot starve the others.
+pub struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_second: f64, burst: f64) -> Self {
+        RateLimiter {
+            per_second,
+            burst: burst.max(1.0),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Take one token for `login`; `Err(seconds to wait)` when the bucket is empty.
+    pub fn take(&self, login: &str) -> Result<(), f64> {
+        if self.per_second <= 0.0 {
+            return Ok(());
+        }
+        let Ok(mut map) = self.buckets.lock() else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let (tokens, at) = map.entry(login.to_string()).or_insert((self.burst, now));
+        *tokens = (*tokens + at.elapsed().as_secs_f64() * self.per_second).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err((1.0 - *tokens) / self.per_second)
+        }
+    }
+}
+
 /// Paths the service uses on the host.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -78,4 +115,9 @@ pub struct AppState {
     pub wake: Arc<Wake>,
     pub users: Arc<UserCache>,
     pub submit: SubmitQueue,
+    pub limiter: Arc<RateLimiter>,
+    /// The authentication policy (`auth_policy`) and the failed-login rate limiter.
+    pub auth: Arc<crate::auth::Auth>,
+    /// Watcher plugins (`watchers`), e.g. `maxlifespan`.
+    pub plugins: Arc<Vec<Box<dyn god_core::watchers::WatcherPlugin>>>,
 }

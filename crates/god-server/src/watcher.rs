@@ -1,14 +1,18 @@
 //! The watcher loop: carry out users' requests on running jobs (kill, suspend, resume,
-//! reschedule) and collect the result of every container that stopped.
+//! reschedule), apply watcher plugins (`maxlifespan`), and collect the result of every container
+//! that stopped.
 //!
-//! It is woken by the executor when a container exits and by the API when a request arrives; a
-//! periodic pass over every running job catches anything a wake-up missed.
+//! It is woken by the executor when containers exit (their results are collected in batches: one
+//! transaction for all of them), by the API when a request arrives, and by a periodic tick that
+//! looks at every running job, so a missed wake-up costs at most one tick.
 
 use crate::clock::now;
 use crate::state::AppState;
 use crate::ServerError;
+use futures_util::stream::{self, StreamExt};
 use god_core::transition::Event;
-use god_core::{JobId, Secondary, Task};
+use god_core::watchers::Verdict;
+use god_core::{JobId, Primary, Secondary, Task};
 use god_exec::{jobdir, ContainerState, ExecError};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -16,8 +20,14 @@ use tokio::sync::mpsc;
 /// Exit code recorded when a job's container vanished without a result.
 pub const LOST_EXIT_CODE: i64 = 255;
 
+/// How long exits are gathered before they are collected together.
+const COLLECT_DELAY: Duration = Duration::from_millis(3);
+
+/// Containers inspected (or removed) concurrently.
+const CONCURRENCY: usize = 16;
+
 pub async fn run(state: AppState) {
-    let (tx, mut exits) = mpsc::channel::<JobId>(4096);
+    let (tx, mut exits) = mpsc::channel::<JobId>(16_384);
     {
         let exec = state.exec.clone();
         let server = state.server_id.to_string();
@@ -25,103 +35,163 @@ pub async fn run(state: AppState) {
     }
     let tick = Duration::from_secs_f64(state.config.tick_seconds);
     let mut next_full = tokio::time::Instant::now();
+    // Exits reported before the scheduler recorded the container: looked at again when the
+    // scheduler wakes us after recording it.
+    let mut early: Vec<JobId> = Vec::new();
     loop {
-        let full = tokio::time::Instant::now() >= next_full;
-        if full {
-            next_full = tokio::time::Instant::now() + tick;
-        }
-        if let Err(e) = pass(&state, full).await {
-            tracing::warn!("watcher pass failed: {e}");
-        }
-        tokio::select! {
+        let result = tokio::select! {
             Some(id) = exits.recv() => {
+                // Exits come in streams under load: gather a few milliseconds' worth, so one
+                // transaction records them all.
+                tokio::time::sleep(COLLECT_DELAY).await;
                 let mut ids = vec![id];
                 while let Ok(more) = exits.try_recv() {
                     ids.push(more);
                 }
-                for id in ids {
-                    if let Err(e) = check_one(&state, id).await {
-                        tracing::warn!("watcher: job {id}: {e}");
-                    }
+                collect_ids(&state, ids, &mut early).await
+            }
+            _ = state.wake.watcher.notified() => {
+                let retry = std::mem::take(&mut early);
+                match requests(&state).await {
+                    Ok(()) if !retry.is_empty() => collect_ids(&state, retry, &mut early).await,
+                    other => other,
                 }
             }
-            _ = state.wake.watcher.notified() => {}
-            _ = tokio::time::sleep_until(next_full) => {}
+            _ = tokio::time::sleep_until(next_full) => {
+                next_full = tokio::time::Instant::now() + tick;
+                pass(&state).await
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!("watcher: {e}");
         }
     }
 }
 
-/// Handle requests on running jobs; with `full`, also inspect every running container.
-pub async fn pass(state: &AppState, full: bool) -> Result<(), ServerError> {
+/// Carry out the requests pending on running jobs.
+async fn requests(state: &AppState) -> Result<(), ServerError> {
     for task in state.store.running().await? {
-        let requested = task.status.secondary.is_some_and(|s| s.is_request());
-        if !(full || requested) {
-            continue;
-        }
-        let id = task.id;
-        if let Err(e) = check(state, task).await {
-            tracing::warn!("watcher: job {id}: {e}");
+        if task.status.secondary.is_some_and(|s| s.is_request()) {
+            let id = task.id;
+            if let Err(e) = request(state, task).await {
+                tracing::warn!("watcher: job {id}: {e}");
+            }
         }
     }
     Ok(())
 }
 
-async fn check_one(state: &AppState, id: JobId) -> Result<(), ServerError> {
-    match state.store.get_job(id).await? {
-        Some(task) if task.status.primary == god_core::Primary::Running => check(state, task).await,
-        _ => Ok(()),
+/// The periodic pass: requests, plugins, and every running container's state.
+pub async fn pass(state: &AppState) -> Result<(), ServerError> {
+    let t = now();
+    let mut quiet = Vec::new();
+    for mut task in state.store.running().await? {
+        if task.container.id.is_none() {
+            // Between dispatch and start the scheduler owns it; recovery handles crashes there.
+            continue;
+        }
+        if !task.status.secondary.is_some_and(|s| s.is_request()) {
+            let verdict = state
+                .plugins
+                .iter()
+                .find_map(|p| match p.can_run(&task, t) {
+                    Verdict::Kill(reason) => Some(reason),
+                    Verdict::Continue => None,
+                });
+            if let Some(reason) = verdict {
+                tracing::info!("job {}: {reason}", task.id);
+                task = state
+                    .store
+                    .transition(task.id, &Event::LimitReached { reason }, t)
+                    .await?;
+            }
+        }
+        if task.status.secondary.is_some_and(|s| s.is_request()) {
+            let id = task.id;
+            if let Err(e) = request(state, task).await {
+                tracing::warn!("watcher: job {id}: {e}");
+            }
+        } else {
+            quiet.push(task);
+        }
     }
+    collect(state, quiet).await
 }
 
-/// Bring one running job forward: carry out its request, or collect it if its container ended.
-pub async fn check(state: &AppState, task: Task) -> Result<(), ServerError> {
-    // Between dispatch and start the scheduler owns the job; recovery handles crashes there.
-    let Some(container) = task.container.id.clone() else {
-        return Ok(());
-    };
-    let id = task.id;
-    match task.status.secondary {
-        Some(Secondary::KillRequested) => {
-            state.exec.kill(&container).await?;
-            finish(state, &task, &container, Event::Killed).await?;
-            return Ok(());
+async fn collect_ids(
+    state: &AppState,
+    mut ids: Vec<JobId>,
+    early: &mut Vec<JobId>,
+) -> Result<(), ServerError> {
+    ids.sort_unstable();
+    ids.dedup();
+    let mut tasks = Vec::with_capacity(ids.len());
+    for t in state.store.get_jobs(&ids).await? {
+        if t.status.primary != Primary::Running {
+            continue;
         }
-        Some(Secondary::RescheduleRequested) => {
-            state.exec.kill(&container).await?;
-            state.exec.remove(&container).await?;
-            state
-                .store
-                .transition(id, &Event::Rescheduled, now())
-                .await?;
-            state.wake.scheduler.notify_one();
-            return Ok(());
+        if t.container.id.is_none() {
+            early.push(t.id);
+        } else {
+            tasks.push(t);
         }
-        Some(Secondary::SuspendRequested) => {
-            let event = match state.exec.pause(&container).await {
-                Ok(()) => Event::Suspended,
-                Err(e @ ExecError::Unavailable(_)) => return Err(e.into()),
-                Err(e) => Event::SuspendRejected {
-                    reason: e.to_string(),
-                },
-            };
-            state.store.transition(id, &event, now()).await?;
-            return Ok(());
-        }
-        Some(Secondary::ResumeRequested) => {
-            let event = match state.exec.unpause(&container).await {
-                Ok(()) => Event::Resumed,
-                Err(e @ ExecError::Unavailable(_)) => return Err(e.into()),
-                Err(e) => Event::ResumeRejected {
-                    reason: e.to_string(),
-                },
-            };
-            state.store.transition(id, &event, now()).await?;
-            return Ok(());
-        }
-        _ => {}
     }
-    match state.exec.inspect(&container).await? {
-        ContainerState::Created | ContainerState::Running | ContainerState::Paused => Ok(()),
+    collect(state, tasks).await
+}
+
+/// Inspect containers and record, in one transaction, the end of those that stopped; then
+/// remove their containers (the results are in the database first: a crash in between leaves
+/// only containers that recovery removes).
+async fn collect(state: &AppState, tasks: Vec<Task>) -> Result<(), ServerError> {
+    let clock = std::time::Instant::now();
+    let looked = tasks.len();
+    let outcomes: Vec<Option<(JobId, String, Event)>> = stream::iter(tasks)
+        .map(|task| async move { outcome(state, task).await })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let ended: Vec<(JobId, String, Event)> = outcomes.into_iter().flatten().collect();
+    if ended.is_empty() {
+        return Ok(());
+    }
+    let events: Vec<(JobId, Event)> = ended.iter().map(|(id, _, e)| (*id, e.clone())).collect();
+    let results = state.store.transition_many(&events, now()).await?;
+    for done in results.iter().flatten() {
+        if done.status.primary == Primary::Over {
+            for p in state.plugins.iter() {
+                p.done(done);
+            }
+        }
+    }
+    stream::iter(ended)
+        .for_each_concurrent(CONCURRENCY, |(id, container, _)| async move {
+            if let Err(e) = state.exec.remove(&container).await {
+                tracing::warn!("removing container {container} of job {id}: {e}");
+            }
+        })
+        .await;
+    tracing::debug!(
+        looked,
+        ended = events.len(),
+        ms = clock.elapsed().as_secs_f64() * 1e3,
+        "watcher collect"
+    );
+    state.wake.scheduler.notify_one();
+    Ok(())
+}
+
+/// What ended, for a job whose container may have stopped: `None` while it runs.
+async fn outcome(state: &AppState, task: Task) -> Option<(JobId, String, Event)> {
+    let container = task.container.id.clone()?;
+    let inspected = match state.exec.inspect(&container).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("inspecting {container} of job {}: {e}", task.id);
+            return None;
+        }
+    };
+    let event = match inspected {
+        ContainerState::Created | ContainerState::Running | ContainerState::Paused => return None,
         ContainerState::Exited {
             exit_code,
             oom_killed,
@@ -140,39 +210,72 @@ pub async fn check(state: &AppState, task: Task) -> Result<(), ServerError> {
                 .await
                 .ok()
                 .flatten();
-            let event = Event::Finished {
+            Event::Finished {
                 exit_code,
                 reason,
                 duration,
-            };
-            finish(state, &task, &container, event).await
+            }
         }
         ContainerState::Gone => {
-            let event = Event::Finished {
+            // The engine lost the container: a node failure, retried if the job allows it.
+            let retries = task
+                .requirements
+                .failure_policy
+                .min(state.config.failure_policy.strategy);
+            Event::NodeFailed {
+                reason: format!("container {container} disappeared without a result"),
+                node: task.node_name().unwrap_or("unknown").to_string(),
                 exit_code: LOST_EXIT_CODE,
-                reason: Some(format!(
-                    "container {container} disappeared without a result"
-                )),
-                duration: None,
-            };
-            finish(state, &task, &container, event).await
+                retries_allowed: retries,
+            }
         }
-    }
+    };
+    Some((task.id, container, event))
 }
 
-/// Record the end of a job, then remove its container (the result is in the database first, so
-/// a crash in between leaves only a container that recovery removes).
-async fn finish(
-    state: &AppState,
-    task: &Task,
-    container: &str,
-    event: Event,
-) -> Result<(), ServerError> {
-    let done = state.store.transition(task.id, &event, now()).await?;
-    if done.status.reason.is_none() {
-        let _ = state.store.image_used(&task.container.image).await;
-    }
-    state.exec.remove(container).await?;
-    state.wake.scheduler.notify_one();
+/// Carry out the request on one running job.
+pub async fn request(state: &AppState, task: Task) -> Result<(), ServerError> {
+    let Some(container) = task.container.id.clone() else {
+        return Ok(());
+    };
+    let id = task.id;
+    let event = match task.status.secondary {
+        Some(Secondary::KillRequested) => {
+            state.exec.kill(&container).await?;
+            let done = state.store.transition(id, &Event::Killed, now()).await?;
+            for p in state.plugins.iter() {
+                p.done(&done);
+            }
+            state.exec.remove(&container).await?;
+            state.wake.scheduler.notify_one();
+            return Ok(());
+        }
+        Some(Secondary::RescheduleRequested) => {
+            state.exec.kill(&container).await?;
+            state.exec.remove(&container).await?;
+            state
+                .store
+                .transition(id, &Event::Rescheduled, now())
+                .await?;
+            state.wake.scheduler.notify_one();
+            return Ok(());
+        }
+        Some(Secondary::SuspendRequested) => match state.exec.pause(&container).await {
+            Ok(()) => Event::Suspended,
+            Err(e @ ExecError::Unavailable(_)) => return Err(e.into()),
+            Err(e) => Event::SuspendRejected {
+                reason: e.to_string(),
+            },
+        },
+        Some(Secondary::ResumeRequested) => match state.exec.unpause(&container).await {
+            Ok(()) => Event::Resumed,
+            Err(e @ ExecError::Unavailable(_)) => return Err(e.into()),
+            Err(e) => Event::ResumeRejected {
+                reason: e.to_string(),
+            },
+        },
+        _ => return Ok(()),
+    };
+    state.store.transition(id, &event, now()).await?;
     Ok(())
 }

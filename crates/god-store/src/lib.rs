@@ -1,12 +1,14 @@
-//! Durable state: jobs, users, server identity.
+//! Durable state: jobs, users, projects, usage, server identity.
 //!
-//! [`Store`] is the interface the server uses; [`SqliteStore`] is the embedded implementation
-//! (one file in the data directory, WAL). A PostgreSQL implementation fills the same trait with the
-//! same SQL where the dialects agree.
+//! [`Store`] is the interface the server uses (jobs in [`JobStore`], accounts in
+//! [`AccountStore`]); [`SqliteStore`] is the embedded implementation (one file in the data
+//! directory, WAL). A PostgreSQL implementation fills the same traits with the same SQL where the
+//! dialects agree.
 //!
 //! Architecture invariant: every job state change is one database transaction that reads the row,
-//! applies `god_core::transition::apply`, and writes document and indexed columns together. No
-//! counter lives outside the job table: pending counts, running sums and queues are queries.
+//! applies `god_core::transition::apply`, writes document and indexed columns together, and
+//! performs its consequences in the same transaction (the usage record of a run that ended, the
+//! counter of an array parent). No counter lives outside the tables it counts.
 
 mod error;
 mod sqlite;
@@ -34,6 +36,54 @@ pub struct UserRecord {
     pub key_version: i64,
     pub public_key: Option<String>,
     pub created: f64,
+    pub limits: Limits,
+    /// Argon2 hash of a local password, if the user has one.
+    pub password_hash: Option<String>,
+}
+
+/// Priority (0–100) and quotas (0 = unlimited) of a user or project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub prio: u32,
+    /// Concurrent CPUs.
+    pub quota_cpu: f64,
+    /// Concurrent GB of RAM.
+    pub quota_ram: f64,
+    /// Wall seconds within the usage window.
+    pub quota_time: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            prio: 50,
+            quota_cpu: 0.0,
+            quota_ram: 0.0,
+            quota_time: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProjectRecord {
+    pub id: String,
+    pub description: String,
+    pub limits: Limits,
+    pub members: Vec<String>,
+    /// Volume entries `{name, acl, path, mount}` as JSON values.
+    pub volumes: Vec<serde_json::Value>,
+}
+
+/// What one finished run consumed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageRecord {
+    pub job: JobId,
+    pub user: String,
+    pub project: String,
+    pub cpu: f64,
+    pub ram: f64,
+    pub wall_seconds: f64,
+    pub ended: f64,
 }
 
 /// Which jobs to list.
@@ -41,6 +91,8 @@ pub struct UserRecord {
 pub struct JobQuery {
     /// Only this user's jobs (`None`: everybody's).
     pub user: Option<String>,
+    /// Only jobs of these projects (empty: any).
+    pub projects: Vec<String>,
     pub states: Vec<Primary>,
     pub skip: u64,
     /// 0 = no limit.
@@ -49,35 +101,68 @@ pub struct JobQuery {
     pub newest_first: bool,
     /// Only jobs over before this time (archive by age).
     pub over_before: Option<f64>,
+    /// Only children of this array parent.
+    pub parent: Option<JobId>,
 }
 
 /// The scheduler's light view of a pending job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingRow {
     pub id: JobId,
+    pub user: String,
+    pub project: String,
     pub cpu: u32,
     pub ram: f64,
-    pub deps: Vec<JobId>,
+    /// Compact dependency list (`god_core::deps::decode`).
+    pub deps: String,
+    pub date: f64,
     pub reason: Option<String>,
+    pub gpus: u32,
+    /// Label constraints `name==value`.
+    pub labels: Vec<String>,
+    /// The job's own `maxlifespan`, if any.
+    pub maxlifespan: Option<String>,
+    /// `meta.name` (plugins look at it).
+    pub name: String,
+}
+
+/// An array parent that still has children to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrayFill {
+    pub parent: JobId,
+    pub created: u64,
+    pub total: u64,
+    /// Its children currently pending.
+    pub pending: u64,
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait JobStore: Send + Sync {
     /// Insert new jobs in one transaction; returns their ids, in order, increasing.
     async fn insert_jobs(&self, jobs: &[Task]) -> Result<Vec<JobId>, StoreError>;
     async fn get_job(&self, id: JobId) -> Result<Option<Task>, StoreError>;
+    /// Several jobs at once (missing ids are absent), by id.
+    async fn get_jobs(&self, ids: &[JobId]) -> Result<Vec<Task>, StoreError>;
     async fn list_jobs(&self, q: &JobQuery) -> Result<Vec<Task>, StoreError>;
     /// Apply `event` to one job in one transaction; returns the job as written.
     async fn transition(&self, id: JobId, event: &Event, now: f64) -> Result<Task, StoreError>;
-    /// Pending jobs in submission order, light rows for the scheduling pass.
+    /// Apply several transitions in one transaction (one commit); each may be refused alone.
+    async fn transition_many(
+        &self,
+        items: &[(JobId, Event)],
+        now: f64,
+    ) -> Result<Vec<Result<Task, StoreError>>, StoreError>;
+    /// Pending jobs in submission order, light rows for the scheduling pass (array parents,
+    /// which never run themselves, are left out).
     async fn pending(&self, limit: u64) -> Result<Vec<PendingRow>, StoreError>;
+    /// How many jobs are pending (of `user`, or all).
+    async fn count_pending(&self, user: Option<&str>) -> Result<u64, StoreError>;
     /// Record why pending jobs wait (only rows whose reason changed are written).
     async fn set_reasons(&self, reasons: &[(JobId, String)]) -> Result<(), StoreError>;
-    /// States of the given jobs (missing ids are absent).
-    async fn states(&self, ids: &[JobId]) -> Result<Vec<(JobId, Primary)>, StoreError>;
-    /// CPUs and GB of RAM held by running jobs.
-    async fn running_usage(&self) -> Result<(f64, f64), StoreError>;
-    /// Running jobs (watcher, recovery).
+    /// States and exit codes of the given jobs (missing ids are absent).
+    async fn states(&self, ids: &[JobId])
+        -> Result<Vec<(JobId, Primary, Option<i64>)>, StoreError>;
+    /// Running jobs (watcher, recovery, scheduler).
     async fn running(&self) -> Result<Vec<Task>, StoreError>;
     /// Mark over jobs for the archiver. Returns how many were marked.
     async fn request_archive(&self, ids: &[JobId]) -> Result<u64, StoreError>;
@@ -85,16 +170,48 @@ pub trait Store: Send + Sync {
     async fn archive_queue(&self, limit: u64) -> Result<Vec<Task>, StoreError>;
     /// Delete an over or archived job's row (purge).
     async fn delete_job(&self, id: JobId) -> Result<(), StoreError>;
-    /// Count an image as used.
-    async fn image_used(&self, url: &str) -> Result<(), StoreError>;
+    /// Array parents with children still to create.
+    async fn arrays_to_fill(&self) -> Result<Vec<ArrayFill>, StoreError>;
+    /// Create up to `count` more children of an array parent (one transaction); the parent
+    /// becomes running with its first children. Returns the new ids.
+    async fn create_children(
+        &self,
+        parent: JobId,
+        count: u64,
+        now: f64,
+    ) -> Result<Vec<JobId>, StoreError>;
+    /// Kill an array: the parent, its pending children (over at once), its running children
+    /// (kill requested) and the children not created yet (never created). One transaction.
+    async fn kill_array(&self, parent: JobId, now: f64) -> Result<Task, StoreError>;
     async fn images(&self) -> Result<Vec<String>, StoreError>;
+}
 
+#[async_trait]
+pub trait AccountStore: Send + Sync {
     async fn add_user(&self, user: &UserRecord) -> Result<(), StoreError>;
     async fn get_user(&self, login: &str) -> Result<Option<UserRecord>, StoreError>;
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
+    /// Write profile fields, limits, flags (not the API key: see `set_apikey`).
+    async fn update_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    async fn delete_user(&self, login: &str) -> Result<(), StoreError>;
     /// Replace a user's API key hash and bump its key version (old tokens stop working).
     async fn set_apikey(&self, login: &str, apikey_hash: &str) -> Result<i64, StoreError>;
+
+    async fn put_project(&self, project: &ProjectRecord) -> Result<(), StoreError>;
+    async fn get_project(&self, id: &str) -> Result<Option<ProjectRecord>, StoreError>;
+    async fn list_projects(&self) -> Result<Vec<ProjectRecord>, StoreError>;
+    async fn delete_project(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Usage records of runs that ended at or after `since`.
+    async fn usage_since(&self, since: f64) -> Result<Vec<UsageRecord>, StoreError>;
+    /// Forget a project's usage (`DELETE /api/1.0/project/<id>/quota`).
+    async fn reset_project_usage(&self, project: &str) -> Result<(), StoreError>;
 
     /// A server-wide value (`server_id`, `token_secret`), set once: the first writer wins.
     async fn meta_get_or_init(&self, key: &str, init: &str) -> Result<String, StoreError>;
 }
+
+/// Everything the server needs from its database.
+pub trait Store: JobStore + AccountStore {}
+
+impl<T: JobStore + AccountStore> Store for T {}

@@ -46,6 +46,16 @@ pub struct SubmitArgs {
 pub struct DrainArgs {
     #[arg(long, default_value_t = 10_000)]
     jobs: usize,
+    /// `fake` (no process at all) or `native` (`/bin/true` run on the host as nobody)
+    #[arg(long, default_value = "fake")]
+    executor: String,
+    /// Where to put the data directory (a tmpfs such as /dev/shm measures the scheduler, not
+    /// the disk's inode allocation)
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// CPUs the executor offers (native): jobs running at once
+    #[arg(long, default_value_t = 64)]
+    slots: u32,
 }
 
 #[derive(Args)]
@@ -57,6 +67,12 @@ pub struct DockerArgs {
 }
 
 pub fn run(b: Bench) -> Result<()> {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("GOD_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -82,6 +98,7 @@ fn fake_config() -> Config {
     c.fake.fail_on = 0;
     c.fake.run_seconds = 0.0;
     c.max_job_pop = 1000;
+    c.api_rate_limit = 0.0;
     c
 }
 
@@ -193,9 +210,25 @@ async fn submit_bench(a: SubmitArgs) -> Result<()> {
 }
 
 async fn drain_bench(a: DrainArgs) -> Result<()> {
-    let dir = scratch("drain")?;
+    let dir = match &a.dir {
+        Some(d) => {
+            let d = d.join(format!("god-bench-drain-{}", std::process::id()));
+            std::fs::create_dir_all(&d)?;
+            d
+        }
+        None => scratch("drain")?,
+    };
     let data = dir.join("data");
-    let config = fake_config();
+    let mut config = fake_config();
+    match a.executor.as_str() {
+        "fake" => {}
+        "native" => {
+            config.executors = vec!["native".into()];
+            config.native.cpus = Some(a.slots);
+            config.native.ram = Some(f64::from(a.slots));
+        }
+        other => bail!("--executor {other}: use fake or native"),
+    }
     // Queue the jobs first, straight into the store, then start the loops and time the drain.
     {
         let store = god_server::open_store(&data, &config).await?;
@@ -248,8 +281,9 @@ async fn drain_bench(a: DrainArgs) -> Result<()> {
     }
     let secs = t0.elapsed().as_secs_f64();
     println!(
-        "drain: {} trivial jobs on the fake executor in {:.2} s: {:.0} jobs/s",
+        "drain: {} trivial jobs on the {} executor in {:.2} s: {:.0} jobs/s",
         a.jobs,
+        a.executor,
         secs,
         a.jobs as f64 / secs
     );

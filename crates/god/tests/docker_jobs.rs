@@ -113,7 +113,7 @@ fn kill_suspend_resume_reschedule_archive() {
         p["status"]["reason"]
             .as_str()
             .unwrap_or("")
-            .contains("waiting for resources"),
+            .contains("no node with 1 cpu free"),
         "{p}"
     );
 

@@ -3,6 +3,7 @@
 //! wake the loops; they never talk to the executor.
 
 mod files;
+mod projects;
 mod public;
 mod tasks;
 mod users;
@@ -50,8 +51,30 @@ pub fn router(state: AppState) -> Router {
             get(tasks::archive_old).delete(tasks::purge_old),
         )
         .route("/api/1.0/user", get(users::list))
-        .route("/api/1.0/user/{login}", get(users::show))
+        .route(
+            "/api/1.0/user/{login}",
+            get(users::show).put(users::update).delete(users::delete),
+        )
+        .route(
+            "/api/1.0/project",
+            get(projects::list).post(projects::create),
+        )
+        .route(
+            "/api/1.0/project/{id}",
+            get(projects::show)
+                .post(projects::update)
+                .delete(projects::delete),
+        )
+        .route("/api/1.0/project/{id}/usage", get(projects::usage))
+        .route(
+            "/api/1.0/project/{id}/quota",
+            axum::routing::delete(projects::reset_usage),
+        )
         .route("/api/1.0/user/{login}/apikey", post(users::renew_apikey))
+        .route(
+            "/api/1.0/user/{login}/password",
+            post(crate::auth::password::set_password_route),
+        )
         .route("/api/1.0/user/{login}/project", get(users::projects))
         .route("/api/1.0/user/{login}/usage", get(users::usage))
         .route(

@@ -1,6 +1,6 @@
 //! Routes without a token: authentication and the public configuration.
 
-use crate::auth::{hash_apikey, issue_token, same_hash, Caller, Claims};
+use crate::auth::{issue_token, Caller, Claims};
 use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -14,31 +14,84 @@ use serde_json::{json, Value};
 #[derive(Deserialize)]
 struct Login {
     user: String,
-    apikey: String,
+    #[serde(default)]
+    apikey: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
 }
 
-/// `POST /api/1.0/authenticate {user, apikey}` → `{token}`.
+/// `POST /api/1.0/authenticate` with `{user, apikey}` (checked against our database, whatever
+/// the policy) or `{user, password}` (checked by the `auth_policy`) → `{token, expires}`.
+/// A directory user's first password login creates their account. Failed logins are rate
+/// limited per login and per client address (429 with `Retry-After`, credentials unchecked).
 pub async fn authenticate(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
     let login: Login = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(format!("expected {{\"user\": ..., \"apikey\": ...}}: {e}"))
-            .field("body")
+        ApiError::bad_request(format!(
+            "expected {{\"user\": ..., \"apikey\": ...}} or {{\"user\": ..., \"password\": ...}}: {e}"
+        ))
+        .field("body")
     })?;
-    let refused = || ApiError::unauthorized("wrong user or API key");
-    let user = state
-        .store
-        .get_user(&login.user)
-        .await?
-        .ok_or_else(refused)?;
+    if login.user.is_empty() || login.user.len() > 256 {
+        return Err(ApiError::bad_request("user: 1 to 256 characters").field("user"));
+    }
+    let addr = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let auth = &state.auth;
+    if let Err(wait) = auth.limiter.check(&login.user, addr) {
+        return Err(ApiError::too_many(
+            format!("too many failed logins: try again in {wait} s"),
+            Some(wait),
+        ));
+    }
+    let (found, by_password) = match (&login.apikey, &login.password) {
+        (Some(key), None) => (auth.policy.bind_api(&login.user, key).await?, false),
+        (None, Some(pw)) => (auth.policy.bind_credentials(&login.user, pw).await?, true),
+        (Some(_), Some(_)) => {
+            return Err(
+                ApiError::bad_request("give either apikey or password, not both").field("body"),
+            )
+        }
+        (None, None) => {
+            return Err(ApiError::bad_request("apikey or password is required").field("apikey"))
+        }
+    };
+    let Some(found) = found else {
+        auth.limiter.failed(&login.user, addr);
+        tracing::info!(
+            "failed login of {:?} from {}",
+            login.user,
+            addr.map(|a| a.to_string()).unwrap_or_else(|| "?".into())
+        );
+        return Err(ApiError::unauthorized(if by_password {
+            "wrong user or password"
+        } else {
+            "wrong user or API key"
+        }));
+    };
+    let user = if by_password && auth.policy.provisions_users() {
+        match crate::accounts::provision(&state.store, &found).await {
+            Ok(u) => u,
+            Err(crate::ServerError::Store(e)) => return Err(e.into()),
+            Err(e) => return Err(ApiError::forbidden(e.to_string())),
+        }
+    } else {
+        state
+            .store
+            .get_user(&found.login)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("wrong user or API key"))?
+    };
     if user.disabled {
         return Err(ApiError::unauthorized("this account is disabled"));
     }
-    if !same_hash(&user.apikey_hash, &hash_apikey(&login.apikey)) {
-        return Err(refused());
-    }
+    auth.limiter.succeeded(&login.user);
+    state.users.forget(&user.login);
     let claims = Claims {
         sub: user.login.clone(),
         exp: now() + state.config.token_ttl as f64,

@@ -51,7 +51,9 @@ pub async fn submit(
         std::path::Path::new(p).exists()
     })
     .map_err(submit_error)?;
+    check_project_and_quotas(&state, &caller, &task).await?;
     check_dependencies(&state, &caller, &task).await?;
+    check_rate_limits(&state, &caller, &task).await?;
     let id = state
         .submit
         .submit(task)
@@ -61,13 +63,87 @@ pub async fn submit(
     Ok(Json(json!({ "msg": "Task added", "id": id.0 })))
 }
 
+async fn check_project_and_quotas(
+    state: &AppState,
+    caller: &Caller,
+    task: &Task,
+) -> Result<(), ApiError> {
+    let r = &task.requirements;
+    let mut limits = vec![("user", caller.user.limits.clone())];
+    let project = &task.user.project;
+    if project != super::projects::DEFAULT_PROJECT {
+        let p = state.store.get_project(project).await?.ok_or_else(|| {
+            ApiError::bad_request(format!("project {project} does not exist")).field("user.project")
+        })?;
+        if !caller.admin && !p.members.iter().any(|m| m == caller.login()) {
+            return Err(ApiError::forbidden(format!(
+                "{} is not a member of project {project}",
+                caller.login()
+            ))
+            .field("user.project"));
+        }
+        limits.push(("project", p.limits));
+    }
+    for (who, l) in limits {
+        if l.quota_cpu > 0.0 && f64::from(r.cpu) > l.quota_cpu {
+            return Err(ApiError::bad_request(format!(
+                "{} cpu alone exceed the {who} cpu quota of {}",
+                r.cpu, l.quota_cpu
+            ))
+            .field("requirements.cpu"));
+        }
+        if l.quota_ram > 0.0 && r.ram > l.quota_ram {
+            return Err(ApiError::bad_request(format!(
+                "{} GB alone exceed the {who} ram quota of {} GB",
+                r.ram, l.quota_ram
+            ))
+            .field("requirements.ram"));
+        }
+    }
+    Ok(())
+}
+
+async fn check_rate_limits(state: &AppState, caller: &Caller, task: &Task) -> Result<(), ApiError> {
+    let adds = if task.is_array_parent() {
+        task.requirements.array.nb_tasks
+    } else {
+        1
+    };
+    if let Some(limit) = state.config.rate_limit {
+        let pending = state.store.count_pending(Some(caller.login())).await?;
+        if pending + adds > limit {
+            return Err(ApiError::too_many(
+                format!(
+                    "rate limit: {} has {pending} pending jobs, at most {limit} allowed",
+                    caller.login()
+                ),
+                None,
+            ));
+        }
+    }
+    if let Some(limit) = state.config.rate_limit_all {
+        let pending = state.store.count_pending(None).await?;
+        if pending + adds > limit {
+            return Err(ApiError::too_many(
+                format!(
+                    "rate limit: {pending} jobs pending on this server, at most {limit} allowed"
+                ),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
 async fn check_dependencies(
     state: &AppState,
     caller: &Caller,
     task: &Task,
 ) -> Result<(), ApiError> {
     for (i, dep) in task.requirements.tasks.iter().enumerate() {
-        let Some(id) = dep.as_u64() else { continue };
+        let Some(id) = god_core::deps::parse(dep).map(|d| d.id.0) else {
+            continue;
+        };
         let field = format!("requirements.tasks[{i}]");
         match state.store.get_job(JobId(id)).await? {
             Some(parent) if caller.may_touch(&parent.user.id) => {}
@@ -225,12 +301,20 @@ async fn request(
     ))
 }
 
-/// `DELETE /api/1.0/task/<id>`: kill.
+/// `DELETE /api/1.0/task/<id>`: kill (an array parent: with all its children).
 pub async fn kill(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let task = visible_job(&state, &caller, &id).await?;
+    if task.is_array_parent() {
+        let t = state.store.kill_array(task.id, now()).await?;
+        state.wake.watcher.notify_one();
+        return Ok(Json(
+            json!({ "msg": "kill requested", "id": t.id.0, "status": t.status }),
+        ));
+    }
     request(&state, &caller, &id, Event::KillRequested, "kill requested").await
 }
 

@@ -1,6 +1,7 @@
 //! User routes. Full profiles, projects and quotas come with the authentication policies; these
 //! give existing clients the shape they read.
 
+use super::projects::{default_project, project_json};
 use super::tasks::require_admin;
 use crate::auth::{hash_apikey, new_apikey, Caller};
 use crate::clock::now;
@@ -10,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use god_core::transition::Event;
 use god_core::Primary;
-use god_store::{JobQuery, UserRecord};
+use god_store::{JobQuery, UsageRecord, UserRecord};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -26,7 +27,12 @@ fn user_json(u: &UserRecord, admin: bool) -> Value {
         "disabled": u.disabled,
         // API keys are stored hashed: they are shown once, when issued.
         "credentials": { "apikey": null, "public": u.public_key },
-        "usage": { "prio": 50, "quota_cpu": 0, "quota_ram": 0, "quota_time": 0 },
+        "usage": {
+            "prio": u.limits.prio,
+            "quota_cpu": u.limits.quota_cpu,
+            "quota_ram": u.limits.quota_ram,
+            "quota_time": u.limits.quota_time,
+        },
     })
 }
 
@@ -80,46 +86,164 @@ pub async fn renew_apikey(
     Ok(Json(json!({ "id": login, "apikey": key })))
 }
 
-/// `GET /api/1.0/user/<login>/project`: everybody is in `default`.
-pub async fn projects(caller: Caller, Path(login): Path<String>) -> Result<Json<Value>, ApiError> {
+/// `GET /api/1.0/user/<login>/project`: `default` and the projects the user is a member of.
+pub async fn projects(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(login): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     self_or_admin(&caller, &login)?;
-    Ok(Json(json!([{
-        "id": "default", "description": "default project", "prio": 50,
-        "quota_cpu": 0, "quota_ram": 0, "quota_time": 0, "members": [login], "volumes": []
-    }])))
+    let mut out = vec![project_json(&default_project())];
+    for p in state.store.list_projects().await? {
+        if p.members.iter().any(|m| m == &login) {
+            out.push(project_json(&p));
+        }
+    }
+    Ok(Json(json!(out)))
 }
 
-/// `GET /api/1.0/user/<login>/usage`: per-day `{date: "Y_M_D", cpu, ram, time}` of finished jobs
-/// (last 30 days).
+/// `GET /api/1.0/user/<login>/usage`: per-day `{date: "Y_M_D", cpu, ram, time}` of the runs
+/// that ended in the last 30 days (cpu and ram are summed per run, as the original; time is wall
+/// seconds).
 pub async fn usage(
     caller: Caller,
     State(state): State<AppState>,
     Path(login): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     self_or_admin(&caller, &login)?;
-    let q = JobQuery {
-        user: Some(login),
-        states: vec![Primary::Over, Primary::Archived],
-        ..Default::default()
-    };
-    let since = now() - 30.0 * 86_400.0;
+    let records = state.store.usage_since(now() - 30.0 * 86_400.0).await?;
+    Ok(Json(per_day(records.iter().filter(|r| r.user == login))))
+}
+
+/// Group usage records by day, newest first.
+pub fn per_day<'a>(records: impl Iterator<Item = &'a UsageRecord>) -> Value {
     let mut days: BTreeMap<i64, (f64, f64, f64)> = BTreeMap::new();
-    for j in state.store.list_jobs(&q).await? {
-        let Some(over) = j.status.date_over.filter(|d| *d >= since) else {
-            continue;
-        };
-        let day = (over / 86_400.0).floor() as i64;
-        let e = days.entry(day).or_default();
-        e.0 += f64::from(j.requirements.cpu);
-        e.1 += j.requirements.ram;
-        e.2 += j.status.duration.unwrap_or(0.0);
+    for r in records {
+        let e = days.entry((r.ended / 86_400.0).floor() as i64).or_default();
+        e.0 += r.cpu;
+        e.1 += r.ram;
+        e.2 += r.wall_seconds;
     }
     let out: Vec<Value> = days
         .into_iter()
         .rev()
         .map(|(day, (cpu, ram, time))| json!({"date": civil_date(day), "cpu": cpu, "ram": ram, "time": time}))
         .collect();
-    Ok(Json(json!(out)))
+    json!(out)
+}
+
+/// `PUT /api/1.0/user/<login>` with the user document: administrators change `usage` (priority
+/// and quotas), `admin` and `disabled`; a user changes their own `credentials.public` and `email`.
+pub async fn update(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(login): Path<String>,
+    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    self_or_admin(&caller, &login)?;
+    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()).field("body"))?;
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("not valid JSON: {e}")).field("body"))?;
+    if !v.is_object() {
+        return Err(ApiError::bad_request("expected a user object").field("body"));
+    }
+    let mut u = state
+        .store
+        .get_user(&login)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {login} does not exist")))?;
+    let num = |path: &str, x: &Value, max: f64| -> Result<f64, ApiError> {
+        x.as_f64()
+            .filter(|n| n.is_finite() && *n >= 0.0 && *n <= max)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("{x} is not a number between 0 and {max}"))
+                    .field(path)
+            })
+    };
+    if let Some(usage) = v.get("usage").filter(|x| x.is_object()) {
+        let current = json!({"prio": u.limits.prio, "quota_cpu": u.limits.quota_cpu, "quota_ram": u.limits.quota_ram, "quota_time": u.limits.quota_time});
+        let changes = ["prio", "quota_cpu", "quota_ram", "quota_time"]
+            .iter()
+            .any(|k| {
+                usage
+                    .get(*k)
+                    .is_some_and(|x| x.as_f64() != current[*k].as_f64())
+            });
+        if changes {
+            if !caller.admin {
+                return Err(ApiError::forbidden(
+                    "only administrators change priorities and quotas",
+                )
+                .field("usage"));
+            }
+            if let Some(x) = usage.get("prio") {
+                u.limits.prio = num("usage.prio", x, 100.0)? as u32;
+            }
+            if let Some(x) = usage.get("quota_cpu") {
+                u.limits.quota_cpu = num("usage.quota_cpu", x, 1e9)?;
+            }
+            if let Some(x) = usage.get("quota_ram") {
+                u.limits.quota_ram = num("usage.quota_ram", x, 1e12)?;
+            }
+            if let Some(x) = usage.get("quota_time") {
+                u.limits.quota_time = num("usage.quota_time", x, 1e15)?;
+            }
+        }
+    }
+    for (field, flag) in [("admin", &mut u.admin), ("disabled", &mut u.disabled)] {
+        if let Some(x) = v.get(field) {
+            let b = x
+                .as_bool()
+                .ok_or_else(|| ApiError::bad_request("must be true or false").field(field))?;
+            if b != *flag {
+                if !caller.admin {
+                    return Err(
+                        ApiError::forbidden(format!("only administrators change {field}"))
+                            .field(field),
+                    );
+                }
+                *flag = b;
+            }
+        }
+    }
+    if let Some(x) = v.get("credentials").and_then(|c| c.get("public")) {
+        match x {
+            Value::Null => u.public_key = None,
+            Value::String(k) if k.len() <= 16_384 && !k.contains('\0') => {
+                u.public_key = Some(k.trim().to_string()).filter(|k| !k.is_empty())
+            }
+            _ => {
+                return Err(
+                    ApiError::bad_request("must be an SSH public key").field("credentials.public")
+                )
+            }
+        }
+    }
+    if let Some(x) = v.get("email") {
+        match x {
+            Value::Null => u.email = None,
+            Value::String(e) if e.len() <= 320 => u.email = Some(e.clone()),
+            _ => return Err(ApiError::bad_request("must be an e-mail address").field("email")),
+        }
+    }
+    state.store.update_user(&u).await?;
+    state.users.forget(&login);
+    Ok(Json(user_json(&u, is_admin(&state, &u))))
+}
+
+/// `DELETE /api/1.0/user/<login>` (admins): forget the user (their jobs stay).
+pub async fn delete(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(login): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&caller)?;
+    if login == caller.login() {
+        return Err(ApiError::conflict("you cannot delete your own account").field("login"));
+    }
+    state.store.delete_user(&login).await?;
+    state.users.forget(&login);
+    Ok(Json(json!({ "msg": "user deleted", "id": login })))
 }
 
 /// `Y_M_D` (no zero padding, as the original) of a day number since the epoch.
@@ -156,12 +280,16 @@ pub async fn kill_all(
         if tag.is_some_and(|t| !j.meta.tags.contains(t)) {
             continue;
         }
-        if state
-            .store
-            .transition(j.id, &Event::KillRequested, now())
-            .await
-            .is_ok()
-        {
+        let killed = if j.is_array_parent() {
+            state.store.kill_array(j.id, now()).await.is_ok()
+        } else {
+            state
+                .store
+                .transition(j.id, &Event::KillRequested, now())
+                .await
+                .is_ok()
+        };
+        if killed {
             n += 1;
         }
     }

@@ -1,9 +1,11 @@
-//! `god login` and `god whoami`.
+//! `god login`, `god whoami`, and `god account`: accounts over the API (the server-side
+//! `god user` commands open the database instead).
 
 use super::http::{self, Api, Credentials};
-use super::output::{emit_line, print_json};
+use super::output::{emit_line, format_duration, format_gb, print_json, Table};
 use anyhow::{anyhow, bail, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
+use reqwest::Method;
 use serde_json::Value;
 use std::io::{BufRead, IsTerminal};
 
@@ -115,16 +117,32 @@ pub struct WhoamiArgs {
 }
 
 pub fn whoami(a: WhoamiArgs) -> Result<i32> {
-    let mut api = Api::connect()?;
-    let url = api.url_with("/api/1.0/user", &[&api.user.clone()])?;
-    let u = api.get_url(url)?;
-    if a.json {
-        print_json(&u)?;
-        return Ok(0);
+    show_account(None, a.json)
+}
+
+/// Quotas are 0 when there is none.
+pub fn quota(v: Option<f64>, unit: &dyn Fn(f64) -> String) -> String {
+    match v {
+        Some(q) if q > 0.0 => unit(q),
+        _ => "none".into(),
     }
+}
+
+/// A number as people write it: `4`, `0.5`.
+pub fn number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// The human view of a user document (`god whoami`, `god account show`).
+pub fn describe_user(u: &Value, server: &str, login: &str) -> String {
     let s = |k: &str| u.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
     let n = |k: &str| u.get(k).and_then(Value::as_i64);
-    let login = s("id").unwrap_or(&api.user);
+    let f = |k: &str| u.pointer(&format!("/usage/{k}")).and_then(Value::as_f64);
+    let login = s("id").unwrap_or(login);
     let admin = u.get("admin").and_then(Value::as_bool).unwrap_or(false);
     let disabled = u.get("disabled").and_then(Value::as_bool).unwrap_or(false);
     let mut roles = Vec::new();
@@ -134,11 +152,11 @@ pub fn whoami(a: WhoamiArgs) -> Result<i32> {
     if disabled {
         roles.push("disabled");
     }
-    let mut out = format!("User:    {login}");
+    let mut out = format!("User:     {login}");
     if !roles.is_empty() {
         out.push_str(&format!(" ({})", roles.join(", ")));
     }
-    out.push_str(&format!("\nServer:  {}", api.server));
+    out.push_str(&format!("\nServer:   {server}"));
     let ids = match (n("uid"), n("gid")) {
         (Some(uid), Some(gid)) => format!("uid {uid}, gid {gid}"),
         _ => "-".into(),
@@ -148,12 +166,703 @@ pub fn whoami(a: WhoamiArgs) -> Result<i32> {
         .and_then(Value::as_array)
         .map(|a| a.iter().map(|g| g.to_string()).collect())
         .unwrap_or_default();
-    out.push_str(&format!("\nIds:     {ids}"));
+    out.push_str(&format!("\nIds:      {ids}"));
     if !groups.is_empty() {
         out.push_str(&format!(", groups {}", groups.join(",")));
     }
-    out.push_str(&format!("\nEmail:   {}", s("email").unwrap_or("-")));
-    out.push_str(&format!("\nHome:    {}", s("homeDirectory").unwrap_or("-")));
-    emit_line(&out)?;
+    out.push_str(&format!("\nEmail:    {}", s("email").unwrap_or("-")));
+    out.push_str(&format!(
+        "\nHome:     {}",
+        s("homeDirectory").unwrap_or("-")
+    ));
+    if u.get("usage").is_some_and(Value::is_object) {
+        out.push_str(&format!(
+            "\nPriority: {}",
+            f("prio").map(number).unwrap_or_else(|| "-".into())
+        ));
+        out.push_str(&format!(
+            "\nQuotas:   cpu {}, ram {}, time {}",
+            quota(f("quota_cpu"), &number),
+            quota(f("quota_ram"), &format_gb),
+            quota(f("quota_time"), &|t| format!("{}s", number(t))),
+        ));
+    }
+    let key = u
+        .pointer("/credentials/public")
+        .and_then(Value::as_str)
+        .filter(|k| !k.is_empty());
+    out.push_str(&format!(
+        "\nSSH key:  {}",
+        key.map(ssh_key_summary).unwrap_or_else(|| "-".into())
+    ));
+    out
+}
+
+/// `ssh-ed25519 …Xy12 me@host`: the type, the end of the key, the comment.
+pub fn ssh_key_summary(key: &str) -> String {
+    let mut words = key.split_whitespace();
+    let kind = words.next().unwrap_or("");
+    let body = words.next().unwrap_or("");
+    let comment: Vec<&str> = words.collect();
+    let tail: String = {
+        let chars: Vec<char> = body.chars().collect();
+        chars[chars.len().saturating_sub(8)..].iter().collect()
+    };
+    let mut out = format!("{kind} …{tail}");
+    if !comment.is_empty() {
+        out.push(' ');
+        out.push_str(&comment.join(" "));
+    }
+    out
+}
+
+/// `GET /api/1.0/user/<login>` (yours without a login).
+fn get_user(api: &mut Api, login: &str) -> Result<Value> {
+    let url = api.url_with("/api/1.0/user", &[login])?;
+    api.get_url(url)
+        .map_err(|e| with_context(e, &format!("account {login}")))
+}
+
+/// Prefix an error with what it was about, keeping the server's error for `status_of`.
+fn with_context(e: anyhow::Error, what: &str) -> anyhow::Error {
+    e.context(what.to_string())
+}
+
+fn show_account(login: Option<&str>, json: bool) -> Result<i32> {
+    let mut api = Api::connect()?;
+    let login = login
+        .map(str::to_string)
+        .unwrap_or_else(|| api.user.clone());
+    let u = get_user(&mut api, &login)?;
+    if json {
+        print_json(&u)?;
+    } else {
+        emit_line(&describe_user(&u, &api.server, &login))?;
+    }
     Ok(0)
+}
+
+#[derive(Subcommand)]
+pub enum AccountCmd {
+    /// Show an account: ids, e-mail, administrator, priority, quotas, SSH key [default: yours]
+    Show(AccountShowArgs),
+    /// Change an account: priority, quotas, administrator, disabled (administrators), SSH key
+    /// and e-mail (also your own)
+    #[command(
+        long_about = "Change an account: priority, quotas, administrator, disabled \
+        (administrators), SSH key and e-mail (also your own).\n\n\
+        The account is read, changed and written back whole (GET then PUT \
+        /api/1.0/user/LOGIN). Quotas of 0 mean no quota.\n\n\
+        Examples:\n  god account set alice --quota-cpu 8 --quota-ram 32 --prio 60\n  \
+        god account set bob --disabled true\n  \
+        god account set --ssh-key ~/.ssh/id_ed25519.pub      # your own key"
+    )]
+    Set(AccountSetArgs),
+    /// Per-day usage of the last 30 days: CPUs and GB of RAM summed over the runs, run time
+    Usage(AccountUsageArgs),
+    /// Issue a new API key (yours, or any user's for administrators) and print it
+    #[command(
+        long_about = "Issue a new API key (yours, or any user's for administrators) \
+        and print it.\n\nThe old key stops working at once, and so do the tokens obtained \
+        with it. When it is your own key, the credentials saved by `god login` are updated \
+        (GOD_APIKEY, if you use it, must be changed by hand)."
+    )]
+    RenewKey(AccountRenewArgs),
+}
+
+pub fn account(cmd: AccountCmd) -> Result<i32> {
+    match cmd {
+        AccountCmd::Show(a) => show_account(a.login.as_deref(), a.json),
+        AccountCmd::Set(a) => set_account(a),
+        AccountCmd::Usage(a) => account_usage(a),
+        AccountCmd::RenewKey(a) => renew_key(a),
+    }
+}
+
+#[derive(Args)]
+pub struct AccountShowArgs {
+    /// The login [default: yours]
+    login: Option<String>,
+    /// Print the server's JSON (the user document)
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Default)]
+pub struct AccountSetArgs {
+    /// The login [default: yours]
+    pub login: Option<String>,
+    /// Scheduling priority, 0 to 100 (administrators)
+    #[arg(long, value_name = "N")]
+    pub prio: Option<u32>,
+    /// CPU quota: most CPUs one job may ask for, 0 for none (administrators)
+    #[arg(long, value_name = "N")]
+    pub quota_cpu: Option<f64>,
+    /// RAM quota in GB: most memory one job may ask for, 0 for none (administrators)
+    #[arg(long, value_name = "GB")]
+    pub quota_ram: Option<f64>,
+    /// Time quota in seconds (or 12h, 30d), 0 for none (administrators)
+    #[arg(long, value_name = "SECONDS")]
+    pub quota_time: Option<String>,
+    /// Make the user an administrator, or not (administrators)
+    #[arg(long, value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub admin: Option<bool>,
+    /// Disable the account (its API key and tokens stop working), or enable it again
+    /// (administrators)
+    #[arg(long, value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub disabled: Option<bool>,
+    /// SSH public key file (`-`: standard input), e.g. ~/.ssh/id_ed25519.pub
+    #[arg(long, value_name = "FILE", conflicts_with = "no_ssh_key")]
+    pub ssh_key: Option<String>,
+    /// Remove the SSH public key
+    #[arg(long)]
+    pub no_ssh_key: bool,
+    /// E-mail address (empty: none)
+    #[arg(long, value_name = "ADDR")]
+    pub email: Option<String>,
+    /// Print the server's JSON (the updated user document)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A number of seconds: `3600`, `0.5`, or a duration (`12h`, `30d`).
+pub fn parse_seconds(option: &str, raw: &str) -> Result<f64> {
+    let t = raw.trim();
+    if let Ok(n) = t.parse::<f64>() {
+        if n.is_finite() && n >= 0.0 {
+            return Ok(n);
+        }
+        bail!("{option} {raw}: must be 0 or more");
+    }
+    god_core::size::parse_duration_secs(t)
+        .map(|n| n as f64)
+        .map_err(|_| anyhow!("{option} {raw:?}: give seconds, or a duration such as 12h or 30d"))
+}
+
+fn non_negative(option: &str, n: f64) -> Result<f64> {
+    if n.is_finite() && n >= 0.0 {
+        Ok(n)
+    } else {
+        bail!("{option} {n}: must be 0 or more")
+    }
+}
+
+/// Read an SSH public key file; refuse a private key.
+pub fn read_public_key(path: &str) -> Result<String> {
+    let text = if path == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| anyhow!("reading the SSH key from standard input: {e}"))?;
+        s
+    } else {
+        std::fs::read_to_string(path).map_err(|e| anyhow!("reading the SSH key {path}: {e}"))?
+    };
+    check_public_key(&text).map_err(|e| anyhow!("--ssh-key {path}: {e}"))
+}
+
+/// The public key line of a key file's text.
+pub fn check_public_key(text: &str) -> Result<String> {
+    if text.contains("PRIVATE KEY") {
+        bail!("this is a private key: give the public one (the .pub file)");
+    }
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .ok_or_else(|| anyhow!("the file is empty"))?;
+    let kind = line.split_whitespace().next().unwrap_or("");
+    let known = kind.starts_with("ssh-") || kind.starts_with("ecdsa-") || kind.starts_with("sk-");
+    if !known || line.split_whitespace().count() < 2 {
+        bail!("not an SSH public key (expected a line such as `ssh-ed25519 AAAA... me@host`)");
+    }
+    Ok(line.to_string())
+}
+
+/// What `god account set` changes, checked.
+#[derive(Debug, Default, PartialEq)]
+pub struct UserChanges {
+    pub prio: Option<u32>,
+    pub quota_cpu: Option<f64>,
+    pub quota_ram: Option<f64>,
+    pub quota_time: Option<f64>,
+    pub admin: Option<bool>,
+    pub disabled: Option<bool>,
+    /// `Some(None)`: remove the key.
+    pub ssh_key: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+}
+
+impl UserChanges {
+    pub fn from_args(a: &AccountSetArgs) -> Result<UserChanges> {
+        if let Some(p) = a.prio.filter(|p| *p > 100) {
+            bail!("--prio {p}: the priority goes from 0 to 100");
+        }
+        let c = UserChanges {
+            prio: a.prio,
+            quota_cpu: a
+                .quota_cpu
+                .map(|n| non_negative("--quota-cpu", n))
+                .transpose()?,
+            quota_ram: a
+                .quota_ram
+                .map(|n| non_negative("--quota-ram", n))
+                .transpose()?,
+            quota_time: a
+                .quota_time
+                .as_deref()
+                .map(|t| parse_seconds("--quota-time", t))
+                .transpose()?,
+            admin: a.admin,
+            disabled: a.disabled,
+            ssh_key: if a.no_ssh_key {
+                Some(None)
+            } else {
+                a.ssh_key
+                    .as_deref()
+                    .map(read_public_key)
+                    .transpose()?
+                    .map(Some)
+            },
+            email: a
+                .email
+                .as_ref()
+                .map(|e| Some(e.trim().to_string()).filter(|e| !e.is_empty())),
+        };
+        if c == UserChanges::default() {
+            bail!(
+                "nothing to change: give --prio, --quota-cpu, --quota-ram, --quota-time, --admin, \
+                 --disabled, --ssh-key, --no-ssh-key or --email"
+            );
+        }
+        Ok(c)
+    }
+}
+
+fn show_value(v: &Value) -> String {
+    match v {
+        Value::Null => "none".into(),
+        Value::String(s)
+            if s.starts_with("ssh-") || s.starts_with("ecdsa-") || s.starts_with("sk-") =>
+        {
+            ssh_key_summary(s)
+        }
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.as_f64().map(number).unwrap_or_else(|| n.to_string()),
+        other => other.to_string(),
+    }
+}
+
+/// Apply the changes to a user document; returns what changed, `field old → new`, for people.
+/// `admin` is dropped from the document unless it is being changed: the server reports as
+/// administrators also the logins its configuration names, and writing that back would make
+/// them administrators in the database too.
+pub fn apply_user_changes(doc: &mut Value, c: &UserChanges) -> Result<Vec<String>> {
+    if !doc.is_object() {
+        bail!("the server answered with something that is not a user document");
+    }
+    let mut changed = Vec::new();
+    let mut set = |doc: &mut Value, path: &[&str], new: Value| {
+        let mut slot = &mut *doc;
+        for key in path {
+            if !slot.is_object() {
+                *slot = Value::Object(Default::default());
+            }
+            // An object (made so above): indexing adds the key when missing.
+            slot = &mut slot[*key];
+        }
+        let same = match (slot.as_f64(), new.as_f64()) {
+            (Some(a), Some(b)) => a == b,
+            _ => *slot == new,
+        };
+        if !same {
+            changed.push(format!(
+                "{} {} → {}",
+                path.join("."),
+                show_value(slot),
+                show_value(&new)
+            ));
+            *slot = new;
+        }
+    };
+    if let Some(p) = c.prio {
+        set(doc, &["usage", "prio"], serde_json::json!(p));
+    }
+    if let Some(q) = c.quota_cpu {
+        set(doc, &["usage", "quota_cpu"], serde_json::json!(q));
+    }
+    if let Some(q) = c.quota_ram {
+        set(doc, &["usage", "quota_ram"], serde_json::json!(q));
+    }
+    if let Some(q) = c.quota_time {
+        set(doc, &["usage", "quota_time"], serde_json::json!(q));
+    }
+    if let Some(b) = c.admin {
+        set(doc, &["admin"], serde_json::json!(b));
+    }
+    if let Some(b) = c.disabled {
+        set(doc, &["disabled"], serde_json::json!(b));
+    }
+    if let Some(k) = &c.ssh_key {
+        set(doc, &["credentials", "public"], serde_json::json!(k));
+    }
+    if let Some(e) = &c.email {
+        set(doc, &["email"], serde_json::json!(e));
+    }
+    if c.admin.is_none() {
+        if let Some(o) = doc.as_object_mut() {
+            o.remove("admin");
+        }
+    }
+    Ok(changed)
+}
+
+fn set_account(a: AccountSetArgs) -> Result<i32> {
+    let changes = UserChanges::from_args(&a)?;
+    let mut api = Api::connect()?;
+    let login = a.login.clone().unwrap_or_else(|| api.user.clone());
+    let mut doc = get_user(&mut api, &login)?;
+    let changed = apply_user_changes(&mut doc, &changes)?;
+    if changed.is_empty() {
+        if a.json {
+            print_json(&doc)?;
+        } else {
+            emit_line(&format!("account {login}: nothing to change"))?;
+        }
+        return Ok(0);
+    }
+    let url = api.url_with("/api/1.0/user", &[&login])?;
+    let reply = api
+        .call_url(Method::PUT, url, Some(&doc))
+        .map_err(|e| with_context(e, &format!("account {login}")))?;
+    if a.json {
+        print_json(&reply)?;
+    } else {
+        emit_line(&format!("account {login}: {}", changed.join(", ")))?;
+    }
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct AccountUsageArgs {
+    /// The login [default: yours]
+    login: Option<String>,
+    /// Print the server's JSON (`[{date, cpu, ram, time}]`, newest first)
+    #[arg(long)]
+    json: bool,
+}
+
+fn account_usage(a: AccountUsageArgs) -> Result<i32> {
+    let mut api = Api::connect()?;
+    let login = a.login.clone().unwrap_or_else(|| api.user.clone());
+    let url = api.url_with("/api/1.0/user", &[&login, "usage"])?;
+    let rows = api
+        .get_url(url)
+        .map_err(|e| with_context(e, &format!("account {login}")))?;
+    print_usage(&rows, a.json, &format!("{login} has"))
+}
+
+/// Print a per-day usage list (`god account usage`, `god project usage`).
+pub fn print_usage(rows: &Value, json: bool, who_has: &str) -> Result<i32> {
+    if json {
+        print_json(rows)?;
+        return Ok(0);
+    }
+    let list = rows.as_array().ok_or_else(|| {
+        anyhow!("the server answered the usage with something that is not a list")
+    })?;
+    if list.is_empty() {
+        emit_line(&format!("{who_has} no usage in the last 30 days."))?;
+        return Ok(0);
+    }
+    usage_table(list).print()?;
+    Ok(0)
+}
+
+/// `2017_3_8` (the server's day) → `2017-03-08`.
+pub fn usage_date(raw: &str) -> String {
+    let parts: Vec<&str> = raw.split('_').collect();
+    match parts.as_slice() {
+        [y, m, d] => match (m.parse::<u32>(), d.parse::<u32>()) {
+            (Ok(m), Ok(d)) => format!("{y}-{m:02}-{d:02}"),
+            _ => raw.to_string(),
+        },
+        _ => raw.to_string(),
+    }
+}
+
+/// The table of per-day usage, with a total.
+pub fn usage_table(rows: &[Value]) -> Table {
+    let mut t = Table::new(&[
+        ("DATE", false),
+        ("CPU", true),
+        ("RAM", true),
+        ("TIME", true),
+    ]);
+    let mut total = (0.0, 0.0, 0.0);
+    for r in rows {
+        let f = |k: &str| r.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+        total.0 += f("cpu");
+        total.1 += f("ram");
+        total.2 += f("time");
+        t.row(vec![
+            usage_date(r.get("date").and_then(Value::as_str).unwrap_or("?")),
+            number(f("cpu")),
+            format_gb(f("ram")),
+            format_duration(f("time")),
+        ]);
+    }
+    if rows.len() > 1 {
+        t.row(vec![
+            "total".into(),
+            number(total.0),
+            format_gb(total.1),
+            format_duration(total.2),
+        ]);
+    }
+    t
+}
+
+#[derive(Args)]
+pub struct AccountRenewArgs {
+    /// The login [default: yours]
+    login: Option<String>,
+    /// Print the server's JSON (`{id, apikey}`)
+    #[arg(long)]
+    json: bool,
+}
+
+fn renew_key(a: AccountRenewArgs) -> Result<i32> {
+    let mut api = Api::connect()?;
+    let login = a.login.clone().unwrap_or_else(|| api.user.clone());
+    let url = api.url_with("/api/1.0/user", &[&login, "apikey"])?;
+    let reply = api
+        .call_url(Method::POST, url, None)
+        .map_err(|e| with_context(e, &format!("account {login}")))?;
+    let key = reply
+        .get("apikey")
+        .and_then(Value::as_str)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| anyhow!("the server renewed the key but did not send it: {reply}"))?
+        .to_string();
+    if a.json {
+        print_json(&reply)?;
+    } else {
+        emit_line(&key)?;
+    }
+    if login == api.user {
+        // Our own key: the saved one no longer works.
+        let note = save_renewed_key(&api.server, &login, &key)?;
+        eprintln!("{note}");
+    }
+    Ok(0)
+}
+
+/// Put a renewed key of the logged-in user in the credentials file; says what was done.
+fn save_renewed_key(server: &str, login: &str, key: &str) -> Result<String> {
+    let path = http::config_path(&http::process_env)?;
+    let env_key = env_nonempty("GOD_APIKEY").is_some();
+    let hint = if env_key {
+        " GOD_APIKEY is set: change it to the new key."
+    } else {
+        ""
+    };
+    match http::read_credentials(&path)? {
+        Some(mut c) if c.user == login && (c.server.is_empty() || c.server == server) => {
+            c.apikey = key.to_string();
+            let mut bytes = serde_json::to_vec_pretty(&c).map_err(|e| anyhow!("{e}"))?;
+            bytes.push(b'\n');
+            http::write_private(&path, &bytes).map_err(|e| {
+                anyhow!("the new key (printed above) could not be saved: {e:#}")
+            })?;
+            Ok(format!("The new key is saved in {}.{hint}", path.display()))
+        }
+        _ => Ok(format!(
+            "The old key no longer works; log in again with `god login --user {login} --apikey -`.{hint}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user() -> Value {
+        json!({"id": "alice", "uid": 1001, "gid": 1001, "sgids": [], "email": null,
+            "homeDirectory": "/home/alice", "admin": true, "disabled": false,
+            "credentials": {"apikey": null, "public": null},
+            "usage": {"prio": 50, "quota_cpu": 0.0, "quota_ram": 0.0, "quota_time": 0.0}})
+    }
+
+    #[test]
+    fn user_changes_apply() {
+        let mut doc = user();
+        let c = UserChanges {
+            prio: Some(60),
+            quota_cpu: Some(4.0),
+            quota_ram: Some(0.0),
+            disabled: Some(true),
+            ssh_key: Some(Some(
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIabcdefgh me@host".into(),
+            )),
+            ..Default::default()
+        };
+        let changed = apply_user_changes(&mut doc, &c).unwrap();
+        assert_eq!(
+            changed,
+            vec![
+                "usage.prio 50 → 60",
+                "usage.quota_cpu 0 → 4",
+                "disabled false → true",
+                "credentials.public none → ssh-ed25519 …abcdefgh me@host",
+            ]
+        );
+        assert_eq!(doc["usage"]["quota_cpu"], 4.0);
+        assert_eq!(
+            doc["usage"]["quota_time"], 0.0,
+            "the rest is sent back as it was"
+        );
+        assert_eq!(doc["homeDirectory"], "/home/alice");
+        assert!(
+            doc.get("admin").is_none(),
+            "admin is only sent when changed"
+        );
+
+        let mut doc = user();
+        let c = UserChanges {
+            admin: Some(false),
+            ssh_key: Some(None),
+            email: Some(Some("a@b.c".into())),
+            ..Default::default()
+        };
+        let changed = apply_user_changes(&mut doc, &c).unwrap();
+        assert_eq!(changed, vec!["admin true → false", "email none → a@b.c"]);
+        assert_eq!(doc["admin"], false);
+        // A document without `usage` gets one.
+        let mut doc = json!({"id": "bob"});
+        let changed = apply_user_changes(
+            &mut doc,
+            &UserChanges {
+                quota_time: Some(3600.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(changed, vec!["usage.quota_time none → 3600"]);
+        assert_eq!(doc["usage"]["quota_time"], 3600.0);
+        assert!(apply_user_changes(&mut json!([]), &UserChanges::default()).is_err());
+    }
+
+    #[derive(clap::Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        a: AccountSetArgs,
+    }
+
+    fn set_args(args: &[&str]) -> Result<AccountSetArgs, clap::Error> {
+        use clap::Parser;
+        Wrap::try_parse_from(std::iter::once("set").chain(args.iter().copied())).map(|w| w.a)
+    }
+
+    #[test]
+    fn set_arguments() {
+        let a = set_args(&[
+            "alice",
+            "--prio",
+            "60",
+            "--quota-cpu",
+            "4",
+            "--quota-ram",
+            "0.5",
+            "--quota-time",
+            "2h",
+            "--admin",
+            "yes",
+            "--disabled",
+            "false",
+        ])
+        .unwrap();
+        let c = UserChanges::from_args(&a).unwrap();
+        assert_eq!(a.login.as_deref(), Some("alice"));
+        assert_eq!(
+            c,
+            UserChanges {
+                prio: Some(60),
+                quota_cpu: Some(4.0),
+                quota_ram: Some(0.5),
+                quota_time: Some(7200.0),
+                admin: Some(true),
+                disabled: Some(false),
+                ..Default::default()
+            }
+        );
+        let err = UserChanges::from_args(&set_args(&["alice"]).unwrap()).unwrap_err();
+        assert!(err.to_string().starts_with("nothing to change"), "{err}");
+        assert!(UserChanges::from_args(&set_args(&["--prio", "101"]).unwrap()).is_err());
+        assert!(set_args(&["--quota-cpu", "-1"]).is_err());
+        assert!(set_args(&["--admin", "perhaps"]).is_err());
+        assert!(set_args(&["--ssh-key", "k.pub", "--no-ssh-key"]).is_err());
+        let c =
+            UserChanges::from_args(&set_args(&["--no-ssh-key", "--email", " "]).unwrap()).unwrap();
+        assert_eq!((c.ssh_key, c.email), (Some(None), Some(None)));
+    }
+
+    #[test]
+    fn seconds_and_keys() {
+        assert_eq!(parse_seconds("--quota-time", "3600").unwrap(), 3600.0);
+        assert_eq!(parse_seconds("--quota-time", "1.5").unwrap(), 1.5);
+        assert_eq!(parse_seconds("--quota-time", "30d").unwrap(), 2_592_000.0);
+        assert!(parse_seconds("--quota-time", "-1").is_err());
+        assert!(parse_seconds("--quota-time", "soon").is_err());
+        assert_eq!(
+            check_public_key("# mine\n\nssh-ed25519 AAAA me@host\n").unwrap(),
+            "ssh-ed25519 AAAA me@host"
+        );
+        let err = check_public_key("-----BEGIN OPENSSH PRIVATE KEY-----\nxx\n").unwrap_err();
+        assert!(err.to_string().contains("private key"), "{err}");
+        assert!(check_public_key("hello world").is_err());
+        assert!(check_public_key("ssh-rsa").is_err());
+        assert!(check_public_key("").is_err());
+        assert_eq!(
+            ssh_key_summary("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ12345678"),
+            "ssh-rsa …12345678"
+        );
+    }
+
+    #[test]
+    fn user_view() {
+        let mut u = user();
+        u["usage"]["quota_cpu"] = json!(4);
+        u["usage"]["quota_time"] = json!(7200);
+        let text = describe_user(&u, "http://h:1", "alice");
+        assert!(
+            text.starts_with("User:     alice (administrator)\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nPriority: 50\n"), "{text}");
+        assert!(
+            text.contains("\nQuotas:   cpu 4, ram none, time 7200s\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("\nSSH key:  -"), "{text}");
+    }
+
+    #[test]
+    fn usage_rows() {
+        assert_eq!(usage_date("2017_3_8"), "2017-03-08");
+        assert_eq!(usage_date("2024_12_31"), "2024-12-31");
+        assert_eq!(usage_date("weird"), "weird");
+        let rows = vec![
+            json!({"date": "2024_1_2", "cpu": 4, "ram": 2.5, "time": 3600.0}),
+            json!({"date": "2024_1_1", "cpu": 1, "ram": 0.5, "time": 65.0}),
+        ];
+        assert_eq!(
+            usage_table(&rows).render(),
+            "DATE        CPU   RAM     TIME\n\
+             2024-01-02    4  2.5G  1:00:00\n\
+             2024-01-01    1  0.5G     1:05\n\
+             total         5    3G  1:01:05\n"
+        );
+        assert_eq!(usage_table(&rows[..1]).render().lines().count(), 2);
+    }
 }

@@ -491,6 +491,20 @@ impl Api {
         self.json_of(resp)
     }
 
+    pub fn put(&mut self, path: &str, body: &Value) -> Result<Value> {
+        let url = self.url(path)?;
+        self.call_url(Method::PUT, url, Some(body))
+    }
+
+    /// Call a URL built with [`Api::url_with`], with an optional JSON body; the reply as JSON.
+    pub fn call_url(&mut self, method: Method, url: Url, body: Option<&Value>) -> Result<Value> {
+        let resp = match body {
+            Some(b) => self.send(method, url, &|r| r.json(b))?,
+            None => self.send(method, url, &|r| r)?,
+        };
+        self.json_of(resp)
+    }
+
     /// A route that needs no token (`/api/1.0/config`).
     pub fn get_public(&self, path: &str) -> Result<Value> {
         let resp = self

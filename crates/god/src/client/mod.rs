@@ -9,6 +9,7 @@ mod files;
 mod http;
 mod jobs;
 mod output;
+mod project;
 mod submit;
 
 use anyhow::Result;
@@ -34,8 +35,15 @@ pub enum Command {
         The arguments after `--` are joined, shell-quoted, into one command line; for pipes or \
         several commands use `-- bash -c '...'` or --script."
     )]
-    Submit(submit::SubmitArgs),
+    Submit(Box<submit::SubmitArgs>),
     /// List your pending and running jobs (--over: finished ones; --all: everybody's)
+    #[command(
+        long_about = "List your pending and running jobs (--over: finished ones; --all: \
+        everybody's).\n\n\
+        A job array is one line, its parent's, with how many of its tasks are in each state \
+        (`array 1:1000: 12 running, 300 pending, 688 over`; tasks not created yet count as \
+        pending); --expand lists each task under it. --json prints the server's list as it is."
+    )]
     List(jobs::ListArgs),
     /// Show one job: state, requirements, times, exit code, node, volumes
     Show(jobs::ShowArgs),
@@ -65,15 +73,44 @@ pub enum Command {
         god files 12 out.csv -o out.csv"
     )]
     Files(files::FilesArgs),
+    /// Change a job's maximum run time (pending or running jobs)
+    #[command(
+        long_about = "Change a job's maximum run time (pending or running jobs).\n\n\
+        Examples:\n  god update 12 --maxlifespan 2h\n  god update 12 13 --maxlifespan 30m"
+    )]
+    Update(jobs::UpdateArgs),
     /// Show who you are logged in as on which server
     Whoami(account::WhoamiArgs),
+    /// Accounts over the API: show, change (quotas, priority, SSH key...), usage, new API key
+    #[command(
+        subcommand,
+        long_about = "Accounts over the API: show, change (quotas, priority, SSH key...), \
+        usage, new API key.\n\n\
+        Unlike `god user`, which runs on the server machine and opens the database, these go \
+        through the server as the logged-in user: administrators for any account, others for \
+        their own.\n\n\
+        Examples:\n  god account show\n  god account set alice --quota-cpu 8 --prio 60\n  \
+        god account usage alice\n  god account renew-key"
+    )]
+    Account(account::AccountCmd),
+    /// Projects: list, show, create, change, members, usage
+    #[command(
+        subcommand,
+        long_about = "Projects: list, show, create, change, members, usage.\n\n\
+        Jobs are accounted to a project with `god submit --project ID`; only its members (and \
+        administrators) may. Everybody is a member of `default`.\n\n\
+        Examples:\n  god project create genomics --description 'Genome assembly' --members alice,bob\n  \
+        god project add-member genomics carol\n  god project set genomics --quota-cpu 32\n  \
+        god project usage genomics"
+    )]
+    Project(project::ProjectCmd),
 }
 
 pub fn run(cmd: Command) -> Result<()> {
     let code = match cmd {
         Command::Login(a) => account::login(a)?,
         Command::Whoami(a) => account::whoami(a)?,
-        Command::Submit(a) => submit::submit(a)?,
+        Command::Submit(a) => submit::submit(*a)?,
         Command::List(a) => jobs::list(a)?,
         Command::Show(a) => jobs::show(a)?,
         Command::Kill(a) => jobs::control(a, jobs::Action::Kill)?,
@@ -83,6 +120,9 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Archive(a) => jobs::archive(a)?,
         Command::Logs(a) => files::logs(a)?,
         Command::Files(a) => files::files(a)?,
+        Command::Update(a) => jobs::update(a)?,
+        Command::Account(c) => account::account(c)?,
+        Command::Project(c) => project::project(c)?,
     };
     if code != 0 {
         // Failures were reported already (one line each); only the status is left to give.
@@ -91,4 +131,67 @@ pub fn run(cmd: Command) -> Result<()> {
         std::process::exit(code);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: Command,
+    }
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(std::iter::once("god").chain(args.iter().copied())).map(|c| c.cmd)
+    }
+
+    #[test]
+    fn admin_commands_parse() {
+        use account::AccountCmd;
+        use project::ProjectCmd;
+        assert!(matches!(
+            parse(&["account", "set", "alice", "--quota-cpu", "4"]),
+            Ok(Command::Account(AccountCmd::Set(_)))
+        ));
+        assert!(matches!(
+            parse(&["account", "show"]),
+            Ok(Command::Account(AccountCmd::Show(_)))
+        ));
+        assert!(matches!(
+            parse(&["account", "usage", "bob", "--json"]),
+            Ok(Command::Account(AccountCmd::Usage(_)))
+        ));
+        assert!(matches!(
+            parse(&["account", "renew-key"]),
+            Ok(Command::Account(AccountCmd::RenewKey(_)))
+        ));
+        assert!(matches!(
+            parse(&["project", "create", "p", "--members", "a,b", "--prio", "10"]),
+            Ok(Command::Project(ProjectCmd::Create(_)))
+        ));
+        assert!(matches!(
+            parse(&["project", "add-member", "p", "a", "b"]),
+            Ok(Command::Project(ProjectCmd::AddMember(_)))
+        ));
+        assert!(
+            parse(&["project", "add-member", "p"]).is_err(),
+            "a login is required"
+        );
+        assert!(matches!(
+            parse(&["project", "reset-usage", "p"]),
+            Ok(Command::Project(ProjectCmd::ResetUsage(_)))
+        ));
+        assert!(matches!(
+            parse(&["update", "3", "--maxlifespan", "2h"]),
+            Ok(Command::Update(_))
+        ));
+        assert!(matches!(
+            parse(&["list", "--over", "--expand"]),
+            Ok(Command::List(_))
+        ));
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -39,13 +39,40 @@ pub struct SubmitArgs {
     /// read-only)
     #[arg(long)]
     root: bool,
-    /// Start only after these jobs are over (comma-separated ids, or repeat)
+    /// Start only after these jobs ended successfully, exit code 0 (comma-separated ids, or
+    /// repeat); if one of them fails, this job ends without running
     #[arg(long, value_name = "ID,...", value_delimiter = ',')]
     after: Vec<u64>,
+    /// Start only after these jobs ended, whatever their exit code
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    after_any: Vec<u64>,
+    /// Start only after these jobs failed (non-zero exit code, or never ran); if they succeed,
+    /// this job ends without running
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    after_notok: Vec<u64>,
+    /// Submit a job array: one task per index value, `N` (1 to N), `FIRST:LAST` or
+    /// `FIRST:LAST:STEP`; each task sees its value in $GODOCKER_TASK_ID
+    #[arg(long, value_name = "SPEC")]
+    array: Option<String>,
+    /// Number of GPUs
+    #[arg(long, value_name = "N")]
+    gpus: Option<u32>,
+    /// Run only on nodes with this label, one the server offers (repeat for several)
+    #[arg(long = "label", value_name = "NAME==VALUE")]
+    labels: Vec<String>,
+    /// Kill the job when it has run this long: `30m`, `12h`, `7d`, or seconds (can be changed
+    /// later with `god update ID --maxlifespan`)
+    #[arg(long, value_name = "DURATION")]
+    maxlifespan: Option<String>,
+    /// Run the job again, up to N times, when its node fails under it (the server may allow
+    /// fewer)
+    #[arg(long, value_name = "N")]
+    retry: Option<u32>,
     /// Run this bash script (`-`: read it from standard input)
     #[arg(long, short = 's', value_name = "FILE", conflicts_with = "command")]
     script: Option<String>,
-    /// Wait for the job to end; exit with its exit code
+    /// Wait for the job to end; exit with its exit code (an array: until all its tasks are
+    /// over; 0 if none failed, else 1)
     #[arg(long, short = 'w')]
     wait: bool,
     /// Print the server's JSON (with --wait: the final job document)
@@ -100,6 +127,69 @@ pub fn parse_volume(spec: &str) -> Result<Value> {
         bail!("--volume {spec}: no volume name");
     }
     Ok(json!({ "name": name, "acl": acl }))
+}
+
+/// `requirements.tasks` from the `--after*` options: plain ids for `afterok` (as old clients
+/// send them), `"afterany:ID"` and `"afternotok:ID"` otherwise. Repeated pairs are dropped;
+/// the order is afterok, afterany, afternotok, each as given.
+pub fn dependencies(
+    after_ok: &[u64],
+    after_any: &[u64],
+    after_notok: &[u64],
+) -> Result<Vec<Value>> {
+    let mut out: Vec<Value> = Vec::new();
+    let groups: [(&str, &[u64]); 3] = [
+        ("after", after_ok),
+        ("after-any", after_any),
+        ("after-notok", after_notok),
+    ];
+    for (option, ids) in groups {
+        for &id in ids {
+            if id == 0 {
+                bail!("--{option} 0: job ids start at 1");
+            }
+            let dep = match option {
+                "after" => json!(id),
+                "after-any" => json!(format!("afterany:{id}")),
+                _ => json!(format!("afternotok:{id}")),
+            };
+            if !out.contains(&dep) {
+                out.push(dep);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Check a `--label NAME==VALUE` before sending it.
+pub fn parse_label(label: &str) -> Result<String> {
+    match label.split_once("==") {
+        Some((name, value)) if !name.trim().is_empty() && !value.trim().is_empty() => {
+            Ok(format!("{}=={}", name.trim(), value.trim()))
+        }
+        _ => bail!(
+            "--label {label:?}: write it NAME==VALUE (two equal signs), e.g. --label disk==ssd"
+        ),
+    }
+}
+
+/// Check a duration (`--maxlifespan`): `30m`, `12h`, `7d`, `3600s` or seconds.
+pub fn check_duration(option: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    match god_core::size::parse_duration_secs(v) {
+        Ok(0) => bail!("{option} {value}: must be more than 0"),
+        Ok(_) => Ok(v.to_string()),
+        Err(_) => {
+            bail!("{option} {value:?}: not a duration (examples: 30m, 12h, 7d, 3600s, or seconds)")
+        }
+    }
+}
+
+/// Check an array spec (`N`, `FIRST:LAST`, `FIRST:LAST:STEP`); the number of tasks.
+pub fn array_tasks(spec: &str) -> Result<u64> {
+    god_core::array::parse(spec)
+        .map(|r| r.len())
+        .map_err(|e| anyhow!("--array {}", e.message))
 }
 
 /// A default job name: the script's file name, or the command's program name.
@@ -164,6 +254,21 @@ pub fn submit(a: SubmitArgs) -> Result<i32> {
     if cmd.trim().is_empty() {
         bail!("the script is empty");
     }
+    let tasks = dependencies(&a.after, &a.after_any, &a.after_notok)?;
+    let labels = a
+        .labels
+        .iter()
+        .map(|l| parse_label(l))
+        .collect::<Result<Vec<_>>>()?;
+    let maxlifespan = a
+        .maxlifespan
+        .as_deref()
+        .map(|m| check_duration("--maxlifespan", m))
+        .transpose()?;
+    let array = match a.array.as_deref().map(str::trim) {
+        Some(spec) => Some((spec.to_string(), array_tasks(spec)?)),
+        None => None,
+    };
     let volumes = a
         .volumes
         .iter()
@@ -186,12 +291,27 @@ pub fn submit(a: SubmitArgs) -> Result<i32> {
         .name
         .clone()
         .unwrap_or_else(|| default_name(a.script.as_deref(), &a.command));
-    let mut requirements = json!({ "tasks": a.after });
+    let mut requirements = json!({ "tasks": tasks });
     if let Some(cpu) = a.cpu {
         requirements["cpu"] = json!(cpu);
     }
     if let Some(ram) = a.ram {
         requirements["ram"] = json!(ram);
+    }
+    if let Some(gpus) = a.gpus {
+        requirements["gpus"] = json!(gpus);
+    }
+    if !labels.is_empty() {
+        requirements["label"] = json!(labels);
+    }
+    if let Some(m) = &maxlifespan {
+        requirements["maxlifespan"] = json!(m);
+    }
+    if let Some(n) = a.retry {
+        requirements["failure_policy"] = json!(n);
+    }
+    if let Some((spec, _)) = &array {
+        requirements["array"] = json!({ "values": spec });
     }
     let mut doc = json!({
         "meta": { "name": name, "description": a.description.clone().unwrap_or_default(), "tags": a.tags },
@@ -207,25 +327,54 @@ pub fn submit(a: SubmitArgs) -> Result<i32> {
         .get("id")
         .and_then(Value::as_u64)
         .ok_or_else(|| anyhow!("the server accepted the job but gave no id: {reply}"))?;
+    let submitted = match &array {
+        Some((spec, 1)) => format!("Job {id} submitted (array {spec}, 1 task)"),
+        Some((spec, n)) => format!("Job {id} submitted (array {spec}, {n} tasks)"),
+        None => format!("Job {id} submitted"),
+    };
     if !a.wait {
         if a.json {
             print_json(&reply)?;
         } else {
-            emit_line(&format!("Job {id} submitted"))?;
+            emit_line(&submitted)?;
         }
         return Ok(0);
     }
     if !a.json {
-        emit_line(&format!("Job {id} submitted"))?;
+        emit_line(&submitted)?;
     }
+    // An array's parent is over once all its tasks are; its exit code is 0 if none failed.
     let job = wait_for(&mut api, id)?;
     let j = Job(&job);
     if a.json {
         print_json(&job)?;
     } else {
-        emit_line(&format!("job {id}: {}", j.status_line(http::now())))?;
+        emit_line(&format!("job {id}: {}", final_line(&job)))?;
     }
     Ok(exit_status(j.exitcode()))
+}
+
+/// The last line of `god submit --wait`: the job's status, and for an array how its tasks
+/// ended.
+pub fn final_line(job: &Value) -> String {
+    let mut line = Job(job).status_line(http::now());
+    if let Some(spec) = job
+        .pointer("/requirements/array/values")
+        .and_then(Value::as_str)
+    {
+        let n = |k: &str| {
+            job.pointer(&format!("/requirements/array/{k}"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        };
+        line.push_str(&format!(
+            " (array {spec}: {} of {} tasks over, {} failed)",
+            n("nb_tasks_over"),
+            n("nb_tasks"),
+            n("nb_tasks_failed")
+        ));
+    }
+    line
 }
 
 /// Poll a job until it is over; a live status line goes to stderr when it is a terminal.
@@ -327,6 +476,113 @@ mod tests {
         );
         assert!(parse_volume("data:rx").is_err());
         assert!(parse_volume(":ro").is_err());
+    }
+
+    #[test]
+    fn dependency_lists() {
+        assert_eq!(dependencies(&[], &[], &[]).unwrap(), Vec::<Value>::new());
+        assert_eq!(
+            dependencies(&[3, 4, 3], &[5], &[6, 7]).unwrap(),
+            vec![
+                json!(3),
+                json!(4),
+                json!("afterany:5"),
+                json!("afternotok:6"),
+                json!("afternotok:7")
+            ]
+        );
+        // The same job under two conditions is kept twice: the server decides.
+        assert_eq!(
+            dependencies(&[3], &[3], &[]).unwrap(),
+            vec![json!(3), json!("afterany:3")]
+        );
+        let err = dependencies(&[], &[0], &[]).unwrap_err().to_string();
+        assert!(err.contains("--after-any 0"), "{err}");
+    }
+
+    #[test]
+    fn labels_durations_arrays() {
+        assert_eq!(parse_label("disk==ssd").unwrap(), "disk==ssd");
+        assert_eq!(parse_label(" disk == ssd ").unwrap(), "disk==ssd");
+        assert!(parse_label("disk=ssd").is_err());
+        assert!(parse_label("==ssd").is_err());
+        assert!(parse_label("disk==").is_err());
+        assert_eq!(check_duration("--maxlifespan", "2h").unwrap(), "2h");
+        assert_eq!(check_duration("--maxlifespan", " 90 ").unwrap(), "90");
+        assert!(check_duration("--maxlifespan", "2 hours").is_err());
+        assert!(check_duration("--maxlifespan", "0").is_err());
+        assert_eq!(array_tasks("1:9:3").unwrap(), 3);
+        assert_eq!(array_tasks("10").unwrap(), 10);
+        assert_eq!(array_tasks("1:1000").unwrap(), 1000);
+        let err = array_tasks("9:1").unwrap_err().to_string();
+        assert!(err.starts_with("--array "), "{err}");
+        assert!(array_tasks("1:9:0").is_err());
+    }
+
+    #[test]
+    fn final_lines() {
+        let job = json!({"status": {"primary": "over", "exitcode": 1, "duration": 3.0},
+            "requirements": {"array": {"values": "1:9:3", "nb_tasks": 3, "nb_tasks_over": 3,
+            "nb_tasks_failed": 1}}});
+        assert_eq!(
+            final_line(&job),
+            "over, exit code 1 after 0:03 (array 1:9:3: 3 of 3 tasks over, 1 failed)"
+        );
+        let plain = json!({"status": {"primary": "over", "exitcode": 0, "duration": 3.0},
+            "requirements": {"array": {"values": null}}});
+        assert_eq!(final_line(&plain), "over, exit code 0 after 0:03");
+    }
+
+    #[derive(clap::Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        a: SubmitArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<SubmitArgs, clap::Error> {
+        use clap::Parser;
+        Wrap::try_parse_from(std::iter::once("submit").chain(args.iter().copied())).map(|w| w.a)
+    }
+
+    #[test]
+    fn submit_options_parse() {
+        let a = parse(&[
+            "--array",
+            "1:9:3",
+            "--after",
+            "1,2",
+            "--after",
+            "3",
+            "--after-any",
+            "4,5",
+            "--after-notok",
+            "6",
+            "--gpus",
+            "2",
+            "--label",
+            "disk==ssd",
+            "--label",
+            "zone==a",
+            "--maxlifespan",
+            "2h",
+            "--retry",
+            "3",
+            "--",
+            "echo",
+            "hi",
+        ])
+        .unwrap();
+        assert_eq!(a.array.as_deref(), Some("1:9:3"));
+        assert_eq!(a.after, vec![1, 2, 3]);
+        assert_eq!(a.after_any, vec![4, 5]);
+        assert_eq!(a.after_notok, vec![6]);
+        assert_eq!(a.gpus, Some(2));
+        assert_eq!(a.labels, vec!["disk==ssd", "zone==a"]);
+        assert_eq!(a.maxlifespan.as_deref(), Some("2h"));
+        assert_eq!(a.retry, Some(3));
+        assert_eq!(a.command, vec!["echo", "hi"]);
+        assert!(parse(&["--after-any", "x", "--", "true"]).is_err());
+        assert!(parse(&["--retry", "-1", "--", "true"]).is_err());
     }
 
     #[test]

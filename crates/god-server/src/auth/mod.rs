@@ -1,8 +1,27 @@
-//! Authentication: API keys, signed expiring tokens, and the caller of a request.
+//! Authentication: API keys, signed expiring tokens, the caller of a request, and the
+//! authentication policies (`auth_policy`) that check passwords.
 //!
 //! A token is `base64url(claims).base64url(HMAC-SHA256(secret, claims))`. Claims carry the login,
 //! the expiry and the user's key version: renewing the API key bumps the version, so every token
 //! issued before stops working.
+//!
+//! Policies ([`AuthPolicy`]) say who a login is ([`DirectoryUser`]: uid, gid, groups, home,
+//! email) and check its password: `local` (our database, argon2), `system` (the host's accounts
+//! through NSS, passwords through PAM), `ldap`/`goauth` (a directory, TLS on every connection)
+//! and `fake` (tests). API keys are always ours (stored SHA-256, shown once). Failed logins are
+//! rate limited per login and per client address ([`LoginLimiter`]).
+
+pub mod fake;
+pub mod ldap;
+pub mod limiter;
+pub mod local;
+mod nss;
+pub mod password;
+pub mod policy;
+pub mod system;
+
+pub use limiter::LoginLimiter;
+pub use policy::{AuthError, AuthPolicy, DirectoryUser};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -19,6 +38,26 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// What the API needs to log people in: the configured policy and the failure rate limiter.
+pub struct Auth {
+    pub policy: std::sync::Arc<dyn AuthPolicy>,
+    pub limiter: LoginLimiter,
+}
+
+impl Auth {
+    /// Build the policy named by `auth_policy`. Refuses `fake` unless `allow_fake_auth`, an
+    /// unknown policy, and an LDAP configuration that cannot work (e.g. an unreadable `ca_cert`).
+    pub fn from_config(
+        config: &god_core::config::Config,
+        store: std::sync::Arc<dyn god_store::Store>,
+    ) -> Result<Auth, String> {
+        Ok(Auth {
+            policy: policy::from_config(config, store)?,
+            limiter: LoginLimiter::new(&config.login_rate_limit),
+        })
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
@@ -140,6 +179,12 @@ impl FromRequestParts<AppState> for Caller {
         if user.key_version != claims.kv {
             return Err(ApiError::unauthorized(
                 "token issued for an API key that was renewed: log in again",
+            ));
+        }
+        if let Err(wait) = state.limiter.take(&user.login) {
+            return Err(ApiError::too_many(
+                format!("too many requests from {}: slow down", user.login),
+                Some(wait.ceil().max(1.0) as u64),
             ));
         }
         let admin = user.admin || state.config.admin.iter().any(|a| a == &user.login);

@@ -1,7 +1,6 @@
-//! The scheduling pass: which pending jobs to dispatch now, and why the others wait.
-//!
-//! FIFO for now: jobs in submission order, first fit against the executor's free capacity.
-//! Pure: the caller passes a snapshot and applies the decisions.
+//! The first scheduling pass, kept for callers not yet moved to [`pass`](super::pass): FIFO in
+//! submission order, first fit against one pool of free capacity, dependencies as
+//! done/active/missing, reasons as strings.
 
 use crate::task::JobId;
 

@@ -1,0 +1,102 @@
+//! Job arrays: `requirements.array.values` is `N`, `first:last` or `first:last:step`.
+//!
+//! Unlike the original, a range never yields a value beyond `last` (`1:9:3` is 1, 4, 7).
+//! Children are not stored up front: the parent carries the range, and children are created as
+//! the scheduler needs them, the k-th child having index value `first + k·step`.
+
+use crate::error::FieldError;
+
+/// Most children one array may have.
+pub const MAX_ARRAY_TASKS: u64 = 1_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArrayRange {
+    pub first: i64,
+    pub last: i64,
+    pub step: i64,
+}
+
+impl ArrayRange {
+    /// Number of children.
+    pub fn len(&self) -> u64 {
+        ((self.last - self.first) / self.step + 1) as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Index value of the k-th child (0-based).
+    pub fn value(&self, k: u64) -> i64 {
+        self.first + (k as i64) * self.step
+    }
+
+    /// The last value actually produced (≤ `last`).
+    pub fn last_value(&self) -> i64 {
+        self.value(self.len() - 1)
+    }
+}
+
+/// Parse an array spec.
+pub fn parse(spec: &str) -> Result<ArrayRange, FieldError> {
+    let field = "requirements.array.values";
+    let bad = |m: String| FieldError::new(field, m);
+    let nums: Result<Vec<i64>, _> = spec
+        .trim()
+        .split(':')
+        .map(|p| p.trim().parse::<i64>())
+        .collect();
+    let nums = nums.map_err(|_| bad(format!("{spec:?}: use N, first:last or first:last:step")))?;
+    let (first, last, step) = match nums.as_slice() {
+        [n] => (1, *n, 1),
+        [a, b] => (*a, *b, 1),
+        [a, b, s] => (*a, *b, *s),
+        _ => {
+            return Err(bad(format!(
+                "{spec:?}: use N, first:last or first:last:step"
+            )))
+        }
+    };
+    if step <= 0 {
+        return Err(bad(format!("{spec:?}: the step must be positive")));
+    }
+    if last < first {
+        return Err(bad(format!("{spec:?}: the last value is before the first")));
+    }
+    let range = ArrayRange { first, last, step };
+    if range.len() > MAX_ARRAY_TASKS {
+        return Err(bad(format!("{spec:?}: more than {MAX_ARRAY_TASKS} tasks")));
+    }
+    Ok(range)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_never_pass_last() {
+        let cases: &[(&str, Option<Vec<i64>>)] = &[
+            ("3", Some(vec![1, 2, 3])),
+            ("2:4", Some(vec![2, 3, 4])),
+            ("1:9:3", Some(vec![1, 4, 7])),
+            ("1:10:3", Some(vec![1, 4, 7, 10])),
+            ("5:5", Some(vec![5])),
+            ("0", None),
+            ("4:2", None),
+            ("1:9:0", None),
+            ("1:9:-1", None),
+            ("a:b", None),
+            ("1:2:3:4", None),
+            ("1:2000000", None),
+        ];
+        for (spec, want) in cases {
+            let got = parse(spec)
+                .ok()
+                .map(|r| (0..r.len()).map(|k| r.value(k)).collect::<Vec<_>>());
+            assert_eq!(&got, want, "{spec}");
+        }
+        assert_eq!(parse("1:9:3").unwrap().last_value(), 7);
+        assert_eq!(parse("100000").unwrap().len(), 100_000);
+    }
+}

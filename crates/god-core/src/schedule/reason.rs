@@ -1,0 +1,303 @@
+//! Why a job is not dispatched, as data; the sentence is rendered only on demand (`Display`).
+
+use super::model::Condition;
+use crate::task::JobId;
+use std::fmt;
+use std::sync::Arc;
+
+/// Whose quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    User,
+    Project,
+}
+
+/// Which quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// CPUs in use at once.
+    Cpu,
+    /// GB in use at once.
+    Ram,
+    /// Wall seconds used within the usage window.
+    Time,
+}
+
+/// The first resource that no single node offers (`None`: each is offered somewhere, but no
+/// node offers them all at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dim {
+    Cpu,
+    Ram,
+    Gpus,
+}
+
+/// The order the queue is in, for "behind N jobs ...".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ranking {
+    /// `FiFo`.
+    Submission,
+    /// `FairShare`.
+    Ticket,
+    /// `fairshare`.
+    Usage,
+}
+
+/// Why a job stays pending (or, for the dependency variants in [`Decision::doomed`], why it
+/// never will run). 24 bytes; compare with `==` to write only changed reasons.
+///
+/// [`Decision::doomed`]: super::Decision::doomed
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reason {
+    /// "waiting for job 41 (afterok)"
+    WaitingFor { parent: JobId, condition: Condition },
+    /// Doomed: "job 41 ended with exit code 1 (afterok)"
+    ParentEnded {
+        parent: JobId,
+        condition: Condition,
+        exit_code: i64,
+    },
+    /// Doomed: "job 41 ended without running (afterok)"
+    ParentNeverRan { parent: JobId, condition: Condition },
+    /// Doomed: "job 41 does not exist (afterok)"
+    ParentMissing { parent: JobId, condition: Condition },
+    /// Doomed in the same pass as its parent: "job 41 will never run (afterok)"
+    ParentDoomed { parent: JobId, condition: Condition },
+    /// "user cpu quota 8 reached: 8 in use"
+    Quota {
+        scope: Scope,
+        limit: Limit,
+        quota: f64,
+        used: f64,
+    },
+    /// At submission: "job needs 16 cpus, more than the user cpu quota of 8"
+    ExceedsQuota {
+        scope: Scope,
+        limit: Limit,
+        quota: f64,
+        need: f64,
+    },
+    /// "no node has label storage==ssd"
+    NoLabel { label: Arc<str> },
+    /// "no node has all the requested labels"
+    NoLabelCombination,
+    /// "every node that fits is reserved for other users or projects"
+    NotOpen,
+    /// "the cluster has no node"
+    NoNodes,
+    /// Never fits, whatever runs: "no node has 64 cpus"
+    TooLarge {
+        cpu: u32,
+        gpus: u32,
+        ram: f64,
+        dim: Option<Dim>,
+    },
+    /// Fits once something ends: "no node with 64 GB free"
+    NoFreeNode {
+        cpu: u32,
+        gpus: u32,
+        ram: f64,
+        dim: Option<Dim>,
+    },
+    /// Would fit now, but jobs ahead come first (the dispatch limit, or the reservation held
+    /// for the job at the head of the queue): "behind 120 jobs of users with less usage"
+    Behind { ahead: u32, ranking: Ranking },
+    /// The snapshot is inconsistent (an index out of range): "invalid snapshot: unknown user"
+    Invalid { what: &'static str },
+}
+
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// GB without noise: `64`, `0.5`, `1.3`.
+struct Gb(f64);
+
+impl fmt::Display for Gb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = (self.0 * 10.0).round() / 10.0;
+        if r.fract() == 0.0 {
+            write!(f, "{r:.0}")
+        } else {
+            write!(f, "{r:.1}")
+        }
+    }
+}
+
+/// "8 cpus, 64 GB and 2 gpus" (gpus only when asked for).
+struct Shape(u32, f64, u32);
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Shape(cpu, ram, gpus) = *self;
+        let c = plural(u64::from(cpu), "cpu", "cpus");
+        if gpus == 0 {
+            write!(f, "{cpu} {c} and {} GB", Gb(ram))
+        } else {
+            let g = plural(u64::from(gpus), "gpu", "gpus");
+            write!(f, "{cpu} {c}, {} GB and {gpus} {g}", Gb(ram))
+        }
+    }
+}
+
+struct Amount(Limit, f64);
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Limit::Cpu => write!(f, "{:.0}", self.1),
+            Limit::Ram => write!(f, "{} GB", Gb(self.1)),
+            Limit::Time => write!(f, "{:.0} s", self.1),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Scope::User => "user",
+            Scope::Project => "project",
+        })
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Limit::Cpu => "cpu",
+            Limit::Ram => "ram",
+            Limit::Time => "time",
+        })
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::WaitingFor { parent, condition } => {
+                write!(f, "waiting for job {parent} ({condition})")
+            }
+            Reason::ParentEnded {
+                parent,
+                condition,
+                exit_code,
+            } => write!(
+                f,
+                "job {parent} ended with exit code {exit_code} ({condition})"
+            ),
+            Reason::ParentNeverRan { parent, condition } => {
+                write!(f, "job {parent} ended without running ({condition})")
+            }
+            Reason::ParentMissing { parent, condition } => {
+                write!(f, "job {parent} does not exist ({condition})")
+            }
+            Reason::ParentDoomed { parent, condition } => {
+                write!(f, "job {parent} will never run ({condition})")
+            }
+            Reason::Quota {
+                scope,
+                limit,
+                quota,
+                used,
+            } => {
+                let verb = if *limit == Limit::Time {
+                    "used"
+                } else {
+                    "in use"
+                };
+                write!(
+                    f,
+                    "{scope} {limit} quota {} reached: {} {verb}",
+                    Amount(*limit, *quota),
+                    Amount(*limit, *used)
+                )
+            }
+            Reason::ExceedsQuota {
+                scope,
+                limit,
+                quota,
+                need,
+            } => match limit {
+                Limit::Cpu => write!(
+                    f,
+                    "job needs {need:.0} {}, more than the {scope} cpu quota of {quota:.0}",
+                    plural(*need as u64, "cpu", "cpus")
+                ),
+                _ => write!(
+                    f,
+                    "job needs {}, more than the {scope} {limit} quota of {}",
+                    Amount(*limit, *need),
+                    Amount(*limit, *quota)
+                ),
+            },
+            Reason::NoLabel { label } => write!(f, "no node has label {label}"),
+            Reason::NoLabelCombination => f.write_str("no node has all the requested labels"),
+            Reason::NotOpen => {
+                f.write_str("every node that fits is reserved for other users or projects")
+            }
+            Reason::NoNodes => f.write_str("the cluster has no node"),
+            Reason::TooLarge {
+                cpu,
+                gpus,
+                ram,
+                dim,
+            } => match dim {
+                Some(Dim::Cpu) => {
+                    write!(
+                        f,
+                        "no node has {cpu} {}",
+                        plural(u64::from(*cpu), "cpu", "cpus")
+                    )
+                }
+                Some(Dim::Ram) => write!(f, "no node has {} GB", Gb(*ram)),
+                Some(Dim::Gpus) => {
+                    write!(
+                        f,
+                        "no node has {gpus} {}",
+                        plural(u64::from(*gpus), "gpu", "gpus")
+                    )
+                }
+                None => write!(f, "no node has {} at once", Shape(*cpu, *ram, *gpus)),
+            },
+            Reason::NoFreeNode {
+                cpu,
+                gpus,
+                ram,
+                dim,
+            } => match dim {
+                Some(Dim::Cpu) => write!(
+                    f,
+                    "no node with {cpu} {} free",
+                    plural(u64::from(*cpu), "cpu", "cpus")
+                ),
+                Some(Dim::Ram) => write!(f, "no node with {} GB free", Gb(*ram)),
+                Some(Dim::Gpus) => write!(
+                    f,
+                    "no node with {gpus} {} free",
+                    plural(u64::from(*gpus), "gpu", "gpus")
+                ),
+                None => write!(f, "no node with {} free at once", Shape(*cpu, *ram, *gpus)),
+            },
+            Reason::Behind { ahead, ranking } => {
+                let n = u64::from(*ahead);
+                let jobs = plural(n, "job", "jobs");
+                match ranking {
+                    Ranking::Submission => {
+                        write!(f, "behind {n} older {jobs}")
+                    }
+                    Ranking::Ticket => {
+                        write!(f, "behind {n} {jobs} with a better fair-share ticket")
+                    }
+                    Ranking::Usage => {
+                        write!(f, "behind {n} {jobs} of users with less usage")
+                    }
+                }
+            }
+            Reason::Invalid { what } => write!(f, "invalid snapshot: {what}"),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Watcher plugins (reference 3.6): hooks the scheduler and watcher call on each job.
+//! `maxlifespan` is the first: it kills a job that ran longer than its limit.
+//!
+//! Pure: plugins get the task and `now`, and answer with a decision the loops carry out.
+
+use crate::config::Config;
+use crate::size::parse_duration_secs;
+use crate::task::Task;
+
+/// What a plugin says about a running job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Continue,
+    /// Kill it, with this reason.
+    Kill(String),
+}
+
+pub trait WatcherPlugin: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Before dispatch: `Some(reason)` keeps the job pending this pass.
+    fn can_start(&self, _task: &Task, _now: f64) -> Option<String> {
+        None
+    }
+    /// The job was handed to the executor.
+    fn started(&self, _task: &Task) {}
+    /// On every watcher pass over a running job.
+    fn can_run(&self, _task: &Task, _now: f64) -> Verdict {
+        Verdict::Continue
+    }
+    /// The job is over.
+    fn done(&self, _task: &Task) {}
+}
+
+/// Kill jobs running longer than `requirements.maxlifespan`, else the configured `maxlifespan`.
+pub struct MaxLifespan {
+    default_secs: Option<u64>,
+}
+
+impl MaxLifespan {
+    pub fn new(config: &Config) -> Self {
+        MaxLifespan {
+            default_secs: parse_duration_secs(&config.maxlifespan).ok(),
+        }
+    }
+
+    /// The limit of a job, in seconds (`None`: no limit).
+    pub fn limit(&self, task: &Task) -> Option<u64> {
+        match task.requirements.maxlifespan.as_deref() {
+            Some(own) => parse_duration_secs(own).ok(),
+            None => self.default_secs,
+        }
+        .filter(|s| *s > 0)
+    }
+}
+
+impl WatcherPlugin for MaxLifespan {
+    fn name(&self) -> &'static str {
+        "maxlifespan"
+    }
+
+    fn can_run(&self, task: &Task, now: f64) -> Verdict {
+        match (self.limit(task), task.status.date_running) {
+            (Some(limit), Some(started)) if now - started > limit as f64 => {
+                Verdict::Kill(format!("Max duration reached ({limit} s)"))
+            }
+            _ => Verdict::Continue,
+        }
+    }
+}
+
+/// The `fake` plugin of the original's tests: a job named `norun` never starts.
+pub struct FakePlugin;
+
+impl WatcherPlugin for FakePlugin {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
+
+    fn can_start(&self, task: &Task, _now: f64) -> Option<String> {
+        (task.meta.name == "norun").then(|| "the fake watcher holds jobs named norun".to_string())
+    }
+}
+
+/// The plugins named in `watchers`; unknown names are reported.
+pub fn from_config(config: &Config) -> Result<Vec<Box<dyn WatcherPlugin>>, String> {
+    let mut out: Vec<Box<dyn WatcherPlugin>> = Vec::new();
+    for name in &config.watchers {
+        match name.as_str() {
+            "maxlifespan" => out.push(Box::new(MaxLifespan::new(config))),
+            "fake" => out.push(Box::new(FakePlugin)),
+            other => {
+                return Err(format!(
+                    "unknown watcher {other:?} (known: maxlifespan, fake)"
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running_since(t0: f64, own: Option<&str>) -> Task {
+        let mut t = Task::default();
+        t.status.date_running = Some(t0);
+        t.requirements.maxlifespan = own.map(String::from);
+        t
+    }
+
+    #[test]
+    fn maxlifespan_table() {
+        let mut c = Config::default();
+        c.maxlifespan = "1h".into();
+        let p = MaxLifespan::new(&c);
+        let cases = [
+            (None, 3000.0, true),
+            (None, 3700.0, false),
+            (Some("10s"), 5.0, true),
+            (Some("10s"), 11.0, false),
+            (Some("2d"), 90_000.0, true),
+        ];
+        for (own, elapsed, keeps) in cases {
+            let v = p.can_run(&running_since(100.0, own), 100.0 + elapsed);
+            assert_eq!(v == Verdict::Continue, keeps, "{own:?} after {elapsed}");
+        }
+        let pending = Task::default();
+        assert_eq!(p.can_run(&pending, 1e12), Verdict::Continue);
+    }
+
+    #[test]
+    fn unknown_watchers_are_refused() {
+        let mut c = Config::default();
+        c.watchers = vec!["maxlifespan".into(), "fake".into()];
+        assert_eq!(from_config(&c).unwrap().len(), 2);
+        c.watchers = vec!["godflow".into()];
+        assert!(from_config(&c).is_err());
+    }
+}

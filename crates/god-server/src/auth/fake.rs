@@ -1,0 +1,67 @@
+//! `fake` (reference 5.3, tests only): any non-empty password; uid/gid and groups from the local
+//! passwd if the login exists there, else 1001/1001; email `<login>@fake.org`; home
+//! `/home/<login>`. The login `fake` is refused. Start-up refuses this policy unless the
+//! configuration also says `allow_fake_auth: true`.
+
+use super::nss;
+use super::policy::{bind_api_in_store, AuthError, AuthPolicy, DirectoryUser};
+use crate::accounts::valid_login;
+use async_trait::async_trait;
+use god_store::Store;
+use std::sync::Arc;
+
+pub struct FakePolicy {
+    store: Arc<dyn Store>,
+}
+
+impl FakePolicy {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        tracing::warn!("auth_policy fake: ANY password logs in (allow_fake_auth: true)");
+        FakePolicy { store }
+    }
+}
+
+#[async_trait]
+impl AuthPolicy for FakePolicy {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
+
+    async fn bind_credentials(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> Result<Option<DirectoryUser>, AuthError> {
+        if password.is_empty() {
+            return Ok(None);
+        }
+        self.get_user(login).await
+    }
+
+    async fn bind_api(
+        &self,
+        login: &str,
+        apikey: &str,
+    ) -> Result<Option<DirectoryUser>, AuthError> {
+        bind_api_in_store(&self.store, login, apikey).await
+    }
+
+    async fn get_user(&self, login: &str) -> Result<Option<DirectoryUser>, AuthError> {
+        if login == "fake" || !valid_login(login) {
+            return Ok(None);
+        }
+        let host = nss::lookup_blocking(login).await?;
+        let (uid, gid, sgids) = match host {
+            Some(u) => (u.uid, u.gid, u.sgids),
+            None => (1001, 1001, Vec::new()),
+        };
+        Ok(Some(DirectoryUser {
+            login: login.to_string(),
+            uid,
+            gid,
+            sgids,
+            home: Some(format!("/home/{login}")),
+            email: Some(format!("{login}@fake.org")),
+        }))
+    }
+}

@@ -1,0 +1,145 @@
+//! Local passwords: argon2id hashes in PHC strings (`$argon2id$v=19$...`), the length rule, and
+//! the route that sets one (`POST /api/1.0/user/<login>/password {password}`).
+
+use super::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::Argon2;
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Shortest password accepted.
+pub const MIN_LEN: usize = 8;
+/// Longest password accepted (characters).
+pub const MAX_LEN: usize = 1024;
+
+/// Does `password` follow the rules? `Err` says why, for the user.
+pub fn check_rules(password: &str) -> Result<(), String> {
+    let n = password.chars().count();
+    if n < MIN_LEN {
+        return Err(format!(
+            "password too short: at least {MIN_LEN} characters, got {n}"
+        ));
+    }
+    if n > MAX_LEN {
+        return Err(format!("password too long: at most {MAX_LEN} characters"));
+    }
+    if password.contains('\0') {
+        return Err("password must not contain NUL characters".into());
+    }
+    Ok(())
+}
+
+/// Hash with argon2id (default parameters: 19 MiB, 2 passes) and a random salt. CPU-heavy:
+/// call from a blocking thread.
+pub fn hash(password: &str) -> Result<String, String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| format!("hashing the password: {e}"))
+}
+
+/// Check `password` against a PHC string; a malformed hash never matches. CPU-heavy.
+pub fn verify(password: &str, phc: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), phc)
+        .is_ok()
+}
+
+/// A hash to verify against when the user has none, so that "no such user" and "wrong password"
+/// take the same time.
+pub fn dummy_verify(password: &str) {
+    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if let Some(phc) = DUMMY.get_or_init(|| hash("not the password of anybody").ok()) {
+        let _ = verify(password, phc);
+    }
+}
+
+/// `hash` on a blocking thread.
+pub async fn hash_blocking(password: &str) -> Result<String, String> {
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || hash(&pw))
+        .await
+        .map_err(|e| format!("hashing the password: {e}"))?
+}
+
+/// `verify` on a blocking thread (`None` hash: the dummy, always false).
+pub async fn verify_blocking(password: &str, phc: Option<String>) -> bool {
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || match phc {
+        Some(phc) => verify(&pw, &phc),
+        None => {
+            dummy_verify(&pw);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[derive(Deserialize)]
+struct NewPassword {
+    password: String,
+}
+
+/// `POST /api/1.0/user/<login>/password {password}`: the user or an administrator sets the local
+/// password (policy `local`). Existing tokens and the API key stay valid.
+pub async fn set_password_route(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(login): Path<String>,
+    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    if !caller.may_touch(&login) {
+        return Err(ApiError::forbidden(
+            "you may only set your own password (administrators: anybody's)",
+        ));
+    }
+    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()).field("body"))?;
+    let req: NewPassword = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!("expected {{\"password\": \"...\"}}: {e}")).field("password")
+    })?;
+    let policy = &state.auth.policy;
+    if !policy.manages_passwords() {
+        return Err(ApiError::conflict(format!(
+            "auth_policy is {}: passwords are checked by the {} directory, not set here",
+            policy.name(),
+            policy.name()
+        )));
+    }
+    check_rules(&req.password).map_err(|m| ApiError::bad_request(m).field("password"))?;
+    match crate::accounts::set_password(&state.store, &login, &req.password).await {
+        Ok(()) => {}
+        Err(crate::ServerError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(ApiError::bad_request(e.to_string()).field("password")),
+    }
+    state.users.forget(&login);
+    Ok(Json(json!({ "id": login, "password": "set" })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2id_hashes_verify_and_are_salted() {
+        let h = hash("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify("correct horse", &h));
+        assert!(!verify("correct horsf", &h));
+        assert!(!verify("correct horse", "not a hash"));
+        assert_ne!(h, hash("correct horse").unwrap(), "random salt");
+    }
+
+    #[test]
+    fn length_rules() {
+        assert!(check_rules("1234567").is_err());
+        assert!(check_rules("12345678").is_ok());
+        assert!(check_rules("ééééééé").is_err(), "characters, not bytes");
+        assert!(check_rules(&"x".repeat(MAX_LEN + 1)).is_err());
+        assert!(check_rules("abcdefgh\0").is_err());
+    }
+}

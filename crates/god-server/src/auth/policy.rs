@@ -1,0 +1,143 @@
+//! The interface every authentication policy implements (reference 5.1), and the choice of one
+//! from the configuration.
+
+use super::{hash_apikey, same_hash};
+use crate::error::ApiError;
+use async_trait::async_trait;
+use god_core::config::Config;
+use god_core::Task;
+use god_store::{Store, UserRecord};
+use std::sync::Arc;
+
+/// Who a login is, as the policy's directory says (reference 5.1: `{id, uidNumber, gidNumber,
+/// sgids, email, homeDirectory}`). Quotas and volumes stay in our database and configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DirectoryUser {
+    pub login: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// Secondary groups (without `gid`).
+    pub sgids: Vec<u32>,
+    pub home: Option<String>,
+    pub email: Option<String>,
+}
+
+impl DirectoryUser {
+    pub fn from_record(u: &UserRecord) -> Self {
+        DirectoryUser {
+            login: u.login.clone(),
+            uid: u.uid,
+            gid: u.gid,
+            sgids: u.sgids.clone(),
+            home: u.home.clone(),
+            email: u.email.clone(),
+        }
+    }
+}
+
+/// A credential that could not be checked (as opposed to a wrong one, which is `Ok(None)`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AuthError {
+    /// This policy cannot check this kind of credential on this server (e.g. no PAM).
+    #[error("{0}")]
+    NotSupported(String),
+    /// The directory behind the policy is unreachable or misbehaves (network, TLS, search base).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::NotSupported(m) => ApiError::unauthorized(m),
+            AuthError::Unavailable(m) => {
+                tracing::warn!("authentication: {m}");
+                ApiError::unavailable(format!("cannot check credentials now: {m}"))
+            }
+        }
+    }
+}
+
+impl From<god_store::StoreError> for AuthError {
+    fn from(e: god_store::StoreError) -> Self {
+        AuthError::Unavailable(format!("user database: {e}"))
+    }
+}
+
+/// An authentication policy (`auth_policy`). `Ok(None)` means "refused" (unknown login or wrong
+/// credential; the caller does not say which); `Err` means the check could not be made.
+#[async_trait]
+pub trait AuthPolicy: Send + Sync {
+    /// The policy's name, as in the configuration.
+    fn name(&self) -> &'static str;
+
+    /// Check a password; the user as the directory describes them.
+    async fn bind_credentials(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> Result<Option<DirectoryUser>, AuthError>;
+
+    /// Check an API key (always against our database: keys are ours whatever the policy).
+    async fn bind_api(&self, login: &str, apikey: &str)
+        -> Result<Option<DirectoryUser>, AuthError>;
+
+    /// Look a user up without checking a credential.
+    async fn get_user(&self, login: &str) -> Result<Option<DirectoryUser>, AuthError>;
+
+    /// May this task run? (The scheduler rejects it otherwise.)
+    async fn can_run(&self, _task: &Task) -> bool {
+        true
+    }
+
+    /// Does a password login create (or refresh) the user's record from the directory? True for
+    /// every policy whose users live outside our database.
+    fn provisions_users(&self) -> bool {
+        true
+    }
+
+    /// Are passwords ours to set (`POST /api/1.0/user/<login>/password`)?
+    fn manages_passwords(&self) -> bool {
+        false
+    }
+}
+
+/// `bind_api` of every policy: the record's key hash, compared in constant time.
+pub(crate) async fn bind_api_in_store(
+    store: &Arc<dyn Store>,
+    login: &str,
+    apikey: &str,
+) -> Result<Option<DirectoryUser>, AuthError> {
+    if apikey.is_empty() {
+        return Ok(None);
+    }
+    let Some(user) = store.get_user(login).await? else {
+        return Ok(None);
+    };
+    if !same_hash(&user.apikey_hash, &hash_apikey(apikey)) {
+        return Ok(None);
+    }
+    Ok(Some(DirectoryUser::from_record(&user)))
+}
+
+/// The policy named by `auth_policy`.
+pub fn from_config(config: &Config, store: Arc<dyn Store>) -> Result<Arc<dyn AuthPolicy>, String> {
+    match config.auth_policy.as_str() {
+        "local" => Ok(Arc::new(super::local::LocalPolicy::new(store))),
+        "system" => Ok(Arc::new(super::system::SystemPolicy::new(
+            store,
+            &config.pam_service,
+        ))),
+        "ldap" | "goauth" => Ok(Arc::new(super::ldap::LdapPolicy::from_config(
+            config, store,
+        )?)),
+        "fake" if config.allow_fake_auth => Ok(Arc::new(super::fake::FakePolicy::new(store))),
+        "fake" => Err(
+            "auth_policy: fake authentication accepts any password: also set allow_fake_auth: true (tests only)"
+                .into(),
+        ),
+        other => Err(format!(
+            "auth_policy: unknown policy {other:?} (known: local, system, ldap, goauth, fake)"
+        )),
+    }
+}

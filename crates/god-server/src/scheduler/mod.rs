@@ -1,0 +1,379 @@
+//! The scheduler loop: build a snapshot, run the pure pass (`god_core::schedule::pass`), then
+//! carry out its decisions.
+//!
+//! Dispatch order for the jobs of one pass: (1) one transaction marks them all running, each with
+//! the name its container will have, (2) their job directories are written, (3) the executor
+//! creates and starts the containers, (4) one transaction records the container ids (or puts the
+//! jobs that could not start back, or ends them). A crash between any two steps leaves a trace
+//! that recovery resolves without running a job twice.
+
+mod snapshot;
+
+use crate::clock::now;
+use crate::state::AppState;
+use crate::ServerError;
+use futures_util::stream::{self, StreamExt};
+use god_core::schedule::{pass as plan, PassConfig, Policy, Weights};
+use god_core::size::parse_duration_secs;
+use god_core::transition::Event;
+use god_core::{launch, JobId, Primary, Task};
+use god_exec::{jobdir, Capacity, ExecError};
+use rand::Rng;
+use snapshot::{Inputs, NodeInfo};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Exit code recorded when a job's container could not be created (as `docker run`).
+pub const START_FAILED_EXIT_CODE: i64 = 125;
+
+/// Containers started concurrently.
+const START_CONCURRENCY: usize = 8;
+
+/// Children of an array kept pending at most (more are created as these leave).
+const ARRAY_WINDOW: u64 = 1000;
+
+/// Shortest time between the starts of two passes when wake-ups come quickly.
+const MIN_PASS_INTERVAL: Duration = Duration::from_millis(20);
+
+/// How often reasons whose only change is a figure are written again.
+const REASON_REFRESH: Duration = Duration::from_secs(10);
+
+/// When reasons were last refreshed in full.
+#[derive(Default)]
+pub struct ReasonClock {
+    last: Option<tokio::time::Instant>,
+}
+
+impl ReasonClock {
+    fn due(&mut self) -> bool {
+        let due = self.last.is_none_or(|t| t.elapsed() >= REASON_REFRESH);
+        if due {
+            self.last = Some(tokio::time::Instant::now());
+        }
+        due
+    }
+}
+
+/// Two reasons of the same kind: equal once their numbers are taken out.
+fn same_kind(a: &str, b: &str) -> bool {
+    let strip = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_ascii_digit() && *c != '.')
+            .collect::<String>()
+    };
+    strip(a) == strip(b)
+}
+
+/// How long the executor's capacity is trusted before asking again (asking the Docker Engine
+/// costs milliseconds, which an idle system's first job would otherwise pay).
+const CAPACITY_TTL: Duration = Duration::from_secs(15);
+
+/// The executor's capacity, asked for at most every [`CAPACITY_TTL`].
+#[derive(Default)]
+pub struct CapacityCache {
+    cached: Option<(tokio::time::Instant, Capacity)>,
+}
+
+impl CapacityCache {
+    async fn get(&mut self, state: &AppState) -> Result<Capacity, ServerError> {
+        if let Some((at, cap)) = self.cached {
+            if at.elapsed() < CAPACITY_TTL {
+                return Ok(cap);
+            }
+        }
+        let cap = state.exec.capacity().await?;
+        self.cached = Some((tokio::time::Instant::now(), cap));
+        Ok(cap)
+    }
+}
+
+pub async fn run(state: AppState) {
+    let tick = Duration::from_secs_f64(state.config.tick_seconds);
+    let mut capacity = CapacityCache::default();
+    let mut reasons = ReasonClock::default();
+    loop {
+        let started = tokio::time::Instant::now();
+        match pass(&state, &mut capacity, &mut reasons).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!("scheduler: dispatched {n} jobs"),
+            Err(e) => tracing::warn!("scheduler pass failed: {e}"),
+        }
+        tokio::select! {
+            _ = state.wake.scheduler.notified() => {
+                // Under load, wake-ups come in streams (each finished job frees a slot): one
+                // pass every MIN_PASS_INTERVAL serves them all; an idle system is not delayed.
+                tokio::time::sleep_until(started + MIN_PASS_INTERVAL).await;
+            }
+            _ = tokio::time::sleep(tick) => {}
+        }
+    }
+}
+
+/// The pass settings the configuration asks for.
+pub fn pass_config(config: &god_core::config::Config) -> PassConfig {
+    let mut w = Weights::default();
+    w.waiting_time = config.fairshare_waiting_time_weight;
+    w.user_time = config.fairshare_user_time_weight;
+    w.user_cpu = config.fairshare_user_cpu_weight;
+    w.user_ram = config.fairshare_user_ram_weight;
+    w.group_time = config.fairshare_group_time_weight;
+    w.group_cpu = config.fairshare_group_cpu_weight;
+    w.group_ram = config.fairshare_group_ram_weight;
+    w.user = config.fairshare_user_weight;
+    w.group = config.fairshare_group_weight;
+    let half_life = parse_duration_secs(&config.fairshare_half_life)
+        .map(|s| s as f64)
+        .unwrap_or(7.0 * 86_400.0);
+    PassConfig {
+        policy: Policy::named(&config.scheduler_policy, w, half_life).unwrap_or(Policy::FiFo),
+        max_dispatch: config.max_job_pop.max(1) as usize,
+        default_walltime: parse_duration_secs(&config.maxlifespan)
+            .map(|s| s as f64)
+            .unwrap_or(7.0 * 86_400.0),
+        backfill: config.backfill,
+    }
+}
+
+/// Create more children of arrays whose pending window is not full.
+async fn fill_arrays(state: &AppState) -> Result<(), ServerError> {
+    for a in state.store.arrays_to_fill().await? {
+        if a.pending < ARRAY_WINDOW {
+            let n = (ARRAY_WINDOW - a.pending).min(a.total - a.created);
+            state.store.create_children(a.parent, n, now()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One scheduling pass; returns how many jobs were handed to the executor.
+pub async fn pass(
+    state: &AppState,
+    capacity: &mut CapacityCache,
+    reasons: &mut ReasonClock,
+) -> Result<usize, ServerError> {
+    let clock = std::time::Instant::now();
+    fill_arrays(state).await?;
+    let pending = state.store.pending(0).await?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let t = now();
+    // Watcher plugins may hold jobs back (`can_start`).
+    let mut held: Vec<(JobId, String)> = Vec::new();
+    let pending: Vec<_> = pending
+        .into_iter()
+        .filter(|p| {
+            let mut probe = Task::default();
+            probe.meta.name = p.name.clone();
+            match state.plugins.iter().find_map(|pl| pl.can_start(&probe, t)) {
+                Some(why) => {
+                    if p.reason.as_deref() != Some(why.as_str()) {
+                        held.push((p.id, why));
+                    }
+                    false
+                }
+                None => true,
+            }
+        })
+        .collect();
+    let cap = capacity.get(state).await?;
+    let running = state.store.running().await?;
+    let users = state.store.list_users().await?;
+    let projects = state.store.list_projects().await?;
+    let half_life =
+        parse_duration_secs(&state.config.fairshare_half_life).unwrap_or(604_800) as f64;
+    let horizon = (state.config.user_reset_usage_duration as f64 * 86_400.0).max(8.0 * half_life);
+    let usage = state.store.usage_since(t - horizon).await?;
+    let dep_ids: Vec<JobId> = pending
+        .iter()
+        .flat_map(|p| god_core::deps::decode(&p.deps).into_iter().map(|d| d.id))
+        .collect();
+    let parents: HashMap<JobId, (Primary, Option<i64>)> = if dep_ids.is_empty() {
+        HashMap::new()
+    } else {
+        state
+            .store
+            .states(&dep_ids)
+            .await?
+            .into_iter()
+            .map(|(id, p, code)| (id, (p, code)))
+            .collect()
+    };
+    let nodes = [NodeInfo {
+        name: cap.node.to_string(),
+        cpus: cap.cpus,
+        ram: cap.ram,
+        gpus: 0,
+    }];
+    let snap = snapshot::build(&Inputs {
+        now: t,
+        config: &state.config,
+        pending: &pending,
+        running: &running,
+        users: &users,
+        projects: &projects,
+        usage: &usage,
+        nodes: &nodes,
+        parents: &parents,
+    });
+    let loaded = clock.elapsed();
+    let decision = plan(&snap, &pass_config(&state.config));
+    let planned = clock.elapsed();
+
+    // Reasons: write those whose kind changed at once; those whose figures only moved
+    // ("behind 120 jobs" → "behind 118 jobs") at most every REASON_REFRESH.
+    let refresh = reasons.due();
+    let current: HashMap<JobId, Option<&String>> =
+        pending.iter().map(|p| (p.id, p.reason.as_ref())).collect();
+    let mut changed: Vec<(JobId, String)> = held;
+    for (id, why) in &decision.waiting {
+        let why = why.to_string();
+        let old = current.get(id).copied().flatten();
+        let differs = old != Some(&why);
+        if differs && (refresh || old.is_none_or(|o| !same_kind(o, &why))) {
+            changed.push((*id, why));
+        }
+    }
+    state.store.set_reasons(&changed).await?;
+
+    if !decision.doomed.is_empty() {
+        let doomed: Vec<(JobId, Event)> = decision
+            .doomed
+            .iter()
+            .map(|(id, why)| {
+                (
+                    *id,
+                    Event::DependencyFailed {
+                        reason: why.to_string(),
+                    },
+                )
+            })
+            .collect();
+        state.store.transition_many(&doomed, t).await?;
+        // Their own children may now be doomed too.
+        state.wake.scheduler.notify_one();
+    }
+
+    let n = decision.dispatch.len();
+    if n > 0 {
+        let node_names: Vec<String> = snap.nodes.iter().map(|n| n.name.clone()).collect();
+        let jobs: Vec<(JobId, String)> = decision
+            .dispatch
+            .iter()
+            .map(|d| {
+                let node = node_names.get(d.node as usize).cloned().unwrap_or_default();
+                (d.job, node)
+            })
+            .collect();
+        dispatch(state, &jobs).await?;
+    }
+    tracing::debug!(
+        pending = pending.len(),
+        dispatched = n,
+        load_ms = loaded.as_secs_f64() * 1e3,
+        plan_ms = (planned - loaded).as_secs_f64() * 1e3,
+        total_ms = clock.elapsed().as_secs_f64() * 1e3,
+        "scheduling pass"
+    );
+    Ok(n)
+}
+
+fn nonce() -> String {
+    format!("{:08x}", rand::thread_rng().gen::<u32>())
+}
+
+/// Hand jobs to the executor (see the module doc for the order of steps).
+async fn dispatch(state: &AppState, jobs: &[(JobId, String)]) -> Result<(), ServerError> {
+    let marks: Vec<(JobId, Event)> = jobs
+        .iter()
+        .map(|(id, node)| {
+            (
+                *id,
+                Event::Dispatch {
+                    node: node.clone(),
+                    container_name: launch::container_name(&state.server_id, *id, &nonce()),
+                },
+            )
+        })
+        .collect();
+    let clock = std::time::Instant::now();
+    let marked: Vec<Task> = state
+        .store
+        .transition_many(&marks, now())
+        .await?
+        .into_iter()
+        .filter_map(|r| r.ok())
+        .collect();
+    let t_marked = clock.elapsed();
+    state.exec.begin_pass();
+    let outcomes: Vec<(JobId, Event)> = stream::iter(marked)
+        .map(|task| async move { (task.id, start(state, task).await) })
+        .buffer_unordered(START_CONCURRENCY)
+        .collect()
+        .await;
+    let failed = outcomes
+        .iter()
+        .any(|(_, e)| !matches!(e, Event::Started { .. }));
+    let t_started = clock.elapsed();
+    state.store.transition_many(&outcomes, now()).await?;
+    tracing::debug!(
+        jobs = outcomes.len(),
+        mark_ms = t_marked.as_secs_f64() * 1e3,
+        start_ms = (t_started - t_marked).as_secs_f64() * 1e3,
+        record_ms = (clock.elapsed() - t_started).as_secs_f64() * 1e3,
+        "dispatch"
+    );
+    // Jobs that started may already be over (the executor's exit event may have come before
+    // their id was recorded): let the watcher look.
+    state.wake.watcher.notify_one();
+    if failed {
+        state.wake.scheduler.notify_one();
+    }
+    Ok(())
+}
+
+/// Write the job directory and start the container; the event to record.
+async fn start(state: &AppState, task: Task) -> Event {
+    let shared = state.paths.shared_dir.clone();
+    let t = task.clone();
+    let dir = match tokio::task::spawn_blocking(move || jobdir::prepare(&shared, &t)).await {
+        Ok(r) => r,
+        Err(e) => Err(ExecError::Unavailable(format!("job directory: {e}"))),
+    };
+    let started = match dir {
+        Ok(dir) => {
+            let spec = launch::spec(
+                &task,
+                &state.config,
+                &state.server_id,
+                &dir.to_string_lossy(),
+                &state.paths.init_helper.to_string_lossy(),
+            );
+            state.exec.start(&spec).await
+        }
+        Err(e) => Err(e),
+    };
+    match started {
+        Ok(container_id) => {
+            for p in state.plugins.iter() {
+                p.started(&task);
+            }
+            Event::Started { container_id }
+        }
+        Err(e) => {
+            if let Some(name) = &task.container.name {
+                let _ = state.exec.remove(name).await;
+            }
+            match e {
+                ExecError::Rejected(reason) | ExecError::Unavailable(reason) => {
+                    Event::DispatchRejected { reason }
+                }
+                e => Event::Finished {
+                    exit_code: START_FAILED_EXIT_CODE,
+                    reason: Some(e.to_string()),
+                    duration: Some(0.0),
+                },
+            }
+        }
+    }
+}

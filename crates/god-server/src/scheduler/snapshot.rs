@@ -1,0 +1,238 @@
+//! Turn what the database says into the scheduling pass's [`Snapshot`]: intern users, projects
+//! and labels, decay recorded usage to `now`, and describe the executor's node. Pure.
+
+use god_core::config::Config;
+use god_core::schedule::{
+    Account, Condition, Dependency, Interner, Node, NodeReservation, ParentState, Pending, Quotas,
+    Running, Snapshot, Usage,
+};
+use god_core::size::parse_duration_secs;
+use god_core::{deps, JobId, Primary, Task};
+use god_store::{PendingRow, ProjectRecord, UsageRecord, UserRecord};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The executor's view of where jobs run (one node for the Docker and native executors).
+pub struct NodeInfo {
+    pub name: String,
+    pub cpus: f64,
+    pub ram: f64,
+    pub gpus: u32,
+}
+
+pub struct Inputs<'a> {
+    pub now: f64,
+    pub config: &'a Config,
+    pub pending: &'a [PendingRow],
+    pub running: &'a [Task],
+    pub users: &'a [UserRecord],
+    pub projects: &'a [ProjectRecord],
+    pub usage: &'a [UsageRecord],
+    pub nodes: &'a [NodeInfo],
+    /// State and exit code of every dependency parent that exists.
+    pub parents: &'a HashMap<JobId, (Primary, Option<i64>)>,
+}
+
+fn condition(c: deps::Condition) -> Condition {
+    match c {
+        deps::Condition::AfterOk => Condition::AfterOk,
+        deps::Condition::AfterAny => Condition::AfterAny,
+        deps::Condition::AfterNotOk => Condition::AfterNotOk,
+    }
+}
+
+fn walltime(own: Option<&str>, config: &Config) -> Option<f64> {
+    own.and_then(|m| parse_duration_secs(m).ok())
+        .or_else(|| parse_duration_secs(&config.maxlifespan).ok())
+        .filter(|s| *s > 0)
+        .map(|s| s as f64)
+}
+
+pub fn build(i: &Inputs<'_>) -> Snapshot {
+    let config = i.config;
+    let half_life = parse_duration_secs(&config.fairshare_half_life)
+        .map(|s| s as f64)
+        .unwrap_or(7.0 * 86_400.0);
+    let window_start = i.now - config.user_reset_usage_duration as f64 * 86_400.0;
+    let mut users = Interner::default();
+    let mut projects = Interner::default();
+    let mut labels = Interner::default();
+
+    let pending: Vec<Pending> = i
+        .pending
+        .iter()
+        .map(|p| Pending {
+            id: p.id,
+            user: users.intern(&p.user),
+            project: projects.intern(&p.project),
+            cpu: p.cpu,
+            gpus: p.gpus,
+            ram: p.ram,
+            submitted: p.date,
+            walltime: walltime(p.maxlifespan.as_deref(), config),
+            labels: p.labels.iter().map(|l| labels.intern(l)).collect(),
+            deps: deps::decode(&p.deps)
+                .into_iter()
+                .map(|d| Dependency {
+                    parent: d.id,
+                    condition: condition(d.condition),
+                })
+                .collect(),
+        })
+        .collect();
+
+    let node_index: HashMap<&str, u32> = i
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(k, n)| (n.name.as_str(), k as u32))
+        .collect();
+    let running: Vec<Running> = i
+        .running
+        .iter()
+        .map(|t| Running {
+            user: users.intern(&t.user.id),
+            project: projects.intern(&t.user.project),
+            node: t
+                .node_name()
+                .and_then(|n| node_index.get(n).copied())
+                .unwrap_or(0),
+            cpu: t.requirements.cpu,
+            gpus: t.requirements.gpus,
+            ram: t.requirements.ram,
+            started: t.status.date_running.unwrap_or(i.now),
+            walltime: walltime(t.requirements.maxlifespan.as_deref(), config),
+        })
+        .collect();
+
+    // Usage of finished runs, decayed to now; wall seconds in the window for time quotas.
+    let mut user_usage: HashMap<u32, (Usage, f64)> = HashMap::new();
+    let mut project_usage: HashMap<u32, (Usage, f64)> = HashMap::new();
+    for r in i.usage {
+        let started = r.ended - r.wall_seconds;
+        let u = Usage::decayed_run(
+            r.cpu.round() as u32,
+            r.ram,
+            started,
+            r.ended,
+            i.now,
+            half_life,
+        );
+        let in_window = if r.ended >= window_start {
+            r.wall_seconds
+        } else {
+            0.0
+        };
+        for (slot, id) in [
+            (&mut user_usage, users.intern(&r.user)),
+            (&mut project_usage, projects.intern(&r.project)),
+        ] {
+            let e = slot.entry(id).or_default();
+            e.0 += u;
+            e.1 += in_window;
+        }
+    }
+
+    // Reservations name users or projects: intern the names both ways before building accounts.
+    let reservation = (!config.node_reservation.is_empty()).then(|| NodeReservation {
+        users: config
+            .node_reservation
+            .iter()
+            .map(|n| users.intern(n))
+            .collect(),
+        projects: config
+            .node_reservation
+            .iter()
+            .map(|n| projects.intern(n))
+            .collect(),
+    });
+    let node_labels: Vec<u32> = config
+        .node_labels
+        .iter()
+        .map(|(k, v)| labels.intern(&format!("{k}=={v}")))
+        .collect();
+    let nodes: Vec<Node> = i
+        .nodes
+        .iter()
+        .map(|n| Node {
+            name: n.name.clone(),
+            cpus: n.cpus.max(0.0).floor() as u32,
+            ram: n.ram,
+            gpus: n.gpus,
+            labels: node_labels.clone(),
+            reservation: reservation.clone(),
+        })
+        .collect();
+
+    let user_records: HashMap<&str, &UserRecord> =
+        i.users.iter().map(|u| (u.login.as_str(), u)).collect();
+    let user_accounts: Vec<Account> = users
+        .names()
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let mut a = Account::named(name);
+            if let Some(u) = user_records.get(name.as_ref()) {
+                a.priority = u.limits.prio.min(100) as u8;
+                a.quotas = Quotas {
+                    cpu: u.limits.quota_cpu.max(0.0).floor() as u32,
+                    ram: u.limits.quota_ram,
+                    time: u.limits.quota_time,
+                };
+            }
+            if let Some((u, w)) = user_usage.get(&(k as u32)) {
+                a.usage = *u;
+                a.window_wall_seconds = *w;
+            }
+            a
+        })
+        .collect();
+    let project_records: HashMap<&str, &ProjectRecord> =
+        i.projects.iter().map(|p| (p.id.as_str(), p)).collect();
+    let project_accounts: Vec<Account> = projects
+        .names()
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let mut a = Account::named(name);
+            if let Some(p) = project_records.get(name.as_ref()) {
+                a.priority = p.limits.prio.min(100) as u8;
+                a.quotas = Quotas {
+                    cpu: p.limits.quota_cpu.max(0.0).floor() as u32,
+                    ram: p.limits.quota_ram,
+                    time: p.limits.quota_time,
+                };
+            }
+            if let Some((u, w)) = project_usage.get(&(k as u32)) {
+                a.usage = *u;
+                a.window_wall_seconds = *w;
+            }
+            a
+        })
+        .collect();
+
+    let mut parents = HashMap::new();
+    for p in &pending {
+        for d in &p.deps {
+            let state = match i.parents.get(&d.parent) {
+                Some((Primary::Over | Primary::Archived, code)) => {
+                    ParentState::Over { exit_code: *code }
+                }
+                Some(_) => ParentState::Active,
+                None => ParentState::Missing,
+            };
+            parents.insert(d.parent, state);
+        }
+    }
+
+    Snapshot {
+        now: i.now,
+        pending,
+        running,
+        users: user_accounts,
+        projects: project_accounts,
+        nodes,
+        labels: labels.names().iter().map(Arc::clone).collect(),
+        parents,
+    }
+}

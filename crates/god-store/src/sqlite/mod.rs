@@ -1,0 +1,85 @@
+//! The embedded store: one SQLite file in WAL mode.
+//!
+//! Writes go through one connection (SQLite has one writer anyway), each in a `BEGIN IMMEDIATE`
+//! transaction so that a second process on the same file waits instead of failing; reads use a
+//! small pool of their own.
+
+mod accounts;
+mod batch;
+mod jobs;
+
+use crate::StoreError;
+use god_core::{JobId, Task};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use std::path::Path;
+use std::time::Duration;
+
+pub struct SqliteStore {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+const BEGIN: &str = "BEGIN IMMEDIATE";
+
+impl SqliteStore {
+    /// Open (creating if needed) the database file and run migrations.
+    /// `durable_commits`: fsync at every commit (`synchronous = FULL`).
+    pub async fn open(path: &Path, durable_commits: bool) -> Result<Self, StoreError> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if durable_commits {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(opts.clone())
+            .await
+            .map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })?;
+        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(opts.read_only(true))
+            .await?;
+        Ok(SqliteStore { write, read })
+    }
+}
+
+fn doc_of(task: &Task) -> Result<String, StoreError> {
+    serde_json::to_string(task).map_err(|source| StoreError::Corrupt {
+        id: task.id.0,
+        source,
+    })
+}
+
+fn task_of(id: i64, doc: &str) -> Result<Task, StoreError> {
+    let mut t: Task = serde_json::from_str(doc).map_err(|source| StoreError::Corrupt {
+        id: id as u64,
+        source,
+    })?;
+    t.id = JobId(id as u64);
+    Ok(t)
+}
+
+fn push_ids(qb: &mut QueryBuilder<'_, Sqlite>, ids: &[JobId]) {
+    qb.push("(");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(id.0 as i64);
+    }
+    qb.push(")");
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,223 @@
+use super::*;
+use crate::{AccountStore, JobQuery, JobStore};
+use god_core::transition::Event;
+use god_core::{Primary, Secondary};
+
+async fn store() -> (SqliteStore, std::path::PathBuf) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("god-store-test-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = SqliteStore::open(&dir.join("god.db"), false).await.unwrap();
+    (s, dir)
+}
+
+fn job(user: &str) -> Task {
+    let mut t = Task::default();
+    t.user.id = user.into();
+    t.user.project = "default".into();
+    t.requirements.cpu = 2;
+    t.requirements.ram = 1.0;
+    t.command.cmd = "true".into();
+    t
+}
+
+fn dispatch() -> Event {
+    Event::Dispatch {
+        node: "n".into(),
+        container_name: "c".into(),
+    }
+}
+
+fn finished(code: i64) -> Event {
+    Event::Finished {
+        exit_code: code,
+        reason: None,
+        duration: None,
+    }
+}
+
+#[tokio::test]
+async fn ids_increase_and_transitions_persist() {
+    let (s, dir) = store().await;
+    let ids = s.insert_jobs(&[job("a"), job("b")]).await.unwrap();
+    assert!(ids[0] < ids[1]);
+    let t = s.transition(ids[0], &dispatch(), 10.0).await.unwrap();
+    assert_eq!(t.status.primary, Primary::Running);
+    assert!(
+        s.transition(ids[0], &dispatch(), 11.0).await.is_err(),
+        "second dispatch refused"
+    );
+    assert_eq!(s.get_job(ids[0]).await.unwrap().unwrap(), t);
+    let pending = s.pending(0).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].id, ids[1]);
+    let q = JobQuery {
+        user: Some("b".into()),
+        ..Default::default()
+    };
+    assert_eq!(s.list_jobs(&q).await.unwrap().len(), 1);
+    assert_eq!(s.count_pending(Some("b")).await.unwrap(), 1);
+    assert_eq!(s.count_pending(Some("a")).await.unwrap(), 0);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn reopening_keeps_everything() {
+    let (s, dir) = store().await;
+    let ids = s.insert_jobs(&[job("a")]).await.unwrap();
+    let secret = s.meta_get_or_init("k", "v1").await.unwrap();
+    drop(s);
+    let s = SqliteStore::open(&dir.join("god.db"), true).await.unwrap();
+    assert!(s.get_job(ids[0]).await.unwrap().is_some());
+    assert_eq!(s.meta_get_or_init("k", "v2").await.unwrap(), secret);
+    let more = s.insert_jobs(&[job("a")]).await.unwrap();
+    assert!(more[0] > ids[0]);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_finished_run_records_its_usage_in_the_same_transaction() {
+    let (s, dir) = store().await;
+    let ids = s.insert_jobs(&[job("a")]).await.unwrap();
+    s.transition(ids[0], &dispatch(), 100.0).await.unwrap();
+    s.transition(
+        ids[0],
+        &Event::DispatchRejected {
+            reason: "full".into(),
+        },
+        101.0,
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.usage_since(0.0).await.unwrap().is_empty(),
+        "a job that never started used nothing"
+    );
+    s.transition(ids[0], &dispatch(), 100.0).await.unwrap();
+    s.transition(
+        ids[0],
+        &Event::Started {
+            container_id: "c1".into(),
+        },
+        100.0,
+    )
+    .await
+    .unwrap();
+    s.transition(ids[0], &finished(0), 130.0).await.unwrap();
+    let usage = s.usage_since(0.0).await.unwrap();
+    assert_eq!(usage.len(), 1);
+    assert_eq!(
+        (usage[0].cpu, usage[0].wall_seconds, usage[0].ended),
+        (2.0, 30.0, 130.0)
+    );
+    assert_eq!(usage[0].user, "a");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn transition_many_commits_together_and_refuses_alone() {
+    let (s, dir) = store().await;
+    let ids = s.insert_jobs(&[job("a"), job("a")]).await.unwrap();
+    s.transition(ids[1], &Event::KillRequested, 1.0)
+        .await
+        .unwrap();
+    let res = s
+        .transition_many(&[(ids[0], dispatch()), (ids[1], dispatch())], 2.0)
+        .await
+        .unwrap();
+    assert!(res[0].is_ok());
+    assert!(res[1].is_err(), "a killed job is not dispatched");
+    assert_eq!(
+        s.get_job(ids[0]).await.unwrap().unwrap().status.primary,
+        Primary::Running
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn array(spec: &str, n: u64) -> Task {
+    let mut t = job("a");
+    t.requirements.array.values = Some(spec.into());
+    t.requirements.array.nb_tasks = n;
+    t
+}
+
+#[tokio::test]
+async fn array_children_are_created_on_demand_and_close_the_parent() {
+    let (s, dir) = store().await;
+    let parent = s.insert_jobs(&[array("1:9:3", 3)]).await.unwrap()[0];
+    assert!(
+        s.pending(0).await.unwrap().is_empty(),
+        "the parent never runs itself"
+    );
+    assert_eq!(
+        s.count_pending(Some("a")).await.unwrap(),
+        3,
+        "children not created yet count"
+    );
+    let fill = s.arrays_to_fill().await.unwrap();
+    assert_eq!((fill[0].created, fill[0].total), (0, 3));
+    let kids = s.create_children(parent, 2, 5.0).await.unwrap();
+    assert_eq!(kids.len(), 2);
+    let p = s.get_job(parent).await.unwrap().unwrap();
+    assert_eq!(p.status.primary, Primary::Running);
+    assert_eq!(p.requirements.array.tasks, kids);
+    let k0 = s.get_job(kids[0]).await.unwrap().unwrap();
+    assert_eq!(k0.requirements.array.task_id, Some(1));
+    assert_eq!(k0.parent_task_id, Some(parent));
+    let k1 = s.get_job(kids[1]).await.unwrap().unwrap();
+    assert_eq!(k1.requirements.array.task_id, Some(4));
+    let last = s.create_children(parent, 10, 6.0).await.unwrap();
+    assert_eq!(last.len(), 1, "never past the end");
+    assert_eq!(
+        s.get_job(last[0])
+            .await
+            .unwrap()
+            .unwrap()
+            .requirements
+            .array
+            .task_id,
+        Some(7)
+    );
+    for k in kids.iter().chain(&last) {
+        s.transition(*k, &dispatch(), 7.0).await.unwrap();
+        let p = s.get_job(parent).await.unwrap().unwrap();
+        assert_eq!(p.status.primary, Primary::Running, "parent over too early");
+        s.transition(*k, &finished(0), 8.0).await.unwrap();
+    }
+    let p = s.get_job(parent).await.unwrap().unwrap();
+    assert_eq!(p.status.primary, Primary::Over);
+    assert_eq!(p.status.exitcode, Some(0));
+    assert_eq!(p.requirements.array.nb_tasks_over, 3);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn killing_an_array_kills_every_child() {
+    let (s, dir) = store().await;
+    let parent = s.insert_jobs(&[array("100000", 100_000)]).await.unwrap()[0];
+    let kids = s.create_children(parent, 3, 1.0).await.unwrap();
+    s.transition(kids[0], &dispatch(), 2.0).await.unwrap();
+    let p = s.kill_array(parent, 3.0).await.unwrap();
+    assert_eq!(p.status.primary, Primary::Running, "a child still runs");
+    assert_eq!(p.status.secondary, Some(Secondary::KillRequested));
+    let k0 = s.get_job(kids[0]).await.unwrap().unwrap();
+    assert_eq!(k0.status.secondary, Some(Secondary::KillRequested));
+    for k in &kids[1..] {
+        assert_eq!(
+            s.get_job(*k).await.unwrap().unwrap().status.primary,
+            Primary::Over
+        );
+    }
+    assert!(
+        s.arrays_to_fill().await.unwrap().is_empty(),
+        "no more children are created"
+    );
+    s.transition(kids[0], &Event::Killed, 4.0).await.unwrap();
+    let p = s.get_job(parent).await.unwrap().unwrap();
+    assert_eq!(p.status.primary, Primary::Over);
+    assert_eq!(p.status.secondary, Some(Secondary::Killed));
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -1,0 +1,328 @@
+//! Fair, bounded scheduling end to end through the API, on the native executor (jobs run on the
+//! host as the user; real processes, no containers): quotas, rate limits, dependencies, arrays,
+//! retries, maxlifespan.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn native_with(cpus: u32, extra: &str) -> String {
+    format!("executors: [native]\ntick_seconds: 0.3\nnative: {{cpus: {cpus}, ram: 8}}\n{extra}")
+}
+
+fn native(extra: &str) -> String {
+    native_with(4, extra)
+}
+
+fn reason(j: &Value) -> String {
+    j["status"]["reason"].as_str().unwrap_or("").to_string()
+}
+
+#[test]
+fn user_quotas_hold_jobs_with_a_reason_and_refuse_jobs_too_big_alone() {
+    let srv = Server::start("quota", &native(""));
+    let key = srv.add_user("quinn", 2701, 2701, &[]);
+    let admin = srv.admin();
+    let (_, mut u) = admin.get("/api/1.0/user/quinn");
+    u["usage"]["quota_cpu"] = json!(1);
+    let (s, v) = admin.put("/api/1.0/user/quinn", &u);
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let quinn = srv.client("quinn", &key);
+    let (s, v) = quinn.put("/api/1.0/user/quinn", &u);
+    assert_eq!(s, StatusCode::OK, "unchanged quotas are not a change: {v}");
+    let mut raise = u.clone();
+    raise["usage"]["quota_cpu"] = json!(100);
+    assert_eq!(
+        quinn.put("/api/1.0/user/quinn", &raise).0,
+        StatusCode::FORBIDDEN,
+        "users cannot raise their quota"
+    );
+
+    let (s, v) = quinn.try_submit("native", "true", json!({"requirements": {"cpu": 2}}));
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["field"], "requirements.cpu");
+
+    let first = quinn.submit("native", "sleep 2", json!({}));
+    quinn.wait_running(first, 30);
+    let second = quinn.submit("native", "true", json!({}));
+    let j = quinn.wait_for(second, 10, "held by quota", |j| reason(j).contains("quota"));
+    assert_eq!(reason(&j), "user cpu quota 1 reached: 1 in use");
+    assert_eq!(j["status"]["primary"], "pending");
+    let j = quinn.wait_over(second, 30);
+    assert_eq!(j["status"]["exitcode"], 0);
+}
+
+#[test]
+fn project_quotas_and_membership() {
+    let srv = Server::start("projquota", &native(""));
+    let kp = srv.add_user("pam", 2711, 2711, &[]);
+    let ko = srv.add_user("otto", 2712, 2712, &[]);
+    let admin = srv.admin();
+    let (s, v) = admin.post("/api/1.0/project", &json!({"id": "lab", "description": "the lab", "prio": 60, "quota_cpu": 1, "members": ["pam"]}));
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let pam = srv.client("pam", &kp);
+    let otto = srv.client("otto", &ko);
+    let (s, v) = otto.try_submit("native", "true", json!({"user": {"project": "lab"}}));
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["field"], "user.project");
+    let (_, projects) = pam.get("/api/1.0/user/pam/project");
+    assert!(projects
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == "lab"));
+    let a = pam.submit("native", "sleep 2", json!({"user": {"project": "lab"}}));
+    pam.wait_running(a, 30);
+    let b = pam.submit("native", "true", json!({"user": {"project": "lab"}}));
+    let j = pam.wait_for(b, 10, "held by the project quota", |j| {
+        reason(j).contains("quota")
+    });
+    assert_eq!(reason(&j), "project cpu quota 1 reached: 1 in use");
+    pam.wait_over(b, 30);
+    let (s, usage) = pam.get("/api/1.0/project/lab/usage");
+    assert_eq!(s, StatusCode::OK);
+    assert!(usage[0]["time"].as_f64().unwrap() >= 2.0, "{usage}");
+}
+
+#[test]
+fn rate_limits_refuse_with_429() {
+    let srv = Server::start(
+        "rate",
+        &native_with(1, "rate_limit: 2\napi_rate_limit: 30\napi_rate_burst: 30\n"),
+    );
+    let key = srv.add_user("rita", 2721, 2721, &[]);
+    let rita = srv.client("rita", &key);
+    let running = rita.submit("native", "sleep 30", json!({}));
+    rita.wait_running(running, 30);
+    rita.submit("native", "true", json!({}));
+    rita.submit("native", "true", json!({}));
+    let (s, v) = rita.try_submit("native", "true", json!({}));
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("pending"), "{v}");
+    std::thread::sleep(Duration::from_secs(2));
+    // The request bucket: 30 per second, burst 30.
+    let mut limited = None;
+    for _ in 0..200 {
+        let r = rita
+            .http
+            .get(format!("{}/api/1.0/task/active", rita.base))
+            .bearer_auth(&rita.token)
+            .send()
+            .unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(
+                r.headers()
+                    .get("retry-after")
+                    .map(|h| h.to_str().unwrap().to_string()),
+            );
+            break;
+        }
+    }
+    let retry_after = limited.expect("the request bucket never emptied");
+    assert!(retry_after.is_some(), "429 without Retry-After");
+    rita.delete(&format!("/api/1.0/task/{running}"));
+}
+
+#[test]
+fn dependencies_with_conditions_and_failure_propagation() {
+    let srv = Server::start("deps", &native(""));
+    let key = srv.add_user("dan", 2731, 2731, &[]);
+    let dan = srv.client("dan", &key);
+    let ok = dan.submit("native", "sleep 1", json!({}));
+    let bad = dan.submit("native", "sleep 1; exit 2", json!({}));
+    let deps = |d: Value| json!({"requirements": {"tasks": d}});
+    let after_ok = dan.submit("native", "echo ran", deps(json!([ok])));
+    let after_ok_bad = dan.submit("native", "echo never", deps(json!([bad.to_string()])));
+    let after_any_bad = dan.submit(
+        "native",
+        "echo ran",
+        deps(json!([format!("afterany:{bad}")])),
+    );
+    let after_notok_bad = dan.submit(
+        "native",
+        "echo ran",
+        deps(json!([{"id": bad, "condition": "afternotok"}])),
+    );
+    let after_notok_ok = dan.submit(
+        "native",
+        "echo never",
+        deps(json!([format!("afternotok:{ok}")])),
+    );
+    let chained = dan.submit("native", "echo never", deps(json!([after_ok_bad])));
+    let j = dan.job(after_ok);
+    assert_eq!(j["status"]["primary"], "pending");
+    assert_eq!(reason(&j), format!("waiting for job {ok} (afterok)"));
+    for id in [after_ok, after_any_bad, after_notok_bad] {
+        let j = dan.wait_over(id, 60);
+        assert_eq!(j["status"]["exitcode"], 0, "{j}");
+    }
+    for (id, parent) in [
+        (after_ok_bad, bad),
+        (after_notok_ok, ok),
+        (chained, after_ok_bad),
+    ] {
+        let j = dan.wait_over(id, 60);
+        assert_eq!(j["status"]["secondary"], "dependency failed", "{j}");
+        assert!(reason(&j).contains(&format!("job {parent}")), "{j}");
+        assert!(j["status"]["date_running"].is_null() || j["status"].get("date_running").is_none());
+    }
+    let (s, v) = dan.try_submit("native", "true", deps(json!([99999])));
+    assert_eq!(
+        (s, v["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("requirements.tasks[0]"))
+    );
+    let key2 = srv.add_user("eve", 2732, 2732, &[]);
+    let eve = srv.client("eve", &key2);
+    let (s, _) = eve.try_submit("native", "true", deps(json!([ok])));
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "someone else's job is not a parent"
+    );
+}
+
+#[test]
+fn arrays_run_each_index_and_close_the_parent() {
+    let srv = Server::start("array", &native(""));
+    let key = srv.add_user("ana", 2741, 2741, &[]);
+    let ana = srv.client("ana", &key);
+    let script = "echo \"$GODOCKER_TASK_ID $GOGOCKER_TASK_ID $GODOCKER_TASK_FIRST $GODOCKER_TASK_LAST $GODOCKER_TASK_STEP\"";
+    let parent = ana.submit(
+        "native",
+        script,
+        json!({"requirements": {"array": {"values": "1:9:3"}}}),
+    );
+    let p = ana.wait_over(parent, 60);
+    assert_eq!(p["status"]["exitcode"], 0, "{p}");
+    assert_eq!(p["requirements"]["array"]["nb_tasks"], 3);
+    assert_eq!(p["requirements"]["array"]["nb_tasks_over"], 3);
+    let kids: Vec<u64> = p["requirements"]["array"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_u64().unwrap())
+        .collect();
+    assert_eq!(kids.len(), 3);
+    let mut outputs = Vec::new();
+    for k in &kids {
+        assert!(*k > parent);
+        let j = ana.job(*k);
+        assert_eq!(j["parent_task_id"], parent);
+        outputs.push(ana.file(*k, "god.log").1.trim().to_string());
+    }
+    assert_eq!(
+        outputs,
+        vec!["1 1 1 9 3", "4 4 1 9 3", "7 7 1 9 3"],
+        "1:9:3 is 1, 4, 7 with the range in the environment"
+    );
+    assert!(
+        srv.job_dir(parent).join("4").join("god.log").exists(),
+        "children run in the parent's directory"
+    );
+}
+
+#[test]
+fn killing_an_array_kills_every_child() {
+    let srv = Server::start("arraykill", &native_with(2, ""));
+    let admin = srv.admin();
+    let t0 = Instant::now();
+    let parent = admin.submit(
+        "native",
+        "sleep 60",
+        json!({"requirements": {"array": {"values": "100000"}}}),
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "a 100,000-task array is accepted fast"
+    );
+    let p = admin.wait_for(parent, 30, "running children", |p| {
+        p["status"]["primary"] == "running"
+    });
+    let created = p["requirements"]["array"]["nb_tasks_created"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        created < 100_000,
+        "children are created as needed, not up front ({created})"
+    );
+    let running_children = || {
+        let (_, active) = admin.get("/api/1.0/task/active");
+        active
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["status"]["primary"] == "running" && j["parent_task_id"] == parent)
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while running_children() < 2 {
+        assert!(Instant::now() < deadline, "children never ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(running_children(), 2, "two cpus: two children run");
+    let (s, _) = admin.delete(&format!("/api/1.0/task/{parent}"));
+    assert_eq!(s, StatusCode::OK);
+    let p = admin.wait_over(parent, 60);
+    assert_eq!(p["status"]["secondary"], "killed");
+    assert_eq!(p["requirements"]["array"]["nb_tasks_over"], 100_000);
+    let (_, active) = admin.get("/api/1.0/task/active");
+    assert!(
+        active.as_array().unwrap().is_empty(),
+        "children still active: {active}"
+    );
+}
+
+#[test]
+fn maxlifespan_kills_long_jobs_and_can_be_changed_while_running() {
+    let srv = Server::start("lifespan", &native(""));
+    let admin = srv.admin();
+    let own = admin.submit(
+        "native",
+        "sleep 60",
+        json!({"requirements": {"maxlifespan": "2s"}}),
+    );
+    let later = admin.submit("native", "sleep 60", json!({}));
+    admin.wait_running(later, 30);
+    let (s, v) = admin.put(
+        &format!("/api/1.0/task/{later}"),
+        &json!({"name": "maxlifespan", "value": "1s"}),
+    );
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for id in [own, later] {
+        let j = admin.wait_over(id, 30);
+        assert_eq!(j["status"]["secondary"], "killed", "{j}");
+        assert!(reason(&j).starts_with("Max duration reached"), "{j}");
+    }
+    let (s, v) = admin.put(
+        &format!("/api/1.0/task/{own}"),
+        &json!({"name": "cpu", "value": "9"}),
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}
+
+#[test]
+fn node_failures_are_retried_up_to_the_policy() {
+    // The fake executor's `testerror` job loses its node; the failure policy retries it.
+    let srv = Server::start("retry", "executors: [fake]\nfake: {fail_on: 0, run_seconds: 0.1}\ntick_seconds: 0.2\nfailure_policy: {strategy: 2}\n");
+    let admin = srv.admin();
+    let id = admin.submit(
+        "img",
+        "true",
+        json!({"meta": {"name": "testerror"}, "requirements": {"failure_policy": 5}}),
+    );
+    let j = admin.wait_over(id, 30);
+    assert_eq!(
+        j["status"]["attempts"], 3,
+        "two retries (capped by the configuration), then over: {j}"
+    );
+    assert_eq!(j["status"]["failure"]["count"], 3);
+    assert!(reason(&j).contains("disappeared"), "{j}");
+    let none = admin.submit("img", "true", json!({"meta": {"name": "testerror"}}));
+    let j = admin.wait_over(none, 30);
+    assert_eq!(j["status"]["attempts"], 1, "no retry asked: {j}");
+}
