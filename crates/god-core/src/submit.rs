@@ -67,6 +67,17 @@ pub fn parse(body: &[u8]) -> Result<Task, SubmitError> {
     if let Some(p) = project {
         obj.insert("user".into(), serde_json::json!({ "project": p }));
     }
+    // Fields we do not know are refused, not silently dropped: a typo must not turn into a
+    // job that runs without what its author asked for.
+    let mut unknown: Option<String> = None;
+    let _: Result<Task, _> = serde_ignored::deserialize(&v, |path| {
+        if unknown.is_none() {
+            unknown = Some(path.to_string());
+        }
+    });
+    if let Some(path) = unknown {
+        return Err(invalid(&path, "unknown field"));
+    }
     let task: Task = serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         invalid(&path, e.into_inner().to_string())
@@ -442,6 +453,8 @@ mod tests {
                 "requirements.array.values",
             ),
             (r#","meta":{"name":5}"#, "meta.name"),
+            (r#","requirements":{"cpus":2}"#, "requirements.cpus"),
+            (r#","colour":"blue""#, "colour"),
             (
                 r#","container":{"volumes":[{"name":"data","acl":"rw"}],"image":"i"}"#,
                 "container.volumes[0].name",

@@ -5,7 +5,8 @@
 //! - its container finished: the watcher's first pass collects it;
 //! - it has no container and none was recorded: the crash came before the container was created,
 //!   so it never ran: back to pending;
-//! - its container is gone though one was recorded: over, with a reason.
+//! - its container is gone though one was recorded: a node failure (over with a reason, or back
+//!   to the queue when its `failure_policy` allows a retry).
 //!
 //! Then every container labelled with our server id that belongs to no running job is removed.
 
@@ -80,16 +81,21 @@ pub async fn reconcile(state: &AppState) -> Result<Report, ServerError> {
                 report.requeued += 1;
             }
             (None, Some(id)) => {
+                // The container vanished while we were away: a node failure, retried if the
+                // job allows it.
+                let retries = task
+                    .requirements
+                    .failure_policy
+                    .min(state.config.failure_policy.strategy);
                 state
                     .store
                     .transition(
                         task.id,
-                        &Event::Finished {
+                        &Event::NodeFailed {
+                            reason: format!("container {id} was gone when the server restarted"),
+                            node: task.node_name().unwrap_or("unknown").to_string(),
                             exit_code: LOST_EXIT_CODE,
-                            reason: Some(format!(
-                                "container {id} was gone when the server restarted"
-                            )),
-                            duration: None,
+                            retries_allowed: retries,
                         },
                         now(),
                     )

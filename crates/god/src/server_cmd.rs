@@ -127,7 +127,7 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 pub enum UserCmd {
     /// Create a local user; prints only its API key
     Add {
@@ -155,6 +155,9 @@ pub enum UserCmd {
         #[command(flatten)]
         place: Place,
     },
+    /// Change a user's priority, quotas, admin flag… over the API (as `god account set`; needs
+    /// `god login` as an administrator)
+    Set(crate::client::AccountSetArgs),
     /// Issue a new API key (prints it); tokens of the old key stop working
     Apikey {
         login: String,
@@ -176,14 +179,26 @@ pub struct Place {
     pub data: Option<PathBuf>,
 }
 
+fn unreachable_set() -> Result<Place> {
+    anyhow::bail!("god user set goes through the API (see main)")
+}
+
 pub fn user(cmd: UserCmd) -> Result<()> {
+    if let UserCmd::Set(a) = cmd {
+        // A blocking HTTP client: not inside the async runtime.
+        return crate::client::user_set(a);
+    }
     runtime()?.block_on(async move {
         let place = match &cmd {
-            UserCmd::Add { place, .. } | UserCmd::List { place, .. } | UserCmd::Apikey { place, .. } => place.clone(),
+            UserCmd::Add { place, .. }
+            | UserCmd::List { place, .. }
+            | UserCmd::Apikey { place, .. } => place.clone(),
+            UserCmd::Set(_) => unreachable_set()?,
         };
         let config = load_config(place.config.as_deref())?;
         let store = god_server::open_store(&data_dir(place.data.as_ref(), &config), &config).await?;
         match cmd {
+            UserCmd::Set(_) => unreachable_set().map(|_| ())?,
             UserCmd::Add { login, uid, gid, sgids, home, email, admin, .. } => {
                 let key = accounts::add_user(&store, &NewUser { login, uid, gid, sgids, home, email, admin }).await?;
                 println!("{key}");

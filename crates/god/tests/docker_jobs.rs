@@ -217,3 +217,74 @@ fn idle_system_starts_a_job_quickly() {
     let j = admin.wait_over(id, 10);
     assert_eq!(j["status"]["exitcode"], 0);
 }
+
+#[test]
+fn names_tags_and_commands_reach_the_container_as_data() {
+    if docker_skipped() {
+        return;
+    }
+    let srv = Server::start("literal", &docker_config(""));
+    let admin = srv.admin();
+    let id = admin.submit(
+        MINIMAL_IMAGE,
+        "echo '$(touch injected)' \"a \\\"quoted\\\" word\" `echo ticks`",
+        json!({"meta": {"name": "$(touch name-ran); echo", "description": "`touch desc-ran`",
+                        "tags": ["'; touch tag-ran; '", "$(id)"]}}),
+    );
+    let j = admin.wait_over(id, 60);
+    assert_eq!(j["status"]["exitcode"], 0, "{j}");
+    assert_eq!(j["meta"]["name"], "$(touch name-ran); echo");
+    let log = admin.file(id, "god.log").1;
+    assert_eq!(log, "$(touch injected) a \"quoted\" word ticks\n");
+    let dir = srv.job_dir(id);
+    for f in ["injected", "name-ran", "desc-ran", "tag-ran"] {
+        assert!(!dir.join(f).exists(), "{f} was executed");
+    }
+}
+
+#[test]
+fn a_lost_container_is_a_node_failure_retried_per_policy() {
+    if docker_skipped() {
+        return;
+    }
+    let mut srv = Server::start("retry", &docker_config("failure_policy: {strategy: 1}\n"));
+    let admin = srv.admin();
+    let id = admin.submit(
+        MINIMAL_IMAGE,
+        "sleep 300",
+        json!({"requirements": {"failure_policy": 3}}),
+    );
+    let lose = |srv: &mut Server, attempt: u64| {
+        let admin = srv.admin();
+        let j = admin.wait_for(id, 60, "running", |j| {
+            j["status"]["primary"] == "running"
+                && j["container"]["id"].is_string()
+                && j["status"]["attempts"] == attempt
+        });
+        // While the server is down, the engine loses the container.
+        srv.kill9();
+        let cid = j["container"]["id"].as_str().unwrap().to_string();
+        let rm = std::process::Command::new("docker")
+            .args(["rm", "-f", &cid])
+            .output()
+            .unwrap();
+        assert!(rm.status.success());
+        srv.restart();
+    };
+    lose(&mut srv, 1);
+    lose(&mut srv, 2);
+    let admin = srv.admin();
+    let j = admin.wait_over(id, 60);
+    assert_eq!(
+        j["status"]["attempts"], 2,
+        "one retry (the configuration caps the job's 3): {j}"
+    );
+    assert_eq!(j["status"]["failure"]["count"], 2);
+    assert!(
+        j["status"]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("gone"),
+        "{j}"
+    );
+}

@@ -47,7 +47,16 @@ pub async fn submit(
 ) -> Result<Json<Value>, ApiError> {
     let body = body_bytes(body)?;
     let parsed = submit::parse(&body).map_err(submit_error)?;
-    let task = submit::validate(parsed, &caller.identity(), &state.config, now(), &|p| {
+    // A project's volumes are offered to its members, next to the configured ones.
+    let project_volumes = project_volumes(&state, &caller, &parsed.user.project).await?;
+    let config = if project_volumes.is_empty() {
+        std::borrow::Cow::Borrowed(&*state.config)
+    } else {
+        let mut c = (*state.config).clone();
+        c.volumes.extend(project_volumes);
+        std::borrow::Cow::Owned(c)
+    };
+    let task = submit::validate(parsed, &caller.identity(), &config, now(), &|p| {
         std::path::Path::new(p).exists()
     })
     .map_err(submit_error)?;
@@ -61,6 +70,39 @@ pub async fn submit(
         .map_err(|e| ApiError::unavailable(format!("the job could not be stored: {e}")))?;
     state.wake.scheduler.notify_one();
     Ok(Json(json!({ "msg": "Task added", "id": id.0 })))
+}
+
+/// Volumes of `project` the caller may mount (members and admins).
+async fn project_volumes(
+    state: &AppState,
+    caller: &Caller,
+    project: &str,
+) -> Result<Vec<god_core::config::VolumeConfig>, ApiError> {
+    if project.is_empty() || project == super::projects::DEFAULT_PROJECT {
+        return Ok(Vec::new());
+    }
+    let Some(p) = state.store.get_project(project).await? else {
+        return Ok(Vec::new());
+    };
+    if !caller.admin && !p.members.iter().any(|m| m == caller.login()) {
+        return Ok(Vec::new());
+    }
+    Ok(p.volumes
+        .iter()
+        .filter_map(|v| {
+            Some(god_core::config::VolumeConfig {
+                name: v.get("name")?.as_str()?.to_string(),
+                acl: v
+                    .get("acl")
+                    .and_then(|a| a.as_str())
+                    .unwrap_or("ro")
+                    .to_string(),
+                path: v.get("path")?.as_str()?.to_string(),
+                mount: v.get("mount").and_then(|m| m.as_str()).map(String::from),
+            })
+        })
+        .filter(|v| matches!(v.acl.as_str(), "ro" | "rw") && v.name != "home")
+        .collect())
 }
 
 async fn check_project_and_quotas(
@@ -162,14 +204,31 @@ pub struct ProjectFilter {
 
 async fn list(
     state: &AppState,
-    q: JobQuery,
+    mut q: JobQuery,
     project: Option<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut jobs = state.store.list_jobs(&q).await?;
     if let Some(p) = project.filter(|p| !p.is_empty()) {
-        jobs.retain(|j| j.user.project == p);
+        q.projects = vec![p];
     }
-    Ok(Json(json!(jobs)))
+    Ok(Json(json!(state.store.list_jobs(&q).await?)))
+}
+
+/// The query of a user's own listing; `?project=P` shows every member's jobs of `P` when the
+/// configuration shares project tasks and the caller is a member.
+async fn own_or_project(
+    state: &AppState,
+    caller: &Caller,
+    project: &Option<String>,
+    mut q: JobQuery,
+) -> Result<JobQuery, ApiError> {
+    let shared = match project.as_deref() {
+        Some(p) if !p.is_empty() => shares_project(state, caller, p).await?,
+        _ => false,
+    };
+    if !shared {
+        q.user = Some(caller.login().to_string());
+    }
+    Ok(q)
 }
 
 /// `GET /api/1.0/task/active`: the caller's pending and running jobs.
@@ -179,10 +238,10 @@ pub async fn active(
     Query(f): Query<ProjectFilter>,
 ) -> Result<Json<Value>, ApiError> {
     let q = JobQuery {
-        user: Some(caller.login().to_string()),
         states: vec![Primary::Pending, Primary::Running],
         ..Default::default()
     };
+    let q = own_or_project(&state, &caller, &f.project, q).await?;
     list(&state, q, f.project).await
 }
 
@@ -218,13 +277,13 @@ pub async fn over(
 ) -> Result<Json<Value>, ApiError> {
     let (skip, limit) = page(&skip, &limit)?;
     let q = JobQuery {
-        user: Some(caller.login().to_string()),
         states: vec![Primary::Over, Primary::Archived],
         skip,
         limit,
         newest_first: true,
         ..Default::default()
     };
+    let q = own_or_project(&state, &caller, &f.project, q).await?;
     list(&state, q, f.project).await
 }
 
@@ -263,8 +322,25 @@ pub(crate) async fn visible_job(
     let id = job_id(raw)?;
     match state.store.get_job(id).await? {
         Some(t) if caller.may_touch(&t.user.id) => Ok(t),
+        Some(t) if shares_project(state, caller, &t.user.project).await? => Ok(t),
         _ => Err(ApiError::not_found(format!("job {id} does not exist"))),
     }
+}
+
+/// With `share_project_tasks`, members of a project see and manage each other's jobs in it.
+pub(crate) async fn shares_project(
+    state: &AppState,
+    caller: &Caller,
+    project: &str,
+) -> Result<bool, ApiError> {
+    if !state.config.share_project_tasks || project == super::projects::DEFAULT_PROJECT {
+        return Ok(false);
+    }
+    Ok(state
+        .store
+        .get_project(project)
+        .await?
+        .is_some_and(|p| p.members.iter().any(|m| m == caller.login())))
 }
 
 /// `GET /api/1.0/task/<id>`.

@@ -106,6 +106,13 @@ pub enum Command {
     Project(project::ProjectCmd),
 }
 
+pub use account::AccountSetArgs;
+
+/// `god user set`: the same as `god account set`.
+pub fn user_set(a: AccountSetArgs) -> Result<()> {
+    run(Command::Account(account::AccountCmd::Set(a)))
+}
+
 pub fn run(cmd: Command) -> Result<()> {
     let code = match cmd {
         Command::Login(a) => account::login(a)?,

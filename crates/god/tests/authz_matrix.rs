@@ -1,0 +1,315 @@
+//! The authorization matrix: every route × every kind of caller, as one table. `Allowed` means
+//! the request got past authorization (any answer but 401/403/404: a 409 for a job in the wrong
+//! state is still "allowed").
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use reqwest::blocking::Client;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Want {
+    Allowed,
+    NotFound,
+    Forbidden,
+    Unauthorized,
+}
+use Want::*;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Owner,
+    Other,
+    Member,
+    Admin,
+    NoToken,
+    BadToken,
+    Expired,
+    Renewed,
+}
+
+const CALLERS: [Who; 8] = [
+    Who::Owner,
+    Who::Other,
+    Who::Member,
+    Who::Admin,
+    Who::NoToken,
+    Who::BadToken,
+    Who::Expired,
+    Who::Renewed,
+];
+
+struct World {
+    srv: Server,
+    keys: std::collections::HashMap<&'static str, String>,
+    http: Client,
+    expired: String,
+    renewed: String,
+}
+
+fn token(srv: &Server, user: &str, key: &str) -> String {
+    Api::login(&srv.url, user, key).token
+}
+
+fn world(share: bool) -> World {
+    let cfg = format!(
+        "executors: [fake]\nfake: {{fail_on: 0, run_seconds: 30}}\ntick_seconds: 0.3\napi_rate_limit: 0\nshare_project_tasks: {share}\ntoken_ttl: 2\n"
+    );
+    let srv = Server::start(if share { "authz-share" } else { "authz" }, &cfg);
+    let mut keys = std::collections::HashMap::new();
+    keys.insert("olga", srv.add_user("olga", 3301, 3301, &[]));
+    keys.insert("oscar", srv.add_user("oscar", 3302, 3302, &[]));
+    keys.insert("mia", srv.add_user("mia", 3303, 3303, &[]));
+    keys.insert("rene", srv.add_user("rene", 3304, 3304, &[]));
+    keys.insert("admin", srv.admin_key.clone());
+    let admin = srv.admin();
+    let (s, v) = admin.post(
+        "/api/1.0/project",
+        &json!({"id": "lab", "members": ["olga", "mia"]}),
+    );
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // A token that expires (token_ttl: 2 s), and one of a key renewed since.
+    let expired = token(&srv, "oscar", &keys["oscar"]);
+    let renewed = token(&srv, "rene", &keys["rene"]);
+    let (s, _) = admin.post("/api/1.0/user/rene/apikey", &json!({}));
+    assert_eq!(s, StatusCode::OK);
+    std::thread::sleep(Duration::from_millis(2200));
+    World {
+        srv,
+        keys,
+        http: Client::new(),
+        expired,
+        renewed,
+    }
+}
+
+impl World {
+    fn bearer(&self, who: Who) -> Option<String> {
+        let login = |u: &str| token(&self.srv, u, &self.keys[u]);
+        match who {
+            Who::Owner => Some(login("olga")),
+            Who::Other => Some(login("oscar")),
+            Who::Member => Some(login("mia")),
+            Who::Admin => Some(login("admin")),
+            Who::NoToken => None,
+            Who::BadToken => Some("eyJzdWIiOiJhZG1pbiJ9.Zm9yZ2Vk".into()),
+            Who::Expired => Some(self.expired.clone()),
+            Who::Renewed => Some(self.renewed.clone()),
+        }
+    }
+
+    /// A fresh job of olga in project lab (pending: the fake executor holds `norun`).
+    fn job(&self) -> u64 {
+        let olga = self.srv.client("olga", &self.keys["olga"]);
+        olga.submit(
+            "img",
+            "true",
+            json!({"meta": {"name": "norun"}, "user": {"project": "lab"}}),
+        )
+    }
+
+    fn call(&self, who: Who, method: &str, path: &str, body: Option<Value>) -> StatusCode {
+        let url = format!("{}{}", self.srv.url, path);
+        let mut req = match method {
+            "GET" => self.http.get(&url),
+            "POST" => self.http.post(&url),
+            "PUT" => self.http.put(&url),
+            "DELETE" => self.http.delete(&url),
+            other => panic!("method {other}"),
+        };
+        if let Some(t) = self.bearer(who) {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().unwrap().status()
+    }
+}
+
+fn verdict(s: StatusCode) -> Want {
+    match s.as_u16() {
+        401 => Unauthorized,
+        403 => Forbidden,
+        404 => NotFound,
+        _ => Allowed,
+    }
+}
+
+/// Expected answer for `who` on a route of `kind`.
+fn expect(kind: &str, who: Who, share: bool) -> Want {
+    let unauth = matches!(
+        who,
+        Who::NoToken | Who::BadToken | Who::Expired | Who::Renewed
+    );
+    if unauth {
+        return Unauthorized;
+    }
+    match (kind, who) {
+        (_, Who::Admin) => Allowed,
+        // A job of olga's in project lab.
+        ("job", Who::Owner) => Allowed,
+        ("job", Who::Member) if share => Allowed,
+        ("job", _) => NotFound,
+        // olga's account: herself or an admin.
+        ("self", Who::Owner) => Allowed,
+        ("self", _) => Forbidden,
+        // Changing quotas: administrators only.
+        ("quota", _) => Forbidden,
+        // Administrator routes.
+        ("admin", _) => Forbidden,
+        // Project lab: members see it.
+        ("member", Who::Owner | Who::Member) => Allowed,
+        ("member", _) => NotFound,
+        // Routes any authenticated user may call (on their own data).
+        ("user", _) => Allowed,
+        (k, w) => panic!("no expectation for {k} / {w:?}"),
+    }
+}
+
+type Route = (&'static str, &'static str, String, Option<Value>);
+
+fn routes(w: &World) -> Vec<Route> {
+    let j = |w: &World| w.job();
+    let mut r: Vec<Route> = Vec::new();
+    for (method, suffix, body) in [
+        ("GET", "", None),
+        ("GET", "/status", None),
+        ("GET", "/suspend", None),
+        ("GET", "/resume", None),
+        ("GET", "/reschedule", None),
+        (
+            "PUT",
+            "",
+            Some(json!({"name": "maxlifespan", "value": "1h"})),
+        ),
+        ("GET", "/archive", None),
+        ("GET", "/files/", None),
+        ("GET", "/files/cmd.sh", None),
+        ("DELETE", "/archive", None),
+        ("DELETE", "", None),
+    ] {
+        r.push((
+            "job",
+            method,
+            format!("/api/1.0/task/{}{suffix}", j(w)),
+            body,
+        ));
+    }
+    r.push(("self", "GET", "/api/1.0/user/olga".into(), None));
+    r.push(("self", "GET", "/api/1.0/user/olga/project".into(), None));
+    r.push(("self", "GET", "/api/1.0/user/olga/usage".into(), None));
+    r.push(("self", "DELETE", "/api/1.0/user/olga/task".into(), None));
+    r.push((
+        "self",
+        "PUT",
+        "/api/1.0/user/olga".into(),
+        Some(json!({"credentials": {"public": "ssh-ed25519 AAAA test"}})),
+    ));
+    r.push((
+        "quota",
+        "PUT",
+        "/api/1.0/user/olga".into(),
+        Some(json!({"usage": {"quota_cpu": 77}})),
+    ));
+    r.push(("admin", "GET", "/api/1.0/user".into(), None));
+    r.push(("admin", "GET", "/api/1.0/task/active/all".into(), None));
+    r.push(("admin", "POST", "/api/1.0/task/over/all/0/10".into(), None));
+    r.push(("admin", "GET", "/api/1.0/project".into(), None));
+    r.push((
+        "admin",
+        "POST",
+        "/api/1.0/project".into(),
+        Some(json!({"id": "p-new"})),
+    ));
+    r.push((
+        "admin",
+        "POST",
+        "/api/1.0/project/lab".into(),
+        Some(json!({"description": "x"})),
+    ));
+    r.push(("admin", "DELETE", "/api/1.0/project/lab/quota".into(), None));
+    r.push(("member", "GET", "/api/1.0/project/lab".into(), None));
+    r.push(("member", "GET", "/api/1.0/project/lab/usage".into(), None));
+    r.push(("user", "GET", "/api/1.0/task/active".into(), None));
+    r.push(("user", "POST", "/api/1.0/task/over/0/10".into(), None));
+    r.push(("user", "GET", "/api/1.0/image".into(), None));
+    r.push(("user", "GET", "/api/1.0/archive/30".into(), None));
+    r
+}
+
+fn run_matrix(share: bool) {
+    let w = world(share);
+    let mut failures = Vec::new();
+    let mut rows = 0;
+    for (kind, method, path, body) in routes(&w) {
+        for who in CALLERS {
+            // Destructive routes get a fresh job per caller.
+            let path = if kind == "job"
+                && (method == "DELETE"
+                    || path.ends_with("/reschedule")
+                    || path.ends_with("/archive"))
+            {
+                let fresh = w.job();
+                let old_id: String = path
+                    .trim_start_matches("/api/1.0/task/")
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                path.replacen(&format!("/task/{old_id}"), &format!("/task/{fresh}"), 1)
+            } else {
+                path.clone()
+            };
+            let got = verdict(w.call(who, method, &path, body.clone()));
+            let want = expect(kind, who, share);
+            rows += 1;
+            if got != want {
+                failures.push(format!(
+                    "{method} {path} as {who:?}: got {got:?}, want {want:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "share_project_tasks={share}: {} of {rows} cases wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // Public routes need no token.
+    let cfg = w
+        .http
+        .get(format!("{}/api/1.0/config", w.srv.url))
+        .send()
+        .unwrap();
+    assert_eq!(cfg.status(), StatusCode::OK);
+    // With sharing, a member's project listing shows the owner's jobs; without, only their own.
+    w.job();
+    let mia = w.srv.client("mia", &w.keys["mia"]);
+    let (_, listed) = mia.get("/api/1.0/task/active?project=lab");
+    let others = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["user"]["id"] == "olga")
+        .count();
+    assert_eq!(
+        others > 0,
+        share,
+        "project listing with share_project_tasks={share}"
+    );
+}
+
+#[test]
+fn authorization_matrix_without_project_sharing() {
+    run_matrix(false);
+}
+
+#[test]
+fn authorization_matrix_with_project_sharing() {
+    run_matrix(true);
+}
