@@ -20,6 +20,8 @@ TMP=/dev/shm
 echo "== Go-Docker"
 $GOD bench drain --executor fake --jobs "$N" --dir "$TMP" | tee /tmp/god-drain-fake.txt
 $GOD bench drain --executor native --jobs "$N" --dir "$TMP" | tee /tmp/god-drain-native.txt
+# The same concurrency as this Slurm node (2 CPUs: 2 jobs at a time).
+$GOD bench drain --executor native --slots 2 --jobs "$SLURM_N" --dir "$TMP" | tee /tmp/god-drain-native2.txt
 
 echo "== Slurm"
 if ! command -v slurmctld >/dev/null; then
@@ -78,4 +80,6 @@ kill "$(cat /run/slurmd.pid)" "$(cat /run/slurmctld.pid)" 2>/dev/null || true
 kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true
 
 native=$(grep -o '[0-9]* jobs/s' /tmp/god-drain-native.txt | grep -o '[0-9]*')
-printf 'ratio: Go-Docker native drains %.1f x the rate of Slurm on this machine\n' "$(echo "$native / $slurm_rate" | bc -l)"
+native2=$(grep -o '[0-9]* jobs/s' /tmp/god-drain-native2.txt | grep -o '[0-9]*')
+printf 'ratio: Go-Docker native, 2 jobs at a time like this Slurm node: %.0f x the rate of Slurm\n' "$(echo "$native2 / $slurm_rate" | bc -l)"
+printf 'ratio: Go-Docker native, 64 jobs at a time: %.0f x the rate of Slurm\n' "$(echo "$native / $slurm_rate" | bc -l)"

@@ -17,18 +17,23 @@ pub struct ArrayRange {
 }
 
 impl ArrayRange {
-    /// Number of children.
+    /// Number of children. Computed in 128 bits: the ends may be anywhere in `i64`.
     pub fn len(&self) -> u64 {
-        ((self.last - self.first) / self.step + 1) as u64
+        let span = i128::from(self.last) - i128::from(self.first);
+        if span < 0 || self.step <= 0 {
+            return 0;
+        }
+        (span / i128::from(self.step) + 1).min(i128::from(u64::MAX)) as u64
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Index value of the k-th child (0-based).
+    /// Index value of the k-th child (0-based; `k < len()` stays within `first..=last`).
     pub fn value(&self, k: u64) -> i64 {
-        self.first + (k as i64) * self.step
+        let v = i128::from(self.first) + i128::from(k) * i128::from(self.step);
+        v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
     }
 
     /// The last value actually produced (≤ `last`).
@@ -89,6 +94,13 @@ mod tests {
             ("a:b", None),
             ("1:2:3:4", None),
             ("1:2000000", None),
+            // Found by the fuzzer: the span overflowed i64.
+            ("-9223372036854775808:4", None),
+            ("-9223372036854775808:9223372036854775807", None),
+            (
+                "9223372036854775806:9223372036854775807",
+                Some(vec![9223372036854775806, 9223372036854775807]),
+            ),
         ];
         for (spec, want) in cases {
             let got = parse(spec)
