@@ -54,6 +54,8 @@ pub struct Options {
 /// What a started service tells its operator.
 pub struct Started {
     pub listen: Option<SocketAddr>,
+    /// This server's identity (the `godocker.server` label of its containers).
+    pub server_id: String,
     /// The administrator's API key, only when it was created by this start.
     pub admin_key: Option<String>,
     pub recovery: recovery::Report,
@@ -217,6 +219,7 @@ pub async fn start(
     Ok((
         Started {
             listen,
+            server_id: state.server_id.to_string(),
             admin_key,
             recovery: report,
             data_dir: opts.data_dir,

@@ -381,19 +381,18 @@ async fn docker_bench(a: DockerArgs) -> Result<()> {
         }
         // The container is removed right after the result is recorded; wait for that too, as the
         // baseline includes its remove.
-        while docker
-            .list_containers(Some(bollard::query_parameters::ListContainersOptions {
-                all: true,
-                filters: Some(
-                    [("label".to_string(), vec![format!("godocker.job={id}")])]
-                        .into_iter()
-                        .collect(),
-                ),
-                ..Default::default()
-            }))
+        let name = store
+            .get_job(id)
             .await?
-            .iter()
-            .any(|_| true)
+            .and_then(|j| j.container.name)
+            .context("no container name")?;
+        while docker
+            .inspect_container(
+                &name,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .is_ok()
         {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }

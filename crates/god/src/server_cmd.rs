@@ -99,6 +99,7 @@ pub fn serve(args: ServeArgs, roles: Roles) -> Result<()> {
                 r.reattached, r.requeued, r.lost, r.removed_orphans
             );
         }
+        println!("server id: {}", started.server_id);
         println!("data directory: {}", started.data_dir.display());
         use std::io::Write;
         let _ = std::io::stdout().flush();

@@ -35,6 +35,8 @@ pub struct Server {
     pub config: PathBuf,
     pub url: String,
     pub admin_key: String,
+    /// `godocker.server` label of this server's containers.
+    pub server_id: String,
     child: Option<Child>,
     stderr_log: PathBuf,
 }
@@ -51,6 +53,7 @@ impl Server {
             dir,
             url: String::new(),
             admin_key: String::new(),
+            server_id: String::new(),
             child: None,
             stderr_log: PathBuf::new(),
         };
@@ -88,6 +91,9 @@ impl Server {
             };
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 self.url = format!("http://{}", rest.split_whitespace().next().unwrap());
+            }
+            if let Some(rest) = line.strip_prefix("server id: ") {
+                self.server_id = rest.trim().to_string();
             }
             if let Some(rest) = line.split("API key: ").nth(1) {
                 self.admin_key = rest.trim().to_string();
@@ -173,6 +179,31 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        self.stop();
+        // Jobs outlive their server by design; a test's must not outlive the test.
+        if !self.server_id.is_empty() {
+            let filter = format!("label=godocker.server={}", self.server_id);
+            if let Ok(out) = Command::new("docker")
+                .args(["ps", "-aq", "--filter", &filter])
+                .output()
+            {
+                let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect();
+                if !ids.is_empty() {
+                    let _ = Command::new("docker")
+                        .args(["rm", "-f"])
+                        .args(&ids)
+                        .output();
+                }
+            }
+        }
+    }
+}
+
+impl Server {
+    fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             unsafe_free_term(&c);
             let deadline = Instant::now() + Duration::from_secs(5);
