@@ -83,6 +83,8 @@ pub struct Config {
     pub login_rate_limit: LoginRateLimit,
     pub max_file_download: u64,
     pub clean_old: u64,
+    /// Bytes of job directories a user may keep (`40G`); archiving frees them. None: no quota.
+    pub disk_default_quota: Option<String>,
     pub rate_limit: Option<u64>,
     pub rate_limit_all: Option<u64>,
     pub share_project_tasks: bool,
@@ -159,6 +161,7 @@ impl Default for Config {
             login_rate_limit: LoginRateLimit::default(),
             max_file_download: 0,
             clean_old: 30,
+            disk_default_quota: None,
             rate_limit: None,
             rate_limit_all: None,
             share_project_tasks: false,
@@ -392,7 +395,6 @@ const LEGACY_KEYS: &[&str] = &[
     "email_smtp_password",
     "email_smtp_host",
     "email_smtp_port",
-    "disk_default_quota",
     "status_policy",
     "etcd_prefix",
     "etcd_host",
@@ -603,6 +605,11 @@ fn validate(c: &Config) -> Result<(), CoreError> {
                 &format!("volumes[{i}].path"),
                 "must be an absolute path".into(),
             );
+        }
+    }
+    if let Some(q) = &c.disk_default_quota {
+        if let Err(e) = crate::size::parse_size(q) {
+            return bad("disk_default_quota", e);
         }
     }
     if let Err(e) = crate::watchers::from_config(c) {

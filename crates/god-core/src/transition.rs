@@ -77,6 +77,11 @@ pub enum Event {
         exit_code: i64,
         retries_allowed: u32,
     },
+    /// The bytes an over job's directory holds (`container.meta.disk_size`, counted against the
+    /// user's disk quota until the job is archived).
+    DiskUsage {
+        bytes: u64,
+    },
     /// An array parent's first children were created: it is "running" from now on.
     ArrayStarted,
     /// One child of this array parent is over (`exit_code` `None`: it never ran).
@@ -106,6 +111,7 @@ impl Event {
             Event::NodeFailed { .. } => "record a node failure",
             Event::LimitReached { .. } => "stop it at its limit",
             Event::ArrayStarted => "start its array",
+            Event::DiskUsage { .. } => "record its disk usage",
             Event::ArrayChildOver { .. } => "count an array child",
         }
     }
@@ -345,6 +351,13 @@ pub fn apply(task: &mut Task, event: &Event, now: f64) -> Result<(), CoreError> 
                 finish(task, now, KILLED_EXIT_CODE, Some(0.0));
                 task.status.secondary = Some(Secondary::Killed);
             }
+        }
+        Event::DiskUsage { bytes } if primary == Over => {
+            let mut meta = task.container.meta.take().unwrap_or_else(|| json!({}));
+            if let Some(obj) = meta.as_object_mut() {
+                obj.insert("disk_size".into(), json!(bytes));
+            }
+            task.container.meta = Some(meta);
         }
         Event::Archived if primary == Over => {
             task.status.primary = Archived;

@@ -154,7 +154,11 @@ async fn collect(state: &AppState, tasks: Vec<Task>) -> Result<(), ServerError> 
     if ended.is_empty() {
         return Ok(());
     }
-    let events: Vec<(JobId, Event)> = ended.iter().map(|(id, _, e)| (*id, e.clone())).collect();
+    let mut events: Vec<(JobId, Event)> = Vec::with_capacity(ended.len());
+    for (id, _, e) in &ended {
+        events.push((*id, e.clone()));
+    }
+    events.extend(disk_usage_events(state, &ended).await);
     let results = state.store.transition_many(&events, now()).await?;
     for done in results.iter().flatten() {
         if done.status.primary == Primary::Over {
@@ -178,6 +182,33 @@ async fn collect(state: &AppState, tasks: Vec<Task>) -> Result<(), ServerError> 
     );
     state.wake.scheduler.notify_one();
     Ok(())
+}
+
+/// With a disk quota, what each ended job's directory holds (recorded right after its end, in
+/// the same transaction).
+async fn disk_usage_events(
+    state: &AppState,
+    ended: &[(JobId, String, Event)],
+) -> Vec<(JobId, Event)> {
+    if state.config.disk_default_quota.is_none() || ended.is_empty() {
+        return Vec::new();
+    }
+    let ids: Vec<JobId> = ended.iter().map(|(id, _, _)| *id).collect();
+    let Ok(tasks) = state.store.get_jobs(&ids).await else {
+        return Vec::new();
+    };
+    let shared = state.paths.shared_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        tasks
+            .iter()
+            .map(|t| {
+                let bytes = jobdir::size(&jobdir::path(&shared, t));
+                (t.id, Event::DiskUsage { bytes })
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
 }
 
 /// What ended, for a job whose container may have stopped: `None` while it runs.

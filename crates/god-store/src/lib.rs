@@ -168,6 +168,9 @@ pub trait JobStore: Send + Sync {
     async fn request_archive(&self, ids: &[JobId]) -> Result<u64, StoreError>;
     /// Jobs waiting for the archiver.
     async fn archive_queue(&self, limit: u64) -> Result<Vec<Task>, StoreError>;
+    /// Bytes of job directories each user keeps (over jobs' `container.meta.disk_size`;
+    /// archived jobs hold none).
+    async fn disk_usage(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Delete an over or archived job's row (purge).
     async fn delete_job(&self, id: JobId) -> Result<(), StoreError>;
     /// Array parents with children still to create.

@@ -326,3 +326,27 @@ fn node_failures_are_retried_up_to_the_policy() {
     let j = admin.wait_over(none, 30);
     assert_eq!(j["status"]["attempts"], 1, "no retry asked: {j}");
 }
+
+#[test]
+fn disk_quota_holds_jobs_until_old_ones_are_archived() {
+    let srv = Server::start("disk", &native("disk_default_quota: '100k'\n"));
+    let key = srv.add_user("dina", 2751, 2751, &[]);
+    let dina = srv.client("dina", &key);
+    let big = dina.submit("native", "head -c 200000 /dev/zero > blob", json!({}));
+    let j = dina.wait_over(big, 30);
+    assert!(
+        j["container"]["meta"]["disk_size"].as_u64().unwrap() >= 200_000,
+        "{j}"
+    );
+    let next = dina.submit("native", "echo ran", json!({}));
+    let j = dina.wait_for(next, 10, "held by the disk quota", |j| {
+        reason(j).contains("disk quota")
+    });
+    assert_eq!(j["status"]["primary"], "pending");
+    assert!(srv.job_dir(big).join("blob").exists());
+    let (s, _) = dina.get(&format!("/api/1.0/task/{big}/archive"));
+    assert_eq!(s, StatusCode::OK);
+    let j = dina.wait_over(next, 30);
+    assert_eq!(j["status"]["exitcode"], 0, "archiving freed the quota: {j}");
+    assert!(!srv.job_dir(big).exists());
+}

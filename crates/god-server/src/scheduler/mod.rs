@@ -160,7 +160,7 @@ pub async fn pass(
     let t = now();
     // Watcher plugins may hold jobs back (`can_start`).
     let mut held: Vec<(JobId, String)> = Vec::new();
-    let pending: Vec<_> = pending
+    let mut pending: Vec<_> = pending
         .into_iter()
         .filter(|p| {
             let mut probe = Task::default();
@@ -176,6 +176,38 @@ pub async fn pass(
             }
         })
         .collect();
+    // Users whose job directories fill their disk quota wait until they archive some.
+    if let Some(quota) = state
+        .config
+        .disk_default_quota
+        .as_deref()
+        .and_then(|q| god_core::size::parse_size(q).ok())
+    {
+        let full: HashMap<String, u64> = state
+            .store
+            .disk_usage()
+            .await?
+            .into_iter()
+            .filter(|(_, used)| *used >= quota)
+            .collect();
+        if !full.is_empty() {
+            let mut kept = Vec::with_capacity(pending.len());
+            for p in pending {
+                match full.get(&p.user) {
+                    Some(used) => {
+                        let why = format!(
+                            "disk quota {quota} bytes reached: {used} bytes in job directories (archive old jobs to free them)"
+                        );
+                        if p.reason.as_deref() != Some(why.as_str()) {
+                            held.push((p.id, why));
+                        }
+                    }
+                    None => kept.push(p),
+                }
+            }
+            pending = kept;
+        }
+    }
     let cap = capacity.get(state).await?;
     let running = state.store.running().await?;
     let users = state.store.list_users().await?;

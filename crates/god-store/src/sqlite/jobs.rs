@@ -385,6 +385,24 @@ impl JobStore for SqliteStore {
         tasks(&rows)
     }
 
+    async fn disk_usage(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT user_id,
+                    CAST(sum(ifnull(json_extract(doc, '$.container.meta.disk_size'), 0)) AS INTEGER) AS bytes
+             FROM jobs WHERE state = 'over' GROUP BY user_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("user_id")?,
+                    r.try_get::<i64, _>("bytes")?.max(0) as u64,
+                ))
+            })
+            .collect()
+    }
+
     async fn delete_job(&self, id: JobId) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM jobs WHERE id = ? AND state IN ('over', 'archived')")
             .bind(id.0 as i64)
