@@ -503,3 +503,88 @@ fn arrays_dependencies_and_updates() {
     assert!(err.contains("NAME==VALUE"), "{err}");
     erin.ok(&["kill", &pending.to_string()]);
 }
+
+#[test]
+fn login_with_a_password_keeps_a_session() {
+    let srv = Server::start(
+        "clipassword",
+        "executors: [fake]\nfake: {fail_on: 0, run_seconds: 0.1}\n",
+    );
+    let key = srv.add_user("pia", 2801, 2801, &[]);
+    let api = srv.client("pia", &key);
+    let (s, v) = api.post(
+        "/api/1.0/user/pia/password",
+        &serde_json::json!({"password": "correct horse"}),
+    );
+    assert!(s.is_success(), "{v}");
+    let home = temp_dir("clipassword-home");
+    let god = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = Command::new(god_bin())
+            .args(args)
+            .env("GOD_CLIENT_CONFIG", home.join("client.json"))
+            .env("HOME", &home)
+            .env_remove("GOD_APIKEY")
+            .env_remove("GOD_SERVER")
+            .env_remove("GOD_USER")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let bad = god(
+        &[
+            "login",
+            "--server",
+            &srv.url,
+            "--user",
+            "pia",
+            "--password",
+            "-",
+        ],
+        "wrong password\n",
+    );
+    assert!(!bad.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&bad.stderr).trim().lines().count(),
+        1
+    );
+    let ok = god(
+        &[
+            "login",
+            "--server",
+            &srv.url,
+            "--user",
+            "pia",
+            "--password",
+            "-",
+        ],
+        "correct horse\n",
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let saved = std::fs::read_to_string(home.join("client.json")).unwrap();
+    assert!(
+        !saved.contains("correct horse"),
+        "the password is not stored"
+    );
+    let me = god(&["whoami", "--json"], "");
+    assert!(
+        me.status.success(),
+        "{}",
+        String::from_utf8_lossy(&me.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&me.stdout).unwrap();
+    assert_eq!(v["id"], "pia");
+}

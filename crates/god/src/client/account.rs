@@ -17,9 +17,14 @@ pub struct LoginArgs {
     /// Your login [default: $GOD_USER, else the saved one, else $USER]
     #[arg(long, short = 'u', value_name = "LOGIN")]
     user: Option<String>,
-    /// Your API key (`-`: read it from standard input) [default: $GOD_APIKEY, else asked for]
+    /// Your API key (`-`: read it from standard input) [default: $GOD_APIKEY; without one, your
+    /// password is asked for]
     #[arg(long, short = 'k', value_name = "KEY")]
     apikey: Option<String>,
+    /// Log in with your password instead (`-`: read it from standard input; without a value it
+    /// is asked for). The session lasts as long as the server's token.
+    #[arg(long, short = 'p', value_name = "PASSWORD", num_args = 0..=1, default_missing_value = "")]
+    password: Option<String>,
 }
 
 fn env_nonempty(k: &str) -> Option<String> {
@@ -72,29 +77,64 @@ pub fn login(a: LoginArgs) -> Result<i32> {
         .or_else(|| Some(saved.user.clone()).filter(nonempty))
         .or_else(|| env_nonempty("USER"))
         .ok_or_else(|| anyhow!("no login given: pass --user LOGIN"))?;
+    let client = http::http_client()?;
+    let password = match (a.password.as_deref(), a.apikey.as_deref()) {
+        (Some("-"), _) => Some(read_apikey_from_stdin()?),
+        (Some(""), _) => Some(prompt_apikey(&format!(
+            "Password for {user} at {server}: "
+        ))?),
+        (Some(p), _) => Some(p.to_string()),
+        (None, None) if env_nonempty("GOD_APIKEY").is_none() && std::io::stdin().is_terminal() => {
+            Some(prompt_apikey(&format!(
+                "Password for {user} at {server}: "
+            ))?)
+        }
+        _ => None,
+    };
+    if let Some(password) = password {
+        if password.is_empty() {
+            bail!("the password is empty");
+        }
+        let token = http::authenticate_password(&client, &server, &user, &password)
+            .map_err(|e| anyhow!("logging in to {server} as {user}: {e:#}"))?;
+        let creds = Credentials {
+            server: server.clone(),
+            user: user.clone(),
+            apikey: String::new(),
+            session: true,
+        };
+        let mut bytes = serde_json::to_vec_pretty(&creds).map_err(|e| anyhow!("{e}"))?;
+        bytes.push(b'\n');
+        http::write_private(&path, &bytes)?;
+        if let Some(dir) = path.parent() {
+            Api::store_token(dir, &server, &user, "", &token);
+        }
+        emit_line(&format!(
+            "Logged in to {server} as {user} with your password until the session expires \
+             (`god account renew-key` gives you an API key for scripts)"
+        ))?;
+        return Ok(0);
+    }
     let apikey = match a.apikey.as_deref() {
         Some("-") => read_apikey_from_stdin()?,
         Some(k) => k.to_string(),
         None => match env_nonempty("GOD_APIKEY") {
             Some(k) => k,
-            None if std::io::stdin().is_terminal() => {
-                prompt_apikey(&format!("API key for {user} at {server}: "))?
-            }
             None => bail!(
-                "no API key: pass --apikey KEY (or `--apikey -` to read it from standard input)"
+                "no API key: pass --apikey KEY (or `--apikey -` to read it from standard input), or --password"
             ),
         },
     };
     if apikey.is_empty() {
         bail!("the API key is empty");
     }
-    let client = http::http_client()?;
     let token = http::authenticate(&client, &server, &user, &apikey)
         .map_err(|e| anyhow!("logging in to {server} as {user}: {e:#}"))?;
     let creds = Credentials {
         server: server.clone(),
         user: user.clone(),
         apikey: apikey.clone(),
+        session: false,
     };
     let mut bytes = serde_json::to_vec_pretty(&creds).map_err(|e| anyhow!("{e}"))?;
     bytes.push(b'\n');

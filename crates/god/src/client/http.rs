@@ -17,13 +17,16 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:6543";
 /// Name of the token cache, beside the credentials file.
 const TOKEN_CACHE: &str = "token-cache.json";
 
-/// What `god login` stores: `{server, user, apikey}`.
+/// What `god login` stores: `{server, user, apikey}`. After a password login there is no API
+/// key: `session` is set and the cached token is used until it expires.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Credentials {
     pub server: String,
     pub user: String,
     pub apikey: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub session: bool,
 }
 
 /// The credentials file: `$GOD_CLIENT_CONFIG`, else `$XDG_CONFIG_HOME/god/client.json`, else
@@ -134,7 +137,9 @@ pub fn settings(env: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {
     let path = config_path(env)?;
     let file = read_credentials(&path)?.unwrap_or_default();
     let var = |k: &str| env(k).filter(|v| !v.is_empty());
-    let apikey = var("GOD_APIKEY").or_else(|| Some(file.apikey.clone()).filter(|k| !k.is_empty()));
+    let apikey = var("GOD_APIKEY")
+        .or_else(|| Some(file.apikey.clone()).filter(|k| !k.is_empty()))
+        .or_else(|| file.session.then(String::new));
     let Some(apikey) = apikey else {
         bail!(
             "not logged in: run `god login` (no API key in {}), or set GOD_APIKEY",
@@ -341,6 +346,28 @@ pub fn authenticate(client: &Client, server: &str, user: &str, apikey: &str) -> 
         .ok_or_else(|| anyhow!("the server at {server} answered the login without a token"))
 }
 
+/// `POST /api/1.0/authenticate {user, password}` → the token (checked by the server's
+/// authentication policy: local password, system account, LDAP).
+pub fn authenticate_password(
+    client: &Client,
+    server: &str,
+    user: &str,
+    password: &str,
+) -> Result<String> {
+    let resp = client
+        .post(format!("{server}/api/1.0/authenticate"))
+        .json(&json!({ "user": user, "password": password }))
+        .send()
+        .map_err(|e| transport_error(server, e))?;
+    let body: Value = check(resp)?
+        .json()
+        .map_err(|e| anyhow!("the server at {server} answered something that is not JSON: {e}"))?;
+    body.get("token")
+        .and_then(|t| t.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("the server at {server} answered the login without a token"))
+}
+
 impl Api {
     /// Connect with the saved credentials and the environment overrides. No request is made
     /// until the first call.
@@ -393,6 +420,12 @@ impl Api {
             self.token = Some(t.clone());
             self.token_from_cache = true;
             return Ok(t);
+        }
+        if self.apikey.is_empty() {
+            bail!(
+                "your session (password login) has expired: run `god login --user {}` again",
+                self.user
+            );
         }
         let t = authenticate(&self.client, &self.server, &self.user, &self.apikey)
             .map_err(|e| anyhow!("logging in to {} as {}: {e:#}", self.server, self.user))?;
@@ -568,6 +601,7 @@ mod tests {
             server: "http://filehost:1".into(),
             user: "alice".into(),
             apikey: "filekey".into(),
+            session: false,
         };
         write_private(&path, &serde_json::to_vec(&creds).unwrap()).unwrap();
         let path_s = path.to_string_lossy().to_string();
