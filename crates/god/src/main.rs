@@ -25,7 +25,7 @@ enum Cmd {
     /// Run everything on this machine: API, scheduler, watcher and archiver, SQLite in the data
     /// directory, the local Docker Engine
     Up(server_cmd::ServeArgs),
-    /// Run only the scheduler (shares the data directory with `god up --no-scheduler` or others)
+    /// Run only the scheduler (several roles can share one data directory on one machine)
     Scheduler(server_cmd::ServeArgs),
     /// Run only the watcher
     Watcher(server_cmd::ServeArgs),

@@ -32,8 +32,9 @@ pub enum Command {
         Examples:\n  god submit -- echo hello\n  god submit --cpu 2 --ram 0.5 --name build --script build.sh\n  \
         god submit --wait -- make test      # exits with the job's exit code\n  \
         echo 'uname -a' | god submit --script -\n\n\
-        The arguments after `--` are joined, shell-quoted, into one command line; for pipes or \
-        several commands use `-- bash -c '...'` or --script."
+        One argument after `--` is a shell command line, run as written \
+        (`god submit -- 'make && ./run > out.txt'`); several arguments are a program and its \
+        arguments, each quoted so the shell sees them as data."
     )]
     Submit(Box<submit::SubmitArgs>),
     /// List your pending and running jobs (--over: finished ones; --all: everybody's)

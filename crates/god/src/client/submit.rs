@@ -16,7 +16,7 @@ pub struct SubmitArgs {
     /// Number of CPUs [default: the server's]
     #[arg(long, short = 'c', value_name = "N")]
     cpu: Option<u32>,
-    /// Memory in GB, fractions allowed (0.5 is 512 MB) [default: the server's]
+    /// Memory in GB, fractions allowed (0.5 is 500 MB) [default: the server's]
     #[arg(long, short = 'r', value_name = "GB", allow_negative_numbers = true)]
     ram: Option<f64>,
     /// Job name [default: the command's or script's name]
