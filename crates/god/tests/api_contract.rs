@@ -203,7 +203,7 @@ fn post_huge(srv: &Server, token: &str, len: usize) -> u16 {
 fn acknowledged_submissions_survive_sigkill() {
     let mut srv = Server::start(
         "durable",
-        "executors: [fake]\nfake: {fail_on: 0, run_seconds: 0.05}\ntick_seconds: 0.2\n",
+        "executors: [fake]\nfake: {fail_on: 0, run_seconds: 0.05}\ntick_seconds: 0.2\n# This test reads back every acknowledged job as fast as it can.\napi_rate_limit: 0\n",
     );
     let key = srv.add_user("dora", 3201, 3201, &[]);
     let acked: Arc<Mutex<Vec<u64>>> = Arc::default();
