@@ -106,16 +106,13 @@ fn kill_suspend_resume_reschedule_archive() {
     let running = bob.submit(MINIMAL_IMAGE, counter, json!({}));
     bob.wait_running(running, 60);
     let pending = bob.submit(MINIMAL_IMAGE, "echo never", json!({}));
-    std::thread::sleep(Duration::from_millis(300));
-    let p = bob.job(pending);
-    assert_eq!(p["status"]["primary"], "pending");
-    assert!(
+    let p = bob.wait_for(pending, 10, "waiting for a cpu", |p| {
         p["status"]["reason"]
             .as_str()
             .unwrap_or("")
-            .contains("no node with 1 cpu free"),
-        "{p}"
-    );
+            .contains("no node with 1 cpu free")
+    });
+    assert_eq!(p["status"]["primary"], "pending");
 
     // Kill of a pending job: over at once, exit 137, nothing ran.
     let (s, _) = bob.delete(&format!("/api/1.0/task/{pending}"));

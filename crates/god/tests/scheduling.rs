@@ -153,9 +153,10 @@ fn dependencies_with_conditions_and_failure_propagation() {
         deps(json!([format!("afternotok:{ok}")])),
     );
     let chained = dan.submit("native", "echo never", deps(json!([after_ok_bad])));
-    let j = dan.job(after_ok);
+    // The parent sleeps a second: the next scheduling pass writes why the child waits.
+    let want = format!("waiting for job {ok} (afterok)");
+    let j = dan.wait_for(after_ok, 10, "waiting with a reason", |j| reason(j) == want);
     assert_eq!(j["status"]["primary"], "pending");
-    assert_eq!(reason(&j), format!("waiting for job {ok} (afterok)"));
     for id in [after_ok, after_any_bad, after_notok_bad] {
         let j = dan.wait_over(id, 60);
         assert_eq!(j["status"]["exitcode"], 0, "{j}");
