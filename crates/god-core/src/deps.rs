@@ -8,9 +8,10 @@ use crate::task::JobId;
 use serde_json::Value;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Condition {
     /// The parent ended with exit code 0.
+    #[default]
     AfterOk,
     /// The parent ended, whatever its exit code.
     AfterAny,

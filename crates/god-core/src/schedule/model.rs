@@ -3,7 +3,6 @@
 
 use crate::task::JobId;
 use std::collections::HashMap;
-use std::fmt;
 use std::ops::{Add, AddAssign};
 use std::sync::Arc;
 
@@ -16,42 +15,8 @@ pub type NodeIx = u32;
 /// Index into [`Snapshot::labels`]: one `name==value` pair.
 pub type LabelId = u32;
 
-/// When a dependency is satisfied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Condition {
-    /// The parent ended with exit code 0.
-    #[default]
-    AfterOk,
-    /// The parent ended, whatever its exit code.
-    AfterAny,
-    /// The parent ended with a non-zero exit code, or without one (it never ran).
-    AfterNotOk,
-}
-
-impl Condition {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Condition::AfterOk => "afterok",
-            Condition::AfterAny => "afterany",
-            Condition::AfterNotOk => "afternotok",
-        }
-    }
-
-    /// Does a parent that ended with `exit_code` (`None`: it never ran) satisfy the condition?
-    pub fn satisfied_by(self, exit_code: Option<i64>) -> bool {
-        match self {
-            Condition::AfterAny => true,
-            Condition::AfterOk => exit_code == Some(0),
-            Condition::AfterNotOk => exit_code != Some(0),
-        }
-    }
-}
-
-impl fmt::Display for Condition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// When a dependency is satisfied: the same conditions submissions carry.
+pub use crate::deps::Condition;
 
 /// One dependency of a pending job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

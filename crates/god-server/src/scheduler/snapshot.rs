@@ -3,8 +3,8 @@
 
 use god_core::config::Config;
 use god_core::schedule::{
-    Account, Condition, Dependency, Interner, Node, NodeReservation, ParentState, Pending, Quotas,
-    Running, Snapshot, Usage,
+    Account, Dependency, Interner, Node, NodeReservation, ParentState, Pending, Quotas, Running,
+    Snapshot, Usage,
 };
 use god_core::size::parse_duration_secs;
 use god_core::{deps, JobId, Primary, Task};
@@ -31,14 +31,6 @@ pub struct Inputs<'a> {
     pub nodes: &'a [NodeInfo],
     /// State and exit code of every dependency parent that exists.
     pub parents: &'a HashMap<JobId, (Primary, Option<i64>)>,
-}
-
-fn condition(c: deps::Condition) -> Condition {
-    match c {
-        deps::Condition::AfterOk => Condition::AfterOk,
-        deps::Condition::AfterAny => Condition::AfterAny,
-        deps::Condition::AfterNotOk => Condition::AfterNotOk,
-    }
 }
 
 fn walltime(own: Option<&str>, config: &Config) -> Option<f64> {
@@ -75,7 +67,7 @@ pub fn build(i: &Inputs<'_>) -> Snapshot {
                 .into_iter()
                 .map(|d| Dependency {
                     parent: d.id,
-                    condition: condition(d.condition),
+                    condition: d.condition,
                 })
                 .collect(),
         })

@@ -332,18 +332,7 @@ pub fn check(resp: Response) -> Result<Response> {
 
 /// `POST /api/1.0/authenticate` → the token.
 pub fn authenticate(client: &Client, server: &str, user: &str, apikey: &str) -> Result<String> {
-    let resp = client
-        .post(format!("{server}/api/1.0/authenticate"))
-        .json(&json!({ "user": user, "apikey": apikey }))
-        .send()
-        .map_err(|e| transport_error(server, e))?;
-    let body: Value = check(resp)?
-        .json()
-        .map_err(|e| anyhow!("the server at {server} answered something that is not JSON: {e}"))?;
-    body.get("token")
-        .and_then(|t| t.as_str())
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("the server at {server} answered the login without a token"))
+    login_with(client, server, json!({ "user": user, "apikey": apikey }))
 }
 
 /// `POST /api/1.0/authenticate {user, password}` → the token (checked by the server's
@@ -354,9 +343,17 @@ pub fn authenticate_password(
     user: &str,
     password: &str,
 ) -> Result<String> {
+    login_with(
+        client,
+        server,
+        json!({ "user": user, "password": password }),
+    )
+}
+
+fn login_with(client: &Client, server: &str, body: Value) -> Result<String> {
     let resp = client
         .post(format!("{server}/api/1.0/authenticate"))
-        .json(&json!({ "user": user, "password": password }))
+        .json(&body)
         .send()
         .map_err(|e| transport_error(server, e))?;
     let body: Value = check(resp)?
