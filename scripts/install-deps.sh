@@ -27,3 +27,15 @@ if [ ! -x "$VENV/bin/godjob" ]; then
     # click 8 rejects the client's `multiple=True, default=""` options: use the click of its time.
     "$VENV/bin/pip" install -q 'godocker-cli==1.0.25' 'click<8'
 fi
+
+# The OpenID Connect provider of the guest tests (scripts/oidc-provider: oidc-provider from npm,
+# pinned by its package-lock.json). Node.js and npm come with the machine; else Debian's.
+if ! command -v npm >/dev/null 2>&1; then
+    echo "install-deps: apt-get install nodejs npm"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if [ ! -d scripts/oidc-provider/node_modules/oidc-provider ]; then
+    echo "install-deps: npm ci in scripts/oidc-provider"
+    npm ci --prefix scripts/oidc-provider --no-audit --no-fund --loglevel=error
+fi

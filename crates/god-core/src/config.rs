@@ -103,6 +103,19 @@ pub struct Config {
     /// Our addition: `full` (fsync every commit: an acknowledged job survives power loss) or
     /// `normal` (survives a crash of the server, not of the machine).
     pub sqlite_synchronous: String,
+    /// Guests (reference 5.4): people who log in through an OpenID Connect provider (`oidc`)
+    /// instead of the site's directory. They run as `guest_bind` and wait for an administrator
+    /// to activate them.
+    pub guest_allow: bool,
+    /// The system account (a login NSS knows) whose uid and gid every guest job runs with.
+    pub guest_bind: Option<String>,
+    /// Guests' homes are `<guest_home_root>/<login>`; `default`: guest_bind's home; unset: no
+    /// home volume.
+    pub guest_home_root: Option<String>,
+    /// May guests run root jobs? (Also needs `allow_root`.)
+    pub guest_allow_root: bool,
+    /// Our addition: the OpenID Connect provider guests log in with.
+    pub oidc: OidcConfig,
 }
 
 impl Default for Config {
@@ -173,6 +186,43 @@ impl Default for Config {
             failure_policy: FailurePolicy::default(),
             max_request_body: 1 << 20,
             sqlite_synchronous: "full".into(),
+            guest_allow: false,
+            guest_bind: None,
+            guest_home_root: None,
+            guest_allow_root: false,
+            oidc: OidcConfig::default(),
+        }
+    }
+}
+
+/// The OpenID Connect provider of guests: a confidential client of it, authorization code flow
+/// with PKCE. The provider's page sends people back to `redirect_url`, which must be this
+/// server's `/auth/oidc/callback` as the provider's users reach it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OidcConfig {
+    /// Issuer URL (discovery at `<issuer>/.well-known/openid-configuration`).
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// E.g. `https://god.example.org/auth/oidc/callback`.
+    pub redirect_url: Option<String>,
+    /// Guests' logins are this prefix plus their `preferred_username` (or `sub`), so they never
+    /// collide with the site's accounts.
+    pub login_prefix: String,
+    /// Seconds to wait for the provider.
+    pub timeout: f64,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            issuer: None,
+            client_id: None,
+            client_secret: None,
+            redirect_url: None,
+            login_prefix: "guest-".into(),
+            timeout: 10.0,
         }
     }
 }
@@ -399,10 +449,6 @@ const LEGACY_KEYS: &[&str] = &[
     "etcd_prefix",
     "etcd_host",
     "etcd_port",
-    "guest_allow",
-    "guest_bind",
-    "guest_allow_root",
-    "guest_home_root",
     "ftp",
     "flow",
     "link_image_to_registry",
@@ -627,6 +673,43 @@ fn validate(c: &Config) -> Result<(), CoreError> {
             format!("{:?} is not a duration", c.maxlifespan),
         );
     }
+    if c.guest_allow {
+        if c.guest_bind.as_deref().unwrap_or("").is_empty() {
+            return bad(
+                "guest_bind",
+                "guest_allow needs the system account guests run as".into(),
+            );
+        }
+        for (key, v) in [
+            ("oidc.issuer", &c.oidc.issuer),
+            ("oidc.client_id", &c.oidc.client_id),
+            ("oidc.redirect_url", &c.oidc.redirect_url),
+        ] {
+            if v.as_deref().unwrap_or("").is_empty() {
+                return bad(key, "guest_allow needs the OpenID Connect provider".into());
+            }
+        }
+        for (key, v) in [
+            ("oidc.issuer", &c.oidc.issuer),
+            ("oidc.redirect_url", &c.oidc.redirect_url),
+        ] {
+            let v = v.as_deref().unwrap_or("");
+            if !(v.starts_with("https://") || v.starts_with("http://")) {
+                return bad(key, format!("{v:?} is not an http(s) URL"));
+            }
+        }
+        if let Some(root) = &c.guest_home_root {
+            if root != "default" && !root.starts_with('/') {
+                return bad(
+                    "guest_home_root",
+                    "an absolute path, or default (guest_bind's home)".into(),
+                );
+            }
+        }
+        if !(c.oidc.timeout.is_finite() && c.oidc.timeout > 0.0) {
+            return bad("oidc.timeout", "must be positive".into());
+        }
+    }
     if !matches!(c.sqlite_synchronous.as_str(), "full" | "normal") {
         return bad("sqlite_synchronous", "use full or normal".into());
     }
@@ -735,6 +818,16 @@ mod tests {
                 "ldap.starttls",
             ),
             ("ldap_port: many", "ldap_port"),
+            ("guest_allow: true", "guest_bind"),
+            ("guest_allow: true\nguest_bind: nobody", "oidc.issuer"),
+            (
+                "guest_allow: true\nguest_bind: nobody\noidc: {issuer: ftp://x, client_id: c, redirect_url: http://h/cb}",
+                "oidc.issuer",
+            ),
+            (
+                "guest_allow: true\nguest_bind: nobody\nguest_home_root: homes\noidc: {issuer: http://x, client_id: c, redirect_url: http://h/cb}",
+                "guest_home_root",
+            ),
         ];
         for (yaml, key) in cases {
             let err = load(yaml, &[]).unwrap_err().to_string();

@@ -18,6 +18,8 @@ pub struct Identity {
     pub email: Option<String>,
     pub home: Option<String>,
     pub admin: bool,
+    /// A guest (OpenID Connect login, runs as `guest_bind`): root only with `guest_allow_root`.
+    pub guest: bool,
 }
 
 /// Why a submission is refused.
@@ -121,7 +123,7 @@ pub fn validate(
         sgids: who.sgids.clone(),
         email: who.email.clone(),
         project,
-        guest: false,
+        guest: who.guest,
         credentials: Default::default(),
     };
     task.date = now;
@@ -268,6 +270,12 @@ pub fn validate(
         return Err(forbidden(
             "container.root",
             "this server does not allow jobs to run as root",
+        ));
+    }
+    if c.root && who.guest && !config.guest_allow_root {
+        return Err(forbidden(
+            "container.root",
+            "guests may not run jobs as root on this server",
         ));
     }
     c.volumes = resolve_volumes(&c.volumes, who, config, c.root, path_exists)?;
@@ -492,6 +500,19 @@ mod tests {
         assert!(matches!(e, SubmitError::Forbidden(_)));
         c.allow_root = true;
         assert!(check(r#","container":{"image":"i","root":true}"#, &c).is_ok());
+        let guest = Identity {
+            guest: true,
+            ..alice()
+        };
+        let as_guest = |c: &Config| {
+            let t = parse(&body(r#","container":{"image":"i","root":true}"#))?;
+            validate(t, &guest, c, 1.0, &|_| true)
+        };
+        let e = as_guest(&c).unwrap_err();
+        assert!(matches!(e, SubmitError::Forbidden(ref f) if f.field == "container.root"));
+        c.guest_allow_root = true;
+        let t = as_guest(&c).unwrap();
+        assert!(t.user.guest && t.container.root);
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub async fn add_user(store: &Arc<dyn Store>, u: &NewUser) -> Result<String, Ser
             created: now(),
             limits: Default::default(),
             password_hash: None,
+            guest: None,
         })
         .await?;
     Ok(key)
@@ -131,6 +132,12 @@ pub async fn provision(
     }
     for _ in 0..3 {
         if let Some(mut u) = store.get_user(&dir.login).await? {
+            if u.guest.is_some() {
+                return Err(ServerError::Config(format!(
+                    "{} is a guest's account: it logs in through the identity provider",
+                    u.login
+                )));
+            }
             if u.login == ADMIN_LOGIN && u.admin {
                 // A directory entry named like our first-start administrator must not take it
                 // over: that account logs in with its API key.
@@ -174,6 +181,7 @@ pub async fn provision(
             created: now(),
             limits: Default::default(),
             password_hash: None,
+            guest: None,
         };
         match store.add_user(&record).await {
             Ok(()) => {

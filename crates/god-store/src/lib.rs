@@ -39,6 +39,25 @@ pub struct UserRecord {
     pub limits: Limits,
     /// Argon2 hash of a local password, if the user has one.
     pub password_hash: Option<String>,
+    /// Set for guests: users of an OpenID Connect provider, not of the site's directory.
+    pub guest: Option<Guest>,
+}
+
+/// What makes a user a guest (reference 5.4): who the identity provider says they are, and
+/// whether an administrator has let them in yet.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Guest {
+    /// `<issuer> <sub>`: the provider's stable identity of this person.
+    pub subject: String,
+    /// Guests run nothing (and see nothing) until an administrator activates them.
+    pub active: bool,
+}
+
+impl UserRecord {
+    /// A guest an administrator has not activated (or has deactivated).
+    pub fn inactive_guest(&self) -> bool {
+        self.guest.as_ref().is_some_and(|g| !g.active)
+    }
 }
 
 /// Priority (0–100) and quotas (0 = unlimited) of a user or project.
@@ -193,6 +212,8 @@ pub trait JobStore: Send + Sync {
 pub trait AccountStore: Send + Sync {
     async fn add_user(&self, user: &UserRecord) -> Result<(), StoreError>;
     async fn get_user(&self, login: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// The guest whose identity provider subject is `subject` (see [`Guest::subject`]).
+    async fn get_guest(&self, subject: &str) -> Result<Option<UserRecord>, StoreError>;
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
     /// Write profile fields, limits, flags (not the API key: see `set_apikey`).
     async fn update_user(&self, user: &UserRecord) -> Result<(), StoreError>;

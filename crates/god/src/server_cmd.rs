@@ -209,13 +209,20 @@ pub fn user(cmd: UserCmd) -> Result<()> {
                 if json {
                     let v: Vec<serde_json::Value> = users
                         .iter()
-                        .map(|u| serde_json::json!({"id": u.login, "uid": u.uid, "gid": u.gid, "sgids": u.sgids, "home": u.home, "email": u.email, "admin": u.admin, "disabled": u.disabled}))
+                        .map(|u| serde_json::json!({"id": u.login, "uid": u.uid, "gid": u.gid, "sgids": u.sgids, "home": u.home, "email": u.email, "admin": u.admin, "disabled": u.disabled, "guest": u.guest.is_some(), "active": !u.inactive_guest()}))
                         .collect();
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 } else {
-                    println!("{:<20} {:>7} {:>7}  {:<6} HOME", "LOGIN", "UID", "GID", "ADMIN");
+                    println!("{:<20} {:>7} {:>7}  {:<8} HOME", "LOGIN", "UID", "GID", "ROLE");
                     for u in users {
-                        println!("{:<20} {:>7} {:>7}  {:<6} {}", u.login, u.uid, u.gid, if u.admin { "yes" } else { "" }, u.home.unwrap_or_default());
+                        let role = match (u.admin, u.disabled, &u.guest) {
+                            (_, true, _) => "disabled",
+                            (true, _, _) => "admin",
+                            (_, _, Some(g)) if !g.active => "inactive",
+                            (_, _, Some(_)) => "guest",
+                            _ => "",
+                        };
+                        println!("{:<20} {:>7} {:>7}  {:<8} {}", u.login, u.uid, u.gid, role, u.home.unwrap_or_default());
                     }
                 }
             }

@@ -1,4 +1,5 @@
-//! The authorization matrix: every route × every kind of caller, as one table. `Allowed` means
+//! The authorization matrix: every route × every kind of caller, as one table. The guest not
+//! yet activated logged in through a real OpenID Connect provider (scripts/oidc-provider). `Allowed` means
 //! the request got past authorization (any answer but 401/403/404: a 409 for a job in the wrong
 //! state is still "allowed").
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -26,17 +27,20 @@ enum Who {
     Other,
     Member,
     Admin,
+    /// A guest (OpenID Connect login) an administrator has not activated yet.
+    Guest,
     NoToken,
     BadToken,
     Expired,
     Renewed,
 }
 
-const CALLERS: [Who; 8] = [
+const CALLERS: [Who; 9] = [
     Who::Owner,
     Who::Other,
     Who::Member,
     Who::Admin,
+    Who::Guest,
     Who::NoToken,
     Who::BadToken,
     Who::Expired,
@@ -45,6 +49,7 @@ const CALLERS: [Who; 8] = [
 
 struct World {
     srv: Server,
+    _idp: common::oidc::Provider,
     keys: std::collections::HashMap<&'static str, String>,
     http: Client,
     expired: String,
@@ -59,7 +64,15 @@ fn world(share: bool) -> World {
     let cfg = format!(
         "executors: [fake]\nfake: {{fail_on: 0, run_seconds: 30}}\ntick_seconds: 0.3\napi_rate_limit: 0\nshare_project_tasks: {share}\ntoken_ttl: 2\n"
     );
-    let srv = Server::start(if share { "authz-share" } else { "authz" }, &cfg);
+    let (idp_port, port) = (free_port(), free_port());
+    let issuer = format!("http://127.0.0.1:{idp_port}");
+    let cfg = cfg + &common::oidc::guest_config(&issuer, port, common::oidc::CLIENT_SECRET);
+    let srv = Server::start_at(
+        if share { "authz-share" } else { "authz" },
+        &cfg,
+        Some(port),
+    );
+    let idp = common::oidc::Provider::start(idp_port, &format!("{}/auth/oidc/callback", srv.url));
     let mut keys = std::collections::HashMap::new();
     keys.insert("olga", srv.add_user("olga", 3301, 3301, &[]));
     keys.insert("oscar", srv.add_user("oscar", 3302, 3302, &[]));
@@ -67,6 +80,17 @@ fn world(share: bool) -> World {
     keys.insert("rene", srv.add_user("rene", 3304, 3304, &[]));
     keys.insert("admin", srv.admin_key.clone());
     let admin = srv.admin();
+    // The guest logs in once through the provider; an API key issued by an administrator gives
+    // fresh tokens of the same (still inactive) account.
+    let (s, v, _) = common::oidc::browser_login(&srv.url, &idp.issuer, "gina");
+    assert_eq!(
+        (s, v["user"].clone()),
+        (StatusCode::OK, json!("guest-gina")),
+        "{v}"
+    );
+    let (s, v) = admin.post("/api/1.0/user/guest-gina/apikey", &json!({}));
+    assert_eq!(s, StatusCode::OK, "{v}");
+    keys.insert("guest-gina", v["apikey"].as_str().unwrap().to_string());
     let (s, v) = admin.post(
         "/api/1.0/project",
         &json!({"id": "lab", "members": ["olga", "mia"]}),
@@ -80,6 +104,7 @@ fn world(share: bool) -> World {
     std::thread::sleep(Duration::from_millis(2200));
     World {
         srv,
+        _idp: idp,
         keys,
         http: Client::new(),
         expired,
@@ -95,6 +120,7 @@ impl World {
             Who::Other => Some(login("oscar")),
             Who::Member => Some(login("mia")),
             Who::Admin => Some(login("admin")),
+            Who::Guest => Some(login("guest-gina")),
             Who::NoToken => None,
             Who::BadToken => Some("eyJzdWIiOiJhZG1pbiJ9.Zm9yZ2Vk".into()),
             Who::Expired => Some(self.expired.clone()),
@@ -151,6 +177,10 @@ fn expect(kind: &str, who: Who, share: bool) -> Want {
     }
     match (kind, who) {
         (_, Who::Admin) => Allowed,
+        // An inactive guest reads their own account and nothing else.
+        ("guest-self", Who::Guest) => Allowed,
+        ("guest-self", _) => Forbidden,
+        (_, Who::Guest) => Forbidden,
         // A job of olga's in project lab.
         ("job", Who::Owner) => Allowed,
         ("job", Who::Member) if share => Allowed,
@@ -200,6 +230,7 @@ fn routes(w: &World) -> Vec<Route> {
             body,
         ));
     }
+    r.push(("guest-self", "GET", "/api/1.0/user/guest-gina".into(), None));
     r.push(("self", "GET", "/api/1.0/user/olga".into(), None));
     r.push(("self", "GET", "/api/1.0/user/olga/project".into(), None));
     r.push(("self", "GET", "/api/1.0/user/olga/usage".into(), None));
@@ -235,6 +266,18 @@ fn routes(w: &World) -> Vec<Route> {
     r.push(("admin", "DELETE", "/api/1.0/project/lab/quota".into(), None));
     r.push(("member", "GET", "/api/1.0/project/lab".into(), None));
     r.push(("member", "GET", "/api/1.0/project/lab/usage".into(), None));
+    r.push((
+        "self",
+        "POST",
+        "/api/1.0/user/olga/password".into(),
+        Some(json!({"password": "correct horse battery"})),
+    ));
+    r.push((
+        "user",
+        "POST",
+        "/api/1.0/task".into(),
+        Some(json!({"meta": {"name": "m"}, "container": {"image": "img"}, "command": {"cmd": "true"}})),
+    ));
     r.push(("user", "GET", "/api/1.0/task/active".into(), None));
     r.push(("user", "POST", "/api/1.0/task/over/0/10".into(), None));
     r.push(("user", "GET", "/api/1.0/image".into(), None));

@@ -3,6 +3,7 @@
 //! wake the loops; they never talk to the executor.
 
 mod files;
+mod guests;
 mod projects;
 mod public;
 mod tasks;
@@ -81,6 +82,8 @@ pub fn router(state: AppState) -> Router {
             "/api/1.0/user/{login}/task",
             axum::routing::delete(users::kill_all),
         )
+        .route("/auth/oidc/login", get(guests::login))
+        .route("/auth/oidc/callback", get(guests::callback))
         .route("/", get(public::home))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))

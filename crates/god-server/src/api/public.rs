@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::Json;
 use bytes::Bytes;
+use god_store::UserRecord;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -91,14 +92,19 @@ pub async fn authenticate(
         return Err(ApiError::unauthorized("this account is disabled"));
     }
     auth.limiter.succeeded(&login.user);
+    let (token, expires) = session(&state, &user)?;
+    Ok(Json(json!({ "token": token, "expires": expires })))
+}
+
+/// A session token for `user` (who has just proved who they are) and when it expires.
+pub(crate) fn session(state: &AppState, user: &UserRecord) -> Result<(String, f64), ApiError> {
     state.users.forget(&user.login);
     let claims = Claims {
         sub: user.login.clone(),
         exp: now() + state.config.token_ttl as f64,
         kv: user.key_version,
     };
-    let token = issue_token(state.secret.as_bytes(), &claims)?;
-    Ok(Json(json!({ "token": token, "expires": claims.exp })))
+    Ok((issue_token(state.secret.as_bytes(), &claims)?, claims.exp))
 }
 
 /// `GET /api/1.0/config`: what clients need to build a job.

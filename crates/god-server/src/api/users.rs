@@ -25,6 +25,9 @@ fn user_json(u: &UserRecord, admin: bool) -> Value {
         "homeDirectory": u.home,
         "admin": admin,
         "disabled": u.disabled,
+        // Guests log in through the identity provider and run nothing until activated.
+        "guest": u.guest.is_some(),
+        "active": !u.inactive_guest(),
         // API keys are stored hashed: they are shown once, when issued.
         "credentials": { "apikey": null, "public": u.public_key },
         "usage": {
@@ -133,7 +136,7 @@ pub fn per_day<'a>(records: impl Iterator<Item = &'a UsageRecord>) -> Value {
 }
 
 /// `PUT /api/1.0/user/<login>` with the user document: administrators change `usage` (priority
-/// and quotas), `admin` and `disabled`; a user changes their own `credentials.public` and `email`.
+/// and quotas), `admin`, `disabled` and a guest's `active`; a user changes their own `credentials.public` and `email`.
 pub async fn update(
     caller: Caller,
     State(state): State<AppState>,
@@ -203,6 +206,34 @@ pub async fn update(
                     );
                 }
                 *flag = b;
+            }
+        }
+    }
+    if let Some(x) = v.get("active") {
+        let b = x
+            .as_bool()
+            .ok_or_else(|| ApiError::bad_request("must be true or false").field("active"))?;
+        match u.guest.as_mut() {
+            Some(g) if g.active != b => {
+                if !caller.admin {
+                    return Err(
+                        ApiError::forbidden("only administrators activate guests").field("active")
+                    );
+                }
+                g.active = b;
+                tracing::info!(
+                    "guest {login} {} by {}",
+                    if b { "activated" } else { "deactivated" },
+                    caller.login()
+                );
+            }
+            Some(_) => {}
+            None if b => {}
+            None => {
+                return Err(ApiError::bad_request(
+                    "only guests are activated or deactivated: use disabled",
+                )
+                .field("active"))
             }
         }
     }

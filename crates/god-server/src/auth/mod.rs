@@ -12,10 +12,12 @@
 //! rate limited per login and per client address ([`LoginLimiter`]).
 
 pub mod fake;
+pub mod guest;
 pub mod ldap;
 pub mod limiter;
 pub mod local;
 mod nss;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod system;
@@ -43,6 +45,8 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct Auth {
     pub policy: std::sync::Arc<dyn AuthPolicy>,
     pub limiter: LoginLimiter,
+    /// The OpenID Connect provider of guests, when `guest_allow`.
+    pub oidc: Option<oidc::OidcLogin>,
 }
 
 impl Auth {
@@ -55,6 +59,7 @@ impl Auth {
         Ok(Auth {
             policy: policy::from_config(config, store)?,
             limiter: LoginLimiter::new(&config.login_rate_limit),
+            oidc: oidc::OidcLogin::from_config(config)?,
         })
     }
 }
@@ -138,6 +143,7 @@ impl Caller {
             email: self.user.email.clone(),
             home: self.user.home.clone(),
             admin: self.admin,
+            guest: self.user.guest.is_some(),
         }
     }
 
@@ -180,6 +186,16 @@ impl FromRequestParts<AppState> for Caller {
             return Err(ApiError::unauthorized(
                 "token issued for an API key that was renewed: log in again",
             ));
+        }
+        if user.inactive_guest() {
+            // A guest waiting for an administrator may read their own account, nothing else.
+            let own = format!("/api/1.0/user/{}", user.login);
+            if !(parts.method == axum::http::Method::GET && parts.uri.path() == own) {
+                return Err(ApiError::forbidden(format!(
+                    "guest account {} is waiting for an administrator to activate it",
+                    user.login
+                )));
+            }
         }
         if let Err(wait) = state.limiter.take(&user.login) {
             return Err(ApiError::too_many(

@@ -1,7 +1,7 @@
 //! Users, projects, usage records and server-wide values.
 
 use super::{SqliteStore, BEGIN};
-use crate::{AccountStore, Limits, ProjectRecord, StoreError, UsageRecord, UserRecord};
+use crate::{AccountStore, Guest, Limits, ProjectRecord, StoreError, UsageRecord, UserRecord};
 use async_trait::async_trait;
 use god_core::JobId;
 use sqlx::sqlite::SqliteRow;
@@ -36,6 +36,15 @@ fn user_of(row: &SqliteRow) -> Result<UserRecord, StoreError> {
         created: row.try_get("created")?,
         limits: limits_of(row)?,
         password_hash: row.try_get("password_hash")?,
+        guest: row
+            .try_get::<Option<String>, _>("guest_subject")?
+            .map(|subject| -> Result<Guest, StoreError> {
+                Ok(Guest {
+                    subject,
+                    active: row.try_get::<i64, _>("guest_active")? != 0,
+                })
+            })
+            .transpose()?,
     })
 }
 
@@ -59,34 +68,47 @@ fn sgids_of(u: &UserRecord) -> String {
         .join(",")
 }
 
-#[async_trait]
-impl AccountStore for SqliteStore {
-    async fn add_user(&self, u: &UserRecord) -> Result<(), StoreError> {
-        let res = sqlx::query(
-            "INSERT INTO users (login, uid, gid, sgids, home, email, admin, disabled, apikey_hash,
-                                key_version, public_key, created, prio, quota_cpu, quota_ram,
-                                quota_time, password_hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (login) DO NOTHING",
-        )
-        .bind(&u.login)
-        .bind(i64::from(u.uid))
+/// The columns of a user that `add_user` and `update_user` both write, in the order
+/// [`bind_user_fields`] binds them. (Login, API key and creation time have their own paths.)
+const USER_FIELDS: &str = "uid, gid, sgids, home, email, admin, disabled, public_key, prio, \
+     quota_cpu, quota_ram, quota_time, password_hash, guest_subject, guest_active";
+
+fn bind_user_fields<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    u: &'q UserRecord,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    q.bind(i64::from(u.uid))
         .bind(i64::from(u.gid))
         .bind(sgids_of(u))
         .bind(&u.home)
         .bind(&u.email)
         .bind(i64::from(u.admin))
         .bind(i64::from(u.disabled))
-        .bind(&u.apikey_hash)
-        .bind(u.key_version.max(1))
         .bind(&u.public_key)
-        .bind(u.created)
         .bind(i64::from(u.limits.prio))
         .bind(u.limits.quota_cpu)
         .bind(u.limits.quota_ram)
         .bind(u.limits.quota_time)
         .bind(&u.password_hash)
-        .execute(&self.write)
-        .await?;
+        .bind(u.guest.as_ref().map(|g| g.subject.clone()))
+        .bind(i64::from(u.guest.as_ref().is_some_and(|g| g.active)))
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn add_user(&self, u: &UserRecord) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO users ({USER_FIELDS}, login, apikey_hash, key_version, created)
+             VALUES ({}?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "?, ".repeat(USER_FIELDS.split(',').count())
+        );
+        let res = bind_user_fields(sqlx::query(&sql), u)
+            .bind(&u.login)
+            .bind(&u.apikey_hash)
+            .bind(u.key_version.max(1))
+            .bind(u.created)
+            .execute(&self.write)
+            .await?;
         if res.rows_affected() == 0 {
             return Err(StoreError::UserExists(u.login.clone()));
         }
@@ -109,32 +131,28 @@ impl AccountStore for SqliteStore {
     }
 
     async fn update_user(&self, u: &UserRecord) -> Result<(), StoreError> {
-        let res = sqlx::query(
-            "UPDATE users SET uid = ?, gid = ?, sgids = ?, home = ?, email = ?, admin = ?,
-                 disabled = ?, public_key = ?, prio = ?, quota_cpu = ?, quota_ram = ?,
-                 quota_time = ?, password_hash = ?
-             WHERE login = ?",
-        )
-        .bind(i64::from(u.uid))
-        .bind(i64::from(u.gid))
-        .bind(sgids_of(u))
-        .bind(&u.home)
-        .bind(&u.email)
-        .bind(i64::from(u.admin))
-        .bind(i64::from(u.disabled))
-        .bind(&u.public_key)
-        .bind(i64::from(u.limits.prio))
-        .bind(u.limits.quota_cpu)
-        .bind(u.limits.quota_ram)
-        .bind(u.limits.quota_time)
-        .bind(&u.password_hash)
-        .bind(&u.login)
-        .execute(&self.write)
-        .await?;
+        let sets = USER_FIELDS
+            .split(',')
+            .map(|c| format!("{} = ?", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("UPDATE users SET {sets} WHERE login = ?");
+        let res = bind_user_fields(sqlx::query(&sql), u)
+            .bind(&u.login)
+            .execute(&self.write)
+            .await?;
         if res.rows_affected() == 0 {
             return Err(StoreError::UserNotFound(u.login.clone()));
         }
         Ok(())
+    }
+
+    async fn get_guest(&self, subject: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE guest_subject = ?")
+            .bind(subject)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(user_of).transpose()
     }
 
     async fn delete_user(&self, login: &str) -> Result<(), StoreError> {

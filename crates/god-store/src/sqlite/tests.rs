@@ -221,3 +221,55 @@ async fn killing_an_array_kills_every_child() {
     assert_eq!(p.status.secondary, Some(Secondary::Killed));
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test]
+async fn users_round_trip_and_guests_are_found_by_subject() {
+    let (s, _dir) = store().await;
+    let guest = crate::UserRecord {
+        login: "guest-ann".into(),
+        uid: 65534,
+        gid: 65534,
+        sgids: vec![4, 27],
+        home: Some("/srv/g/guest-ann".into()),
+        email: Some("ann@example.org".into()),
+        apikey_hash: "h".into(),
+        key_version: 1,
+        created: 5.0,
+        limits: crate::Limits {
+            prio: 70,
+            quota_cpu: 2.0,
+            quota_ram: 3.0,
+            quota_time: 4.0,
+        },
+        guest: Some(crate::Guest {
+            subject: "http://idp ann".into(),
+            active: false,
+        }),
+        ..Default::default()
+    };
+    s.add_user(&guest).await.unwrap();
+    assert_eq!(s.get_user("guest-ann").await.unwrap().unwrap(), guest);
+    assert_eq!(s.get_guest("http://idp ann").await.unwrap().unwrap(), guest);
+    assert!(s.get_guest("http://idp bob").await.unwrap().is_none());
+    // The same login, or the same subject under another login, is refused.
+    assert!(matches!(
+        s.add_user(&guest).await,
+        Err(StoreError::UserExists(_))
+    ));
+    let twin = crate::UserRecord {
+        login: "guest-ann-2".into(),
+        ..guest.clone()
+    };
+    assert!(s.add_user(&twin).await.is_err());
+    // Activation is written like every other field.
+    let mut active = guest.clone();
+    active.guest = Some(crate::Guest {
+        subject: "http://idp ann".into(),
+        active: true,
+    });
+    active.disabled = true;
+    s.update_user(&active).await.unwrap();
+    let back = s.get_user("guest-ann").await.unwrap().unwrap();
+    assert_eq!(back, active);
+    assert!(!back.inactive_guest());
+}

@@ -192,6 +192,15 @@ pub fn describe_user(u: &Value, server: &str, login: &str) -> String {
     if disabled {
         roles.push("disabled");
     }
+    if u.get("guest").and_then(Value::as_bool).unwrap_or(false) {
+        roles.push(
+            if u.get("active").and_then(Value::as_bool).unwrap_or(true) {
+                "guest"
+            } else {
+                "guest, waiting for an administrator to activate it"
+            },
+        );
+    }
     let mut out = format!("User:     {login}");
     if !roles.is_empty() {
         out.push_str(&format!(" ({})", roles.join(", ")));
@@ -295,6 +304,7 @@ pub enum AccountCmd {
         /api/1.0/user/LOGIN). Quotas of 0 mean no quota.\n\n\
         Examples:\n  god account set alice --quota-cpu 8 --quota-ram 32 --prio 60\n  \
         god account set bob --disabled true\n  \
+        god account set guest-carol --active true            # let a guest in\n  \
         god account set --ssh-key ~/.ssh/id_ed25519.pub      # your own key"
     )]
     Set(AccountSetArgs),
@@ -351,6 +361,10 @@ pub struct AccountSetArgs {
     /// (administrators)
     #[arg(long, value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
     pub disabled: Option<bool>,
+    /// Activate a guest (an OpenID Connect login: it runs nothing until activated), or
+    /// deactivate them (administrators)
+    #[arg(long, value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub active: Option<bool>,
     /// SSH public key file (`-`: standard input), e.g. ~/.ssh/id_ed25519.pub
     #[arg(long, value_name = "FILE", conflicts_with = "no_ssh_key")]
     pub ssh_key: Option<String>,
@@ -427,6 +441,7 @@ pub struct UserChanges {
     pub quota_time: Option<f64>,
     pub admin: Option<bool>,
     pub disabled: Option<bool>,
+    pub active: Option<bool>,
     /// `Some(None)`: remove the key.
     pub ssh_key: Option<Option<String>>,
     pub email: Option<Option<String>>,
@@ -454,6 +469,7 @@ impl UserChanges {
                 .transpose()?,
             admin: a.admin,
             disabled: a.disabled,
+            active: a.active,
             ssh_key: if a.no_ssh_key {
                 Some(None)
             } else {
@@ -471,7 +487,7 @@ impl UserChanges {
         if c == UserChanges::default() {
             bail!(
                 "nothing to change: give --prio, --quota-cpu, --quota-ram, --quota-time, --admin, \
-                 --disabled, --ssh-key, --no-ssh-key or --email"
+                 --disabled, --active, --ssh-key, --no-ssh-key or --email"
             );
         }
         Ok(c)
@@ -541,6 +557,9 @@ pub fn apply_user_changes(doc: &mut Value, c: &UserChanges) -> Result<Vec<String
     }
     if let Some(b) = c.disabled {
         set(doc, &["disabled"], serde_json::json!(b));
+    }
+    if let Some(b) = c.active {
+        set(doc, &["active"], serde_json::json!(b));
     }
     if let Some(k) = &c.ssh_key {
         set(doc, &["credentials", "public"], serde_json::json!(k));

@@ -2,6 +2,8 @@
 //! to it over HTTP, the way users do.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod oidc;
+
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -44,6 +46,12 @@ pub struct Server {
 impl Server {
     /// Start `god up` with `config` (YAML) in a new directory.
     pub fn start(name: &str, config: &str) -> Server {
+        Self::start_at(name, config, None)
+    }
+
+    /// Start on a given port (see [`free_port`]), for configurations that name the server's own
+    /// address (e.g. `oidc.redirect_url`).
+    pub fn start_at(name: &str, config: &str, port: Option<u16>) -> Server {
         let dir = temp_dir(name);
         let cfg = dir.join("go-d.yml");
         std::fs::write(&cfg, config).unwrap();
@@ -57,7 +65,7 @@ impl Server {
             child: None,
             stderr_log: PathBuf::new(),
         };
-        s.launch(None);
+        s.launch(port);
         s
     }
 
@@ -396,6 +404,15 @@ fn decode(r: reqwest::blocking::Response) -> (StatusCode, Value) {
 }
 
 /// Merge `extra` into `doc` (objects recursively).
+/// A port nobody listens on right now (the kernel's choice).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn merge(doc: &mut Value, extra: Value) {
     match (doc, extra) {
         (Value::Object(a), Value::Object(b)) => {

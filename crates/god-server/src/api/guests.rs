@@ -1,0 +1,108 @@
+//! Guests' logins through the OpenID Connect provider (`guest_allow`, reference 5.4):
+//! `GET /auth/oidc/login` sends the browser to the provider; the provider sends it back to
+//! `GET /auth/oidc/callback`, which creates the guest's account on their first visit
+//! (inactive until an administrator activates it) and answers with a session token, as JSON
+//! when asked for (`Accept: application/json`), else as a page.
+
+use super::public::session;
+use crate::auth::guest;
+use crate::auth::oidc::OidcError;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+fn provider(state: &AppState) -> Result<&crate::auth::oidc::OidcLogin, ApiError> {
+    state
+        .auth
+        .oidc
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("guest logins are not enabled here (guest_allow)"))
+}
+
+/// `GET /auth/oidc/login`: 303 to the provider's login page.
+pub async fn login(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let url = provider(&state)?.start().await?;
+    Ok(Redirect::to(&url).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /auth/oidc/callback?code=…&state=…`: finish the login.
+pub async fn callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Callback>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let oidc = provider(&state)?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()).field("query"))?;
+    if let Some(err) = q.error {
+        let detail = q.error_description.unwrap_or_default();
+        return Err(ApiError::unauthorized(format!(
+            "the identity provider refused the login: {err} {detail}"
+        )));
+    }
+    let code = q
+        .code
+        .ok_or_else(|| ApiError::bad_request("missing").field("code"))?;
+    let login_state = q
+        .state
+        .ok_or_else(|| ApiError::bad_request("missing").field("state"))?;
+    let who = oidc
+        .finish(&code, &login_state)
+        .await
+        .map_err(|e| match e {
+            OidcError::UnknownLogin => ApiError::bad_request(e.to_string()).field("state"),
+            OidcError::Refused(_) => ApiError::unauthorized(e.to_string()),
+            OidcError::Unavailable(a) => a.into(),
+        })?;
+    let user = guest::provision(&state.store, &state.config, &who).await?;
+    if user.disabled {
+        return Err(ApiError::unauthorized("this account is disabled"));
+    }
+    let active = !user.inactive_guest();
+    let (token, expires) = session(&state, &user)?;
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if wants_json {
+        return Ok(Json(json!({
+            "token": token,
+            "expires": expires,
+            "user": user.login,
+            "active": active,
+        }))
+        .into_response());
+    }
+    // Logins and tokens are made of [A-Za-z0-9._-]: nothing to escape.
+    let body = if active {
+        format!(
+            "<!doctype html><title>Go-Docker</title><h1>Welcome, {login}</h1>\
+             <p>Your session token (valid until {expires:.0}, seconds since 1970):</p>\
+             <pre>{token}</pre><p>For the command line, get an API key with \
+             <code>curl -X POST -H 'Authorization: Bearer &lt;token&gt;' \
+             &lt;server&gt;/api/1.0/user/{login}/apikey</code>, then \
+             <code>god login --user {login} --apikey &lt;key&gt;</code>.</p>",
+            login = user.login
+        )
+    } else {
+        format!(
+            "<!doctype html><title>Go-Docker</title><h1>Hello, {login}</h1>\
+             <p>Your guest account is waiting for an administrator to activate it. \
+             Come back and log in again once they have.</p>",
+            login = user.login
+        )
+    };
+    Ok((StatusCode::OK, Html(body)).into_response())
+}

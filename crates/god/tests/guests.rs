@@ -1,0 +1,242 @@
+//! Guests (`guest_allow`): people who log in through a real OpenID Connect provider on loopback
+//! (panva's `oidc-provider`, scripts/oidc-provider), mapped onto `guest_bind` (nobody here),
+//! inactive until an administrator activates them, then running jobs in the Docker Engine as
+//! guest_bind with their own home; root only with `guest_allow_root`; disabled like anyone.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::oidc::{browser_login, guest_config, Provider, CLIENT_SECRET};
+use common::*;
+use reqwest::blocking::Client;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::os::unix::fs::PermissionsExt;
+
+/// A server with guests, its provider, and where guests' homes are.
+fn guest_server(name: &str, extra: &str, secret: &str) -> (Server, Provider, std::path::PathBuf) {
+    let (oidc_port, port) = (free_port(), free_port());
+    let homes = temp_dir(&format!("{name}-homes"));
+    let issuer = format!("http://127.0.0.1:{oidc_port}");
+    let cfg = format!(
+        "{}{}guest_home_root: {}\nvolumes: [{{name: home, acl: rw, path: \"\"}}]\n{extra}",
+        docker_config(""),
+        guest_config(&issuer, port, secret),
+        homes.display()
+    );
+    let srv = Server::start_at(name, &cfg, Some(port));
+    let provider = Provider::start(oidc_port, &format!("{}/auth/oidc/callback", srv.url));
+    assert_eq!(provider.issuer, issuer);
+    (srv, provider, homes)
+}
+
+fn as_token(srv: &Server, token: &str) -> Api {
+    Api {
+        base: srv.url.clone(),
+        token: token.to_string(),
+        http: Client::new(),
+    }
+}
+
+#[test]
+fn a_guest_waits_for_an_administrator_then_runs_as_guest_bind() {
+    if docker_skipped() {
+        return;
+    }
+    let (srv, idp, homes) = guest_server("guests", "", CLIENT_SECRET);
+
+    // First login: an account exists, inactive, mapped onto nobody, with its own home.
+    let (s, v, _) = browser_login(&srv.url, &idp.issuer, "alice");
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["user"], "guest-alice");
+    assert_eq!(v["active"], false);
+    let alice = as_token(&srv, v["token"].as_str().unwrap());
+    let (s, me) = alice.get("/api/1.0/user/guest-alice");
+    assert_eq!(s, StatusCode::OK, "{me}");
+    assert_eq!(
+        (me["guest"].clone(), me["active"].clone()),
+        (json!(true), json!(false))
+    );
+    assert_eq!(
+        (me["uid"].clone(), me["gid"].clone()),
+        (json!(65534), json!(65534))
+    );
+    assert_eq!(me["email"], "alice@example.org");
+    let home = homes.join("guest-alice");
+    assert_eq!(me["homeDirectory"], home.display().to_string());
+    assert_eq!(owner(&home), (65534, 65534));
+    assert_eq!(
+        std::fs::metadata(&home).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+
+    // Waiting: nothing but their own account, not even a new API key or activating themselves.
+    let (s, v) = alice.try_submit(MINIMAL_IMAGE, "true", json!({}));
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("waiting for an administrator"),
+        "{v}"
+    );
+    for (method, path) in [
+        ("GET", "/api/1.0/task/active"),
+        ("POST", "/api/1.0/user/guest-alice/apikey"),
+        ("PUT", "/api/1.0/user/guest-alice"),
+    ] {
+        let s = match method {
+            "GET" => alice.get(path).0,
+            "POST" => alice.post(path, &json!({})).0,
+            _ => alice.put(path, &json!({"active": true})).0,
+        };
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}");
+    }
+    let admin = srv.admin();
+    let (_, listed) = admin.get("/api/1.0/user");
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "guest-alice")
+        .cloned()
+        .unwrap();
+    assert_eq!(row["active"], false);
+    // `active` is for guests: a local account is enabled or disabled instead.
+    let (s, v) = admin.put("/api/1.0/user/admin", &json!({"active": false}));
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["field"], "active");
+
+    // The administrator lets her in, with the command line.
+    let out = std::process::Command::new(god_bin())
+        .args(["account", "set", "guest-alice", "--active", "true"])
+        .env("GOD_SERVER", &srv.url)
+        .env("GOD_USER", "admin")
+        .env("GOD_APIKEY", &srv.admin_key)
+        .env("HOME", srv.dir.join("admin-home"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "god account set --active: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("active false → true"));
+
+    // Her session works now; her job runs as nobody with her home mounted.
+    let id = alice.submit(
+        MINIMAL_IMAGE,
+        "id -u; id -g; touch /mnt/home/was-here",
+        json!({"container": {"volumes": [{"name": "home", "acl": "rw"}]}}),
+    );
+    let job = alice.wait_over(id, 120);
+    assert_eq!(job["status"]["exitcode"], 0, "{job}");
+    assert_eq!(job["user"]["guest"], true);
+    assert_eq!(alice.file(id, "god.log").1.trim(), "65534\n65534");
+    assert_eq!(owner(&home.join("was-here")), (65534, 65534));
+    // No root for guests without guest_allow_root, even where allow_root.
+    let (s, v) = alice.try_submit(MINIMAL_IMAGE, "id", json!({"container": {"root": true}}));
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["field"], "container.root");
+    // An activated guest may get an API key and use the Go-Docker 1.0 login.
+    let (s, key) = alice.post("/api/1.0/user/guest-alice/apikey", &json!({}));
+    assert_eq!(s, StatusCode::OK, "{key}");
+    let by_key = srv.client("guest-alice", key["apikey"].as_str().unwrap());
+    assert_eq!(by_key.get("/api/1.0/task/active").0, StatusCode::OK);
+
+    // Logging in again finds the same account; a login taken locally gets a suffix.
+    let (s, v, _) = browser_login(&srv.url, &idp.issuer, "alice");
+    assert_eq!(
+        (s, v["user"].clone(), v["active"].clone()),
+        (StatusCode::OK, json!("guest-alice"), json!(true))
+    );
+    srv.add_user("guest-carol", 4100, 4100, &[]);
+    let (s, v, _) = browser_login(&srv.url, &idp.issuer, "carol");
+    assert_eq!(
+        (s, v["user"].clone()),
+        (StatusCode::OK, json!("guest-carol-2")),
+        "{v}"
+    );
+    // A directory password login cannot take over a guest's account either.
+    let r = Client::new()
+        .post(format!("{}/api/1.0/authenticate", srv.url))
+        .json(&json!({"user": "guest-alice", "password": "whatever-it-is"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Deactivated, then disabled: her tokens stop working and the provider cannot log her in.
+    let (s, _) = admin.put("/api/1.0/user/guest-alice", &json!({"active": false}));
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(by_key.get("/api/1.0/task/active").0, StatusCode::FORBIDDEN);
+    let (s, _) = admin.put("/api/1.0/user/guest-alice", &json!({"disabled": true}));
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        alice.get("/api/1.0/user/guest-alice").0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, v, _) = browser_login(&srv.url, &idp.issuer, "alice");
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+}
+
+#[test]
+fn forged_replayed_and_refused_logins_get_no_account() {
+    let (srv, idp, _) = guest_server("guests-bad", "", CLIENT_SECRET);
+    let http = Client::new();
+    let get = |q: &str| -> (StatusCode, Value) {
+        let r = http
+            .get(format!("{}/auth/oidc/callback?{q}", srv.url))
+            .header("accept", "application/json")
+            .send()
+            .unwrap();
+        (r.status(), r.json().unwrap_or(Value::Null))
+    };
+    // A state we never issued.
+    let (s, v) = get("code=abc&state=forged");
+    assert_eq!(
+        (s, v["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("state")),
+        "{v}"
+    );
+    let (s, v) = get("state=x");
+    assert_eq!(
+        (s, v["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("code")),
+        "{v}"
+    );
+    // The provider said no.
+    let (s, _) = get("error=access_denied&error_description=nope&state=x");
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // A real login, then the same callback URL again: the state was used up.
+    let (s, v, callback) = browser_login(&srv.url, &idp.issuer, "dora");
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let r = http
+        .get(&callback)
+        .header("accept", "application/json")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Without guest_allow, the routes do not exist.
+    let plain = Server::start("guests-off", "executors: [fake]\n");
+    let r = http
+        .get(format!("{}/auth/oidc/login", plain.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().unwrap().contains("guest_allow"));
+
+    // A server whose client secret the provider does not know: the code exchange is refused,
+    // and no account is created.
+    let (bad, idp2, _) = guest_server("guests-secret", "", "not-the-secret");
+    let (s, v, _) = browser_login(&bad.url, &idp2.issuer, "eve");
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    let (_, users) = bad.admin().get("/api/1.0/user");
+    assert!(
+        !users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["id"] == "guest-eve"),
+        "{users}"
+    );
+}
