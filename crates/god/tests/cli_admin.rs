@@ -147,6 +147,17 @@ fn projects_membership_and_quotas() {
         err.contains("not a member of project genomics") && err.contains("HTTP 403"),
         "{err}"
     );
+    // A project that does not exist looks, to a user, like one they are not in.
+    let err = bob.fails(&["submit", "--project", "secret-lab", "--", "true"]);
+    assert!(
+        err.contains("not a member of project secret-lab") && err.contains("HTTP 403"),
+        "{err}"
+    );
+    // Members must be users; usage of a project that does not exist cannot be reset.
+    let err = admin.fails(&["project", "add-member", "genomics", "no-such-person"]);
+    assert!(err.contains("\"no-such-person\" is not a user"), "{err}");
+    let (s, _) = srv.admin().delete("/api/1.0/project/no-such-project/quota");
+    assert_eq!(s, reqwest::StatusCode::NOT_FOUND);
     // Only administrators change projects.
     let err = alice.fails(&["project", "set", "genomics", "--prio", "90"]);
     assert!(err.contains("403"), "{err}");
@@ -217,8 +228,9 @@ fn projects_membership_and_quotas() {
         err.contains("does not exist") && err.contains("404"),
         "{err}"
     );
+    // Deleted: to a former member it is a project they are not in.
     let err = alice.fails(&["submit", "--project", "genomics", "--", "true"]);
-    assert!(err.contains("does not exist"), "{err}");
+    assert!(err.contains("not a member of project genomics"), "{err}");
 }
 
 #[test]

@@ -119,6 +119,19 @@ fn read_project(body: &[u8], p: &mut ProjectRecord) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Every member must be someone: an account of ours, or a login the authentication policy
+/// knows (a directory user who has not logged in yet).
+async fn check_members(state: &AppState, members: &[String]) -> Result<(), ApiError> {
+    for m in members {
+        if state.store.get_user(m).await?.is_none()
+            && state.auth.policy.get_user(m).await?.is_none()
+        {
+            return Err(ApiError::bad_request(format!("{m:?} is not a user")).field("members"));
+        }
+    }
+    Ok(())
+}
+
 fn body(b: Result<Bytes, axum::extract::rejection::BytesRejection>) -> Result<Bytes, ApiError> {
     b.map_err(|e| ApiError::new(e.status(), e.body_text()).field("body"))
 }
@@ -159,6 +172,7 @@ pub async fn create(
         ..Default::default()
     };
     read_project(&b, &mut p)?;
+    check_members(&state, &p.members).await?;
     state.store.put_project(&p).await?;
     Ok(Json(json!({ "msg": "project created", "id": id })))
 }
@@ -199,7 +213,15 @@ pub async fn update(
         .get_project(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("project {id} does not exist")))?;
+    let before = p.members.clone();
     read_project(&b, &mut p)?;
+    let added: Vec<String> = p
+        .members
+        .iter()
+        .filter(|m| !before.contains(m))
+        .cloned()
+        .collect();
+    check_members(&state, &added).await?;
     state.store.put_project(&p).await?;
     Ok(Json(json!({ "msg": "project updated", "id": id })))
 }
@@ -239,6 +261,9 @@ pub async fn reset_usage(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&caller)?;
+    if id != DEFAULT_PROJECT && state.store.get_project(&id).await?.is_none() {
+        return Err(ApiError::not_found(format!("project {id} does not exist")));
+    }
     state.store.reset_project_usage(&id).await?;
     Ok(Json(json!({ "msg": "project usage reset", "id": id })))
 }

@@ -114,15 +114,27 @@ async fn check_project_and_quotas(
     let mut limits = vec![("user", caller.user.limits.clone())];
     let project = &task.user.project;
     if project != super::projects::DEFAULT_PROJECT {
-        let p = state.store.get_project(project).await?.ok_or_else(|| {
-            ApiError::bad_request(format!("project {project} does not exist")).field("user.project")
-        })?;
-        if !caller.admin && !p.members.iter().any(|m| m == caller.login()) {
-            return Err(ApiError::forbidden(format!(
+        // To anyone but an administrator, a project that does not exist and one they are not
+        // in look the same: submission does not tell which projects exist.
+        let not_member = || {
+            ApiError::forbidden(format!(
                 "{} is not a member of project {project}",
                 caller.login()
             ))
-            .field("user.project"));
+            .field("user.project")
+        };
+        let p = match state.store.get_project(project).await? {
+            Some(p) => p,
+            None if caller.admin => {
+                return Err(
+                    ApiError::bad_request(format!("project {project} does not exist"))
+                        .field("user.project"),
+                )
+            }
+            None => return Err(not_member()),
+        };
+        if !caller.admin && !p.members.iter().any(|m| m == caller.login()) {
+            return Err(not_member());
         }
         limits.push(("project", p.limits));
     }
