@@ -192,6 +192,45 @@ fn fake_policy_is_refused_at_start_up_unless_allowed() {
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
 }
 
+#[test]
+fn the_policy_can_veto_a_job_and_barred_accounts_jobs_wait() {
+    let srv = Server::start(
+        "can-run",
+        "executors: [fake]\nfake: {fail_on: 0, cpus: 1, run_seconds: 30}\ntick_seconds: 0.3\n\
+         auth_policy: fake\nallow_fake_auth: true\n",
+    );
+    // `can_run` of the policy is asked before a job starts (the fake policy refuses this tag).
+    let v = password_client(&srv, "vera", "pw");
+    let id = v.submit(
+        "img",
+        "true",
+        json!({"meta": {"tags": ["fake-auth:refuse"]}}),
+    );
+    let job = v.wait_over(id, 30);
+    let reason = job["status"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("fake authentication policy does not let this job run"),
+        "{job}"
+    );
+    assert!(job["container"]["id"].is_null(), "never started: {job}");
+
+    // One CPU: vera's first job runs, her second waits; disabled, it waits for that reason.
+    let first = v.submit("img", "true", json!({}));
+    v.wait_running(first, 30);
+    let second = v.submit("img", "true", json!({}));
+    let (s, _) = srv
+        .admin()
+        .put("/api/1.0/user/vera", &json!({"disabled": true}));
+    assert_eq!(s, StatusCode::OK);
+    let admin = srv.admin();
+    let job = admin.wait_for(second, 30, "the disabled reason", |j| {
+        j["status"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("account is disabled"))
+    });
+    assert_eq!(job["status"]["primary"], "pending");
+}
+
 fn sh(cmd: &str) -> (bool, String) {
     let out = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
     (

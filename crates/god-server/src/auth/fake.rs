@@ -1,7 +1,8 @@
 //! `fake` (reference 5.3, tests only): any non-empty password; uid/gid and groups from the local
 //! passwd if the login exists there, else 1001/1001; email `<login>@fake.org`; home
 //! `/home/<login>`. The login `fake` is refused. Start-up refuses this policy unless the
-//! configuration also says `allow_fake_auth: true`.
+//! configuration also says `allow_fake_auth: true`. `can_run` refuses jobs tagged
+//! [`REFUSED_TAG`], so tests see the scheduler honour a policy's veto.
 
 use super::nss;
 use super::policy::{bind_api_in_store, AuthError, AuthPolicy, DirectoryUser};
@@ -9,6 +10,9 @@ use crate::accounts::valid_login;
 use async_trait::async_trait;
 use god_store::Store;
 use std::sync::Arc;
+
+/// Jobs with this tag are refused by `can_run`.
+pub const REFUSED_TAG: &str = "fake-auth:refuse";
 
 pub struct FakePolicy {
     store: Arc<dyn Store>,
@@ -36,6 +40,10 @@ impl AuthPolicy for FakePolicy {
             return Ok(None);
         }
         self.get_user(login).await
+    }
+
+    async fn can_run(&self, task: &god_core::Task) -> bool {
+        !task.meta.tags.iter().any(|t| t == REFUSED_TAG)
     }
 
     async fn bind_api(

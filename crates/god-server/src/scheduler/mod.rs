@@ -211,6 +211,33 @@ pub async fn pass(
     let cap = capacity.get(state).await?;
     let running = state.store.running().await?;
     let users = state.store.list_users().await?;
+    // Jobs of a disabled account, or of a guest an administrator deactivated, wait.
+    let barred: HashMap<&str, &'static str> = users
+        .iter()
+        .filter_map(|u| {
+            if u.disabled {
+                Some((u.login.as_str(), "the account is disabled: its jobs wait"))
+            } else if u.inactive_guest() {
+                Some((
+                    u.login.as_str(),
+                    "the guest account is not active: its jobs wait for an administrator",
+                ))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if !barred.is_empty() {
+        pending.retain(|p| match barred.get(p.user.as_str()) {
+            Some(why) => {
+                if p.reason.as_deref() != Some(*why) {
+                    held.push((p.id, (*why).to_string()));
+                }
+                false
+            }
+            None => true,
+        });
+    }
     let projects = state.store.list_projects().await?;
     let half_life =
         parse_duration_secs(&state.config.fairshare_half_life).unwrap_or(604_800) as f64;
@@ -366,6 +393,16 @@ async fn dispatch(state: &AppState, jobs: &[(JobId, String)]) -> Result<(), Serv
 
 /// Write the job directory and start the container; the event to record.
 async fn start(state: &AppState, task: Task) -> Event {
+    if !state.auth.policy.can_run(&task).await {
+        return Event::Finished {
+            exit_code: START_FAILED_EXIT_CODE,
+            reason: Some(format!(
+                "the {} authentication policy does not let this job run",
+                state.auth.policy.name()
+            )),
+            duration: Some(0.0),
+        };
+    }
     let shared = state.paths.shared_dir.clone();
     let t = task.clone();
     let dir = match tokio::task::spawn_blocking(move || jobdir::prepare(&shared, &t)).await {
