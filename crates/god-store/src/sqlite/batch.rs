@@ -114,6 +114,22 @@ impl Batch {
         Ok(next)
     }
 
+    /// Change a loaded job in place, for what is not one event (an array parent closing its
+    /// never-created children at once); it will be stored.
+    pub fn edit<R>(&mut self, id: JobId, f: impl FnOnce(&mut Task) -> R) -> Result<R, StoreError> {
+        let task = self
+            .tasks
+            .get_mut(&id)
+            .ok_or(StoreError::JobNotFound(id.0))?;
+        self.dirty.insert(id);
+        Ok(f(task))
+    }
+
+    /// A loaded job as it is now.
+    pub fn get(&self, id: JobId) -> Result<&Task, StoreError> {
+        self.tasks.get(&id).ok_or(StoreError::JobNotFound(id.0))
+    }
+
     /// Write every changed job and the consequences.
     pub async fn store(self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
         if !self.dirty.is_empty() {

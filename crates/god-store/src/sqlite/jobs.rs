@@ -45,67 +45,6 @@ async fn save(conn: &mut SqliteConnection, task: &Task) -> Result<(), StoreError
     Ok(())
 }
 
-/// One transition and its consequences, inside the caller's transaction.
-async fn transition_in(
-    conn: &mut SqliteConnection,
-    id: JobId,
-    event: &Event,
-    now: f64,
-) -> Result<Task, StoreError> {
-    let mut task = load(conn, id).await?;
-    let before = task.status.primary;
-    let started = task.status.date_running;
-    apply(&mut task, event, now)?;
-    save(conn, &task).await?;
-    let after = task.status.primary;
-    // A run ended (over, or back to the queue after a node failure): record what it used.
-    if before == Primary::Running && after != Primary::Running && !task.is_array_parent() {
-        if let Some(started) = started {
-            let wall = match after {
-                Primary::Over => task.status.duration.unwrap_or(now - started),
-                _ => now - started,
-            }
-            .max(0.0);
-            sqlx::query(
-                "INSERT INTO usage (job_id, user_id, project, cpu, ram, wall_seconds, ended)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(id.0 as i64)
-            .bind(&task.user.id)
-            .bind(&task.user.project)
-            .bind(f64::from(task.requirements.cpu))
-            .bind(task.requirements.ram)
-            .bind(wall)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        }
-    }
-    // A run ended normally: count its image as used (`GET /api/1.0/image`).
-    if before == Primary::Running && after == Primary::Over && task.status.reason.is_none() {
-        sqlx::query(
-            "INSERT INTO images (url, count) VALUES (?, 1)
-             ON CONFLICT (url) DO UPDATE SET count = count + 1",
-        )
-        .bind(&task.container.image)
-        .execute(&mut *conn)
-        .await?;
-    }
-    // An array child ended: count it on its parent.
-    if before != Primary::Over && after == Primary::Over {
-        if let Some(parent) = task.parent_task_id {
-            let mut p = load(conn, parent).await?;
-            let ev = Event::ArrayChildOver {
-                exit_code: task.status.exitcode,
-            };
-            if apply(&mut p, &ev, now).is_ok() {
-                save(conn, &p).await?;
-            }
-        }
-    }
-    Ok(task)
-}
-
 fn tasks(rows: &[SqliteRow]) -> Result<Vec<Task>, StoreError> {
     rows.iter()
         .map(|r| task_of(r.try_get("id")?, r.try_get::<&str, _>("doc")?))
@@ -499,42 +438,47 @@ impl JobStore for SqliteStore {
 
     async fn kill_array(&self, parent: JobId, now: f64) -> Result<Task, StoreError> {
         let mut tx = self.write.begin_with(BEGIN).await?;
-        let mut p = load(&mut tx, parent).await?;
-        apply(&mut p, &Event::KillRequested, now)?;
-        let created: i64 = sqlx::query_scalar("SELECT array_created FROM jobs WHERE id = ?")
-            .bind(parent.0 as i64)
-            .fetch_one(&mut *tx)
-            .await?;
-        let remaining = p
-            .requirements
-            .array
-            .nb_tasks
-            .saturating_sub(created.max(0) as u64);
-        // Children never created count as over (killed) at once.
-        for _ in 0..remaining {
-            let _ = apply(&mut p, &Event::ArrayChildOver { exit_code: None }, now);
-        }
-        p.requirements.array.nb_tasks_created = p.requirements.array.nb_tasks;
-        save(&mut tx, &p).await?;
-        sqlx::query("UPDATE jobs SET array_created = array_total WHERE id = ?")
-            .bind(parent.0 as i64)
-            .execute(&mut *tx)
-            .await?;
+        let created: Option<i64> =
+            sqlx::query_scalar("SELECT array_created FROM jobs WHERE id = ?")
+                .bind(parent.0 as i64)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let created = created.ok_or(StoreError::JobNotFound(parent.0))?;
         let children: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM jobs WHERE parent_id = ? AND state IN ('pending', 'running') ORDER BY id",
         )
         .bind(parent.0 as i64)
         .fetch_all(&mut *tx)
         .await?;
+        let children: Vec<JobId> = children.into_iter().map(|c| JobId(c as u64)).collect();
+        let mut batch = Batch::load(&mut tx, &[&[parent][..], &children].concat()).await?;
+        batch.apply(parent, &Event::KillRequested, now)?;
+        // Children never created count as over (killed) at once.
+        batch.edit(parent, |p| {
+            let remaining = p
+                .requirements
+                .array
+                .nb_tasks
+                .saturating_sub(created.max(0) as u64);
+            for _ in 0..remaining {
+                let _ = apply(p, &Event::ArrayChildOver { exit_code: None }, now);
+            }
+            p.requirements.array.nb_tasks_created = p.requirements.array.nb_tasks;
+        })?;
         for c in children {
             // Pending children are over at once (and counted on the parent); running ones wait
             // for the watcher. A child already being killed is left as it is.
-            match transition_in(&mut tx, JobId(c as u64), &Event::KillRequested, now).await {
+            match batch.apply(c, &Event::KillRequested, now) {
                 Ok(_) | Err(StoreError::Refused(_)) => {}
                 Err(e) => return Err(e),
             }
         }
-        let p = load(&mut tx, parent).await?;
+        let p = batch.get(parent)?.clone();
+        batch.store(&mut tx).await?;
+        sqlx::query("UPDATE jobs SET array_created = array_total WHERE id = ?")
+            .bind(parent.0 as i64)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(p)
     }
