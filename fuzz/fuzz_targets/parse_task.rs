@@ -21,6 +21,7 @@ static WHO: LazyLock<Identity> = LazyLock::new(|| Identity {
     email: Some("alice@example.org".into()),
     home: Some("/home/alice".into()),
     admin: false,
+    guest: false,
 });
 
 /// The defaults, as the brief asks for.

@@ -82,7 +82,7 @@ fn world(share: bool) -> World {
     let admin = srv.admin();
     // The guest logs in once through the provider; an API key issued by an administrator gives
     // fresh tokens of the same (still inactive) account.
-    let (s, v, _) = common::oidc::browser_login(&srv.url, &idp.issuer, "gina");
+    let (s, v) = common::oidc::browser_login(&srv.url, &idp.issuer, "gina");
     assert_eq!(
         (s, v["user"].clone()),
         (StatusCode::OK, json!("guest-gina")),

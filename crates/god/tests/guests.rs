@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::oidc::{browser_login, guest_config, Provider, CLIENT_SECRET};
+use common::oidc::{
+    browser_login, guest_config, open_callback, walk_to_callback, Provider, CLIENT_SECRET,
+};
 use common::*;
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
@@ -46,7 +48,7 @@ fn a_guest_waits_for_an_administrator_then_runs_as_guest_bind() {
     let (srv, idp, homes) = guest_server("guests", "", CLIENT_SECRET);
 
     // First login: an account exists, inactive, mapped onto nobody, with its own home.
-    let (s, v, _) = browser_login(&srv.url, &idp.issuer, "alice");
+    let (s, v) = browser_login(&srv.url, &idp.issuer, "alice");
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["user"], "guest-alice");
     assert_eq!(v["active"], false);
@@ -145,13 +147,13 @@ fn a_guest_waits_for_an_administrator_then_runs_as_guest_bind() {
     assert_eq!(by_key.get("/api/1.0/task/active").0, StatusCode::OK);
 
     // Logging in again finds the same account; a login taken locally gets a suffix.
-    let (s, v, _) = browser_login(&srv.url, &idp.issuer, "alice");
+    let (s, v) = browser_login(&srv.url, &idp.issuer, "alice");
     assert_eq!(
         (s, v["user"].clone(), v["active"].clone()),
         (StatusCode::OK, json!("guest-alice"), json!(true))
     );
     srv.add_user("guest-carol", 4100, 4100, &[]);
-    let (s, v, _) = browser_login(&srv.url, &idp.issuer, "carol");
+    let (s, v) = browser_login(&srv.url, &idp.issuer, "carol");
     assert_eq!(
         (s, v["user"].clone()),
         (StatusCode::OK, json!("guest-carol-2")),
@@ -175,7 +177,7 @@ fn a_guest_waits_for_an_administrator_then_runs_as_guest_bind() {
         alice.get("/api/1.0/user/guest-alice").0,
         StatusCode::UNAUTHORIZED
     );
-    let (s, v, _) = browser_login(&srv.url, &idp.issuer, "alice");
+    let (s, v) = browser_login(&srv.url, &idp.issuer, "alice");
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
 }
 
@@ -187,6 +189,8 @@ fn forged_replayed_and_refused_logins_get_no_account() {
         let r = http
             .get(format!("{}/auth/oidc/callback?{q}", srv.url))
             .header("accept", "application/json")
+            // As if this browser had begun that login: the server still never issued it.
+            .header("cookie", "god_oidc_state=forged")
             .send()
             .unwrap();
         (r.status(), r.json().unwrap_or(Value::Null))
@@ -207,15 +211,24 @@ fn forged_replayed_and_refused_logins_get_no_account() {
     // The provider said no.
     let (s, _) = get("error=access_denied&error_description=nope&state=x");
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    // A real login, then the same callback URL again: the state was used up.
-    let (s, v, callback) = browser_login(&srv.url, &idp.issuer, "dora");
+    // A callback opened by another browser than the one that began the login (login CSRF:
+    // someone else's code pushed onto a victim) is refused, and the login stays usable.
+    let cb = walk_to_callback(&srv.url, &idp.issuer, "dora");
+    let (s, v) = open_callback(&cb, false);
+    assert_eq!(
+        (s, v["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("state")),
+        "{v}"
+    );
+    let (s, v) = open_callback(&cb, true);
     assert_eq!(s, StatusCode::OK, "{v}");
-    let r = http
-        .get(&callback)
-        .header("accept", "application/json")
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // The same callback again, even from the right browser: the state was used up.
+    let (s, v) = open_callback(&cb, true);
+    assert_eq!(
+        (s, v["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("state")),
+        "{v}"
+    );
     // Without guest_allow, the routes do not exist.
     let plain = Server::start("guests-off", "executors: [fake]\n");
     let r = http
@@ -228,7 +241,7 @@ fn forged_replayed_and_refused_logins_get_no_account() {
     // A server whose client secret the provider does not know: the code exchange is refused,
     // and no account is created.
     let (bad, idp2, _) = guest_server("guests-secret", "", "not-the-secret");
-    let (s, v, _) = browser_login(&bad.url, &idp2.issuer, "eve");
+    let (s, v) = browser_login(&bad.url, &idp2.issuer, "eve");
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
     let (_, users) = bad.admin().get("/api/1.0/user");
     assert!(

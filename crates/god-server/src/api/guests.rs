@@ -24,10 +24,28 @@ fn provider(state: &AppState) -> Result<&crate::auth::oidc::OidcLogin, ApiError>
         .ok_or_else(|| ApiError::not_found("guest logins are not enabled here (guest_allow)"))
 }
 
+/// The cookie that ties a login to the browser that began it (no login CSRF).
+const STATE_COOKIE: &str = "god_oidc_state";
+
 /// `GET /auth/oidc/login`: 303 to the provider's login page.
 pub async fn login(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let url = provider(&state)?.start().await?;
-    Ok(Redirect::to(&url).into_response())
+    let (url, login_state) = provider(&state)?.start().await?;
+    let cookie = format!(
+        "{STATE_COOKIE}={login_state}; Path=/auth/oidc; HttpOnly; SameSite=Lax; Max-Age=600"
+    );
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&url)).into_response())
+}
+
+/// The login state this browser began, from its cookie.
+fn browser_state(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == STATE_COOKIE)
+        .map(|(_, v)| v.to_string())
 }
 
 #[derive(Deserialize)]
@@ -58,6 +76,12 @@ pub async fn callback(
     let login_state = q
         .state
         .ok_or_else(|| ApiError::bad_request("missing").field("state"))?;
+    if browser_state(&headers).as_deref() != Some(login_state.as_str()) {
+        return Err(ApiError::bad_request(
+            "this login was not begun by this browser (cookie god_oidc_state): start again",
+        )
+        .field("state"));
+    }
     let who = oidc
         .finish(&code, &login_state)
         .await

@@ -115,8 +115,10 @@ impl OidcLogin {
         Ok(m)
     }
 
-    /// Begin a login: the provider's URL to send the person to.
-    pub async fn start(&self) -> Result<String, AuthError> {
+    /// Begin a login: the provider's URL to send the person to, and the login's `state` (the
+    /// browser keeps it in a cookie, so a callback is only accepted from the browser that began
+    /// the login).
+    pub async fn start(&self) -> Result<(String, String), AuthError> {
         let client = CoreClient::from_provider_metadata(
             self.metadata().await?,
             self.client_id.clone(),
@@ -156,7 +158,7 @@ impl OidcLogin {
                 started: Instant::now(),
             },
         );
-        Ok(url.to_string())
+        Ok((url.to_string(), state.secret().clone()))
     }
 
     /// Finish a login with what the provider sent back to `redirect_url`.

@@ -111,9 +111,15 @@ fn location(r: &reqwest::blocking::Response, base: &str) -> String {
     }
 }
 
-/// Log in as `login` at the provider, starting from `server`'s `/auth/oidc/login`; returns what
-/// our callback answered (JSON asked for) and the callback URL (to try replaying it).
-pub fn browser_login(server: &str, issuer: &str, login: &str) -> (StatusCode, Value, String) {
+/// Where the provider sent the browser back to us, and the cookies that browser holds.
+pub struct Callback {
+    pub url: String,
+    pub cookies: String,
+}
+
+/// Walk a browser from `server`'s `/auth/oidc/login` through the provider's login (as `login`)
+/// and consent pages, up to (not into) the callback.
+pub fn walk_to_callback(server: &str, issuer: &str, login: &str) -> Callback {
     let mut b = Browser {
         http: Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -126,10 +132,13 @@ pub fn browser_login(server: &str, issuer: &str, login: &str) -> (StatusCode, Va
     assert!(url.starts_with(issuer), "login goes to the provider: {url}");
     for _ in 0..12 {
         if url.starts_with(server) {
-            let r = b.send(b.http.get(&url).header("accept", "application/json"));
-            let status = r.status();
-            let body: Value = r.json().unwrap_or(Value::Null);
-            return (status, body, url);
+            let cookies = b
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Callback { url, cookies };
         }
         if url.contains("/interaction/") {
             // The provider's development pages: a login form, then a consent form.
@@ -147,4 +156,22 @@ pub fn browser_login(server: &str, issuer: &str, login: &str) -> (StatusCode, Va
         }
     }
     panic!("the login did not come back to {server}");
+}
+
+/// Open the callback (asking for JSON), with the browser's cookies or without them.
+pub fn open_callback(cb: &Callback, with_cookies: bool) -> (StatusCode, Value) {
+    let mut req = Client::new()
+        .get(&cb.url)
+        .header("accept", "application/json");
+    if with_cookies {
+        req = req.header("cookie", &cb.cookies);
+    }
+    let r = req.send().unwrap();
+    let status = r.status();
+    (status, r.json().unwrap_or(Value::Null))
+}
+
+/// A whole login as `login`: what our callback answered.
+pub fn browser_login(server: &str, issuer: &str, login: &str) -> (StatusCode, Value) {
+    open_callback(&walk_to_callback(server, issuer, login), true)
 }
