@@ -140,6 +140,45 @@ fn a_guest_waits_for_an_administrator_then_runs_as_guest_bind() {
     let (s, v) = alice.try_submit(MINIMAL_IMAGE, "id", json!({"container": {"root": true}}));
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert_eq!(v["field"], "container.root");
+    // The command line takes the session the browser got, then gives an API key for scripts.
+    let god = |args: &[&str]| {
+        std::process::Command::new(god_bin())
+            .args(args)
+            .env("HOME", srv.dir.join("alice-home"))
+            .env_remove("GOD_SERVER")
+            .env_remove("GOD_USER")
+            .env_remove("GOD_APIKEY")
+            .output()
+            .unwrap()
+    };
+    let out = god(&[
+        "login",
+        "--server",
+        &srv.url,
+        "--user",
+        "guest-alice",
+        "--token",
+        &alice.token,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = god(&["whoami"]);
+    let me = String::from_utf8_lossy(&out.stdout);
+    assert!(me.contains("guest-alice") && me.contains("guest"), "{me}");
+    let out = god(&[
+        "login",
+        "--server",
+        &srv.url,
+        "--user",
+        "guest-alice",
+        "--token",
+        "forged.token",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid token"));
     // An activated guest may get an API key and use the Go-Docker 1.0 login.
     let (s, key) = alice.post("/api/1.0/user/guest-alice/apikey", &json!({}));
     assert_eq!(s, StatusCode::OK, "{key}");

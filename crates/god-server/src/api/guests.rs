@@ -24,6 +24,28 @@ fn provider(state: &AppState) -> Result<&crate::auth::oidc::OidcLogin, ApiError>
         .ok_or_else(|| ApiError::not_found("guest logins are not enabled here (guest_allow)"))
 }
 
+/// This server's address as the provider sends people back to it (`oidc.redirect_url`
+/// without its path).
+fn server_url(state: &AppState) -> String {
+    let redirect = state
+        .config
+        .oidc
+        .redirect_url
+        .as_deref()
+        .unwrap_or_default();
+    redirect
+        .strip_suffix("/auth/oidc/callback")
+        .unwrap_or(redirect)
+        .to_string()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// The cookie that ties a login to the browser that began it (no login CSRF).
 const STATE_COOKIE: &str = "god_oidc_state";
 
@@ -109,15 +131,18 @@ pub async fn callback(
         }))
         .into_response());
     }
-    // Logins and tokens are made of [A-Za-z0-9._-]: nothing to escape.
+    // Logins and tokens are made of [A-Za-z0-9._-]: nothing to escape but the configured URL.
+    let cli = format!(
+        "god login --server {} --user {} --token {token}",
+        html_escape(&server_url(&state)),
+        user.login
+    );
     let body = if active {
         format!(
             "<!doctype html><title>Go-Docker</title><h1>Welcome, {login}</h1>\
-             <p>Your session token (valid until {expires:.0}, seconds since 1970):</p>\
-             <pre>{token}</pre><p>For the command line, get an API key with \
-             <code>curl -X POST -H 'Authorization: Bearer &lt;token&gt;' \
-             &lt;server&gt;/api/1.0/user/{login}/apikey</code>, then \
-             <code>god login --user {login} --apikey &lt;key&gt;</code>.</p>",
+             <p>To use the command line with this session (valid until {expires:.0}, seconds \
+             since 1970):</p><pre>{cli}</pre><p>then <code>god account renew-key</code> gives \
+             you an API key for scripts and for <code>godlogin</code>.</p>",
             login = user.login
         )
     } else {

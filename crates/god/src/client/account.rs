@@ -25,6 +25,10 @@ pub struct LoginArgs {
     /// is asked for). The session lasts as long as the server's token.
     #[arg(long, short = 'p', value_name = "PASSWORD", num_args = 0..=1, default_missing_value = "")]
     password: Option<String>,
+    /// Use a session token the server gave your browser (guests: the page after logging in
+    /// at SERVER/auth/oidc/login); `-` reads it from standard input
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["apikey", "password"])]
+    token: Option<String>,
 }
 
 fn env_nonempty(k: &str) -> Option<String> {
@@ -58,6 +62,23 @@ fn read_apikey_from_stdin() -> Result<String> {
     Ok(line.trim().to_string())
 }
 
+/// Save a session (no API key: the token alone, until it expires).
+fn save_session(path: &std::path::Path, server: &str, user: &str, token: &str) -> Result<()> {
+    let creds = Credentials {
+        server: server.to_string(),
+        user: user.to_string(),
+        apikey: String::new(),
+        session: true,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&creds).map_err(|e| anyhow!("{e}"))?;
+    bytes.push(b'\n');
+    http::write_private(path, &bytes)?;
+    if let Some(dir) = path.parent() {
+        Api::store_token(dir, server, user, "", token);
+    }
+    Ok(())
+}
+
 pub fn login(a: LoginArgs) -> Result<i32> {
     let path = http::config_path(&http::process_env)?;
     let saved = http::read_credentials(&path)
@@ -78,6 +99,23 @@ pub fn login(a: LoginArgs) -> Result<i32> {
         .or_else(|| env_nonempty("USER"))
         .ok_or_else(|| anyhow!("no login given: pass --user LOGIN"))?;
     let client = http::http_client()?;
+    if let Some(token) = a.token.as_deref() {
+        let token = match token {
+            "-" => read_apikey_from_stdin()?,
+            t => t.trim().to_string(),
+        };
+        if token.is_empty() {
+            bail!("the token is empty");
+        }
+        http::check_token(&client, &server, &user, &token)
+            .map_err(|e| anyhow!("logging in to {server} as {user} with the token: {e:#}"))?;
+        save_session(&path, &server, &user, &token)?;
+        emit_line(&format!(
+            "Logged in to {server} as {user} with a session token until it expires \
+             (`god account renew-key` gives you an API key for scripts)"
+        ))?;
+        return Ok(0);
+    }
     let password = match (a.password.as_deref(), a.apikey.as_deref()) {
         (Some("-"), _) => Some(read_apikey_from_stdin()?),
         (Some(""), _) => Some(prompt_apikey(&format!(
@@ -97,18 +135,7 @@ pub fn login(a: LoginArgs) -> Result<i32> {
         }
         let token = http::authenticate_password(&client, &server, &user, &password)
             .map_err(|e| anyhow!("logging in to {server} as {user}: {e:#}"))?;
-        let creds = Credentials {
-            server: server.clone(),
-            user: user.clone(),
-            apikey: String::new(),
-            session: true,
-        };
-        let mut bytes = serde_json::to_vec_pretty(&creds).map_err(|e| anyhow!("{e}"))?;
-        bytes.push(b'\n');
-        http::write_private(&path, &bytes)?;
-        if let Some(dir) = path.parent() {
-            Api::store_token(dir, &server, &user, "", &token);
-        }
+        save_session(&path, &server, &user, &token)?;
         emit_line(&format!(
             "Logged in to {server} as {user} with your password until the session expires \
              (`god account renew-key` gives you an API key for scripts)"

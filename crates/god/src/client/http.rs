@@ -350,6 +350,18 @@ pub fn authenticate_password(
     )
 }
 
+/// Check a session token obtained elsewhere (a guest's browser login) by reading the user's
+/// own account with it.
+pub fn check_token(client: &Client, server: &str, user: &str, token: &str) -> Result<()> {
+    let resp = client
+        .get(format!("{server}/api/1.0/user/{user}"))
+        .bearer_auth(token)
+        .send()
+        .map_err(|e| transport_error(server, e))?;
+    check(resp)?;
+    Ok(())
+}
+
 fn login_with(client: &Client, server: &str, body: Value) -> Result<String> {
     let resp = client
         .post(format!("{server}/api/1.0/authenticate"))
