@@ -20,9 +20,6 @@ use tokio::sync::mpsc;
 /// Exit code recorded when a job's container vanished without a result.
 pub const LOST_EXIT_CODE: i64 = 255;
 
-/// How long exits are gathered before they are collected together.
-const COLLECT_DELAY: Duration = Duration::from_millis(3);
-
 /// Containers inspected (or removed) concurrently.
 const CONCURRENCY: usize = 16;
 
@@ -41,9 +38,9 @@ pub async fn run(state: AppState) {
     loop {
         let result = tokio::select! {
             Some(id) = exits.recv() => {
-                // Exits come in streams under load: gather a few milliseconds' worth, so one
-                // transaction records them all.
-                tokio::time::sleep(COLLECT_DELAY).await;
+                // Exits come in streams under load: take every one already queued, so one
+                // transaction records them all (while it runs, the next batch queues up). An
+                // exit on an idle system is collected at once.
                 let mut ids = vec![id];
                 while let Ok(more) = exits.try_recv() {
                     ids.push(more);

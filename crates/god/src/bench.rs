@@ -299,9 +299,44 @@ async fn docker_bench(a: DockerArgs) -> Result<()> {
     let docker = bollard::Docker::connect_with_local_defaults()?
         .negotiate_version()
         .await?;
-    // Baseline: the Engine alone, same image, same trivial command, one job at a time.
+    // Go-Docker on a fresh data directory, woken only by events (no periodic pass).
+    let dir = scratch("docker")?;
+    let data = dir.join("data");
+    let mut config = Config::default();
+    config.tick_seconds = 30.0;
+    let (started, serve) = god_server::start(Options {
+        config: config.clone(),
+        data_dir: data.clone(),
+        listen: "127.0.0.1:0".into(),
+        roles: Roles::ALL,
+    })
+    .await?;
+    tokio::spawn(serve);
+    let base = format!("http://{}", started.listen.context("no address")?);
+    let token = token(&base, &started.admin_key.context("no admin key")?).await?;
+    let store = god_server::open_store(&data, &config).await?;
+    let http = reqwest::Client::new();
+
+    // The second baseline launches Go-Docker's own container (user, mounts, limits, hardening)
+    // straight through the executor: no API, database, scheduler or watcher.
+    let exec = god_exec::docker::DockerExecutor::connect(&config.docker).await?;
+    let helper = god_exec::helper::install(&dir.join("same/bin"))?;
+    let shared = dir.join("same/shared");
+    let who = Identity {
+        login: "bench".into(),
+        uid: 65534,
+        gid: 65534,
+        ..Default::default()
+    };
+
+    // One raw Engine job, one Go-Docker container launched directly, then one Go-Docker job,
+    // and so on: interleaved, so that the Engine getting faster or slower over the run weighs
+    // on every side alike.
     let mut raw = Vec::new();
-    for _ in 0..a.jobs + 2 {
+    let mut same = Vec::new();
+    let mut god = Vec::new();
+    for i in 0..a.jobs + 2 {
+        // Baseline: the Engine alone, same image, same trivial command.
         let t = Instant::now();
         let body = ContainerCreateBody {
             image: Some(a.image.clone()),
@@ -333,30 +368,39 @@ async fn docker_bench(a: DockerArgs) -> Result<()> {
                 }),
             )
             .await?;
-        raw.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    raw.drain(..2);
+        let raw_ms = t.elapsed().as_secs_f64() * 1000.0;
 
-    // Go-Docker: submit through the API, wait until the job is over (polling the store every
-    // millisecond), one job at a time.
-    let dir = scratch("docker")?;
-    let data = dir.join("data");
-    let mut config = Config::default();
-    config.tick_seconds = 30.0;
-    let (started, serve) = god_server::start(Options {
-        config: config.clone(),
-        data_dir: data.clone(),
-        listen: "127.0.0.1:0".into(),
-        roles: Roles::ALL,
-    })
-    .await?;
-    tokio::spawn(serve);
-    let base = format!("http://{}", started.listen.context("no address")?);
-    let token = token(&base, &started.admin_key.context("no admin key")?).await?;
-    let store = god_server::open_store(&data, &config).await?;
-    let http = reqwest::Client::new();
-    let mut god = Vec::new();
-    for i in 0..a.jobs + 2 {
+        // Same container as Go-Docker's, launched directly.
+        let t = Instant::now();
+        let body = json!({"meta": {"name": "bench"}, "container": {"image": a.image}, "command": {"cmd": "true"}, "requirements": {"cpu": 1, "ram": 0.5}});
+        let mut task = submit::validate(
+            submit::parse(&serde_json::to_vec(&body)?).map_err(|e| anyhow::anyhow!("{e:?}"))?,
+            &who,
+            &config,
+            0.0,
+            &|_| true,
+        )
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        task.id = god_core::JobId(1_000_000 + i as u64);
+        task.container.name = Some(format!("god-bench-same-{}-{i}", std::process::id()));
+        let job_dir = god_exec::jobdir::prepare(&shared, &task)?;
+        let spec = god_core::launch::spec(
+            &task,
+            &config,
+            "bench-same",
+            &job_dir.to_string_lossy(),
+            &helper.to_string_lossy(),
+        );
+        let id = god_exec::Executor::start(&exec, &spec).await?;
+        let mut w = docker.wait_container(&id, None::<WaitContainerOptions>);
+        while let Some(r) = w.next().await {
+            let _ = r;
+        }
+        god_exec::Executor::remove(&exec, &id).await?;
+        let same_ms = t.elapsed().as_secs_f64() * 1000.0;
+
+        // Go-Docker: submit through the API, wait until the job is over (polling the store
+        // every millisecond) and its container removed (the baseline includes its remove).
         let t = Instant::now();
         let body = json!({"meta": {"name": "bench"}, "container": {"image": a.image}, "command": {"cmd": "true"}, "requirements": {"cpu": 1, "ram": 0.5}});
         let v: Value = http
@@ -379,8 +423,6 @@ async fn docker_bench(a: DockerArgs) -> Result<()> {
                 _ => tokio::time::sleep(Duration::from_millis(1)).await,
             }
         }
-        // The container is removed right after the result is recorded; wait for that too, as the
-        // baseline includes its remove.
         let name = store
             .get_job(id)
             .await?
@@ -396,7 +438,10 @@ async fn docker_bench(a: DockerArgs) -> Result<()> {
         {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+        // The first two of each are warm-up.
         if i >= 2 {
+            raw.push(raw_ms);
+            same.push(same_ms);
             god.push(t.elapsed().as_secs_f64() * 1000.0);
         }
     }
@@ -405,12 +450,30 @@ async fn docker_bench(a: DockerArgs) -> Result<()> {
         v.sort_by(|a, b| a.total_cmp(b));
         v.get(v.len() / 2).copied().unwrap_or(0.0)
     };
-    let (rm, gm) = (mean(&raw), mean(&god));
-    let (rmed, gmed) = (med(&mut raw.clone()), med(&mut god.clone()));
+    let (rm, sm, gm) = (mean(&raw), mean(&same), mean(&god));
+    let (rmed, smed, gmed) = (
+        med(&mut raw.clone()),
+        med(&mut same.clone()),
+        med(&mut god.clone()),
+    );
     println!(
-        "docker: {} jobs of `true` on {}: raw Engine create+start+wait+remove mean {:.1} ms (median {:.1}); \
-         through Go-Docker submit-to-removed mean {:.1} ms (median {:.1}); added {:.1} ms per job (median {:.1}), ratio {:.2}",
-        a.jobs, a.image, rm, rmed, gm, gmed, gm - rm, gmed - rmed, gm / rm
+        "docker: {} jobs of `true` on {}, interleaved, mean (median) ms:\n  \
+         raw Engine create+start+wait+remove, plain container   {rm:6.1} ({rmed:.1})\n  \
+         Go-Docker's container launched directly (no service)   {sm:6.1} ({smed:.1})\n  \
+         through Go-Docker, submit to removed                   {gm:6.1} ({gmed:.1})\n\
+         added by the service (API, database, scheduler, watcher): {:.1} ms mean ({:.1} median), ratio {:.3}\n\
+         added by isolation (user, mounts, limits, hardening):     {:.1} ms mean ({:.1} median)\n\
+         total vs a plain container: +{:.1} ms mean ({:.1} median), ratio {:.2}",
+        a.jobs,
+        a.image,
+        gm - sm,
+        gmed - smed,
+        gm / sm,
+        sm - rm,
+        smed - rmed,
+        gm - rm,
+        gmed - rmed,
+        gm / rm
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
