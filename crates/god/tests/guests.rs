@@ -268,6 +268,9 @@ fn forged_replayed_and_refused_logins_get_no_account() {
         (StatusCode::BAD_REQUEST, json!("state")),
         "{v}"
     );
+    // The home page offers the guest login only where guests are allowed.
+    let home = http.get(&srv.url).send().unwrap().text().unwrap();
+    assert!(home.contains("/auth/oidc/login"), "{home}");
     // Without guest_allow, the routes do not exist.
     let plain = Server::start("guests-off", "executors: [fake]\n");
     let r = http
@@ -276,6 +279,8 @@ fn forged_replayed_and_refused_logins_get_no_account() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(r.text().unwrap().contains("guest_allow"));
+    let home = http.get(&plain.url).send().unwrap().text().unwrap();
+    assert!(!home.contains("/auth/oidc/login"), "{home}");
 
     // A server whose client secret the provider does not know: the code exchange is refused,
     // and no account is created.

@@ -160,11 +160,17 @@ pub async fn images(
 }
 
 /// `GET /`: where to go from here.
-pub async fn home() -> Html<&'static str> {
-    Html(
+pub async fn home(State(state): State<AppState>) -> Html<String> {
+    let guests = if state.config.guest_allow {
+        "<p>No account here? <a href=\"/auth/oidc/login\">Log in as a guest</a> with your \
+         identity provider; an administrator activates new guests.</p>"
+    } else {
+        ""
+    };
+    Html(format!(
         "<!doctype html><title>Go-Docker</title><h1>Go-Docker</h1>\
          <p>REST API under <code>/api/1.0/</code>. Use the <code>god</code> command line \
          (<code>god login</code>, <code>god submit</code>, <code>god list</code>) or the \
-         <code>godocker-cli</code> client.</p>",
-    )
+         <code>godocker-cli</code> client.</p>{guests}"
+    ))
 }
