@@ -304,6 +304,38 @@ fn maxlifespan_kills_long_jobs_and_can_be_changed_while_running() {
         &json!({"name": "cpu", "value": "9"}),
     );
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // Changing an array's parent changes the children it already created.
+    let parent = admin.submit(
+        "native",
+        "sleep 60",
+        json!({"requirements": {"array": {"values": "1:2"}, "maxlifespan": "1h"}}),
+    );
+    let p = admin.wait_for(parent, 30, "with both children", |p| {
+        p["requirements"]["array"]["tasks"]
+            .as_array()
+            .is_some_and(|t| t.len() == 2)
+    });
+    let kids: Vec<u64> = p["requirements"]["array"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_u64().unwrap())
+        .collect();
+    for k in &kids {
+        admin.wait_running(*k, 30);
+    }
+    let (s, v) = admin.put(
+        &format!("/api/1.0/task/{parent}"),
+        &json!({"name": "maxlifespan", "value": "1s"}),
+    );
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for k in kids {
+        let j = admin.wait_over(k, 30);
+        assert_eq!(j["requirements"]["maxlifespan"], "1s", "{j}");
+        assert!(reason(&j).starts_with("Max duration reached"), "{j}");
+    }
+    admin.wait_over(parent, 30);
 }
 
 #[test]

@@ -502,17 +502,25 @@ pub async fn update(
         return Err(ApiError::bad_request(format!("{value:?} is not a duration")).field("value"));
     }
     let task = visible_job(&state, &caller, &id).await?;
-    let t = state
-        .store
-        .transition(
-            task.id,
-            &Event::SetRequirement {
-                name: upd.name,
-                value,
-            },
-            now(),
-        )
-        .await?;
+    let event = Event::SetRequirement {
+        name: upd.name,
+        value,
+    };
+    let t = state.store.transition(task.id, &event, now()).await?;
+    if t.is_array_parent() {
+        // Children already created copied the parent: they change with it (those created
+        // later copy the new value).
+        let children = state
+            .store
+            .list_jobs(&JobQuery {
+                parent: Some(t.id),
+                states: vec![Primary::Pending, Primary::Running],
+                ..Default::default()
+            })
+            .await?;
+        let events: Vec<(JobId, Event)> = children.iter().map(|c| (c.id, event.clone())).collect();
+        state.store.transition_many(&events, now()).await?;
+    }
     Ok(Json(json!({ "msg": "task updated", "id": t.id.0 })))
 }
 
