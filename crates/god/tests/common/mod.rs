@@ -207,6 +207,11 @@ impl Drop for Server {
                 }
             }
         }
+        // A passing test leaves nothing behind; a failing one keeps its directory (data, config,
+        // server log) to look at.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
