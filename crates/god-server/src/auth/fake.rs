@@ -5,7 +5,7 @@
 //! [`REFUSED_TAG`], so tests see the scheduler honour a policy's veto.
 
 use super::nss;
-use super::policy::{bind_api_in_store, AuthError, AuthPolicy, DirectoryUser};
+use super::policy::{AuthError, AuthPolicy, DirectoryUser};
 use crate::accounts::valid_login;
 use async_trait::async_trait;
 use god_store::Store;
@@ -46,12 +46,8 @@ impl AuthPolicy for FakePolicy {
         !task.meta.tags.iter().any(|t| t == REFUSED_TAG)
     }
 
-    async fn bind_api(
-        &self,
-        login: &str,
-        apikey: &str,
-    ) -> Result<Option<DirectoryUser>, AuthError> {
-        bind_api_in_store(&self.store, login, apikey).await
+    fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     async fn get_user(&self, login: &str) -> Result<Option<DirectoryUser>, AuthError> {

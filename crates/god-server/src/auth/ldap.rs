@@ -10,7 +10,7 @@
 //! the password by binding as the entry's DN (an empty password is refused first: it would be an
 //! unauthenticated bind, which "succeeds").
 
-use super::policy::{bind_api_in_store, AuthError, AuthPolicy, DirectoryUser};
+use super::policy::{AuthError, AuthPolicy, DirectoryUser};
 use crate::accounts::valid_login;
 use async_trait::async_trait;
 use god_core::config::Config;
@@ -394,12 +394,8 @@ impl AuthPolicy for LdapPolicy {
             .await
     }
 
-    async fn bind_api(
-        &self,
-        login: &str,
-        apikey: &str,
-    ) -> Result<Option<DirectoryUser>, AuthError> {
-        bind_api_in_store(&self.store, login, apikey).await
+    fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     async fn get_user(&self, login: &str) -> Result<Option<DirectoryUser>, AuthError> {

@@ -2,7 +2,7 @@
 //! (`POST /api/1.0/user/<login>/password`), API keys as always.
 
 use super::password;
-use super::policy::{bind_api_in_store, AuthError, AuthPolicy, DirectoryUser};
+use super::policy::{AuthError, AuthPolicy, DirectoryUser};
 use async_trait::async_trait;
 use god_store::Store;
 use std::sync::Arc;
@@ -38,12 +38,8 @@ impl AuthPolicy for LocalPolicy {
         })
     }
 
-    async fn bind_api(
-        &self,
-        login: &str,
-        apikey: &str,
-    ) -> Result<Option<DirectoryUser>, AuthError> {
-        bind_api_in_store(&self.store, login, apikey).await
+    fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     async fn get_user(&self, login: &str) -> Result<Option<DirectoryUser>, AuthError> {

@@ -78,9 +78,27 @@ pub trait AuthPolicy: Send + Sync {
         password: &str,
     ) -> Result<Option<DirectoryUser>, AuthError>;
 
-    /// Check an API key (always against our database: keys are ours whatever the policy).
-    async fn bind_api(&self, login: &str, apikey: &str)
-        -> Result<Option<DirectoryUser>, AuthError>;
+    /// Our database, where API keys live whatever the policy.
+    fn store(&self) -> &Arc<dyn Store>;
+
+    /// Check an API key: always against our database (keys are ours whatever the policy), the
+    /// record's key hash compared in constant time.
+    async fn bind_api(
+        &self,
+        login: &str,
+        apikey: &str,
+    ) -> Result<Option<DirectoryUser>, AuthError> {
+        if apikey.is_empty() {
+            return Ok(None);
+        }
+        let Some(user) = self.store().get_user(login).await? else {
+            return Ok(None);
+        };
+        if !same_hash(&user.apikey_hash, &hash_apikey(apikey)) {
+            return Ok(None);
+        }
+        Ok(Some(DirectoryUser::from_record(&user)))
+    }
 
     /// Look a user up without checking a credential.
     async fn get_user(&self, login: &str) -> Result<Option<DirectoryUser>, AuthError>;
@@ -100,24 +118,6 @@ pub trait AuthPolicy: Send + Sync {
     fn manages_passwords(&self) -> bool {
         false
     }
-}
-
-/// `bind_api` of every policy: the record's key hash, compared in constant time.
-pub(crate) async fn bind_api_in_store(
-    store: &Arc<dyn Store>,
-    login: &str,
-    apikey: &str,
-) -> Result<Option<DirectoryUser>, AuthError> {
-    if apikey.is_empty() {
-        return Ok(None);
-    }
-    let Some(user) = store.get_user(login).await? else {
-        return Ok(None);
-    };
-    if !same_hash(&user.apikey_hash, &hash_apikey(apikey)) {
-        return Ok(None);
-    }
-    Ok(Some(DirectoryUser::from_record(&user)))
 }
 
 /// The policy named by `auth_policy`.

@@ -5,7 +5,7 @@
 //! login creates the record (the API route layer does it, see `accounts::provision`).
 
 use super::nss;
-use super::policy::{bind_api_in_store, AuthError, AuthPolicy, DirectoryUser};
+use super::policy::{AuthError, AuthPolicy, DirectoryUser};
 use crate::accounts::valid_login;
 use async_trait::async_trait;
 use god_store::Store;
@@ -127,12 +127,8 @@ impl AuthPolicy for SystemPolicy {
         Ok(ok.then_some(user))
     }
 
-    async fn bind_api(
-        &self,
-        login: &str,
-        apikey: &str,
-    ) -> Result<Option<DirectoryUser>, AuthError> {
-        bind_api_in_store(&self.store, login, apikey).await
+    fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     async fn get_user(&self, login: &str) -> Result<Option<DirectoryUser>, AuthError> {
