@@ -10,18 +10,6 @@ use std::sync::Arc;
 /// Login of the administrator created on first start.
 pub const ADMIN_LOGIN: &str = "admin";
 
-/// What `god user add` asks for.
-#[derive(Debug, Clone, Default)]
-pub struct NewUser {
-    pub login: String,
-    pub uid: u32,
-    pub gid: u32,
-    pub sgids: Vec<u32>,
-    pub home: Option<String>,
-    pub email: Option<String>,
-    pub admin: bool,
-}
-
 /// Check a login: 1 to 64 characters of `[A-Za-z0-9._-]`, not starting with `-` or `.`.
 pub fn valid_login(login: &str) -> bool {
     !login.is_empty()
@@ -32,34 +20,39 @@ pub fn valid_login(login: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// Create a user; returns its API key (shown once, stored hashed).
-pub async fn add_user(store: &Arc<dyn Store>, u: &NewUser) -> Result<String, ServerError> {
-    if !valid_login(&u.login) {
+/// The record of a new account for `who`, holding `apikey` (stored hashed); priority, quotas
+/// and flags at their defaults.
+pub fn new_record(who: &DirectoryUser, apikey: &str) -> UserRecord {
+    UserRecord {
+        login: who.login.clone(),
+        uid: who.uid,
+        gid: who.gid,
+        sgids: who.sgids.clone(),
+        home: who.home.clone(),
+        email: who.email.clone(),
+        apikey_hash: hash_apikey(apikey),
+        key_version: 1,
+        created: now(),
+        ..Default::default()
+    }
+}
+
+/// Create a user (`god user add`); returns its API key (shown once, stored hashed).
+pub async fn add_user(
+    store: &Arc<dyn Store>,
+    who: &DirectoryUser,
+    admin: bool,
+) -> Result<String, ServerError> {
+    if !valid_login(&who.login) {
         return Err(ServerError::Config(format!(
             "{:?} is not a valid login (letters, digits, '.', '_', '-')",
-            u.login
+            who.login
         )));
     }
     let key = new_apikey();
-    store
-        .add_user(&UserRecord {
-            login: u.login.clone(),
-            uid: u.uid,
-            gid: u.gid,
-            sgids: u.sgids.clone(),
-            home: u.home.clone(),
-            email: u.email.clone(),
-            admin: u.admin,
-            disabled: false,
-            apikey_hash: hash_apikey(&key),
-            key_version: 1,
-            public_key: None,
-            created: now(),
-            limits: Default::default(),
-            password_hash: None,
-            guest: None,
-        })
-        .await?;
+    let mut record = new_record(who, &key);
+    record.admin = admin;
+    store.add_user(&record).await?;
     Ok(key)
 }
 
@@ -76,14 +69,13 @@ pub async fn bootstrap_admin(store: &Arc<dyn Store>) -> Result<Option<String>, S
     if !store.list_users().await?.is_empty() {
         return Ok(None);
     }
-    let admin = NewUser {
+    let admin = DirectoryUser {
         login: ADMIN_LOGIN.into(),
         uid: 65534,
         gid: 65534,
-        admin: true,
         ..Default::default()
     };
-    match add_user(store, &admin).await {
+    match add_user(store, &admin, true).await {
         Ok(key) => Ok(Some(key)),
         Err(ServerError::Store(StoreError::UserExists(_))) => Ok(None),
         Err(e) => Err(e),
@@ -166,23 +158,7 @@ pub async fn provision(
             }
             return Ok(u);
         }
-        let record = UserRecord {
-            login: dir.login.clone(),
-            uid: dir.uid,
-            gid: dir.gid,
-            sgids: dir.sgids.clone(),
-            home: dir.home.clone(),
-            email: dir.email.clone(),
-            admin: false,
-            disabled: false,
-            apikey_hash: hash_apikey(&new_apikey()),
-            key_version: 1,
-            public_key: None,
-            created: now(),
-            limits: Default::default(),
-            password_hash: None,
-            guest: None,
-        };
+        let record = new_record(dir, &new_apikey());
         match store.add_user(&record).await {
             Ok(()) => {
                 tracing::info!(

@@ -3,7 +3,8 @@
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use god_core::config::{self, Config};
-use god_server::accounts::{self, NewUser};
+use god_server::accounts;
+use god_server::auth::DirectoryUser;
 use god_server::Roles;
 use std::path::{Path, PathBuf};
 
@@ -201,7 +202,7 @@ pub fn user(cmd: UserCmd) -> Result<()> {
         match cmd {
             UserCmd::Set(_) => unreachable_set().map(|_| ())?,
             UserCmd::Add { login, uid, gid, sgids, home, email, admin, .. } => {
-                let key = accounts::add_user(&store, &NewUser { login, uid, gid, sgids, home, email, admin }).await?;
+                let key = accounts::add_user(&store, &DirectoryUser { login, uid, gid, sgids, home, email }, admin).await?;
                 println!("{key}");
             }
             UserCmd::List { json, .. } => {

@@ -8,10 +8,9 @@
 
 use super::nss;
 use super::oidc::GuestIdentity;
-use super::policy::AuthError;
-use crate::accounts::valid_login;
-use crate::auth::{hash_apikey, new_apikey};
-use crate::clock::now;
+use super::policy::{AuthError, DirectoryUser};
+use crate::accounts::{new_record, valid_login};
+use crate::auth::new_apikey;
 use god_core::config::Config;
 use god_store::{Guest, Store, StoreError, UserRecord};
 use std::sync::Arc;
@@ -84,22 +83,19 @@ pub async fn provision(
             )));
         }
         let home = guest_home(config, bind.home.as_deref(), &login);
-        let record = UserRecord {
+        let who_here = DirectoryUser {
             login: login.clone(),
             uid: bind.uid,
             gid: bind.gid,
             sgids: Vec::new(),
             home: home.clone(),
             email: who.email.clone(),
-            apikey_hash: hash_apikey(&new_apikey()),
-            key_version: 1,
-            created: now(),
-            guest: Some(Guest {
-                subject: who.subject.clone(),
-                active: false,
-            }),
-            ..Default::default()
         };
+        let mut record = new_record(&who_here, &new_apikey());
+        record.guest = Some(Guest {
+            subject: who.subject.clone(),
+            active: false,
+        });
         match store.add_user(&record).await {
             Ok(()) => {
                 tracing::info!(
