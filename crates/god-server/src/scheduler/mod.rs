@@ -18,6 +18,7 @@ use god_core::size::parse_duration_secs;
 use god_core::transition::Event;
 use god_core::{launch, JobId, Primary, Task};
 use god_exec::{jobdir, Capacity, ExecError};
+use god_store::PendingRow;
 use rand::Rng;
 use snapshot::{Inputs, NodeInfo};
 use std::collections::HashMap;
@@ -153,29 +154,18 @@ pub async fn pass(
 ) -> Result<usize, ServerError> {
     let clock = std::time::Instant::now();
     fill_arrays(state).await?;
-    let pending = state.store.pending(0).await?;
+    let mut pending = state.store.pending(0).await?;
     if pending.is_empty() {
         return Ok(0);
     }
     let t = now();
     // Watcher plugins may hold jobs back (`can_start`).
     let mut held: Vec<(JobId, String)> = Vec::new();
-    let mut pending: Vec<_> = pending
-        .into_iter()
-        .filter(|p| {
-            let mut probe = Task::default();
-            probe.meta.name = p.name.clone();
-            match state.plugins.iter().find_map(|pl| pl.can_start(&probe, t)) {
-                Some(why) => {
-                    if p.reason.as_deref() != Some(why.as_str()) {
-                        held.push((p.id, why));
-                    }
-                    false
-                }
-                None => true,
-            }
-        })
-        .collect();
+    hold_back(&mut pending, &mut held, |p| {
+        let mut probe = Task::default();
+        probe.meta.name = p.name.clone();
+        state.plugins.iter().find_map(|pl| pl.can_start(&probe, t))
+    });
     // Users whose job directories fill their disk quota wait until they archive some.
     if let Some(quota) = state
         .config
@@ -191,21 +181,13 @@ pub async fn pass(
             .filter(|(_, used)| *used >= quota)
             .collect();
         if !full.is_empty() {
-            let mut kept = Vec::with_capacity(pending.len());
-            for p in pending {
-                match full.get(&p.user) {
-                    Some(used) => {
-                        let why = format!(
-                            "disk quota {quota} bytes reached: {used} bytes in job directories (archive old jobs to free them)"
-                        );
-                        if p.reason.as_deref() != Some(why.as_str()) {
-                            held.push((p.id, why));
-                        }
-                    }
-                    None => kept.push(p),
-                }
-            }
-            pending = kept;
+            hold_back(&mut pending, &mut held, |p| {
+                full.get(&p.user).map(|used| {
+                    format!(
+                        "disk quota {quota} bytes reached: {used} bytes in job directories (archive old jobs to free them)"
+                    )
+                })
+            });
         }
     }
     let cap = capacity.get(state).await?;
@@ -228,14 +210,8 @@ pub async fn pass(
         })
         .collect();
     if !barred.is_empty() {
-        pending.retain(|p| match barred.get(p.user.as_str()) {
-            Some(why) => {
-                if p.reason.as_deref() != Some(*why) {
-                    held.push((p.id, (*why).to_string()));
-                }
-                false
-            }
-            None => true,
+        hold_back(&mut pending, &mut held, |p| {
+            barred.get(p.user.as_str()).map(|why| (*why).to_string())
         });
     }
     let projects = state.store.list_projects().await?;
@@ -335,6 +311,24 @@ pub async fn pass(
         "scheduling pass"
     );
     Ok(n)
+}
+
+/// Keep back the pending jobs `why` gives a reason for; their reason goes to `held` (to be
+/// written) unless it is already theirs.
+fn hold_back(
+    pending: &mut Vec<PendingRow>,
+    held: &mut Vec<(JobId, String)>,
+    why: impl Fn(&PendingRow) -> Option<String>,
+) {
+    pending.retain(|p| match why(p) {
+        Some(reason) => {
+            if p.reason.as_deref() != Some(reason.as_str()) {
+                held.push((p.id, reason));
+            }
+            false
+        }
+        None => true,
+    });
 }
 
 fn nonce() -> String {
