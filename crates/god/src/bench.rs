@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use god_core::config::Config;
 use god_core::submit::{self, Identity};
 use god_core::Primary;
-use god_server::{Options, Roles};
+use god_server::{Options, Roles, Started};
 use god_store::JobQuery;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -92,6 +92,19 @@ fn scratch(name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Start the service in this process on a free loopback port, with `roles`.
+async fn serve(config: Config, data: &std::path::Path, roles: Roles) -> Result<Started> {
+    let (started, serving) = god_server::start(Options {
+        config,
+        data_dir: data.to_path_buf(),
+        listen: "127.0.0.1:0".into(),
+        roles,
+    })
+    .await?;
+    tokio::spawn(serving);
+    Ok(started)
+}
+
 fn fake_config() -> Config {
     let mut c = Config::default();
     c.executors = vec!["fake".into()];
@@ -128,14 +141,7 @@ async fn submit_bench(a: SubmitArgs) -> Result<()> {
         watcher: false,
         archiver: false,
     };
-    let (started, serve) = god_server::start(Options {
-        config,
-        data_dir: dir.join("data"),
-        listen: "127.0.0.1:0".into(),
-        roles,
-    })
-    .await?;
-    tokio::spawn(serve);
+    let started = serve(config, &dir.join("data"), roles).await?;
     let base = format!("http://{}", started.listen.context("no address")?);
     let key = started.admin_key.context("no admin key")?;
     let token = token(&base, &key).await?;
@@ -256,14 +262,7 @@ async fn drain_bench(a: DrainArgs) -> Result<()> {
         }
     }
     let t0 = Instant::now();
-    let (_started, serve) = god_server::start(Options {
-        config: config.clone(),
-        data_dir: data.clone(),
-        listen: "127.0.0.1:0".into(),
-        roles: Roles::ALL,
-    })
-    .await?;
-    tokio::spawn(serve);
+    serve(config.clone(), &data, Roles::ALL).await?;
     let store = god_server::open_store(&data, &config).await?;
     let active = JobQuery {
         states: vec![Primary::Pending, Primary::Running],
@@ -304,14 +303,7 @@ async fn docker_bench(a: DockerArgs) -> Result<()> {
     let data = dir.join("data");
     let mut config = Config::default();
     config.tick_seconds = 30.0;
-    let (started, serve) = god_server::start(Options {
-        config: config.clone(),
-        data_dir: data.clone(),
-        listen: "127.0.0.1:0".into(),
-        roles: Roles::ALL,
-    })
-    .await?;
-    tokio::spawn(serve);
+    let started = serve(config.clone(), &data, Roles::ALL).await?;
     let base = format!("http://{}", started.listen.context("no address")?);
     let token = token(&base, &started.admin_key.context("no admin key")?).await?;
     let store = god_server::open_store(&data, &config).await?;
