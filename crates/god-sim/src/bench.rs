@@ -42,6 +42,21 @@ pub const GPU: u32 = 2;
 pub const RACK0: u32 = 3;
 pub const RACKS: u32 = 10;
 
+/// A user or project that has consumed `cpu_seconds` (4 GB per cpu, two cpus per job).
+fn account(name: String, priority: u8, quotas: Quotas, cpu_seconds: f64) -> Account {
+    Account {
+        name,
+        priority,
+        quotas,
+        usage: Usage {
+            cpu_seconds,
+            ram_seconds: cpu_seconds * 4.0,
+            wall_seconds: cpu_seconds / 2.0,
+        },
+        window_wall_seconds: cpu_seconds / 2.0,
+    }
+}
+
 /// Everything but the pending jobs: accounts, nodes (about 97% of their cpus busy), running
 /// jobs.
 pub fn cluster(spec: &Spec) -> Snapshot {
@@ -56,29 +71,21 @@ pub fn cluster(spec: &Spec) -> Snapshot {
     let users: Vec<Account> = (0..spec.users)
         .map(|i| {
             let cpu_seconds = 10f64.powf(rng.range(3.0, 7.0));
-            Account {
-                name: format!("user{i}"),
-                priority: if rng.chance(0.8) {
-                    50
-                } else {
-                    rng.range(10.0, 95.0) as u8
-                },
-                quotas: if i % 10 == 0 {
-                    Quotas {
-                        cpu: 256,
-                        ram: 1024.0,
-                        time: 0.0,
-                    }
-                } else {
-                    Quotas::default()
-                },
-                usage: Usage {
-                    cpu_seconds,
-                    ram_seconds: cpu_seconds * 4.0,
-                    wall_seconds: cpu_seconds / 2.0,
-                },
-                window_wall_seconds: cpu_seconds / 2.0,
-            }
+            let priority = if rng.chance(0.8) {
+                50
+            } else {
+                rng.range(10.0, 95.0) as u8
+            };
+            let quotas = if i % 10 == 0 {
+                Quotas {
+                    cpu: 256,
+                    ram: 1024.0,
+                    time: 0.0,
+                }
+            } else {
+                Quotas::default()
+            };
+            account(format!("user{i}"), priority, quotas, cpu_seconds)
         })
         .collect();
     let projects: Vec<Account> = (0..spec.projects.max(1))
@@ -87,25 +94,17 @@ pub fn cluster(spec: &Spec) -> Snapshot {
                 return Account::named("default");
             }
             let cpu_seconds = 10f64.powf(rng.range(4.0, 8.0));
-            Account {
-                name: format!("project{i}"),
-                priority: rng.range(20.0, 80.0) as u8,
-                quotas: if i % 10 == 3 {
-                    Quotas {
-                        cpu: 4_000,
-                        ram: 0.0,
-                        time: 0.0,
-                    }
-                } else {
-                    Quotas::default()
-                },
-                usage: Usage {
-                    cpu_seconds,
-                    ram_seconds: cpu_seconds * 4.0,
-                    wall_seconds: cpu_seconds / 2.0,
-                },
-                window_wall_seconds: cpu_seconds / 2.0,
-            }
+            let priority = rng.range(20.0, 80.0) as u8;
+            let quotas = if i % 10 == 3 {
+                Quotas {
+                    cpu: 4_000,
+                    ram: 0.0,
+                    time: 0.0,
+                }
+            } else {
+                Quotas::default()
+            };
+            account(format!("project{i}"), priority, quotas, cpu_seconds)
         })
         .collect();
     let nodes: Vec<Node> = (0..spec.nodes)
