@@ -27,6 +27,14 @@ if [ ! -x "$VENV/bin/godjob" ]; then
     # click 8 rejects the client's `multiple=True, default=""` options: use the click of its time.
     "$VENV/bin/pip" install -q 'godocker-cli==1.0.25' 'click<8'
 fi
+# Galaxy's GoDocker job runner (galaxy/jobs/runners/godocker.py), run unchanged by the tests with
+# the rest of Galaxy stood in for (crates/god/tests/galaxy/runner_harness.py): the package only,
+# not its dependencies.
+GALAXY_APP=26.1.2
+if [ ! -f "$VENV/lib/python3"*/site-packages/galaxy/jobs/runners/godocker.py ] 2>/dev/null; then
+    echo "install-deps: Galaxy's job runners (galaxy-app $GALAXY_APP, no dependencies) in $VENV"
+    "$VENV/bin/pip" install -q --no-deps "galaxy-app==$GALAXY_APP"
+fi
 
 # The OpenID Connect provider of the guest tests (scripts/oidc-provider: oidc-provider from npm,
 # pinned by its package-lock.json). Node.js and npm come with the machine; else Debian's.

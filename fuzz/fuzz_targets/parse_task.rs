@@ -6,7 +6,7 @@
 #![no_main]
 
 use god_core::config::{Config, Constraint, VolumeConfig};
-use god_core::submit::{parse, validate, Identity, MAX_CPU, MAX_RAM_GB};
+use god_core::submit::{parse, validate, Identity, World, MAX_CPU, MAX_RAM_GB};
 use god_core::Primary;
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
@@ -63,7 +63,12 @@ static RICH: LazyLock<Config> = LazyLock::new(|| {
 
 fn check(data: &[u8], config: &Config) {
     let Ok(task) = parse(data) else { return };
-    let Ok(t) = validate(task, &WHO, config, NOW, &|p: &str| !p.contains("missing")) else {
+    let world = World {
+        now: NOW,
+        path_exists: &|p: &str| !p.contains("missing"),
+        node_gpus: 2,
+    };
+    let Ok(t) = validate(task, &WHO, config, &world) else {
         return;
     };
     assert_eq!(t.user.id, WHO.login, "the client's user.id must be ignored");

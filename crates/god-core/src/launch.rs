@@ -2,7 +2,9 @@
 //! configuration. Pure; executors translate it into their own API calls.
 
 use crate::config::Config;
-use crate::task::{JobId, Task};
+use crate::pairtree;
+use crate::task::{JobId, Task, Volume};
+use std::path::{Path, PathBuf};
 
 /// Where the job directory is mounted in the container (reference 4.2).
 pub const JOB_MOUNT: &str = "/mnt/go-docker";
@@ -12,6 +14,35 @@ pub const HOME_MOUNT: &str = "/mnt/home";
 pub const DATA_MOUNT: &str = "/mnt/god-data";
 /// Where our static init helper is mounted, read-only; it is the container's entrypoint.
 pub const INIT_PATH: &str = "/.godocker/god-init";
+
+/// Name of the `container.volumes` entry of the job directory (reference 4.2): clients (Galaxy's
+/// runner) read the job's `god.log` and `god.err` from its `path`.
+pub const JOB_VOLUME: &str = "go-docker";
+/// Name of the personal data (FTP) volume entry.
+pub const DATA_VOLUME: &str = "god-ftp";
+
+/// Host path of the job directory of `task` under `shared_dir`:
+/// `<shared_dir>/tasks/pairtree_root/<pairtree(id)>/task`. An array child lives in its parent's
+/// directory: `<parent dir>/<array task id>`.
+pub fn job_dir(shared_dir: &Path, task: &Task) -> PathBuf {
+    match (task.parent_task_id, task.requirements.array.task_id) {
+        (Some(parent), Some(n)) => shared_dir
+            .join(pairtree::task_dir(&parent.to_string()))
+            .join(n.to_string()),
+        _ => shared_dir.join(pairtree::task_dir(&task.id.to_string())),
+    }
+}
+
+/// The `go-docker` volume entry of a dispatched job: its job directory, mounted read-write at
+/// [`JOB_MOUNT`].
+pub fn job_volume(shared_dir: &Path, task: &Task) -> Volume {
+    Volume {
+        name: JOB_VOLUME.into(),
+        acl: "rw".into(),
+        path: Some(job_dir(shared_dir, task).to_string_lossy().into_owned()),
+        mount: Some(JOB_MOUNT.into()),
+    }
+}
 
 /// Container labels that tie a container to its job and server.
 pub const LABEL_JOB: &str = "godocker.job";
@@ -99,6 +130,9 @@ pub fn spec(
         let (Some(path), Some(mount)) = (v.path.as_ref(), v.mount.as_ref()) else {
             continue;
         };
+        if v.name == JOB_VOLUME || v.name == DATA_VOLUME {
+            continue; // the job directory is bound above; system entries are not requests
+        }
         if v.name == "home" {
             home_mount = Some(mount.clone());
         }
@@ -167,7 +201,7 @@ pub fn spec(
             (LABEL_ATTEMPT.to_string(), task.status.attempts.to_string()),
         ],
         workdir: JOB_MOUNT.to_string(),
-        network_disabled: config.network.disabled,
+        network_disabled: config.network.disabled || !task.container.network,
         pids_limit: config.docker.pids_limit,
         job_dir: job_dir.to_string(),
     }

@@ -7,6 +7,7 @@
 pub mod array;
 pub mod config;
 pub mod deps;
+pub mod ending;
 pub mod error;
 pub mod launch;
 pub mod pairtree;

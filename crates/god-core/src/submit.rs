@@ -87,17 +87,35 @@ pub fn parse(body: &[u8]) -> Result<Task, SubmitError> {
     Ok(task)
 }
 
-/// Check a parsed task against the configuration and fill in the server's parts.
-///
-/// `path_exists` answers whether a host path exists (for `volumes_check`); it is the only
-/// window on the outside world and is passed in by the caller.
+/// What validation knows of the world outside the request, passed in by the caller.
+pub struct World<'a> {
+    pub now: f64,
+    /// Does a host path exist? (`volumes_check`)
+    pub path_exists: &'a (dyn Fn(&str) -> bool + Sync),
+    /// The most GPUs one node offers (0: no node has any, so no job asking for one could run).
+    pub node_gpus: u32,
+}
+
+impl World<'_> {
+    /// A world where every path exists and no node has GPUs (tests, benchmarks).
+    pub fn at(now: f64) -> World<'static> {
+        World {
+            now,
+            path_exists: &|_| true,
+            node_gpus: 0,
+        }
+    }
+}
+
+/// Check a parsed task against the configuration and fill in the server's parts. A field that
+/// asks for something this server does not do is refused naming it, never silently dropped.
 pub fn validate(
     mut task: Task,
     who: &Identity,
     config: &Config,
-    now: f64,
-    path_exists: &dyn Fn(&str) -> bool,
+    world: &World<'_>,
 ) -> Result<Task, SubmitError> {
+    let now = world.now;
     // Identity.
     let project = if task.user.project.is_empty() {
         "default".to_string()
@@ -127,6 +145,12 @@ pub fn validate(
         credentials: Default::default(),
     };
     task.date = now;
+    if task.notify.email {
+        return Err(invalid(
+            "notify.email",
+            "this server sends no e-mail yet: submit with notify.email false",
+        ));
+    }
     task.status = Status {
         primary: Primary::Pending,
         ..Status::default()
@@ -141,7 +165,7 @@ pub fn validate(
         ));
     }
     if task.meta.name.trim().is_empty() {
-        task.meta.name = "job".into();
+        task.meta.name = name_from_command(&task.command.cmd);
     }
     if task.meta.tags.len() > MAX_TAGS {
         return Err(invalid("meta.tags", format!("more than {MAX_TAGS} tags")));
@@ -187,6 +211,40 @@ pub fn validate(
             format!("{} is more than {MAX_GPUS}", r.gpus),
         ));
     }
+    if r.gpus > world.node_gpus {
+        let has = match world.node_gpus {
+            0 => "no node of this server has GPUs".to_string(),
+            n => format!("no node of this server has more than {n}"),
+        };
+        return Err(invalid(
+            "requirements.gpus",
+            format!("{} GPUs asked for: {has}", r.gpus),
+        ));
+    }
+    if !r.ports.is_empty() {
+        return Err(invalid(
+            "requirements.ports",
+            "opening ports in a job's container is not available on this server yet",
+        ));
+    }
+    if r.tmpstorage.as_ref().is_some_and(|t| {
+        t.size
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty() && s.trim() != "0")
+    }) {
+        return Err(invalid(
+            "requirements.tmpstorage.size",
+            "temporary local storage is not available on this server yet",
+        ));
+    }
+    r.tmpstorage = None;
+    if let Some(net) = r.network.as_deref().filter(|n| !n.is_empty()) {
+        return Err(invalid(
+            "requirements.network",
+            format!("{net:?}: named networks are not available on this server yet"),
+        ));
+    }
+    r.network = None;
     let spec = r.array.values.clone().filter(|v| !v.trim().is_empty());
     r.array = Default::default();
     if let Some(spec) = spec {
@@ -215,24 +273,23 @@ pub fn validate(
         }
     }
     r.tasks = deps;
+    // Only the first configured executor runs jobs in this version: a job asking for another
+    // would be run by that one anyway, so it is refused (`swarm` names the Docker executor).
+    let runs = config
+        .executors
+        .first()
+        .map(String::as_str)
+        .unwrap_or("docker");
     if let Some(exec) = r.executor.as_deref().filter(|e| !e.is_empty()) {
         let name = exec.split(':').next().unwrap_or("");
-        if executor_kind(name).is_none()
-            || !config
-                .executors
-                .iter()
-                .any(|e| e.split(':').next() == Some(name))
-        {
+        if executor_kind(name).is_none() || executor_kind(name) != executor_kind(runs) {
             return Err(invalid(
                 "requirements.executor",
-                format!(
-                    "{exec:?} is not a configured executor ({})",
-                    config.executors.join(", ")
-                ),
+                format!("{exec:?}: jobs on this server run on the {runs} executor"),
             ));
         }
     } else {
-        r.executor = config.executors.first().cloned();
+        r.executor = Some(runs.to_string());
     }
     if let Some(m) = r.maxlifespan.as_deref() {
         if parse_duration_secs(m).is_err() {
@@ -242,7 +299,14 @@ pub fn validate(
             ));
         }
     }
+    // Server-set: the original's web copied the account's quotas in; ours are the database's.
     r.ticket_share = 0.0;
+    r.user_quota_time = 0.0;
+    r.user_quota_cpu = 0.0;
+    r.user_quota_ram = 0.0;
+    r.project_quota_time = 0.0;
+    r.project_quota_cpu = 0.0;
+    r.project_quota_ram = 0.0;
 
     // Container.
     let c = &mut task.container;
@@ -278,7 +342,7 @@ pub fn validate(
             "guests may not run jobs as root on this server",
         ));
     }
-    c.volumes = resolve_volumes(&c.volumes, who, config, c.root, path_exists)?;
+    c.volumes = resolve_volumes(&c.volumes, who, config, c.root, world.path_exists)?;
     c.id = None;
     c.meta = None;
     c.stats = None;
@@ -289,6 +353,22 @@ pub fn validate(
     c.name = None;
     task.command.script = None;
     Ok(task)
+}
+
+/// A job's default name: the program its command starts with (`id; echo hi` is `id`,
+/// `FOO=1 /usr/bin/make -j2` is `make`), or `job` when there is none to find.
+pub fn name_from_command(cmd: &str) -> String {
+    let is_separator = |c: char| c.is_whitespace() || ";|&()<>`'\"$".contains(c);
+    let program = cmd
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .flat_map(|l| l.split(is_separator))
+        .find(|w| !w.is_empty() && !w.contains('=') && !w.starts_with('-'));
+    let base = program
+        .and_then(|p| p.rsplit('/').find(|s| !s.is_empty()))
+        .unwrap_or("job");
+    base.chars().take(64).collect()
 }
 
 fn label_allowed(label: &str, config: &Config) -> bool {
@@ -302,7 +382,8 @@ fn label_allowed(label: &str, config: &Config) -> bool {
 }
 
 /// Volume resolution (reference 5.2): `home`, configured volumes with `$USERID`, ACLs a user
-/// cannot raise, read-only for root jobs, non-existent paths dropped when `volumes_check`.
+/// cannot raise, read-only for root jobs; with `volumes_check`, a path that does not exist is an
+/// error naming the volume (the original dropped it silently).
 pub fn resolve_volumes(
     requested: &[Volume],
     who: &Identity,
@@ -319,9 +400,11 @@ pub fn resolve_volumes(
             continue;
         }
         let field = format!("container.volumes[{i}]");
+        // Without an access mode (Galaxy's runner sends only names), the most the
+        // configuration allows.
         let want_rw = match req.acl.as_str() {
-            "rw" => true,
-            "ro" | "" => false,
+            "rw" | "" => true,
+            "ro" => false,
             other => {
                 return Err(invalid(
                     &format!("{field}.acl"),
@@ -367,7 +450,13 @@ pub fn resolve_volumes(
             ));
         }
         if config.volumes_check && !path_exists(&path) {
-            continue;
+            return Err(invalid(
+                &format!("{field}.name"),
+                format!(
+                    "volume {:?}: {path} does not exist on this server",
+                    req.name
+                ),
+            ));
         }
         let rw = want_rw && conf_rw && !root;
         out.push(Volume {
@@ -404,7 +493,7 @@ mod tests {
 
     fn check(extra: &str, config: &Config) -> Result<Task, SubmitError> {
         let t = parse(&body(extra))?;
-        validate(t, &alice(), config, 10.0, &|_| true)
+        validate(t, &alice(), config, &World::at(10.0))
     }
 
     #[test]
@@ -421,8 +510,7 @@ mod tests {
             parse(doc).unwrap(),
             &alice(),
             &Config::default(),
-            5.0,
-            &|_| true,
+            &World::at(5.0),
         )
         .unwrap();
         assert_eq!(t.user.id, "alice");
@@ -434,6 +522,28 @@ mod tests {
         assert_eq!(t.status.primary, Primary::Pending);
         assert_eq!(t.date, 5.0);
         assert_eq!(t.requirements.executor.as_deref(), Some("docker"));
+    }
+
+    #[test]
+    fn default_names_are_the_program() {
+        let cases = [
+            ("id; echo hello > result.txt", "id"),
+            ("/usr/bin/make -j2 test", "make"),
+            ("FOO=1 BAR=2 python3 run.py", "python3"),
+            ("#!/bin/bash\n# a comment\ncd /data\n./run.sh", "cd"),
+            ("(cd x && ls)", "cd"),
+            ("echo $HOME", "echo"),
+            ("   ", "job"),
+            ("; ;", "job"),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(name_from_command(cmd), want, "{cmd:?}");
+        }
+        let t = check(
+            r#","meta":{"name":""},"command":{"cmd":"id; echo hi"}"#,
+            &Config::default(),
+        );
+        assert_eq!(t.unwrap().meta.name, "id");
     }
 
     #[test]
@@ -476,6 +586,95 @@ mod tests {
         assert_eq!(parse(b"{").unwrap_err().field().field, "body");
     }
 
+    /// What godocker-cli 1.0.25 and Galaxy always send is accepted; values asking for something
+    /// this server does not do are refused naming the field.
+    #[test]
+    fn unsupported_requests_are_refused_by_name() {
+        let c = Config::default();
+        let accepted = [
+            r#","requirements":{"ports":[],"gpus":0,"executor":null,"tmpstorage":null,"network":null}"#,
+            r#","requirements":{"tmpstorage":{"size":null,"path":null},"network":""}"#,
+            r#","requirements":{"executor":"swarm"}"#,
+            r#","requirements":{"executor":"docker"}"#,
+            r#","container":{"image":"i","network":true},"notify":{"email":false}"#,
+        ];
+        for extra in accepted {
+            assert!(check(extra, &c).is_ok(), "{extra}: {:?}", check(extra, &c));
+        }
+        let refused = [
+            (r#","requirements":{"ports":[8080]}"#, "requirements.ports"),
+            (
+                r#","requirements":{"tmpstorage":{"size":"10G"}}"#,
+                "requirements.tmpstorage.size",
+            ),
+            (
+                r#","requirements":{"network":"user"}"#,
+                "requirements.network",
+            ),
+            (r#","notify":{"email":true}"#, "notify.email"),
+            (r#","requirements":{"gpus":1}"#, "requirements.gpus"),
+            (
+                r#","requirements":{"executor":"native"}"#,
+                "requirements.executor",
+            ),
+            (
+                r#","requirements":{"executor":"sge:all.q:docker"}"#,
+                "requirements.executor",
+            ),
+        ];
+        for (extra, field) in refused {
+            let e = check(extra, &c).unwrap_err();
+            assert_eq!(e.field().field, field, "{extra}: {e:?}");
+        }
+        let gpus = World {
+            node_gpus: 2,
+            ..World::at(1.0)
+        };
+        let t = parse(&body(r#","requirements":{"gpus":2}"#)).unwrap();
+        assert!(
+            validate(t, &alice(), &c, &gpus).is_ok(),
+            "2 GPUs where a node has 2"
+        );
+        let t = parse(&body(r#","container":{"image":"i","network":false}"#)).unwrap();
+        let t = validate(t, &alice(), &c, &gpus).unwrap();
+        assert!(
+            !t.container.network,
+            "network false is kept (the job gets none)"
+        );
+        let t = parse(&body("")).unwrap();
+        assert!(
+            validate(t, &alice(), &c, &gpus).unwrap().container.network,
+            "default: network"
+        );
+    }
+
+    /// The task document Galaxy's GoDocker runner posts (lib/galaxy/jobs/runners/godocker.py).
+    #[test]
+    fn galaxy_runner_document_is_accepted() {
+        let doc = br##"{"date": 1764470000.0,
+            "meta": {"name": "Concatenate", "description": "galaxy job", "tags": ["galaxy", "cat1"]},
+            "requirements": {"cpu": 1, "ram": 1, "array": {"values": null}, "label": [],
+              "tasks": [], "tmpstorage": null},
+            "container": {"image": "img", "volumes": [{"name": "galaxy"}], "network": true,
+              "id": null, "meta": null, "stats": null, "ports": [], "root": false},
+            "command": {"interactive": false, "cmd": "#!/bin/bash\ncd /galaxy/jobs/1\ntrue"},
+            "status": {"primary": null, "secondary": null},
+            "user": {"project": "galaxy"}}"##;
+        let mut c = Config::default();
+        c.volumes = vec![VolumeConfig {
+            name: "galaxy".into(),
+            acl: "rw".into(),
+            path: "/galaxy".into(),
+            mount: None,
+        }];
+        let t = validate(parse(doc).unwrap(), &alice(), &c, &World::at(5.0)).unwrap();
+        assert_eq!(t.user.project, "galaxy");
+        assert_eq!(t.container.volumes.len(), 1);
+        assert_eq!(t.container.volumes[0].acl, "rw");
+        assert_eq!(t.container.volumes[0].mount.as_deref(), Some("/galaxy"));
+        assert_eq!(t.date, 5.0, "the server's date, not the client's");
+    }
+
     #[test]
     fn arrays_and_dependency_conditions() {
         let c = Config::default();
@@ -506,7 +705,7 @@ mod tests {
         };
         let as_guest = |c: &Config| {
             let t = parse(&body(r#","container":{"image":"i","root":true}"#))?;
-            validate(t, &guest, c, 1.0, &|_| true)
+            validate(t, &guest, c, &World::at(1.0))
         };
         let e = as_guest(&c).unwrap_err();
         assert!(matches!(e, SubmitError::Forbidden(ref f) if f.field == "container.root"));
@@ -563,10 +762,27 @@ mod tests {
             root.iter().all(|v| v.acl == "ro"),
             "root jobs get everything read-only"
         );
-        let checked = resolve_volumes(&[req("scratch", "rw")], &alice(), &c, false, &|p| {
+        let missing = resolve_volumes(&[req("scratch", "rw")], &alice(), &c, false, &|p| {
             p != "/scratch"
         })
+        .unwrap_err();
+        assert_eq!(missing.field().field, "container.volumes[0].name");
+        assert!(
+            missing.field().message.contains("/scratch does not exist"),
+            "volumes_check names the missing volume: {missing:?}"
+        );
+        let unset = resolve_volumes(
+            &[req("scratch", ""), req("data", "")],
+            &alice(),
+            &c,
+            false,
+            &|_| true,
+        )
         .unwrap();
-        assert!(checked.is_empty(), "volumes_check drops missing paths");
+        assert_eq!(
+            (unset[0].acl.as_str(), unset[1].acl.as_str()),
+            ("rw", "ro"),
+            "no access mode asked: the most the configuration allows"
+        );
     }
 }

@@ -136,11 +136,12 @@ pub struct TmpStorage {
     pub path: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Container {
     pub image: String,
     pub volumes: Vec<Volume>,
+    /// The engine's default network (`true`, also when absent) or none at all (`false`).
     pub network: bool,
     pub root: bool,
     /// Engine container id once started.
@@ -155,6 +156,25 @@ pub struct Container {
     /// Our addition: the deterministic name of the container of the current attempt, written
     /// before the container is created, so recovery finds it after a crash.
     pub name: Option<String>,
+}
+
+impl Default for Container {
+    fn default() -> Self {
+        Container {
+            image: String::new(),
+            volumes: Vec::new(),
+            network: true,
+            root: false,
+            id: None,
+            meta: None,
+            stats: None,
+            ports: Vec::new(),
+            port_mapping: Vec::new(),
+            ip_address: None,
+            status: None,
+            name: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

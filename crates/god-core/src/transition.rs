@@ -17,9 +17,12 @@ pub const KILLED_EXIT_CODE: i64 = 137;
 pub enum Event {
     /// The scheduler chose the job and is about to create its container under `container_name`
     /// on `node`. Written before the container exists, so a crash leaves a trace to recover.
+    /// The job directory is listed in `container.volumes` as the `go-docker` entry (its path
+    /// under `shared_dir`), where clients of the original look for `god.log`.
     Dispatch {
         node: String,
         container_name: String,
+        shared_dir: String,
     },
     /// The executor created and started the container.
     Started {
@@ -155,7 +158,12 @@ pub fn apply(task: &mut Task, event: &Event, now: f64) -> Result<(), CoreError> 
         Event::Dispatch {
             node,
             container_name,
+            shared_dir,
         } if primary == Pending && !task.is_array_parent() => {
+            let job_volume = crate::launch::job_volume(std::path::Path::new(shared_dir), task);
+            let volumes = &mut task.container.volumes;
+            volumes.retain(|v| v.name != crate::launch::JOB_VOLUME);
+            volumes.push(job_volume);
             task.status.primary = Running;
             task.status.secondary = None;
             task.status.reason = None;
@@ -396,7 +404,35 @@ mod tests {
         Event::Dispatch {
             node: "n".into(),
             container_name: "god-x-7-1".into(),
+            shared_dir: "/shared".into(),
         }
+    }
+
+    /// Clients of the original (Galaxy's runner) find the job directory as the `go-docker`
+    /// volume; a second dispatch (a retry) replaces it instead of adding another.
+    #[test]
+    fn dispatch_lists_the_job_directory_once() {
+        let mut t = task(Primary::Pending, None);
+        t.container.volumes.push(crate::task::Volume {
+            name: "home".into(),
+            acl: "rw".into(),
+            path: Some("/home/a".into()),
+            mount: Some("/mnt/home".into()),
+        });
+        for _ in 0..2 {
+            t.status.primary = Primary::Pending;
+            apply(&mut t, &dispatch(), 1.0).unwrap();
+        }
+        let v = &t.container.volumes;
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(v[0].name, "home");
+        assert_eq!(v[1].name, "go-docker");
+        assert_eq!(v[1].acl, "rw");
+        assert_eq!(
+            v[1].path.as_deref(),
+            Some("/shared/tasks/pairtree_root/7/task")
+        );
+        assert_eq!(v[1].mount.as_deref(), Some("/mnt/go-docker"));
     }
 
     /// (from primary, from secondary, event, Some(to primary, to secondary) or None = refused)

@@ -13,6 +13,11 @@
  *      appends the end epoch to god.info and exits with the script's exit code (128 + signal when
  *      the script was killed by a signal, so an OOM-killed script gives 137).
  *
+ * A signal sent from outside the container (its sender is not in the container's PID namespace,
+ * so the kernel reports sender pid 0: the engine stopping the container) is recorded as it
+ * arrives, before it is forwarded, in a new root-owned god.stop holding its number: the server
+ * tells an engine stop from a script that exits 143 by it. Not in native mode (no namespace).
+ *
  * Environment (every GOD_INIT_* variable is removed before the script runs):
  *   GOD_INIT_LOGIN, GOD_INIT_UID, GOD_INIT_GID, GOD_INIT_GROUPS (comma-separated, may be empty),
  *   GOD_INIT_HOME, GOD_INIT_ROOT ("1": run the script as root), GOD_INIT_DIR (job directory),
@@ -86,6 +91,10 @@ static char warnings[8192];
 static size_t warnings_len;
 
 static volatile pid_t child_pid;
+
+/* For the signal handler: the job directory, and whether outside signals are recorded there. */
+static int stop_dirfd = -1;
+static volatile sig_atomic_t outside_signal_seen;
 
 /* Set in the forked child: only the supervising process writes god.exit. */
 static int in_child;
@@ -765,8 +774,32 @@ static void run_child(const struct job *job)
 
 /* ---- the parent: PID 1 ---- */
 
-static void forward(int sig)
+/* Record the first signal from outside the container in god.stop (async-signal-safe calls only). */
+static void record_outside_signal(int sig)
 {
+    char line[8];
+    size_t n = 0;
+    if (stop_dirfd < 0 || outside_signal_seen)
+        return;
+    outside_signal_seen = 1;
+    if (sig >= 10)
+        line[n++] = (char)('0' + sig / 10);
+    line[n++] = (char)('0' + sig % 10);
+    line[n++] = '\n';
+    /* Anything the job left under that name (a symlink included) is replaced, never followed. */
+    (void)unlinkat(stop_dirfd, "god.stop", 0);
+    int fd = openat(stop_dirfd, "god.stop", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        write_all(fd, line, n);
+        close(fd);
+    }
+}
+
+static void forward(int sig, siginfo_t *info, void *context)
+{
+    (void)context;
+    if (info != NULL && info->si_code == SI_USER && info->si_pid == 0)
+        record_outside_signal(sig);
     pid_t pid = child_pid;
     if (pid > 0)
         kill(pid, sig);
@@ -794,6 +827,12 @@ int main(void)
     }
 
     info_write(&job, 1, (long long)time(NULL));
+    if (!job.native) {
+        /* A previous attempt's record is not this one's. */
+        if (unlinkat(job.dirfd, "god.stop", 0) != 0 && errno != ENOENT)
+            warn("god-init: warning: cannot remove god.stop: %s", strerror(errno));
+        stop_dirfd = job.dirfd;
+    }
 
     /* Signals that arrive before the child's pid is known wait until it is. */
     sigemptyset(&block);
@@ -801,8 +840,8 @@ int main(void)
         sigaddset(&block, forwarded[i]);
     sigprocmask(SIG_BLOCK, &block, &old);
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = forward;
-    sa.sa_flags = SA_RESTART;
+    sa.sa_sigaction = forward;
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
     sigfillset(&sa.sa_mask);
     for (size_t i = 0; i < NFORWARDED; i++)
         sigaction(forwarded[i], &sa, NULL);

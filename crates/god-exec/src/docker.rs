@@ -30,7 +30,7 @@ use god_core::JobId;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OnceCell};
 
 /// Seconds bollard waits for the Engine's answer (headers) to one request.
 const TIMEOUT_SECS: u64 = 120;
@@ -49,36 +49,75 @@ const CAPABILITIES: [&str; 6] = [
 ];
 
 pub struct DockerExecutor {
-    docker: Docker,
+    /// How to reach the Engine (checked by [`DockerExecutor::new`]).
+    cfg: DockerConfig,
+    version: ClientVersion,
+    /// The client once the Engine answered; until then every call tries to reach it again, so
+    /// an Engine that is down at start-up is a reason for jobs to wait, not a failed start.
+    negotiated: OnceCell<Docker>,
+    /// Where the Engine is, for messages.
+    url: String,
     cpus: Option<u32>,
     ram: Option<f64>,
     credentials: Option<(String, String)>,
 }
 
 impl DockerExecutor {
-    /// Connect to the Engine of `cfg.url` (default `unix:///var/run/docker.sock`) and agree on
-    /// the API version.
-    pub async fn connect(cfg: &DockerConfig) -> Result<Self, ExecError> {
+    /// The executor of the Engine at `cfg.url` (default `unix:///var/run/docker.sock`). Only the
+    /// configuration is checked here (a bad URL or TLS setting is an error); the Engine is
+    /// reached, and the API version agreed on, at the first call that needs it.
+    pub fn new(cfg: &DockerConfig) -> Result<Self, ExecError> {
         let version = client_version(&cfg.api_version)?;
-        let docker = open(cfg, &version)?
-            .negotiate_version()
-            .await
-            .map_err(|e| ExecError::Unavailable(format!("cannot reach the Docker Engine: {e}")))?;
+        match open(cfg, &version) {
+            // The socket appears when the Engine starts.
+            Ok(_) | Err(Opened::NoSocket(_)) => {}
+            Err(Opened::Failed(e)) => return Err(e),
+        }
+        let url = cfg
+            .url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map_or_else(|| format!("unix://{DEFAULT_SOCKET}"), str::to_string);
         let credentials = match (&cfg.registry_username, &cfg.registry_password) {
             (Some(u), Some(p)) if !u.is_empty() => Some((u.clone(), p.clone())),
             _ => None,
         };
         Ok(DockerExecutor {
-            docker,
+            cfg: cfg.clone(),
+            version,
+            negotiated: OnceCell::new(),
+            url,
             cpus: cfg.cpus,
             ram: cfg.ram,
             credentials,
         })
     }
 
-    /// The bollard client, for callers that need more of the Engine's API.
-    pub fn client(&self) -> &Docker {
-        &self.docker
+    /// [`DockerExecutor::new`], then a first call to the Engine: fails if it does not answer.
+    pub async fn connect(cfg: &DockerConfig) -> Result<Self, ExecError> {
+        let exec = Self::new(cfg)?;
+        exec.client().await?;
+        Ok(exec)
+    }
+
+    /// The bollard client, once the Engine answered (for callers that need more of its API).
+    pub async fn client(&self) -> Result<&Docker, ExecError> {
+        self.negotiated
+            .get_or_try_init(|| async {
+                let unanswered = |e: &dyn std::fmt::Display| {
+                    ExecError::Unavailable(format!(
+                        "the Docker Engine at {} does not answer: {e}",
+                        self.url
+                    ))
+                };
+                let base = open(&self.cfg, &self.version).map_err(|e| match e {
+                    Opened::NoSocket(e) => unanswered(&e),
+                    Opened::Failed(e) => e,
+                })?;
+                base.negotiate_version().await.map_err(|e| unanswered(&e))
+            })
+            .await
     }
 
     /// Create the container of `spec`, pulling its image once if the Engine does not have it.
@@ -89,7 +128,8 @@ impl DockerExecutor {
             ..Default::default()
         };
         match self
-            .docker
+            .client()
+            .await?
             .create_container(Some(options.clone()), body.clone())
             .await
         {
@@ -98,7 +138,12 @@ impl DockerExecutor {
             Err(e) => return Err(engine_error(e)),
         }
         self.pull(&spec.image).await?;
-        match self.docker.create_container(Some(options), body).await {
+        match self
+            .client()
+            .await?
+            .create_container(Some(options), body)
+            .await
+        {
             Ok(created) => Ok(created.id),
             Err(e) if status(&e) == Some(404) => Err(ExecError::ImageMissing {
                 image: spec.image.clone(),
@@ -125,7 +170,11 @@ impl DockerExecutor {
                 ..Default::default()
             });
         tracing::info!(image, "pulling image");
-        let mut progress = Box::pin(self.docker.create_image(Some(options), None, credentials));
+        let mut progress = Box::pin(self.client().await?.create_image(
+            Some(options),
+            None,
+            credentials,
+        ));
         while let Some(item) = progress.next().await {
             match item {
                 Ok(_) => {}
@@ -143,7 +192,7 @@ impl DockerExecutor {
 
     /// Start an existing container that was only created; its id.
     async fn start_created(&self, id: &str) -> Result<(), ExecError> {
-        match self.docker.start_container(id, None).await {
+        match self.client().await?.start_container(id, None).await {
             Ok(()) => Ok(()),
             // Started meanwhile (304 is success for bollard; 409 on some engines).
             Err(e) if status(&e) == Some(409) => Ok(()),
@@ -180,35 +229,61 @@ fn client_version(v: &str) -> Result<ClientVersion, ExecError> {
     })
 }
 
+/// Why no client could be made.
+enum Opened {
+    /// The Engine's unix socket is not there (yet): the Engine is down.
+    NoSocket(BollardError),
+    /// The configuration cannot work.
+    Failed(ExecError),
+}
+
+impl std::fmt::Display for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Opened::NoSocket(e) => write!(f, "{e}"),
+            Opened::Failed(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<ExecError> for Opened {
+    fn from(e: ExecError) -> Self {
+        Opened::Failed(e)
+    }
+}
+
 /// The bollard client for `cfg` (no request made yet).
-fn open(cfg: &DockerConfig, version: &ClientVersion) -> Result<Docker, ExecError> {
+fn open(cfg: &DockerConfig, version: &ClientVersion) -> Result<Docker, Opened> {
     let url = cfg.url.as_deref().map(str::trim).filter(|u| !u.is_empty());
-    let unavailable = |e: BollardError| ExecError::Unavailable(format!("Docker Engine: {e}"));
+    let unavailable = |e: BollardError| match e {
+        BollardError::SocketNotFoundError(_) => Opened::NoSocket(e),
+        e => Opened::Failed(ExecError::Unavailable(format!("Docker Engine: {e}"))),
+    };
     let url = url.unwrap_or(DEFAULT_SOCKET);
     if let Some(path) = url
         .strip_prefix("unix://")
         .or(url.starts_with('/').then_some(url))
     {
         if cfg.tls {
-            return Err(ExecError::Unavailable(
+            return Err(Opened::Failed(ExecError::Unavailable(
                 "docker.tls is set but docker.url is a unix socket".into(),
-            ));
+            )));
         }
         return Docker::connect_with_unix(path, TIMEOUT_SECS, version).map_err(unavailable);
     }
     let https = url.starts_with("https://");
     if !https && !url.starts_with("tcp://") && !url.starts_with("http://") {
-        return Err(ExecError::Unavailable(format!(
+        return Err(Opened::Failed(ExecError::Unavailable(format!(
             "docker.url {url:?}: expected unix://, tcp://, http:// or https://"
-        )));
+        ))));
     }
     if !(cfg.tls || https) {
         return Docker::connect_with_http(url, TIMEOUT_SECS, version).map_err(unavailable);
     }
     if url.starts_with("http://") {
-        return Err(ExecError::Unavailable(format!(
+        return Err(Opened::Failed(ExecError::Unavailable(format!(
             "docker.tls is set but docker.url {url:?} is http://: use tcp:// or https://"
-        )));
+        ))));
     }
     let (ca, cert, key) = tls_files(cfg)?;
     // bollard builds its TLS configuration with rustls' process-wide provider: make sure there
@@ -419,7 +494,7 @@ impl Executor for DockerExecutor {
         let (cpus, ram) = match (self.cpus, self.ram) {
             (Some(c), Some(r)) => (f64::from(c), r),
             (cpus, ram) => {
-                let info = self.docker.info().await.map_err(engine_error)?;
+                let info = self.client().await?.info().await.map_err(engine_error)?;
                 let engine_cpus = info.ncpu.unwrap_or(0).max(0) as f64;
                 let engine_ram = info.mem_total.unwrap_or(0).max(0) as f64 / 1e9;
                 (
@@ -448,7 +523,12 @@ impl Executor for DockerExecutor {
                 Err(ExecError::Refused(m)) if m.contains("already in use") => {}
                 Err(e) => return Err(e),
             }
-            match self.docker.inspect_container(&spec.name, None).await {
+            match self
+                .client()
+                .await?
+                .inspect_container(&spec.name, None)
+                .await
+            {
                 Ok(c) => {
                     let id = c.id.unwrap_or_else(|| spec.name.clone());
                     if state_of(c.state.as_ref()) == ContainerState::Created {
@@ -467,7 +547,12 @@ impl Executor for DockerExecutor {
     }
 
     async fn inspect(&self, container: &str) -> Result<ContainerState, ExecError> {
-        match self.docker.inspect_container(container, None).await {
+        match self
+            .client()
+            .await?
+            .inspect_container(container, None)
+            .await
+        {
             Ok(c) => Ok(state_of(c.state.as_ref())),
             Err(e) if status(&e) == Some(404) => Ok(ContainerState::Gone),
             Err(e) => Err(engine_error(e)),
@@ -478,7 +563,12 @@ impl Executor for DockerExecutor {
         let options = KillContainerOptions {
             signal: "SIGKILL".into(),
         };
-        match self.docker.kill_container(container, Some(options)).await {
+        match self
+            .client()
+            .await?
+            .kill_container(container, Some(options))
+            .await
+        {
             Ok(()) => Ok(()),
             Err(e) if status(&e) == Some(404) => Ok(()),
             // Not running (exited, or only created): nothing to kill.
@@ -491,7 +581,12 @@ impl Executor for DockerExecutor {
                 let options = KillContainerOptions {
                     signal: "SIGKILL".into(),
                 };
-                match self.docker.kill_container(container, Some(options)).await {
+                match self
+                    .client()
+                    .await?
+                    .kill_container(container, Some(options))
+                    .await
+                {
                     Ok(()) => Ok(()),
                     Err(e) if matches!(status(&e), Some(404 | 409)) => Ok(()),
                     Err(e) => Err(engine_error(e)),
@@ -502,14 +597,16 @@ impl Executor for DockerExecutor {
     }
 
     async fn pause(&self, container: &str) -> Result<(), ExecError> {
-        self.docker
+        self.client()
+            .await?
             .pause_container(container)
             .await
             .map_err(engine_error)
     }
 
     async fn unpause(&self, container: &str) -> Result<(), ExecError> {
-        self.docker
+        self.client()
+            .await?
             .unpause_container(container)
             .await
             .map_err(engine_error)
@@ -521,7 +618,12 @@ impl Executor for DockerExecutor {
             v: true,
             ..Default::default()
         };
-        match self.docker.remove_container(container, Some(options)).await {
+        match self
+            .client()
+            .await?
+            .remove_container(container, Some(options))
+            .await
+        {
             Ok(()) => Ok(()),
             Err(e) if status(&e) == Some(404) => Ok(()),
             // "removal already in progress"
@@ -537,7 +639,8 @@ impl Executor for DockerExecutor {
             ..Default::default()
         };
         let containers = self
-            .docker
+            .client()
+            .await?
             .list_containers(Some(options))
             .await
             .map_err(engine_error)?;
@@ -573,12 +676,31 @@ impl Executor for DockerExecutor {
         let mut filters = server_filter(server_id);
         filters.insert("type".into(), vec!["container".into()]);
         filters.insert("event".into(), vec!["die".into()]);
+        // Warned once per outage, not at every attempt to subscribe again.
+        let mut warned = false;
         while !tx.is_closed() {
             let options = EventsOptions {
                 filters: Some(filters.clone()),
                 ..Default::default()
             };
-            let mut events = Box::pin(self.docker.events(Some(options)));
+            let docker = match self.client().await {
+                Ok(d) => d,
+                Err(e) => {
+                    if !std::mem::replace(&mut warned, true) {
+                        tracing::warn!("{e}; retrying every second");
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        () = tx.closed() => return,
+                    }
+                    continue;
+                }
+            };
+            if warned && docker.ping().await.is_ok() {
+                tracing::info!("the Docker Engine at {} answers again", self.url);
+                warned = false;
+            }
+            let mut events = Box::pin(docker.events(Some(options)));
             loop {
                 let event = tokio::select! {
                     e = events.next() => e,
@@ -594,7 +716,9 @@ impl Executor for DockerExecutor {
                         }
                     }
                     Some(Err(e)) => {
-                        tracing::warn!(error = %e, "Docker event stream failed; resubscribing in 1 s");
+                        if !std::mem::replace(&mut warned, true) {
+                            tracing::warn!(error = %e, "Docker event stream failed; resubscribing every second");
+                        }
                         break;
                     }
                     None => {
@@ -650,7 +774,10 @@ mod tests {
             ..Default::default()
         };
         let v = *API_DEFAULT_VERSION;
-        assert!(matches!(open(&cfg, &v), Err(ExecError::Unavailable(_))));
+        assert!(matches!(
+            open(&cfg, &v),
+            Err(Opened::Failed(ExecError::Unavailable(_)))
+        ));
         cfg.url = Some("tcp://127.0.0.1:2375".into());
         assert!(open(&cfg, &v).is_ok());
         cfg.tls = true;
@@ -662,9 +789,20 @@ mod tests {
         assert!(err.contains("together"), "{err}");
         cfg.client_cert = None;
         // A CA that cannot be read is reported, not a panic.
-        assert!(matches!(open(&cfg, &v), Err(ExecError::Unavailable(_))));
+        assert!(matches!(
+            open(&cfg, &v),
+            Err(Opened::Failed(ExecError::Unavailable(_)))
+        ));
         cfg.url = Some("unix:///var/run/docker.sock".into());
         assert!(open(&cfg, &v).is_err(), "tls on a unix socket");
+        // An Engine that is not running yet has no socket: not a configuration error.
+        cfg.tls = false;
+        cfg.url = Some("unix:///nonexistent/docker.sock".into());
+        assert!(matches!(open(&cfg, &v), Err(Opened::NoSocket(_))));
+        assert!(
+            DockerExecutor::new(&cfg).is_ok(),
+            "the Engine is reached later"
+        );
     }
 
     fn spec() -> LaunchSpec {

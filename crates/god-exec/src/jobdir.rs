@@ -7,7 +7,6 @@
 //! a symlink the user may have left there: files are replaced, not written through.
 
 use crate::ExecError;
-use god_core::pairtree;
 use god_core::task::Task;
 use std::fs;
 use std::io::{self, Write};
@@ -22,6 +21,8 @@ pub const URIS_FILE: &str = "godocker-uris.txt";
 pub const INFO_FILE: &str = "god.info";
 pub const LOG_FILE: &str = "god.log";
 pub const ERR_FILE: &str = "god.err";
+/// Written by the init helper, root-owned, when a signal reaches it from outside the container.
+pub const STOP_FILE: &str = "god.stop";
 
 const WRAPPER: &str = r#"#!/bin/sh
 # Go-Docker job wrapper (for reference: the container's entrypoint is the init helper itself).
@@ -34,15 +35,9 @@ const WRAPPER: &str = r#"#!/bin/sh
 exec /.godocker/god-init "$@"
 "#;
 
-/// Host path of the job directory of `task`. An array child lives in its parent's directory:
-/// `<parent dir>/<array task id>`.
+/// Host path of the job directory of `task` ([`god_core::launch::job_dir`]).
 pub fn path(shared_dir: &Path, task: &Task) -> PathBuf {
-    match (task.parent_task_id, task.requirements.array.task_id) {
-        (Some(parent), Some(n)) => shared_dir
-            .join(pairtree::task_dir(&parent.to_string()))
-            .join(n.to_string()),
-        _ => shared_dir.join(pairtree::task_dir(&task.id.to_string())),
-    }
+    god_core::launch::job_dir(shared_dir, task)
 }
 
 /// Create the job directory of `task` with its scripts and return its path. Idempotent: a second
@@ -154,6 +149,26 @@ pub fn duration(dir: &Path) -> Option<f64> {
     let start = lines.next()?.ok()?;
     let end = lines.next()?.ok()?;
     (start.is_finite() && end.is_finite()).then_some(end - start)
+}
+
+/// The signal the init helper recorded as sent from outside the container (the engine stopping
+/// it), from `god.stop`. Only a root-owned regular file counts: the job's user can neither write
+/// one nor lead the server through a symlink.
+pub fn outside_signal(dir: &Path) -> Option<i32> {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
+        .open(dir.join(STOP_FILE))
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.file_type().is_file() || meta.uid() != 0 || meta.len() > 16 {
+        return None;
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
 }
 
 /// Bytes of the regular files under `dir` (symlinks are not followed; unreadable parts count 0).

@@ -69,7 +69,13 @@ impl Fixture {
     }
 
     async fn has_image(&self, image: &str) -> bool {
-        self.exec.client().inspect_image(image).await.is_ok()
+        self.exec
+            .client()
+            .await
+            .unwrap()
+            .inspect_image(image)
+            .await
+            .is_ok()
     }
 
     /// A job of alice (uid 2001, gid 2002, secondary group 2003) running `cmd`.
@@ -448,11 +454,15 @@ async fn signals_are_forwarded_to_the_script() {
     };
     f.exec
         .client()
+        .await
+        .unwrap()
         .kill_container(&id, Some(options))
         .await
         .unwrap();
     assert_eq!(f.wait_exit(&id, Duration::from_secs(20)).await, exited(7));
     assert_eq!(read(&dir, "god.log"), "got TERM\n");
+    // The signal came from outside the container: the init helper said so, in a root-owned file.
+    assert_eq!(god_exec::jobdir::outside_signal(&dir), Some(15));
     f.cleanup().await;
 }
 

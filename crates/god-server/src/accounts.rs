@@ -63,10 +63,11 @@ pub async fn renew_apikey(store: &Arc<dyn Store>, login: &str) -> Result<String,
     Ok(key)
 }
 
-/// On a new database, create the administrator (uid/gid 65534: its jobs run as nobody) and
-/// return its API key; otherwise `None`.
+/// When no account is an administrator (a new database), create `admin` (uid/gid 65534: its
+/// jobs run as nobody) and return its API key; otherwise `None`.
 pub async fn bootstrap_admin(store: &Arc<dyn Store>) -> Result<Option<String>, ServerError> {
-    if !store.list_users().await?.is_empty() {
+    // Not "no users": `god user add` may run before the first `god up` gets here.
+    if store.list_users().await?.iter().any(|u| u.admin) {
         return Ok(None);
     }
     let admin = DirectoryUser {

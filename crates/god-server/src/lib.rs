@@ -19,9 +19,9 @@ pub use error::{ApiError, ServerError};
 use god_core::config::{executor_kind, Config};
 use god_exec::docker::DockerExecutor;
 use god_exec::fake::FakeExecutor;
-use god_exec::Executor;
+use god_exec::{ExecError, Executor};
 use god_store::{SqliteStore, Store};
-use state::{AppState, Paths, UserCache, Wake};
+use state::{AppState, Paths, RecoveryGate, UserCache, Wake};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,6 +51,14 @@ pub struct Options {
     pub roles: Roles,
 }
 
+/// Start-up recovery (see [`recovery`]): done, or waiting for the executor to answer.
+pub enum Recovery {
+    Done(recovery::Report),
+    /// The executor does not answer: recovery runs as soon as it does, and nothing is
+    /// dispatched before.
+    Deferred(String),
+}
+
 /// What a started service tells its operator.
 pub struct Started {
     pub listen: Option<SocketAddr>,
@@ -58,7 +66,7 @@ pub struct Started {
     pub server_id: String,
     /// The administrator's API key, only when it was created by this start.
     pub admin_key: Option<String>,
-    pub recovery: recovery::Report,
+    pub recovery: Recovery,
     pub data_dir: PathBuf,
 }
 
@@ -106,7 +114,7 @@ async fn executor(
                 cfg,
             )?))
         }
-        Some("docker") => Ok(Arc::new(DockerExecutor::connect(&config.docker).await?)),
+        Some("docker") => Ok(Arc::new(DockerExecutor::new(&config.docker)?)),
         _ => Err(ServerError::Config(format!(
             "executors: unknown executor {first:?}"
         ))),
@@ -124,13 +132,22 @@ pub async fn start(
     ),
     ServerError,
 > {
-    let config = opts.config;
-    let store = open_store(&opts.data_dir, &config).await?;
+    let mut config = opts.config;
+    // Every path handed to an engine or kept for later must be absolute (a relative bind
+    // source is a volume name to the Docker Engine). The binary resolves them already; this is
+    // for every other caller.
+    let cwd = std::env::current_dir().map_err(|source| ServerError::Io {
+        what: "reading the working directory".into(),
+        source,
+    })?;
+    config.resolve_paths(&cwd);
+    let data_dir = god_core::config::absolute(&cwd, &opts.data_dir);
+    let store = open_store(&data_dir, &config).await?;
     let shared_dir = config
         .shared_dir
         .as_ref()
         .map(PathBuf::from)
-        .unwrap_or_else(|| opts.data_dir.join("shared"));
+        .unwrap_or_else(|| data_dir.join("shared"));
     std::fs::create_dir_all(&shared_dir).map_err(|source| ServerError::Io {
         what: format!("creating shared_dir {}", shared_dir.display()),
         source,
@@ -146,8 +163,15 @@ pub async fn start(
                 .await?
         }
     };
-    let init_helper = god_exec::helper::install(&opts.data_dir.join("bin"))?;
-    let exec = executor(&config, &opts.data_dir, &init_helper).await?;
+    let init_helper = god_exec::helper::install(&data_dir.join("bin"))?;
+    let exec = executor(&config, &data_dir, &init_helper).await?;
+    if let Err(e @ ExecError::Unavailable(_)) = exec.capacity().await {
+        // Start anyway: submissions are kept, and jobs wait (saying why) until it answers.
+        tracing::warn!(
+            "{e}. Jobs will wait until it answers: start it (e.g. `dockerd &`), or run jobs on \
+             this machine without containers with `executors: [native]` in the configuration"
+        );
+    }
     let admin_key = accounts::bootstrap_admin(&store).await?;
     let submit = submit::SubmitQueue::start(store.clone());
     let plugins = god_core::watchers::from_config(&config).map_err(ServerError::Config)?;
@@ -165,7 +189,7 @@ pub async fn start(
         secret: Arc::new(secret),
         server_id: Arc::new(server_id),
         paths: Arc::new(Paths {
-            data_dir: opts.data_dir.clone(),
+            data_dir: data_dir.clone(),
             shared_dir,
             init_helper,
         }),
@@ -174,18 +198,30 @@ pub async fn start(
         submit,
         limiter,
         plugins: Arc::new(plugins),
+        recovered: Arc::new(RecoveryGate::default()),
     };
     let roles = opts.roles;
-    let report = if roles.watcher {
-        recovery::reconcile(&state).await?
+    let recovery = if roles.watcher {
+        match recovery::reconcile(&state).await {
+            Ok(report) => Recovery::Done(report),
+            Err(ServerError::Exec(ExecError::Unavailable(why))) => Recovery::Deferred(why),
+            Err(e) => return Err(e),
+        }
     } else {
-        recovery::Report::default()
+        Recovery::Done(recovery::Report::default())
     };
+    if let Recovery::Done(_) = recovery {
+        state.recovered.open();
+    }
     if roles.scheduler {
         tokio::spawn(scheduler::run(state.clone()));
     }
     if roles.watcher {
-        tokio::spawn(watcher::run(state.clone()));
+        let state = state.clone();
+        tokio::spawn(async move {
+            recovery::when_deferred(&state).await;
+            watcher::run(state).await
+        });
     }
     if roles.archiver {
         tokio::spawn(archiver::run(state.clone()));
@@ -221,8 +257,8 @@ pub async fn start(
             listen,
             server_id: state.server_id.to_string(),
             admin_key,
-            recovery: report,
-            data_dir: opts.data_dir,
+            recovery,
+            data_dir,
         },
         serve,
     ))

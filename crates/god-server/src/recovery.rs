@@ -12,7 +12,7 @@
 
 use crate::clock::now;
 use crate::state::AppState;
-use crate::watcher::LOST_EXIT_CODE;
+use crate::watcher::{node_failed, LOST_EXIT_CODE};
 use crate::ServerError;
 use god_core::transition::Event;
 use god_exec::ContainerState;
@@ -24,6 +24,26 @@ pub struct Report {
     pub requeued: usize,
     pub lost: usize,
     pub removed_orphans: usize,
+}
+
+/// When recovery could not run at start-up (the executor did not answer), try again every tick
+/// until it does; then open the scheduler's gate. Returns at once when it already ran.
+pub async fn when_deferred(state: &AppState) {
+    let tick = std::time::Duration::from_secs_f64(state.config.tick_seconds);
+    while !state.recovered.is_open() {
+        tokio::time::sleep(tick).await;
+        match reconcile(state).await {
+            Ok(r) => {
+                tracing::info!(
+                    "recovery: {} running jobs re-attached, {} re-queued, {} lost, {} stray containers removed",
+                    r.reattached, r.requeued, r.lost, r.removed_orphans
+                );
+                state.recovered.open();
+                state.wake.scheduler.notify_one();
+            }
+            Err(e) => tracing::debug!("recovery waits for the executor: {e}"),
+        }
+    }
 }
 
 pub async fn reconcile(state: &AppState) -> Result<Report, ServerError> {
@@ -83,23 +103,9 @@ pub async fn reconcile(state: &AppState) -> Result<Report, ServerError> {
             (None, Some(id)) => {
                 // The container vanished while we were away: a node failure, retried if the
                 // job allows it.
-                let retries = task
-                    .requirements
-                    .failure_policy
-                    .min(state.config.failure_policy.strategy);
-                state
-                    .store
-                    .transition(
-                        task.id,
-                        &Event::NodeFailed {
-                            reason: format!("container {id} was gone when the server restarted"),
-                            node: task.node_name().unwrap_or("unknown").to_string(),
-                            exit_code: LOST_EXIT_CODE,
-                            retries_allowed: retries,
-                        },
-                        now(),
-                    )
-                    .await?;
+                let reason = format!("container {id} was gone when the server restarted");
+                let event = node_failed(state, &task, reason, LOST_EXIT_CODE);
+                state.store.transition(task.id, &event, now()).await?;
                 report.lost += 1;
             }
         }

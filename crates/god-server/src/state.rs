@@ -120,4 +120,33 @@ pub struct AppState {
     pub auth: Arc<crate::auth::Auth>,
     /// Watcher plugins (`watchers`), e.g. `maxlifespan`.
     pub plugins: Arc<Vec<Box<dyn god_core::watchers::WatcherPlugin>>>,
+    /// Open once start-up recovery has run: the scheduler dispatches nothing before.
+    pub recovered: Arc<RecoveryGate>,
+}
+
+/// Whether start-up recovery has run. Until it has (the executor did not answer at start-up),
+/// the scheduler starts nothing: a job it dispatched could be taken by recovery for one a crash
+/// left half-dispatched.
+#[derive(Default)]
+pub struct RecoveryGate {
+    open: std::sync::atomic::AtomicBool,
+}
+
+impl RecoveryGate {
+    pub fn open(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl AppState {
+    /// The most GPUs one node offers. No executor of this version places GPUs, so none: a job
+    /// asking for one is refused at submission instead of waiting for ever. (The executor
+    /// layer's node views will give the real figure.)
+    pub fn node_gpus(&self) -> u32 {
+        0
+    }
 }

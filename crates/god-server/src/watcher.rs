@@ -10,6 +10,7 @@ use crate::clock::now;
 use crate::state::AppState;
 use crate::ServerError;
 use futures_util::stream::{self, StreamExt};
+use god_core::ending::{self, Ending, ExitFacts};
 use god_core::transition::Event;
 use god_core::watchers::Verdict;
 use god_core::{JobId, Primary, Secondary, Task};
@@ -225,40 +226,58 @@ async fn outcome(state: &AppState, task: Task) -> Option<(JobId, String, Event)>
             oom_killed,
             error,
         } => {
-            let reason = if oom_killed {
-                Some(format!(
-                    "killed by the container engine: memory limit of {} GB exceeded",
-                    task.requirements.ram
-                ))
-            } else {
-                error
-            };
             let dir = jobdir::path(&state.paths.shared_dir, &task);
-            let duration = tokio::task::spawn_blocking(move || jobdir::duration(&dir))
-                .await
-                .ok()
-                .flatten();
-            Event::Finished {
+            let (duration, outside_signal) = tokio::task::spawn_blocking(move || {
+                (jobdir::duration(&dir), jobdir::outside_signal(&dir))
+            })
+            .await
+            .unwrap_or((None, None));
+            let facts = ExitFacts {
                 exit_code,
-                reason,
-                duration,
+                oom_killed,
+                engine_error: error,
+                outside_signal,
+                init_saw_the_end: duration.is_some(),
+                stop_requested: matches!(
+                    task.status.secondary,
+                    Some(Secondary::KillRequested | Secondary::RescheduleRequested)
+                ),
+                ram_gb: task.requirements.ram,
+            };
+            match ending::classify(&facts) {
+                Ending::Finished { exit_code, reason } => Event::Finished {
+                    exit_code,
+                    reason,
+                    duration,
+                },
+                Ending::NodeFailed { exit_code, reason } => {
+                    tracing::warn!("job {}: {reason}", task.id);
+                    node_failed(state, &task, reason, exit_code)
+                }
             }
         }
-        ContainerState::Gone => {
-            // The engine lost the container: a node failure, retried if the job allows it.
-            let retries = task
-                .requirements
-                .failure_policy
-                .min(state.config.failure_policy.strategy);
-            Event::NodeFailed {
-                reason: format!("container {container} disappeared without a result"),
-                node: task.node_name().unwrap_or("unknown").to_string(),
-                exit_code: LOST_EXIT_CODE,
-                retries_allowed: retries,
-            }
-        }
+        // The engine lost the container: a node failure, retried if the job allows it.
+        ContainerState::Gone => node_failed(
+            state,
+            &task,
+            format!("container {container} disappeared without a result"),
+            LOST_EXIT_CODE,
+        ),
     };
     Some((task.id, container, event))
+}
+
+/// A node failure of `task`, retried as far as its `failure_policy` and the server's allow.
+pub(crate) fn node_failed(state: &AppState, task: &Task, reason: String, exit_code: i64) -> Event {
+    Event::NodeFailed {
+        reason,
+        node: task.node_name().unwrap_or("unknown").to_string(),
+        exit_code,
+        retries_allowed: task
+            .requirements
+            .failure_policy
+            .min(state.config.failure_policy.strategy),
+    }
 }
 
 /// Carry out the request on one running job.

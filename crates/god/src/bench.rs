@@ -249,8 +249,7 @@ async fn drain_bench(a: DrainArgs) -> Result<()> {
             submit::parse(&body).map_err(|e| anyhow::anyhow!("{:?}", e))?,
             &who,
             &config,
-            0.0,
-            &|_| true,
+            &submit::World::at(0.0),
         )
         .map_err(|e| anyhow::anyhow!("{:?}", e))?;
         let batch = vec![task; 1000];
@@ -369,8 +368,7 @@ async fn docker_bench(a: DockerArgs) -> Result<()> {
             submit::parse(&serde_json::to_vec(&body)?).map_err(|e| anyhow::anyhow!("{e:?}"))?,
             &who,
             &config,
-            0.0,
-            &|_| true,
+            &submit::World::at(0.0),
         )
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         task.id = god_core::JobId(1_000_000 + i as u64);

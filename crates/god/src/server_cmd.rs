@@ -10,23 +10,35 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone, Debug)]
 pub struct ServeArgs {
-    /// Configuration file (default: $GOD_CONFIG, then ./go-d.yml if present)
+    /// Configuration file (default: $GOD_CONFIG, then ./go-d.yml, then ./go-d.ini, if present)
     #[arg(long, short = 'c')]
     pub config: Option<PathBuf>,
-    /// Address the API and UI listen on
-    #[arg(long)]
+    /// Address the API and UI listen on [default: the `listen` key, else 127.0.0.1:6543]
+    #[arg(long, env = "GOD_LISTEN")]
     pub listen: Option<String>,
-    /// Data directory (SQLite database, job directories, secrets)
-    #[arg(long)]
+    /// Data directory (SQLite database, job directories, secrets) [default: the `data_dir` key,
+    /// else ./god-data]
+    #[arg(long, env = "GOD_DATA")]
     pub data: Option<PathBuf>,
 }
 
-/// Load the configuration: `--config`, `$GOD_CONFIG`, `./go-d.yml`, built-in defaults.
-pub fn load_config(path: Option<&Path>) -> Result<Config> {
-    let path: Option<PathBuf> = path
-        .map(Path::to_path_buf)
+/// The configuration file: `--config`, `$GOD_CONFIG`, `./go-d.yml`, then `./go-d.ini` (the
+/// original's file name, YAML inside).
+fn config_file(path: Option<&Path>) -> Option<PathBuf> {
+    path.map(Path::to_path_buf)
         .or_else(|| std::env::var_os("GOD_CONFIG").map(PathBuf::from))
-        .or_else(|| Some(PathBuf::from("go-d.yml")).filter(|p| p.exists()));
+        .or_else(|| {
+            ["go-d.yml", "go-d.ini"]
+                .into_iter()
+                .map(PathBuf::from)
+                .find(|p| p.exists())
+        })
+}
+
+/// Load the configuration (see [`config_file`]; none: built-in defaults), with every path in it
+/// made absolute against the working directory.
+pub fn load_config(path: Option<&Path>) -> Result<Config> {
+    let path = config_file(path);
     let text = match &path {
         Some(p) => {
             std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
@@ -40,16 +52,29 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
         Some(p) => anyhow::anyhow!("{}: {e}", p.display()),
         None => anyhow::anyhow!("{e}"),
     })?;
+    match &path {
+        Some(p) => tracing::debug!("configuration: {}", p.display()),
+        None => tracing::debug!("configuration: none found, built-in defaults"),
+    }
     for w in &loaded.warnings {
         tracing::warn!("configuration: {w}");
     }
-    Ok(loaded.config)
+    let mut config = loaded.config;
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    for (key, value) in config.resolve_paths(&cwd) {
+        tracing::info!("configuration: {key} is relative to the working directory: {value}");
+    }
+    Ok(config)
 }
 
-fn data_dir(arg: Option<&PathBuf>, config: &Config) -> PathBuf {
-    arg.cloned()
+/// The data directory (`--data`, `data_dir`, `./god-data`), absolute.
+fn data_dir(arg: Option<&PathBuf>, config: &Config) -> Result<PathBuf> {
+    let dir = arg
+        .cloned()
         .or_else(|| config.data_dir.as_ref().map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("god-data"))
+        .unwrap_or_else(|| PathBuf::from("god-data"));
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    Ok(config::absolute(&cwd, &dir))
 }
 
 fn init_logging() {
@@ -71,7 +96,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub fn serve(args: ServeArgs, roles: Roles) -> Result<()> {
     init_logging();
     let config = load_config(args.config.as_deref())?;
-    let data = data_dir(args.data.as_ref(), &config);
+    let data = data_dir(args.data.as_ref(), &config)?;
     let listen = args
         .listen
         .clone()
@@ -93,12 +118,18 @@ pub fn serve(args: ServeArgs, roles: Roles) -> Result<()> {
             println!("administrator: {} API key: {key}", accounts::ADMIN_LOGIN);
             println!("  (shown once) log in with: god login --server {server} --user {} --apikey {key}", accounts::ADMIN_LOGIN);
         }
-        let r = &started.recovery;
-        if r.reattached + r.requeued + r.lost + r.removed_orphans > 0 {
-            println!(
-                "recovery: {} running jobs re-attached, {} re-queued, {} lost, {} stray containers removed",
-                r.reattached, r.requeued, r.lost, r.removed_orphans
-            );
+        match &started.recovery {
+            god_server::Recovery::Done(r) => {
+                if r.reattached + r.requeued + r.lost + r.removed_orphans > 0 {
+                    println!(
+                        "recovery: {} running jobs re-attached, {} re-queued, {} lost, {} stray containers removed",
+                        r.reattached, r.requeued, r.lost, r.removed_orphans
+                    );
+                }
+            }
+            god_server::Recovery::Deferred(why) => {
+                println!("recovery: waiting for the executor ({why}); no job starts before");
+            }
         }
         println!("server id: {}", started.server_id);
         println!("data directory: {}", started.data_dir.display());
@@ -173,11 +204,11 @@ pub enum UserCmd {
 
 #[derive(Args, Debug, Clone)]
 pub struct Place {
-    /// Configuration file
+    /// Configuration file (as for `god up`)
     #[arg(long, short = 'c')]
     pub config: Option<PathBuf>,
-    /// Data directory
-    #[arg(long)]
+    /// Data directory (as for `god up`)
+    #[arg(long, env = "GOD_DATA")]
     pub data: Option<PathBuf>,
 }
 
@@ -198,7 +229,7 @@ pub fn user(cmd: UserCmd) -> Result<()> {
             UserCmd::Set(_) => unreachable_set()?,
         };
         let config = load_config(place.config.as_deref())?;
-        let store = god_server::open_store(&data_dir(place.data.as_ref(), &config), &config).await?;
+        let store = god_server::open_store(&data_dir(place.data.as_ref(), &config)?, &config).await?;
         match cmd {
             UserCmd::Set(_) => unreachable_set().map(|_| ())?,
             UserCmd::Add { login, uid, gid, sgids, home, email, admin, .. } => {

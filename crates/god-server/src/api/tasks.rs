@@ -56,10 +56,13 @@ pub async fn submit(
         c.volumes.extend(project_volumes);
         std::borrow::Cow::Owned(c)
     };
-    let task = submit::validate(parsed, &caller.identity(), &config, now(), &|p| {
-        std::path::Path::new(p).exists()
-    })
-    .map_err(submit_error)?;
+    let world = submit::World {
+        now: now(),
+        path_exists: &|p| std::path::Path::new(p).exists(),
+        node_gpus: state.node_gpus(),
+    };
+    let task =
+        submit::validate(parsed, &caller.identity(), &config, &world).map_err(submit_error)?;
     check_project_and_quotas(&state, &caller, &task).await?;
     check_dependencies(&state, &caller, &task).await?;
     check_rate_limits(&state, &caller, &task).await?;
@@ -364,13 +367,19 @@ pub async fn show(
     Ok(Json(json!(visible_job(&state, &caller, &id).await?)))
 }
 
-/// `GET /api/1.0/task/<id>/status`.
+/// `GET /api/1.0/task/<id>/status`: the status fields, and the same again under `status`
+/// (Galaxy's runner reads `['status']['primary']` of this answer, other clients the top level).
 pub async fn status(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(visible_job(&state, &caller, &id).await?.status)))
+    let status = json!(visible_job(&state, &caller, &id).await?.status);
+    let mut answer = status.clone();
+    if let Some(fields) = answer.as_object_mut() {
+        fields.insert("status".into(), status);
+    }
+    Ok(Json(answer))
 }
 
 async fn request(

@@ -190,7 +190,18 @@ pub async fn pass(
             });
         }
     }
-    let cap = capacity.get(state).await?;
+    let cap = match capacity.get(state).await {
+        Ok(cap) if state.recovered.is_open() => cap,
+        // The executor answers again: start-up recovery runs first, then we are woken.
+        Ok(_) => return Ok(0),
+        Err(ServerError::Exec(ExecError::Unavailable(why))) => {
+            let reason = format!("waiting for the executor: {why}");
+            hold_back(&mut pending, &mut held, |_| Some(reason.clone()));
+            state.store.set_reasons(&held).await?;
+            return Ok(0);
+        }
+        Err(e) => return Err(e),
+    };
     let running = state.store.running().await?;
     let users = state.store.list_users().await?;
     // Jobs of a disabled account, or of a guest an administrator deactivated, wait.
@@ -337,6 +348,7 @@ fn nonce() -> String {
 
 /// Hand jobs to the executor (see the module doc for the order of steps).
 async fn dispatch(state: &AppState, jobs: &[(JobId, String)]) -> Result<(), ServerError> {
+    let shared_dir = state.paths.shared_dir.to_string_lossy().into_owned();
     let marks: Vec<(JobId, Event)> = jobs
         .iter()
         .map(|(id, node)| {
@@ -345,6 +357,7 @@ async fn dispatch(state: &AppState, jobs: &[(JobId, String)]) -> Result<(), Serv
                 Event::Dispatch {
                     node: node.clone(),
                     container_name: launch::container_name(&state.server_id, *id, &nonce()),
+                    shared_dir: shared_dir.clone(),
                 },
             )
         })
@@ -359,14 +372,20 @@ async fn dispatch(state: &AppState, jobs: &[(JobId, String)]) -> Result<(), Serv
         .collect();
     let t_marked = clock.elapsed();
     state.exec.begin_pass();
-    let outcomes: Vec<(JobId, Event)> = stream::iter(marked)
+    let started: Vec<(JobId, Started)> = stream::iter(marked)
         .map(|task| async move { (task.id, start(state, task).await) })
         .buffer_unordered(START_CONCURRENCY)
         .collect()
         .await;
-    let failed = outcomes
-        .iter()
-        .any(|(_, e)| !matches!(e, Event::Started { .. }));
+    // A refused or rejected start frees its place for another job at once; an engine in
+    // trouble is asked again at the next tick, not in a tight loop.
+    let retry_now = started.iter().any(|(_, s)| matches!(s, Started::No(_)));
+    let outcomes: Vec<(JobId, Event)> = started
+        .into_iter()
+        .map(|(id, s)| match s {
+            Started::Yes(e) | Started::No(e) | Started::EngineTrouble(e) => (id, e),
+        })
+        .collect();
     let t_started = clock.elapsed();
     state.store.transition_many(&outcomes, now()).await?;
     tracing::debug!(
@@ -379,23 +398,32 @@ async fn dispatch(state: &AppState, jobs: &[(JobId, String)]) -> Result<(), Serv
     // Jobs that started may already be over (the executor's exit event may have come before
     // their id was recorded): let the watcher look.
     state.wake.watcher.notify_one();
-    if failed {
+    if retry_now {
         state.wake.scheduler.notify_one();
     }
     Ok(())
 }
 
-/// Write the job directory and start the container; the event to record.
-async fn start(state: &AppState, task: Task) -> Event {
+/// How one start went, and the event to record.
+enum Started {
+    Yes(Event),
+    /// Refused, rejected or ended: someone else may take its place now.
+    No(Event),
+    /// The engine is unavailable: back to the queue until the next tick.
+    EngineTrouble(Event),
+}
+
+/// Write the job directory and start the container.
+async fn start(state: &AppState, task: Task) -> Started {
     if !state.auth.policy.can_run(&task).await {
-        return Event::Finished {
+        return Started::No(Event::Finished {
             exit_code: START_FAILED_EXIT_CODE,
             reason: Some(format!(
                 "the {} authentication policy does not let this job run",
                 state.auth.policy.name()
             )),
             duration: Some(0.0),
-        };
+        });
     }
     let shared = state.paths.shared_dir.clone();
     let t = task.clone();
@@ -421,21 +449,29 @@ async fn start(state: &AppState, task: Task) -> Event {
             for p in state.plugins.iter() {
                 p.started(&task);
             }
-            Event::Started { container_id }
+            Started::Yes(Event::Started { container_id })
         }
         Err(e) => {
             if let Some(name) = &task.container.name {
                 let _ = state.exec.remove(name).await;
             }
             match e {
-                ExecError::Rejected(reason) | ExecError::Unavailable(reason) => {
-                    Event::DispatchRejected { reason }
+                ExecError::Rejected(reason) => Started::No(Event::DispatchRejected { reason }),
+                ExecError::Unavailable(reason) => {
+                    tracing::warn!(
+                        "job {}: could not start, back to the queue: {reason}",
+                        task.id
+                    );
+                    Started::EngineTrouble(Event::DispatchRejected { reason })
                 }
-                e => Event::Finished {
-                    exit_code: START_FAILED_EXIT_CODE,
-                    reason: Some(e.to_string()),
-                    duration: Some(0.0),
-                },
+                e => {
+                    tracing::info!("job {}: the engine refused it: {e}", task.id);
+                    Started::No(Event::Finished {
+                        exit_code: START_FAILED_EXIT_CODE,
+                        reason: Some(e.to_string()),
+                        duration: Some(0.0),
+                    })
+                }
             }
         }
     }

@@ -25,7 +25,12 @@ const BEGIN: &str = "BEGIN IMMEDIATE";
 impl SqliteStore {
     /// Open (creating if needed) the database file and run migrations.
     /// `durable_commits`: fsync at every commit (`synchronous = FULL`).
+    ///
+    /// Several processes may open one fresh file at the same moment (`god up &` then at once
+    /// `god user add`): creating the file, switching it to WAL and migrating happen under an
+    /// exclusive lock on `<file>.lock`, so one process migrates and the others find it done.
     pub async fn open(path: &Path, durable_commits: bool) -> Result<Self, StoreError> {
+        let _migrating = lock_exclusive(path).await?;
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -54,6 +59,29 @@ impl SqliteStore {
             .await?;
         Ok(SqliteStore { write, read })
     }
+}
+
+/// Hold an exclusive advisory lock on `<path>.lock` (released when the file is dropped).
+async fn lock_exclusive(path: &Path) -> Result<std::fs::File, StoreError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    let shown = lock_path.display().to_string();
+    let locked = tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()));
+    locked.and_then(|r| r).map_err(|e| StoreError::Open {
+        path: shown,
+        detail: format!("locking for migrations: {e}"),
+    })
 }
 
 fn doc_of(task: &Task) -> Result<String, StoreError> {

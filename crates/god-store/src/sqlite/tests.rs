@@ -28,6 +28,7 @@ fn dispatch() -> Event {
     Event::Dispatch {
         node: "n".into(),
         container_name: "c".into(),
+        shared_dir: "/shared".into(),
     }
 }
 

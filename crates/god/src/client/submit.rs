@@ -203,10 +203,8 @@ pub fn default_name(script: Option<&str>, command: &[String]) -> String {
     match (script, command.first()) {
         (Some("-"), _) => "stdin".into(),
         (Some(path), _) => base(path),
-        (None, Some(cmd)) => {
-            let first = cmd.split_whitespace().next().unwrap_or("");
-            truncate(&base(first), 64)
-        }
+        (None, Some(cmd)) if command.len() == 1 => god_core::submit::name_from_command(cmd),
+        (None, Some(program)) => truncate(&base(program), 64),
         (None, None) => "job".into(),
     }
 }
@@ -594,5 +592,10 @@ mod tests {
             "make"
         );
         assert_eq!(default_name(None, &[]), "job");
+        assert_eq!(
+            default_name(None, &words(&["id; echo hello > result.txt"])),
+            "id",
+            "one argument is a command line: its program names the job"
+        );
     }
 }

@@ -218,24 +218,25 @@ impl Drop for Server {
 impl Server {
     fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            unsafe_free_term(&c);
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = c.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
+            terminate(&mut c, Duration::from_secs(5));
         }
     }
 }
 
-fn unsafe_free_term(c: &Child) {
+/// Stop a process as an operator would: SIGTERM, then SIGKILL if it is still there after `grace`.
+pub fn terminate(c: &mut Child, grace: Duration) {
     let _ = Command::new("kill")
         .args(["-TERM", &c.id().to_string()])
         .status();
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = c.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = c.kill();
+    let _ = c.wait();
 }
 
 pub struct Api {

@@ -3,6 +3,12 @@
 //!
 //! Parsing is pure: the caller reads the file and the environment and passes them in.
 
+mod original;
+mod paths;
+mod validate;
+
+pub use paths::absolute;
+
 use crate::error::CoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -82,7 +88,6 @@ pub struct Config {
     /// Our addition: failed logins allowed before `POST /authenticate` answers 429.
     pub login_rate_limit: LoginRateLimit,
     pub max_file_download: u64,
-    pub clean_old: u64,
     /// Bytes of job directories a user may keep (`40G`); archiving frees them. None: no quota.
     pub disk_default_quota: Option<String>,
     pub rate_limit: Option<u64>,
@@ -173,7 +178,6 @@ impl Default for Config {
             ldap: LdapConfig::default(),
             login_rate_limit: LoginRateLimit::default(),
             max_file_download: 0,
-            clean_old: 30,
             disk_default_quota: None,
             rate_limit: None,
             rate_limit_all: None,
@@ -356,16 +360,12 @@ impl Default for LoginRateLimit {
 pub struct FailurePolicy {
     /// Most node-failure retries a job may ask for.
     pub strategy: u32,
-    pub skip_failed_nodes: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct NetworkConfig {
     pub disabled: bool,
-    pub use_cni: bool,
-    pub cni_plugin: Option<String>,
-    pub cni_public_network_name: Option<String>,
 }
 
 /// Capacity overrides and state directory of the native executor.
@@ -403,58 +403,6 @@ impl Default for FakeConfig {
     }
 }
 
-/// Keys of the original configuration that this version accepts but does not use yet.
-const LEGACY_KEYS: &[&str] = &[
-    "plugins_dir",
-    "storage",
-    "live_events",
-    "live_events_url",
-    "shared_secret_passphrase",
-    "plugin_zfs",
-    "port_allocate",
-    "port_start",
-    "port_range",
-    "mongo_url",
-    "mongo_db",
-    "redis_host",
-    "redis_port",
-    "redis_db",
-    "redis_prefix",
-    "influxdb_host",
-    "influxdb_port",
-    "influxdb_user",
-    "influxdb_password",
-    "influxdb_db",
-    "placement",
-    "prometheus_key",
-    "prometheus_exporter",
-    "master_timeout",
-    "web_endpoint",
-    "session_timeout",
-    "mesos",
-    "kube_server",
-    "kube_token",
-    "kube_namespace",
-    "allow_proxy_remote_user",
-    "cadvisor_port",
-    "cadvisor_samples",
-    "cadvisor_url_part_override",
-    "email_from",
-    "email_smtp_tls",
-    "email_smtp_user",
-    "email_smtp_password",
-    "email_smtp_host",
-    "email_smtp_port",
-    "status_policy",
-    "etcd_prefix",
-    "etcd_host",
-    "etcd_port",
-    "ftp",
-    "flow",
-    "link_image_to_registry",
-    "log_config",
-];
-
 /// A loaded configuration and the warnings about it (unknown or unused keys).
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -462,72 +410,8 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
-/// `GODOCKER_*` environment variables and the configuration path they set.
-const ENV_OVERRIDES: &[(&str, &str, EnvKind)] = &[
-    ("GODOCKER_SHARED_DIR", "shared_dir", EnvKind::Str),
-    ("GODOCKER_EXECUTOR", "executors", EnvKind::List),
-    (
-        "GODOCKER_SCHEDULER_POLICY",
-        "scheduler_policy",
-        EnvKind::Str,
-    ),
-    ("GODOCKER_AUTH_POLICY", "auth_policy", EnvKind::Str),
-    ("GODOCKER_DOCKER_URL", "docker.url", EnvKind::Str),
-    ("GODOCKER_DOCKER_TLS", "docker.tls", EnvKind::Flag),
-    ("GODOCKER_DOCKER_CA_CERT", "docker.ca_cert", EnvKind::Str),
-    (
-        "GODOCKER_DOCKER_CLIENT_CERT",
-        "docker.client_cert",
-        EnvKind::Str,
-    ),
-    (
-        "GODOCKER_DOCKER_CLIENT_KEY",
-        "docker.client_key",
-        EnvKind::Str,
-    ),
-    ("GODOCKER_LDAP_HOST", "ldap_host", EnvKind::Str),
-    ("GODOCKER_LDAP_PORT", "ldap_port", EnvKind::Int),
-    ("GODOCKER_LDAP_DN", "ldap_dn", EnvKind::Str),
-    (
-        "GODOCKER_LDAP_BASE_DN_FILTER",
-        "ldap_base_dn_filter",
-        EnvKind::Str,
-    ),
-    ("GODOCKER_LDAP_SSL", "ldap.ssl", EnvKind::Flag),
-    ("GODOCKER_WATCHERS", "watchers", EnvKind::List),
-];
-
-#[derive(Debug, Clone, Copy)]
-enum EnvKind {
-    Str,
-    Int,
-    Flag,
-    List,
-}
-
-fn set_path(root: &mut Value, path: &str, v: Value) {
-    let mut cur = root;
-    let parts: Vec<&str> = path.split('.').collect();
-    for (i, p) in parts.iter().enumerate() {
-        if !cur.is_object() {
-            *cur = Value::Object(Default::default());
-        }
-        let Some(obj) = cur.as_object_mut() else {
-            return;
-        };
-        if i == parts.len() - 1 {
-            obj.insert((*p).to_string(), v);
-            return;
-        }
-        cur = obj
-            .entry((*p).to_string())
-            .or_insert_with(|| Value::Object(Default::default()));
-    }
-}
-
 /// Parse `yaml` (may be empty), apply `env` overrides, check values.
 pub fn load(yaml: &str, env: &[(String, String)]) -> Result<Loaded, CoreError> {
-    let mut warnings = Vec::new();
     let mut root: Value = if yaml.trim().is_empty() {
         Value::Object(Default::default())
     } else {
@@ -537,61 +421,12 @@ pub fn load(yaml: &str, env: &[(String, String)]) -> Result<Loaded, CoreError> {
     if root.is_null() {
         root = Value::Object(Default::default());
     }
-    let Some(obj) = root.as_object_mut() else {
+    if !root.is_object() {
         return Err(CoreError::Config(
             "the file must be a mapping of keys".into(),
         ));
-    };
-    // Backward compatibility (reference 8.3).
-    if let Some(exec) = obj.remove("executor") {
-        obj.entry("executors").or_insert(Value::Array(vec![exec]));
     }
-    if let Some(v) = obj.remove("docker_url") {
-        set_path(&mut root, "docker.url", v);
-    }
-    if let Some(obj) = root.as_object_mut() {
-        if let Some(v) = obj.remove("docker_api_version") {
-            set_path(&mut root, "docker.api_version", v);
-        }
-    }
-    if let Some(obj) = root.as_object_mut() {
-        if let Some(v) = obj.remove("network_disabled") {
-            set_path(&mut root, "network.disabled", v);
-        }
-    }
-    for (name, path, kind) in ENV_OVERRIDES {
-        let Some((_, raw)) = env.iter().find(|(k, _)| k == name) else {
-            continue;
-        };
-        let v = match kind {
-            EnvKind::Str => Value::String(raw.clone()),
-            EnvKind::Int => match raw.parse::<i64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => {
-                    return Err(CoreError::Config(format!(
-                        "{name}={raw:?}: expected an integer"
-                    )))
-                }
-            },
-            EnvKind::Flag => Value::Bool(raw == "1" || raw.eq_ignore_ascii_case("true")),
-            EnvKind::List => Value::Array(
-                raw.split(',')
-                    .map(|s| s.trim())
-                    .filter(|s| !s.is_empty())
-                    .map(|s| Value::String(s.to_string()))
-                    .collect(),
-            ),
-        };
-        set_path(&mut root, path, v);
-    }
-    // Separate keys of the original that we do not use yet, so they neither fail nor warn loudly.
-    if let Some(obj) = root.as_object_mut() {
-        for key in LEGACY_KEYS {
-            if obj.remove(*key).is_some() {
-                warnings.push(format!("{key}: accepted, not used by this version"));
-            }
-        }
-    }
+    let mut warnings = original::adapt(&mut root, env)?;
     let config: Config = serde_path_to_error::deserialize(root.clone()).map_err(|e| {
         let path = e.path().to_string();
         CoreError::Config(format!("{path}: {}", e.into_inner()))
@@ -601,164 +436,16 @@ pub fn load(yaml: &str, env: &[(String, String)]) -> Result<Loaded, CoreError> {
     for key in ignored {
         warnings.push(format!("{key}: unknown key, ignored"));
     }
-    validate(&config)?;
+    validate::validate(&config)?;
+    if let [first, rest @ ..] = config.executors.as_slice() {
+        if !rest.is_empty() {
+            warnings.push(format!(
+                "executors: only the first ({first}) runs jobs in this version; {} not used",
+                rest.join(", ")
+            ));
+        }
+    }
     Ok(Loaded { config, warnings })
-}
-
-fn validate(c: &Config) -> Result<(), CoreError> {
-    let bad = |key: &str, msg: String| Err(CoreError::Config(format!("{key}: {msg}")));
-    if c.executors.is_empty() {
-        return bad("executors", "at least one executor is needed".into());
-    }
-    for e in &c.executors {
-        if executor_kind(e).is_none() {
-            return bad(
-                "executors",
-                format!("unknown executor {e:?} (known: docker, swarm, native, fake)"),
-            );
-        }
-    }
-    if !matches!(
-        c.scheduler_policy.as_str(),
-        "FiFo" | "fifo" | "FairShare" | "fairshare"
-    ) {
-        return bad(
-            "scheduler_policy",
-            format!(
-                "unknown policy {:?} (known: FiFo, FairShare, fairshare)",
-                c.scheduler_policy
-            ),
-        );
-    }
-    if crate::size::parse_duration_secs(&c.fairshare_half_life).is_err() {
-        return bad(
-            "fairshare_half_life",
-            format!("{:?} is not a duration", c.fairshare_half_life),
-        );
-    }
-    for (i, v) in c.volumes.iter().enumerate() {
-        if v.name.is_empty() {
-            return bad(&format!("volumes[{i}].name"), "must not be empty".into());
-        }
-        if !matches!(v.acl.as_str(), "ro" | "rw") {
-            return bad(
-                &format!("volumes[{i}].acl"),
-                format!("{:?}: use ro or rw", v.acl),
-            );
-        }
-        if v.name != "home" && !v.path.starts_with('/') {
-            return bad(
-                &format!("volumes[{i}].path"),
-                "must be an absolute path".into(),
-            );
-        }
-    }
-    if let Some(q) = &c.disk_default_quota {
-        if let Err(e) = crate::size::parse_size(q) {
-            return bad("disk_default_quota", e);
-        }
-    }
-    if let Err(e) = crate::watchers::from_config(c) {
-        return bad("watchers", e);
-    }
-    if !(c.tick_seconds > 0.0 && c.tick_seconds <= 3600.0) {
-        return bad("tick_seconds", "must be between 0 and 3600".into());
-    }
-    if c.defaults_ram <= 0.0 {
-        return bad("defaults_ram", "must be positive".into());
-    }
-    if crate::size::parse_duration_secs(&c.maxlifespan).is_err() {
-        return bad(
-            "maxlifespan",
-            format!("{:?} is not a duration", c.maxlifespan),
-        );
-    }
-    if c.guest_allow {
-        if c.guest_bind.as_deref().unwrap_or("").is_empty() {
-            return bad(
-                "guest_bind",
-                "guest_allow needs the system account guests run as".into(),
-            );
-        }
-        for (key, v) in [
-            ("oidc.issuer", &c.oidc.issuer),
-            ("oidc.client_id", &c.oidc.client_id),
-            ("oidc.redirect_url", &c.oidc.redirect_url),
-        ] {
-            if v.as_deref().unwrap_or("").is_empty() {
-                return bad(key, "guest_allow needs the OpenID Connect provider".into());
-            }
-        }
-        for (key, v) in [
-            ("oidc.issuer", &c.oidc.issuer),
-            ("oidc.redirect_url", &c.oidc.redirect_url),
-        ] {
-            let v = v.as_deref().unwrap_or("");
-            if !(v.starts_with("https://") || v.starts_with("http://")) {
-                return bad(key, format!("{v:?} is not an http(s) URL"));
-            }
-        }
-        if let Some(root) = &c.guest_home_root {
-            if root != "default" && !root.starts_with('/') {
-                return bad(
-                    "guest_home_root",
-                    "an absolute path, or default (guest_bind's home)".into(),
-                );
-            }
-        }
-        if !(c.oidc.timeout.is_finite() && c.oidc.timeout > 0.0) {
-            return bad("oidc.timeout", "must be positive".into());
-        }
-    }
-    if !matches!(c.sqlite_synchronous.as_str(), "full" | "normal") {
-        return bad("sqlite_synchronous", "use full or normal".into());
-    }
-    if c.auth_policy == "fake" && !c.allow_fake_auth {
-        return bad(
-            "auth_policy",
-            "fake authentication accepts any password: also set allow_fake_auth: true (tests only)"
-                .into(),
-        );
-    }
-    if !matches!(
-        c.auth_policy.as_str(),
-        "local" | "fake" | "system" | "ldap" | "goauth"
-    ) {
-        return bad(
-            "auth_policy",
-            format!(
-                "unknown policy {:?} (known: local, system, ldap, goauth, fake)",
-                c.auth_policy
-            ),
-        );
-    }
-    if matches!(c.auth_policy.as_str(), "ldap" | "goauth") {
-        if c.ldap_host.as_deref().unwrap_or("").is_empty() {
-            return bad("ldap_host", "required by auth_policy: ldap".into());
-        }
-        if c.ldap_dn.as_deref().unwrap_or("").is_empty() {
-            return bad(
-                "ldap_dn",
-                "required by auth_policy: ldap (e.g. dc=example,dc=org)".into(),
-            );
-        }
-        if c.ldap.ssl && c.ldap.starttls {
-            return bad(
-                "ldap.starttls",
-                "choose ldap.ssl (ldaps://) or ldap.starttls, not both".into(),
-            );
-        }
-        if c.ldap.fields.home_directory.is_empty() {
-            return bad("ldap.fields.homeDirectory", "must name an attribute".into());
-        }
-        if matches!(c.ldap.timeout, Some(t) if !(t > 0.0 && t <= 600.0)) {
-            return bad("ldap.timeout", "must be between 0 and 600 seconds".into());
-        }
-    }
-    if c.auth_policy == "system" && c.pam_service.is_empty() {
-        return bad("pam_service", "must name a PAM service".into());
-    }
-    Ok(())
 }
 
 /// The kind of executor a configured name denotes (`swarm` is the original's name for Docker).
@@ -845,6 +532,76 @@ mod tests {
         assert_eq!(l.config.executors, vec!["fake".to_string()]);
         assert!(l.config.docker.tls);
         assert_eq!(l.config.docker.url.as_deref(), Some("tcp://x:2375"));
+    }
+
+    /// Every key and `GODOCKER_*` variable of the original that this version does not use is
+    /// named in a warning (no silent no-op); one that asks for nothing is accepted quietly.
+    #[test]
+    fn recognised_but_unused_keys_and_variables_warn_by_name() {
+        let cases: [(&str, &[(&str, &str)], &[&str]); 6] = [
+            (
+                "network: {use_cni: true, cni_plugin: weave, cni_public_network_name: pub}",
+                &[],
+                &[
+                    "network.use_cni: recognised, not used",
+                    "network.cni_plugin: recognised, not used",
+                    "network.cni_public_network_name: recognised, not used",
+                ],
+            ),
+            (
+                "failure_policy: {strategy: 2, skip_failed_nodes: true}",
+                &[],
+                &["failure_policy.skip_failed_nodes: recognised, not used"],
+            ),
+            ("clean_old: 30", &[], &["clean_old: recognised, not used"]),
+            ("network: {use_cni: false}\nlive_events: false\n", &[], &[]),
+            (
+                "",
+                &[
+                    ("GODOCKER_MONGO_URL", "mongodb://x"),
+                    ("GODOCKER_FTP_PORT", "2121"),
+                ],
+                &[
+                    "GODOCKER_FTP_PORT: recognised, not used",
+                    "GODOCKER_MONGO_URL: recognised, not used",
+                ],
+            ),
+            (
+                "",
+                &[
+                    ("GODOCKER_SHARED_DIRR", "/x"),
+                    ("GODOCKER_SHARED_DIR", "/s"),
+                ],
+                &["GODOCKER_SHARED_DIRR: unknown environment variable"],
+            ),
+        ];
+        for (yaml, env, want) in cases {
+            let env: Vec<(String, String)> = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let l = load(yaml, &env).unwrap();
+            assert_eq!(
+                l.warnings.len(),
+                want.len(),
+                "{yaml} {env:?}: {:?}",
+                l.warnings
+            );
+            for (got, want) in l.warnings.iter().zip(want) {
+                assert!(got.starts_with(want), "{yaml} {env:?}: {got}");
+            }
+        }
+        let l = load("", &[("GODOCKER_SHARED_DIR".into(), "/s".into())]).unwrap();
+        assert_eq!(l.config.shared_dir.as_deref(), Some("/s"));
+        let l = load(
+            "failure_policy: {strategy: 2, skip_failed_nodes: true}",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            l.config.failure_policy.strategy, 2,
+            "the rest of the block is read"
+        );
     }
 
     #[test]

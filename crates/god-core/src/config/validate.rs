@@ -1,0 +1,160 @@
+//! Values that cannot work stop start-up with a message naming the key.
+
+use super::{executor_kind, Config};
+use crate::error::CoreError;
+
+pub(super) fn validate(c: &Config) -> Result<(), CoreError> {
+    let bad = |key: &str, msg: String| Err(CoreError::Config(format!("{key}: {msg}")));
+    if c.executors.is_empty() {
+        return bad("executors", "at least one executor is needed".into());
+    }
+    for e in &c.executors {
+        if executor_kind(e).is_none() {
+            return bad(
+                "executors",
+                format!("unknown executor {e:?} (known: docker, swarm, native, fake)"),
+            );
+        }
+    }
+    if !matches!(
+        c.scheduler_policy.as_str(),
+        "FiFo" | "fifo" | "FairShare" | "fairshare"
+    ) {
+        return bad(
+            "scheduler_policy",
+            format!(
+                "unknown policy {:?} (known: FiFo, FairShare, fairshare)",
+                c.scheduler_policy
+            ),
+        );
+    }
+    if crate::size::parse_duration_secs(&c.fairshare_half_life).is_err() {
+        return bad(
+            "fairshare_half_life",
+            format!("{:?} is not a duration", c.fairshare_half_life),
+        );
+    }
+    for (i, v) in c.volumes.iter().enumerate() {
+        if v.name.is_empty() {
+            return bad(&format!("volumes[{i}].name"), "must not be empty".into());
+        }
+        if !matches!(v.acl.as_str(), "ro" | "rw") {
+            return bad(
+                &format!("volumes[{i}].acl"),
+                format!("{:?}: use ro or rw", v.acl),
+            );
+        }
+        if v.name != "home" && !v.path.starts_with('/') {
+            return bad(
+                &format!("volumes[{i}].path"),
+                "must be an absolute path".into(),
+            );
+        }
+    }
+    if let Some(q) = &c.disk_default_quota {
+        if let Err(e) = crate::size::parse_size(q) {
+            return bad("disk_default_quota", e);
+        }
+    }
+    if let Err(e) = crate::watchers::from_config(c) {
+        return bad("watchers", e);
+    }
+    if !(c.tick_seconds > 0.0 && c.tick_seconds <= 3600.0) {
+        return bad("tick_seconds", "must be between 0 and 3600".into());
+    }
+    if c.defaults_ram <= 0.0 {
+        return bad("defaults_ram", "must be positive".into());
+    }
+    if crate::size::parse_duration_secs(&c.maxlifespan).is_err() {
+        return bad(
+            "maxlifespan",
+            format!("{:?} is not a duration", c.maxlifespan),
+        );
+    }
+    if c.guest_allow {
+        if c.guest_bind.as_deref().unwrap_or("").is_empty() {
+            return bad(
+                "guest_bind",
+                "guest_allow needs the system account guests run as".into(),
+            );
+        }
+        for (key, v) in [
+            ("oidc.issuer", &c.oidc.issuer),
+            ("oidc.client_id", &c.oidc.client_id),
+            ("oidc.redirect_url", &c.oidc.redirect_url),
+        ] {
+            if v.as_deref().unwrap_or("").is_empty() {
+                return bad(key, "guest_allow needs the OpenID Connect provider".into());
+            }
+        }
+        for (key, v) in [
+            ("oidc.issuer", &c.oidc.issuer),
+            ("oidc.redirect_url", &c.oidc.redirect_url),
+        ] {
+            let v = v.as_deref().unwrap_or("");
+            if !(v.starts_with("https://") || v.starts_with("http://")) {
+                return bad(key, format!("{v:?} is not an http(s) URL"));
+            }
+        }
+        if let Some(root) = &c.guest_home_root {
+            if root != "default" && !root.starts_with('/') {
+                return bad(
+                    "guest_home_root",
+                    "an absolute path, or default (guest_bind's home)".into(),
+                );
+            }
+        }
+        if !(c.oidc.timeout.is_finite() && c.oidc.timeout > 0.0) {
+            return bad("oidc.timeout", "must be positive".into());
+        }
+    }
+    if !matches!(c.sqlite_synchronous.as_str(), "full" | "normal") {
+        return bad("sqlite_synchronous", "use full or normal".into());
+    }
+    if c.auth_policy == "fake" && !c.allow_fake_auth {
+        return bad(
+            "auth_policy",
+            "fake authentication accepts any password: also set allow_fake_auth: true (tests only)"
+                .into(),
+        );
+    }
+    if !matches!(
+        c.auth_policy.as_str(),
+        "local" | "fake" | "system" | "ldap" | "goauth"
+    ) {
+        return bad(
+            "auth_policy",
+            format!(
+                "unknown policy {:?} (known: local, system, ldap, goauth, fake)",
+                c.auth_policy
+            ),
+        );
+    }
+    if matches!(c.auth_policy.as_str(), "ldap" | "goauth") {
+        if c.ldap_host.as_deref().unwrap_or("").is_empty() {
+            return bad("ldap_host", "required by auth_policy: ldap".into());
+        }
+        if c.ldap_dn.as_deref().unwrap_or("").is_empty() {
+            return bad(
+                "ldap_dn",
+                "required by auth_policy: ldap (e.g. dc=example,dc=org)".into(),
+            );
+        }
+        if c.ldap.ssl && c.ldap.starttls {
+            return bad(
+                "ldap.starttls",
+                "choose ldap.ssl (ldaps://) or ldap.starttls, not both".into(),
+            );
+        }
+        if c.ldap.fields.home_directory.is_empty() {
+            return bad("ldap.fields.homeDirectory", "must name an attribute".into());
+        }
+        if matches!(c.ldap.timeout, Some(t) if !(t > 0.0 && t <= 600.0)) {
+            return bad("ldap.timeout", "must be between 0 and 600 seconds".into());
+        }
+    }
+    if c.auth_policy == "system" && c.pam_service.is_empty() {
+        return bad("pam_service", "must name a PAM service".into());
+    }
+    Ok(())
+}
