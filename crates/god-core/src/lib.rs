@@ -11,6 +11,7 @@ pub mod ending;
 pub mod error;
 pub mod launch;
 pub mod pairtree;
+pub mod recover;
 pub mod schedule;
 pub mod size;
 pub mod status;

@@ -1,12 +1,7 @@
 //! Start-up reconciliation of the database with the executor, after a crash or a restart.
 //!
-//! Rules, for every job the database says is running:
-//! - its container runs (or is paused): watch it again (record its id if the crash came before);
-//! - its container finished: the watcher's first pass collects it;
-//! - it has no container and none was recorded: the crash came before the container was created,
-//!   so it never ran: back to pending;
-//! - its container is gone though one was recorded: a node failure (over with a reason, or back
-//!   to the queue when its `failure_policy` allows a retry).
+//! For every job the database says is running, `god_core::recover::decide` says what to do with
+//! what the executor has of it (the rules and their table test are there); this carries it out.
 //!
 //! Then every container labelled with our server id that belongs to no running job is removed.
 
@@ -14,6 +9,7 @@ use crate::clock::now;
 use crate::state::AppState;
 use crate::watcher::{node_failed, LOST_EXIT_CODE};
 use crate::ServerError;
+use god_core::recover::{self, Action, Found};
 use god_core::transition::Event;
 use god_exec::ContainerState;
 use std::collections::HashSet;
@@ -55,54 +51,38 @@ pub async fn reconcile(state: &AppState) -> Result<Report, ServerError> {
             Some(&c.container_id) == task.container.id.as_ref()
                 || Some(&c.name) == task.container.name.as_ref()
         });
-        match (found, &task.container.id) {
-            (Some(c), _) if c.state == ContainerState::Created && task.container.id.is_none() => {
-                // Created but never started: it did not run. Remove it and queue the job again.
+        let seen = match found {
+            Some(c) if c.state == ContainerState::Created => Found::Created(c),
+            Some(c) => Found::Container(c),
+            None => Found::Nothing,
+        };
+        let requeue = Event::DispatchRejected {
+            reason: "the server restarted before the job started".into(),
+        };
+        match recover::decide(task.container.id.is_some(), seen) {
+            Action::RemoveAndRequeue(c) => {
                 state.exec.remove(&c.container_id).await?;
-                state
-                    .store
-                    .transition(
-                        task.id,
-                        &Event::DispatchRejected {
-                            reason: "the server restarted before the job started".into(),
-                        },
-                        now(),
-                    )
-                    .await?;
+                state.store.transition(task.id, &requeue, now()).await?;
                 report.requeued += 1;
             }
-            (Some(c), recorded) => {
+            Action::Reattach {
+                container: c,
+                record_id,
+            } => {
                 kept.insert(c.container_id.clone());
-                if recorded.is_none() {
-                    state
-                        .store
-                        .transition(
-                            task.id,
-                            &Event::Started {
-                                container_id: c.container_id.clone(),
-                            },
-                            now(),
-                        )
-                        .await?;
+                if record_id {
+                    let container_id = c.container_id.clone();
+                    let started = Event::Started { container_id };
+                    state.store.transition(task.id, &started, now()).await?;
                 }
                 report.reattached += 1;
             }
-            (None, None) => {
-                state
-                    .store
-                    .transition(
-                        task.id,
-                        &Event::DispatchRejected {
-                            reason: "the server restarted before the job started".into(),
-                        },
-                        now(),
-                    )
-                    .await?;
+            Action::Requeue => {
+                state.store.transition(task.id, &requeue, now()).await?;
                 report.requeued += 1;
             }
-            (None, Some(id)) => {
-                // The container vanished while we were away: a node failure, retried if the
-                // job allows it.
+            Action::Lost => {
+                let id = task.container.id.as_deref().unwrap_or_default();
                 let reason = format!("container {id} was gone when the server restarted");
                 let event = node_failed(state, &task, reason, LOST_EXIT_CODE);
                 state.store.transition(task.id, &event, now()).await?;
