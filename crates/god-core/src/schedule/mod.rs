@@ -96,7 +96,6 @@
 
 mod deps;
 mod ledger;
-mod legacy;
 mod model;
 mod order;
 mod place;
@@ -105,7 +104,6 @@ mod reason;
 mod tests;
 
 pub use ledger::exceeds_alone;
-pub use legacy::{fifo, DepState, Free, Pass, PendingJob};
 pub use model::{
     decay, Account, Condition, Dependency, Interner, LabelId, Node, NodeIx, NodeReservation,
     ParentState, Pending, ProjectIx, Quotas, Running, Snapshot, Usage, UserIx,
