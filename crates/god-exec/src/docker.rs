@@ -121,7 +121,8 @@ impl DockerExecutor {
     }
 
     /// Create the container of `spec`, pulling its image once if the Engine does not have it.
-    async fn create(&self, spec: &LaunchSpec) -> Result<String, ExecError> {
+    /// `None`: a container of that name exists already (409 Conflict).
+    async fn create(&self, spec: &LaunchSpec) -> Result<Option<String>, ExecError> {
         let body = create_body(spec)?;
         let options = CreateContainerOptions {
             name: Some(spec.name.clone()),
@@ -133,8 +134,9 @@ impl DockerExecutor {
             .create_container(Some(options.clone()), body.clone())
             .await
         {
-            Ok(created) => return Ok(created.id),
+            Ok(created) => return Ok(Some(created.id)),
             Err(e) if status(&e) == Some(404) => {}
+            Err(e) if status(&e) == Some(409) => return Ok(None),
             Err(e) => return Err(engine_error(e)),
         }
         self.pull(&spec.image).await?;
@@ -144,11 +146,12 @@ impl DockerExecutor {
             .create_container(Some(options), body)
             .await
         {
-            Ok(created) => Ok(created.id),
+            Ok(created) => Ok(Some(created.id)),
             Err(e) if status(&e) == Some(404) => Err(ExecError::ImageMissing {
                 image: spec.image.clone(),
                 detail: message(&e),
             }),
+            Err(e) if status(&e) == Some(409) => Ok(None),
             Err(e) => Err(engine_error(e)),
         }
     }
@@ -515,13 +518,9 @@ impl Executor for DockerExecutor {
         // earlier attempt got that far (a crash, a retry): take that container over. Twice at
         // most, in case it is removed between our create and our look.
         for _ in 0..2 {
-            match self.create(spec).await {
-                Ok(id) => {
-                    self.start_created(&id).await?;
-                    return Ok(id);
-                }
-                Err(ExecError::Refused(m)) if m.contains("already in use") => {}
-                Err(e) => return Err(e),
+            if let Some(id) = self.create(spec).await? {
+                self.start_created(&id).await?;
+                return Ok(id);
             }
             match self
                 .client()

@@ -95,9 +95,10 @@ impl From<StoreError> for ApiError {
                 ApiError::bad_request(f.message).field(f.field)
             }
             StoreError::Refused(e) => ApiError::conflict(e.to_string()),
+            // What went wrong in the database is for the server's log, not for clients.
             other => {
                 tracing::error!("store: {other}");
-                ApiError::unavailable(format!("the job database is unavailable: {other}"))
+                ApiError::unavailable("the job database is unavailable; try again later")
             }
         }
     }

@@ -7,7 +7,16 @@ use god_store::{Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-type Reply = oneshot::Sender<Result<JobId, String>>;
+/// Why a submission was not stored (the details are in the server's log, not for clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotStored {
+    #[error("the job database refused the write")]
+    Database,
+    #[error("the submission writer stopped")]
+    WriterStopped,
+}
+
+type Reply = oneshot::Sender<Result<JobId, NotStored>>;
 
 /// Most jobs written in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -26,14 +35,13 @@ impl SubmitQueue {
     }
 
     /// Write one job; returns its id once committed.
-    pub async fn submit(&self, task: Task) -> Result<JobId, String> {
+    pub async fn submit(&self, task: Task) -> Result<JobId, NotStored> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send((task, reply))
             .await
-            .map_err(|_| "the submission writer stopped".to_string())?;
-        rx.await
-            .map_err(|_| "the submission writer stopped".to_string())?
+            .map_err(|_| NotStored::WriterStopped)?;
+        rx.await.map_err(|_| NotStored::WriterStopped)?
     }
 }
 
@@ -58,7 +66,7 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Task, Reply)>) {
             Err(e) => {
                 tracing::error!("writing {} submitted jobs failed: {e}", tasks.len());
                 for reply in replies {
-                    let _ = reply.send(Err(e.to_string()));
+                    let _ = reply.send(Err(NotStored::Database));
                 }
             }
         }
