@@ -5,6 +5,7 @@
 //! `now` explicitly, so every decision is a plain function over data that tests drive with tables.
 
 pub mod array;
+pub mod clock;
 pub mod config;
 pub mod deps;
 pub mod ending;
@@ -17,6 +18,8 @@ pub mod size;
 pub mod status;
 pub mod submit;
 pub mod task;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod transition;
 pub mod watchers;
 

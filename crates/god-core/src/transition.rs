@@ -389,15 +389,11 @@ mod tests {
     use super::*;
 
     fn task(primary: Primary, secondary: Option<Secondary>) -> Task {
-        let mut t = Task::default();
-        t.id = crate::JobId(7);
-        t.status.primary = primary;
-        t.status.secondary = secondary;
-        if primary == Primary::Running {
-            t.status.date_running = Some(100.0);
-            t.container.id = Some("c".into());
-        }
-        t
+        crate::testing::TaskBuilder::new()
+            .id(7)
+            .submitted_at(100.0)
+            .state(primary, secondary)
+            .build()
     }
 
     fn dispatch() -> Event {

@@ -101,12 +101,14 @@ pub fn from_config(config: &Config) -> Result<Vec<Box<dyn WatcherPlugin>>, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::TaskBuilder;
 
     fn running_since(t0: f64, own: Option<&str>) -> Task {
-        let mut t = Task::default();
-        t.status.date_running = Some(t0);
-        t.requirements.maxlifespan = own.map(String::from);
-        t
+        let mut b = TaskBuilder::new().running_since(t0);
+        if let Some(lifespan) = own {
+            b = b.maxlifespan(lifespan);
+        }
+        b.build()
     }
 
     #[test]
@@ -125,7 +127,7 @@ mod tests {
             let v = p.can_run(&running_since(100.0, own), 100.0 + elapsed);
             assert_eq!(v == Verdict::Continue, keeps, "{own:?} after {elapsed}");
         }
-        let pending = Task::default();
+        let pending = TaskBuilder::new().build();
         assert_eq!(p.can_run(&pending, 1e12), Verdict::Continue);
     }
 

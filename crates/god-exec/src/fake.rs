@@ -1,63 +1,189 @@
-//! The fake executor of the original's tests (reference 4.7): no containers, instant results.
+//! The fake executor of the original's tests (reference 4.7): no containers, results on time.
 //!
 //! It accepts at most `fail_on` jobs per scheduling pass and rejects the rest; a job named
 //! `norun` is always rejected; a job named `testerror` fails with its node (its container is
-//! reported gone: a node failure, retried per `failure_policy`). Jobs "run" for
-//! `run_seconds`. For fast tests of the scheduler and watcher loops and for benchmarks; never a
-//! stand-in for a test of a real engine.
+//! reported gone: a node failure, retried per `failure_policy`). Jobs "run" for `run_seconds` of
+//! the [`Clock`] it is given (the system's, or a test's hand-driven one). For fast tests of the
+//! loops and for benchmarks; never a stand-in for a test of a real engine.
+//!
+//! Its containers are small files in a directory of their own (one JSON file per container,
+//! replaced atomically), so several processes on one data directory see the same containers, as
+//! they would see one engine's.
 
 use crate::{Capacity, ContainerState, ExecError, Executor, Labelled, LaunchSpec};
 use async_trait::async_trait;
+use god_core::clock::Clock;
 use god_core::config::FakeConfig;
 use god_core::JobId;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct FakeContainer {
     job: JobId,
     name: String,
     server: String,
-    ends_at: Instant,
+    /// Clock time at which it stops by itself.
+    ends_at: f64,
     exit_code: i64,
     paused: bool,
     killed: bool,
-}
-
-#[derive(Default)]
-struct State {
-    containers: HashMap<String, FakeContainer>,
-    accepted_this_pass: u32,
-    watchers: Vec<mpsc::Sender<JobId>>,
+    /// Its node failed under it: reported gone once it ends.
+    node_fails: bool,
 }
 
 pub struct FakeExecutor {
     config: FakeConfig,
-    state: Mutex<State>,
+    clock: Arc<dyn Clock>,
+    dir: PathBuf,
+    accepted_this_pass: AtomicU32,
+    /// Tests turn it off to play an engine that does not answer.
+    available: AtomicBool,
+    watchers: Mutex<Vec<mpsc::Sender<JobId>>>,
 }
 
 impl FakeExecutor {
-    pub fn new(config: FakeConfig) -> Self {
-        FakeExecutor {
+    /// Containers are kept in `dir` (created if needed).
+    pub fn new(config: FakeConfig, clock: Arc<dyn Clock>, dir: &Path) -> Result<Self, ExecError> {
+        std::fs::create_dir_all(dir).map_err(|source| ExecError::JobDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        Ok(FakeExecutor {
             config,
-            state: Mutex::new(State::default()),
+            clock,
+            dir: dir.to_path_buf(),
+            accepted_this_pass: AtomicU32::new(0),
+            available: AtomicBool::new(true),
+            watchers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Play an engine that stops (`false`) or starts (`true`) answering.
+    pub fn set_available(&self, available: bool) {
+        self.available.store(available, Ordering::SeqCst);
+    }
+
+    /// End a container now with `exit_code` (tests).
+    pub fn finish(&self, container: &str, exit_code: i64) -> Result<(), ExecError> {
+        let now = self.clock.now();
+        self.update(container, |c| {
+            c.ends_at = now;
+            c.exit_code = exit_code;
+        })
+    }
+
+    /// Make a container vanish, as an engine that lost it (tests).
+    pub fn vanish(&self, container: &str) -> Result<(), ExecError> {
+        self.remove_file(container)
+    }
+
+    fn answering(&self) -> Result<(), ExecError> {
+        if self.available.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(ExecError::Unavailable(
+                "the fake engine does not answer".into(),
+            ))
         }
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        let mut guard = match self.state.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        f(&mut guard)
+    fn path(&self, container: &str) -> Result<PathBuf, ExecError> {
+        let safe = !container.is_empty()
+            && container
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && !container.starts_with('.');
+        if !safe {
+            return Err(ExecError::Refused(format!(
+                "{container:?} is not a container name"
+            )));
+        }
+        Ok(self.dir.join(format!("{container}.json")))
     }
 
+    fn io(&self, what: &Path, source: std::io::Error) -> ExecError {
+        ExecError::Unavailable(format!("fake engine, {}: {source}", what.display()))
+    }
+
+    fn read(&self, container: &str) -> Result<Option<FakeContainer>, ExecError> {
+        let path = self.path(container)?;
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| self.io(&path, std::io::Error::other(e))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(&path, e)),
+        }
+    }
+
+    fn write(&self, c: &FakeContainer) -> Result<(), ExecError> {
+        let path = self.path(&c.name)?;
+        let tmp = self
+            .dir
+            .join(format!(".{}.{}.tmp", c.name, std::process::id()));
+        let bytes = serde_json::to_vec(c).map_err(|e| self.io(&path, std::io::Error::other(e)))?;
+        std::fs::write(&tmp, bytes).map_err(|e| self.io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| self.io(&path, e))
+    }
+
+    fn update(&self, container: &str, f: impl FnOnce(&mut FakeContainer)) -> Result<(), ExecError> {
+        if let Some(mut c) = self.read(container)? {
+            f(&mut c);
+            self.write(&c)?;
+        }
+        Ok(())
+    }
+
+    fn remove_file(&self, container: &str) -> Result<(), ExecError> {
+        let path = self.path(container)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.io(&path, e)),
+        }
+    }
+
+    fn state_of(&self, c: &FakeContainer) -> ContainerState {
+        if c.killed {
+            ContainerState::Exited {
+                exit_code: 137,
+                oom_killed: false,
+                error: None,
+            }
+        } else if c.paused {
+            ContainerState::Paused
+        } else if self.clock.now() < c.ends_at {
+            ContainerState::Running
+        } else if c.node_fails {
+            // The original's `testerror`: a node failure under the job.
+            ContainerState::Gone
+        } else {
+            ContainerState::Exited {
+                exit_code: c.exit_code,
+                oom_killed: false,
+                error: None,
+            }
+        }
+    }
+
+    /// Wake the watchers of this process after `after` (a hint: their periodic pass covers
+    /// containers of other processes and a clock that tests move).
     fn notify_later(&self, job: JobId, after: Duration) {
-        let senders = self.with(|s| {
-            s.watchers.retain(|w| !w.is_closed());
-            s.watchers.clone()
-        });
+        let senders = match self.watchers.lock() {
+            Ok(mut w) => {
+                w.retain(|tx| !tx.is_closed());
+                w.clone()
+            }
+            Err(_) => return,
+        };
+        if senders.is_empty() {
+            return;
+        }
         tokio::spawn(async move {
             if !after.is_zero() {
                 tokio::time::sleep(after).await;
@@ -76,6 +202,7 @@ impl Executor for FakeExecutor {
     }
 
     async fn capacity(&self) -> Result<Capacity, ExecError> {
+        self.answering()?;
         Ok(Capacity {
             cpus: f64::from(self.config.cpus),
             ram: self.config.ram,
@@ -84,78 +211,59 @@ impl Executor for FakeExecutor {
     }
 
     fn begin_pass(&self) {
-        self.with(|s| s.accepted_this_pass = 0);
+        self.accepted_this_pass.store(0, Ordering::SeqCst);
     }
 
     async fn start(&self, spec: &LaunchSpec) -> Result<String, ExecError> {
+        self.answering()?;
         if spec.job_name == "norun" {
             return Err(ExecError::Rejected(
                 "the fake executor does not run jobs named norun".into(),
             ));
         }
-        let run = Duration::from_secs_f64(self.config.run_seconds.max(0.0));
+        if self.read(&spec.name)?.is_some() {
+            return Ok(spec.name.clone()); // an earlier attempt got this far
+        }
+        let fail_on = self.config.fail_on;
+        if fail_on > 0 && self.accepted_this_pass.fetch_add(1, Ordering::SeqCst) >= fail_on {
+            return Err(ExecError::Rejected("Not enough resources available".into()));
+        }
+        let run = self.config.run_seconds.max(0.0);
         let server = spec
             .labels
             .iter()
             .find(|(k, _)| k == god_core::launch::LABEL_SERVER)
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
-        let fail_on = self.config.fail_on;
-        let outcome = self.with(|s| {
-            if s.containers.contains_key(&spec.name) {
-                return Ok(false);
-            }
-            if fail_on > 0 && s.accepted_this_pass >= fail_on {
-                return Err(ExecError::Rejected("Not enough resources available".into()));
-            }
-            s.accepted_this_pass += 1;
-            s.containers.insert(
-                spec.name.clone(),
-                FakeContainer {
-                    job: spec.job,
-                    name: spec.name.clone(),
-                    server,
-                    ends_at: Instant::now() + run,
-                    exit_code: if spec.job_name == "testerror" { 1 } else { 0 },
-                    paused: false,
-                    killed: false,
-                },
-            );
-            Ok(true)
+        self.write(&FakeContainer {
+            job: spec.job,
+            name: spec.name.clone(),
+            server,
+            ends_at: self.clock.now() + run,
+            exit_code: 0,
+            paused: false,
+            killed: false,
+            node_fails: spec.job_name == "testerror",
         })?;
-        if outcome {
-            self.notify_later(spec.job, run);
-        }
+        self.notify_later(spec.job, Duration::from_secs_f64(run));
         Ok(spec.name.clone())
     }
 
     async fn inspect(&self, container: &str) -> Result<ContainerState, ExecError> {
-        Ok(self.with(|s| match s.containers.get(container) {
+        self.answering()?;
+        Ok(match self.read(container)? {
             None => ContainerState::Gone,
-            Some(c) if c.killed => ContainerState::Exited {
-                exit_code: 137,
-                oom_killed: false,
-                error: None,
-            },
-            Some(c) if c.paused => ContainerState::Paused,
-            Some(c) if Instant::now() < c.ends_at => ContainerState::Running,
-            // The original's `testerror`: a node failure under the job.
-            Some(c) if c.exit_code == 1 => ContainerState::Gone,
-            Some(c) => ContainerState::Exited {
-                exit_code: c.exit_code,
-                oom_killed: false,
-                error: None,
-            },
-        }))
+            Some(c) => self.state_of(&c),
+        })
     }
 
     async fn kill(&self, container: &str) -> Result<(), ExecError> {
-        let job = self.with(|s| {
-            s.containers.get_mut(container).map(|c| {
-                c.killed = true;
-                c.job
-            })
-        });
+        self.answering()?;
+        let mut job = None;
+        self.update(container, |c| {
+            c.killed = true;
+            job = Some(c.job);
+        })?;
         if let Some(job) = job {
             self.notify_later(job, Duration::ZERO);
         }
@@ -163,54 +271,51 @@ impl Executor for FakeExecutor {
     }
 
     async fn pause(&self, container: &str) -> Result<(), ExecError> {
-        self.with(|s| {
-            if let Some(c) = s.containers.get_mut(container) {
-                c.paused = true;
-            }
-        });
-        Ok(())
+        self.answering()?;
+        self.update(container, |c| c.paused = true)
     }
 
     async fn unpause(&self, container: &str) -> Result<(), ExecError> {
-        self.with(|s| {
-            if let Some(c) = s.containers.get_mut(container) {
-                c.paused = false;
-            }
-        });
-        Ok(())
+        self.answering()?;
+        self.update(container, |c| c.paused = false)
     }
 
     async fn remove(&self, container: &str) -> Result<(), ExecError> {
-        self.with(|s| s.containers.remove(container));
-        Ok(())
+        self.answering()?;
+        self.remove_file(container)
     }
 
     async fn list_labelled(&self, server_id: &str) -> Result<Vec<Labelled>, ExecError> {
-        let now = Instant::now();
-        Ok(self.with(|s| {
-            s.containers
-                .iter()
-                .filter(|(_, c)| c.server == server_id)
-                .map(|(id, c)| Labelled {
-                    container_id: id.clone(),
-                    name: c.name.clone(),
-                    job: Some(c.job),
-                    state: if c.killed || now >= c.ends_at {
-                        ContainerState::Exited {
-                            exit_code: if c.killed { 137 } else { c.exit_code },
-                            oom_killed: false,
-                            error: None,
-                        }
-                    } else {
-                        ContainerState::Running
-                    },
-                })
-                .collect()
-        }))
+        self.answering()?;
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| self.io(&self.dir, e))?;
+        let mut found = Vec::new();
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let Some(name) = file.strip_suffix(".json").filter(|n| !n.starts_with('.')) else {
+                continue;
+            };
+            let Some(c) = self.read(name)? else { continue };
+            if c.server != server_id {
+                continue;
+            }
+            let state = match self.state_of(&c) {
+                ContainerState::Gone => continue,
+                s => s,
+            };
+            found.push(Labelled {
+                container_id: c.name.clone(),
+                name: c.name,
+                job: Some(c.job),
+                state,
+            });
+        }
+        Ok(found)
     }
 
     async fn watch_exits(&self, _server_id: &str, tx: mpsc::Sender<JobId>) {
-        self.with(|s| s.watchers.push(tx.clone()));
+        if let Ok(mut w) = self.watchers.lock() {
+            w.push(tx.clone());
+        }
         tx.closed().await;
     }
 }

@@ -1,7 +1,6 @@
 //! The archiver loop: delete the directory of each over job marked for archiving, then mark it
 //! `archived`.
 
-use crate::clock::now;
 use crate::state::AppState;
 use crate::ServerError;
 use god_core::transition::Event;
@@ -44,7 +43,7 @@ pub async fn pass(state: &AppState) -> Result<usize, ServerError> {
         }
         state
             .store
-            .transition(task.id, &Event::Archived, now())
+            .transition(task.id, &Event::Archived, state.clock.now())
             .await?;
         n += 1;
     }

@@ -9,3 +9,12 @@ pub fn now() -> f64 {
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
 }
+
+/// The system's clock.
+pub struct SystemClock;
+
+impl god_core::clock::Clock for SystemClock {
+    fn now(&self) -> f64 {
+        now()
+    }
+}

@@ -14,8 +14,14 @@ pub mod state;
 pub mod submit;
 pub mod watcher;
 
+#[cfg(test)]
+mod loop_tests;
+#[cfg(test)]
+mod testing;
+
 pub use error::{ApiError, ServerError};
 
+use god_core::clock::Clock;
 use god_core::config::{executor_kind, Config};
 use god_exec::docker::DockerExecutor;
 use god_exec::fake::FakeExecutor;
@@ -89,6 +95,7 @@ async fn executor(
     config: &Config,
     data_dir: &Path,
     init_helper: &Path,
+    clock: Arc<dyn Clock>,
 ) -> Result<Arc<dyn Executor>, ServerError> {
     let first = config
         .executors
@@ -96,7 +103,11 @@ async fn executor(
         .map(|s| s.as_str())
         .unwrap_or("docker");
     match executor_kind(first) {
-        Some("fake") => Ok(Arc::new(FakeExecutor::new(config.fake.clone()))),
+        Some("fake") => Ok(Arc::new(FakeExecutor::new(
+            config.fake.clone(),
+            clock,
+            &data_dir.join("fake"),
+        )?)),
         Some("native") => {
             let state_dir = config
                 .native
@@ -119,6 +130,55 @@ async fn executor(
             "executors: unknown executor {first:?}"
         ))),
     }
+}
+
+/// The state every part of a service on one data directory shares, before any loop runs (what
+/// [`start`] runs, and what the loop tests step by hand), and the administrator's API key when
+/// this call created it.
+pub(crate) async fn assemble(
+    config: Config,
+    store: Arc<dyn Store>,
+    paths: Paths,
+    exec: Arc<dyn Executor>,
+    clock: Arc<dyn Clock>,
+) -> Result<(AppState, Option<String>), ServerError> {
+    let server_id = store
+        .meta_get_or_init("server_id", &format!("{:08x}", rand::random::<u32>()))
+        .await?;
+    let secret = match &config.secret_passphrase {
+        Some(s) if !s.is_empty() => s.clone(),
+        _ => {
+            store
+                .meta_get_or_init("token_secret", &auth::new_secret())
+                .await?
+        }
+    };
+    let admin_key = accounts::bootstrap_admin(&store).await?;
+    let submit = submit::SubmitQueue::start(store.clone());
+    let plugins = god_core::watchers::from_config(&config).map_err(ServerError::Config)?;
+    let limiter = Arc::new(state::RateLimiter::new(
+        config.api_rate_limit,
+        config.api_rate_burst,
+    ));
+    let auth =
+        Arc::new(auth::Auth::from_config(&config, store.clone()).map_err(ServerError::Config)?);
+    let state = AppState {
+        auth,
+        store,
+        exec,
+        config: Arc::new(config),
+        secret: Arc::new(secret),
+        server_id: Arc::new(server_id),
+        paths: Arc::new(paths),
+        wake: Arc::new(Wake::default()),
+        users: Arc::new(UserCache::default()),
+        submit,
+        limiter,
+        plugins: Arc::new(plugins),
+        recovered: Arc::new(RecoveryGate::default()),
+        clock,
+    };
+    Ok((state, admin_key))
 }
 
 /// Start the service; returns once it is listening and its loops run. The returned future
@@ -152,19 +212,9 @@ pub async fn start(
         what: format!("creating shared_dir {}", shared_dir.display()),
         source,
     })?;
-    let server_id = store
-        .meta_get_or_init("server_id", &format!("{:08x}", rand::random::<u32>()))
-        .await?;
-    let secret = match &config.secret_passphrase {
-        Some(s) if !s.is_empty() => s.clone(),
-        _ => {
-            store
-                .meta_get_or_init("token_secret", &auth::new_secret())
-                .await?
-        }
-    };
     let init_helper = god_exec::helper::install(&data_dir.join("bin"))?;
-    let exec = executor(&config, &data_dir, &init_helper).await?;
+    let clock: Arc<dyn Clock> = Arc::new(clock::SystemClock);
+    let exec = executor(&config, &data_dir, &init_helper, clock.clone()).await?;
     if let Err(e @ ExecError::Unavailable(_)) = exec.capacity().await {
         // Start anyway: submissions are kept, and jobs wait (saying why) until it answers.
         tracing::warn!(
@@ -172,34 +222,12 @@ pub async fn start(
              this machine without containers with `executors: [native]` in the configuration"
         );
     }
-    let admin_key = accounts::bootstrap_admin(&store).await?;
-    let submit = submit::SubmitQueue::start(store.clone());
-    let plugins = god_core::watchers::from_config(&config).map_err(ServerError::Config)?;
-    let limiter = Arc::new(state::RateLimiter::new(
-        config.api_rate_limit,
-        config.api_rate_burst,
-    ));
-    let auth =
-        Arc::new(auth::Auth::from_config(&config, store.clone()).map_err(ServerError::Config)?);
-    let state = AppState {
-        auth,
-        store,
-        exec,
-        config: Arc::new(config),
-        secret: Arc::new(secret),
-        server_id: Arc::new(server_id),
-        paths: Arc::new(Paths {
-            data_dir: data_dir.clone(),
-            shared_dir,
-            init_helper,
-        }),
-        wake: Arc::new(Wake::default()),
-        users: Arc::new(UserCache::default()),
-        submit,
-        limiter,
-        plugins: Arc::new(plugins),
-        recovered: Arc::new(RecoveryGate::default()),
+    let paths = Paths {
+        data_dir: data_dir.clone(),
+        shared_dir,
+        init_helper,
     };
+    let (state, admin_key) = assemble(config, store, paths, exec, clock).await?;
     let roles = opts.roles;
     let recovery = if roles.watcher {
         match recovery::reconcile(&state).await {

@@ -5,7 +5,6 @@
 //!
 //! Then every container labelled with our server id that belongs to no running job is removed.
 
-use crate::clock::now;
 use crate::state::AppState;
 use crate::watcher::{node_failed, LOST_EXIT_CODE};
 use crate::ServerError;
@@ -62,7 +61,10 @@ pub async fn reconcile(state: &AppState) -> Result<Report, ServerError> {
         match recover::decide(task.container.id.is_some(), seen) {
             Action::RemoveAndRequeue(c) => {
                 state.exec.remove(&c.container_id).await?;
-                state.store.transition(task.id, &requeue, now()).await?;
+                state
+                    .store
+                    .transition(task.id, &requeue, state.clock.now())
+                    .await?;
                 report.requeued += 1;
             }
             Action::Reattach {
@@ -73,19 +75,28 @@ pub async fn reconcile(state: &AppState) -> Result<Report, ServerError> {
                 if record_id {
                     let container_id = c.container_id.clone();
                     let started = Event::Started { container_id };
-                    state.store.transition(task.id, &started, now()).await?;
+                    state
+                        .store
+                        .transition(task.id, &started, state.clock.now())
+                        .await?;
                 }
                 report.reattached += 1;
             }
             Action::Requeue => {
-                state.store.transition(task.id, &requeue, now()).await?;
+                state
+                    .store
+                    .transition(task.id, &requeue, state.clock.now())
+                    .await?;
                 report.requeued += 1;
             }
             Action::Lost => {
                 let id = task.container.id.as_deref().unwrap_or_default();
                 let reason = format!("container {id} was gone when the server restarted");
                 let event = node_failed(state, &task, reason, LOST_EXIT_CODE);
-                state.store.transition(task.id, &event, now()).await?;
+                state
+                    .store
+                    .transition(task.id, &event, state.clock.now())
+                    .await?;
                 report.lost += 1;
             }
         }

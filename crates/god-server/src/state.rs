@@ -122,6 +122,9 @@ pub struct AppState {
     pub plugins: Arc<Vec<Box<dyn god_core::watchers::WatcherPlugin>>>,
     /// Open once start-up recovery has run: the scheduler dispatches nothing before.
     pub recovered: Arc<RecoveryGate>,
+    /// Where the loops and job submissions get `now` (the system's; a hand-driven one in the
+    /// loop tests).
+    pub clock: Arc<dyn god_core::clock::Clock>,
 }
 
 /// Whether start-up recovery has run. Until it has (the executor did not answer at start-up),

@@ -6,7 +6,6 @@
 //! transaction for all of them), by the API when a request arrives, and by a periodic tick that
 //! looks at every running job, so a missed wake-up costs at most one tick.
 
-use crate::clock::now;
 use crate::state::AppState;
 use crate::ServerError;
 use futures_util::stream::{self, StreamExt};
@@ -81,7 +80,7 @@ async fn requests(state: &AppState) -> Result<(), ServerError> {
 
 /// The periodic pass: requests, plugins, and every running container's state.
 pub async fn pass(state: &AppState) -> Result<(), ServerError> {
-    let t = now();
+    let t = state.clock.now();
     let mut quiet = Vec::new();
     for mut task in state.store.running().await? {
         if task.container.id.is_none() {
@@ -157,7 +156,10 @@ async fn collect(state: &AppState, tasks: Vec<Task>) -> Result<(), ServerError> 
         events.push((*id, e.clone()));
     }
     events.extend(disk_usage_events(state, &ended).await);
-    let results = state.store.transition_many(&events, now()).await?;
+    let results = state
+        .store
+        .transition_many(&events, state.clock.now())
+        .await?;
     for done in results.iter().flatten() {
         if done.status.primary == Primary::Over {
             for p in state.plugins.iter() {
@@ -289,7 +291,10 @@ pub async fn request(state: &AppState, task: Task) -> Result<(), ServerError> {
     let event = match task.status.secondary {
         Some(Secondary::KillRequested) => {
             state.exec.kill(&container).await?;
-            let done = state.store.transition(id, &Event::Killed, now()).await?;
+            let done = state
+                .store
+                .transition(id, &Event::Killed, state.clock.now())
+                .await?;
             for p in state.plugins.iter() {
                 p.done(&done);
             }
@@ -302,7 +307,7 @@ pub async fn request(state: &AppState, task: Task) -> Result<(), ServerError> {
             state.exec.remove(&container).await?;
             state
                 .store
-                .transition(id, &Event::Rescheduled, now())
+                .transition(id, &Event::Rescheduled, state.clock.now())
                 .await?;
             state.wake.scheduler.notify_one();
             return Ok(());
@@ -323,6 +328,9 @@ pub async fn request(state: &AppState, task: Task) -> Result<(), ServerError> {
         },
         _ => return Ok(()),
     };
-    state.store.transition(id, &event, now()).await?;
+    state
+        .store
+        .transition(id, &event, state.clock.now())
+        .await?;
     Ok(())
 }

@@ -2,7 +2,6 @@
 
 use super::job_id;
 use crate::auth::Caller;
-use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -57,7 +56,7 @@ pub async fn submit(
         std::borrow::Cow::Owned(c)
     };
     let world = submit::World {
-        now: now(),
+        now: state.clock.now(),
         path_exists: &|p| std::path::Path::new(p).exists(),
         node_gpus: state.node_gpus(),
     };
@@ -390,7 +389,10 @@ async fn request(
     msg: &str,
 ) -> Result<Json<Value>, ApiError> {
     let task = visible_job(state, caller, raw).await?;
-    let t = state.store.transition(task.id, &event, now()).await?;
+    let t = state
+        .store
+        .transition(task.id, &event, state.clock.now())
+        .await?;
     state.wake.watcher.notify_one();
     state.wake.scheduler.notify_one();
     Ok(Json(
@@ -406,7 +408,7 @@ pub async fn kill(
 ) -> Result<Json<Value>, ApiError> {
     let task = visible_job(&state, &caller, &id).await?;
     if task.is_array_parent() {
-        let t = state.store.kill_array(task.id, now()).await?;
+        let t = state.store.kill_array(task.id, state.clock.now()).await?;
         state.wake.watcher.notify_one();
         return Ok(Json(
             json!({ "msg": "kill requested", "id": t.id.0, "status": t.status }),
@@ -515,7 +517,10 @@ pub async fn update(
         name: upd.name,
         value,
     };
-    let t = state.store.transition(task.id, &event, now()).await?;
+    let t = state
+        .store
+        .transition(task.id, &event, state.clock.now())
+        .await?;
     if t.is_array_parent() {
         // Children already created copied the parent: they change with it (those created
         // later copy the new value).
@@ -528,7 +533,10 @@ pub async fn update(
             })
             .await?;
         let events: Vec<(JobId, Event)> = children.iter().map(|c| (c.id, event.clone())).collect();
-        state.store.transition_many(&events, now()).await?;
+        state
+            .store
+            .transition_many(&events, state.clock.now())
+            .await?;
     }
     Ok(Json(json!({ "msg": "task updated", "id": t.id.0 })))
 }
@@ -598,7 +606,7 @@ async fn old_jobs(
     let q = JobQuery {
         user: Some(caller.login().to_string()),
         states,
-        over_before: Some(now() - days * 86_400.0),
+        over_before: Some(state.clock.now() - days * 86_400.0),
         ..Default::default()
     };
     let mut jobs = state.store.list_jobs(&q).await?;

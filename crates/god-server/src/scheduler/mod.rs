@@ -9,7 +9,6 @@
 
 mod snapshot;
 
-use crate::clock::now;
 use crate::state::AppState;
 use crate::ServerError;
 use futures_util::stream::{self, StreamExt};
@@ -140,7 +139,10 @@ async fn fill_arrays(state: &AppState) -> Result<(), ServerError> {
     for a in state.store.arrays_to_fill().await? {
         if a.pending < ARRAY_WINDOW {
             let n = (ARRAY_WINDOW - a.pending).min(a.total - a.created);
-            state.store.create_children(a.parent, n, now()).await?;
+            state
+                .store
+                .create_children(a.parent, n, state.clock.now())
+                .await?;
         }
     }
     Ok(())
@@ -158,7 +160,7 @@ pub async fn pass(
     if pending.is_empty() {
         return Ok(0);
     }
-    let t = now();
+    let t = state.clock.now();
     // Watcher plugins may hold jobs back (`can_start`).
     let mut held: Vec<(JobId, String)> = Vec::new();
     hold_back(&mut pending, &mut held, |p| {
@@ -365,7 +367,7 @@ async fn dispatch(state: &AppState, jobs: &[(JobId, String)]) -> Result<(), Serv
     let clock = std::time::Instant::now();
     let marked: Vec<Task> = state
         .store
-        .transition_many(&marks, now())
+        .transition_many(&marks, state.clock.now())
         .await?
         .into_iter()
         .filter_map(|r| r.ok())
@@ -387,7 +389,10 @@ async fn dispatch(state: &AppState, jobs: &[(JobId, String)]) -> Result<(), Serv
         })
         .collect();
     let t_started = clock.elapsed();
-    state.store.transition_many(&outcomes, now()).await?;
+    state
+        .store
+        .transition_many(&outcomes, state.clock.now())
+        .await?;
     tracing::debug!(
         jobs = outcomes.len(),
         mark_ms = t_marked.as_secs_f64() * 1e3,

@@ -1,5 +1,6 @@
 use super::*;
 use crate::{AccountStore, JobQuery, JobStore};
+use god_core::testing::TaskBuilder;
 use god_core::transition::Event;
 use god_core::{Primary, Secondary};
 
@@ -15,13 +16,7 @@ async fn store() -> (SqliteStore, std::path::PathBuf) {
 }
 
 fn job(user: &str) -> Task {
-    let mut t = Task::default();
-    t.user.id = user.into();
-    t.user.project = "default".into();
-    t.requirements.cpu = 2;
-    t.requirements.ram = 1.0;
-    t.command.cmd = "true".into();
-    t
+    TaskBuilder::new().user(user, 2001).cpu(2).build()
 }
 
 fn dispatch() -> Event {
