@@ -22,8 +22,9 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// Archive up to `max_job_pop` jobs; returns how many.
+/// Archive up to `max_job_pop` jobs; returns how many. Also keeps the change log bounded.
 pub async fn pass(state: &AppState) -> Result<usize, ServerError> {
+    state.store.trim_changes(crate::feed::KEEP).await?;
     let queue = state
         .store
         .archive_queue(u64::from(state.config.max_job_pop.max(1)))

@@ -8,6 +8,7 @@ pub mod archiver;
 pub mod auth;
 pub mod clock;
 mod error;
+pub mod feed;
 pub mod recovery;
 pub mod scheduler;
 pub mod state;
@@ -155,6 +156,7 @@ pub(crate) async fn assemble(
     };
     let admin_key = accounts::bootstrap_admin(&store).await?;
     let submit = submit::SubmitQueue::start(store.clone());
+    let store_for_feed = store.clone();
     let plugins = god_core::watchers::from_config(&config).map_err(ServerError::Config)?;
     let limiter = Arc::new(state::RateLimiter::new(
         config.api_rate_limit,
@@ -177,6 +179,7 @@ pub(crate) async fn assemble(
         plugins: Arc::new(plugins),
         recovered: Arc::new(RecoveryGate::default()),
         clock,
+        feed: feed::ChangeFeed::start(store_for_feed),
     };
     Ok((state, admin_key))
 }

@@ -125,6 +125,8 @@ pub struct AppState {
     /// Where the loops and job submissions get `now` (the system's; a hand-driven one in the
     /// loop tests).
     pub clock: Arc<dyn god_core::clock::Clock>,
+    /// The change log, broadcast to this process's followers.
+    pub feed: Arc<crate::feed::ChangeFeed>,
 }
 
 /// Whether start-up recovery has run. Until it has (the executor did not answer at start-up),

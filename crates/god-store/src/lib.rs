@@ -1,7 +1,7 @@
 //! Durable state: jobs, users, projects, usage, server identity.
 //!
 //! [`Store`] is the interface the server uses (jobs in [`JobStore`], accounts in
-//! [`AccountStore`]); [`SqliteStore`] is the embedded implementation (one file in the data
+//! [`AccountStore`], the change log in [`ChangeLog`]); [`SqliteStore`] is the embedded implementation (one file in the data
 //! directory, WAL). A PostgreSQL implementation fills the same traits with the same SQL where the
 //! dialects agree.
 //!
@@ -235,7 +235,71 @@ pub trait AccountStore: Send + Sync {
     async fn meta_get_or_init(&self, key: &str, init: &str) -> Result<String, StoreError>;
 }
 
-/// Everything the server needs from its database.
-pub trait Store: JobStore + AccountStore {}
+/// What a change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A job was created or changed (state, reason…); the body summarises it as it is now.
+    Job,
+    /// A job was purged.
+    JobRemoved,
+    /// An account was created, changed (keys, flags, limits) or removed (body `null`).
+    Account,
+    /// A project was created, changed or removed (body `null`).
+    Project,
+}
 
-impl<T: JobStore + AccountStore> Store for T {}
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Job => "job",
+            ChangeKind::JobRemoved => "job_removed",
+            ChangeKind::Account => "account",
+            ChangeKind::Project => "project",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChangeKind> {
+        [
+            ChangeKind::Job,
+            ChangeKind::JobRemoved,
+            ChangeKind::Account,
+            ChangeKind::Project,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One entry of the change log: appended in the transaction of the change it records, with an
+/// increasing id, so that a client can follow changes and resume after the last it saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub id: u64,
+    /// When it was committed (the database's clock, seconds since the epoch).
+    pub at: f64,
+    pub kind: ChangeKind,
+    pub job: Option<JobId>,
+    /// The job's owner, or the account changed.
+    pub user: Option<String>,
+    /// The job's project, or the project changed.
+    pub project: Option<String>,
+    pub body: serde_json::Value,
+}
+
+#[async_trait]
+pub trait ChangeLog: Send + Sync {
+    /// Changes after `after`, oldest first, at most `limit`.
+    async fn changes_since(&self, after: u64, limit: u64) -> Result<Vec<Change>, StoreError>;
+    /// The newest change's id (0 when there is none).
+    async fn last_change(&self) -> Result<u64, StoreError>;
+    /// Keep only the newest `keep` changes; returns how many were removed.
+    async fn trim_changes(&self, keep: u64) -> Result<u64, StoreError>;
+    /// The newest change id this process committed, updated at each commit that wrote one
+    /// (other processes' changes are found by asking `changes_since`).
+    fn watch_changes(&self) -> tokio::sync::watch::Receiver<u64>;
+}
+
+/// Everything the server needs from its database.
+pub trait Store: JobStore + AccountStore + ChangeLog {}
+
+impl<T: JobStore + AccountStore + ChangeLog> Store for T {}

@@ -2,6 +2,7 @@
 //! plus our additions. Handlers check who may do what, turn requests into store transitions, and
 //! wake the loops; they never talk to the executor.
 
+mod events;
 mod files;
 mod guests;
 mod projects;
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
             "/api/1.0/user/{login}/task",
             axum::routing::delete(users::kill_all),
         )
+        .route("/api/1.0/events", get(events::follow))
         .route("/auth/oidc/login", get(guests::login))
         .route("/auth/oidc/callback", get(guests::callback))
         .route("/", get(public::home))

@@ -131,6 +131,8 @@ pub fn verify_token(secret: &[u8], token: &str, now: f64) -> Result<Claims, ApiE
 pub struct Caller {
     pub user: UserRecord,
     pub admin: bool,
+    /// When the caller's token expires (seconds since the epoch).
+    pub expires: f64,
 }
 
 impl Caller {
@@ -204,7 +206,11 @@ impl FromRequestParts<AppState> for Caller {
             ));
         }
         let admin = user.admin || state.config.admin.iter().any(|a| a == &user.login);
-        Ok(Caller { user, admin })
+        Ok(Caller {
+            user,
+            admin,
+            expires: claims.exp,
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Users, projects, usage records and server-wide values.
 
-use super::{SqliteStore, BEGIN};
+use super::{events, SqliteStore, BEGIN};
 use crate::{AccountStore, Guest, Limits, ProjectRecord, StoreError, UsageRecord, UserRecord};
 use async_trait::async_trait;
 use god_core::JobId;
@@ -94,6 +94,20 @@ fn bind_user_fields<'q>(
         .bind(i64::from(u.guest.as_ref().is_some_and(|g| g.active)))
 }
 
+impl SqliteStore {
+    /// Record a change of `login` in the transaction `tx` of the change, commit, tell followers.
+    async fn account_changed(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        login: &str,
+    ) -> Result<(), StoreError> {
+        let last = events::account_changed(&mut tx, login).await?;
+        tx.commit().await?;
+        self.published(last);
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn add_user(&self, u: &UserRecord) -> Result<(), StoreError> {
@@ -102,17 +116,18 @@ impl AccountStore for SqliteStore {
              VALUES ({}?, ?, ?, ?) ON CONFLICT DO NOTHING",
             "?, ".repeat(USER_FIELDS.split(',').count())
         );
+        let mut tx = self.write.begin_with(BEGIN).await?;
         let res = bind_user_fields(sqlx::query(&sql), u)
             .bind(&u.login)
             .bind(&u.apikey_hash)
             .bind(u.key_version.max(1))
             .bind(u.created)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
         if res.rows_affected() == 0 {
             return Err(StoreError::UserExists(u.login.clone()));
         }
-        Ok(())
+        self.account_changed(tx, &u.login).await
     }
 
     async fn get_user(&self, login: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -137,14 +152,15 @@ impl AccountStore for SqliteStore {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!("UPDATE users SET {sets} WHERE login = ?");
+        let mut tx = self.write.begin_with(BEGIN).await?;
         let res = bind_user_fields(sqlx::query(&sql), u)
             .bind(&u.login)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
         if res.rows_affected() == 0 {
             return Err(StoreError::UserNotFound(u.login.clone()));
         }
-        Ok(())
+        self.account_changed(tx, &u.login).await
     }
 
     async fn get_guest(&self, subject: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -156,31 +172,36 @@ impl AccountStore for SqliteStore {
     }
 
     async fn delete_user(&self, login: &str) -> Result<(), StoreError> {
+        let mut tx = self.write.begin_with(BEGIN).await?;
         let res = sqlx::query("DELETE FROM users WHERE login = ?")
             .bind(login)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
         if res.rows_affected() == 0 {
             return Err(StoreError::UserNotFound(login.to_string()));
         }
-        Ok(())
+        self.account_changed(tx, login).await
     }
 
     async fn set_apikey(&self, login: &str, apikey_hash: &str) -> Result<i64, StoreError> {
+        let mut tx = self.write.begin_with(BEGIN).await?;
         let v: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET apikey_hash = ?, key_version = key_version + 1 WHERE login = ?
              RETURNING key_version",
         )
         .bind(apikey_hash)
         .bind(login)
-        .fetch_optional(&self.write)
+        .fetch_optional(&mut *tx)
         .await?;
-        v.ok_or_else(|| StoreError::UserNotFound(login.to_string()))
+        let v = v.ok_or_else(|| StoreError::UserNotFound(login.to_string()))?;
+        self.account_changed(tx, login).await?;
+        Ok(v)
     }
 
     async fn put_project(&self, p: &ProjectRecord) -> Result<(), StoreError> {
         let members = serde_json::to_string(&p.members).unwrap_or_else(|_| "[]".into());
         let volumes = serde_json::to_string(&p.volumes).unwrap_or_else(|_| "[]".into());
+        let mut tx = self.write.begin_with(BEGIN).await?;
         sqlx::query(
             "INSERT INTO projects (id, description, prio, quota_cpu, quota_ram, quota_time, members, volumes)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -196,8 +217,11 @@ impl AccountStore for SqliteStore {
         .bind(p.limits.quota_time)
         .bind(members)
         .bind(volumes)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        let last = events::project_changed(&mut tx, &p.id).await?;
+        tx.commit().await?;
+        self.published(last);
         Ok(())
     }
 
@@ -217,10 +241,14 @@ impl AccountStore for SqliteStore {
     }
 
     async fn delete_project(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.write.begin_with(BEGIN).await?;
         sqlx::query("DELETE FROM projects WHERE id = ?")
             .bind(id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        let last = events::project_changed(&mut tx, id).await?;
+        tx.commit().await?;
+        self.published(last);
         Ok(())
     }
 

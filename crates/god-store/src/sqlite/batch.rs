@@ -130,8 +130,9 @@ impl Batch {
         self.tasks.get(&id).ok_or(StoreError::JobNotFound(id.0))
     }
 
-    /// Write every changed job and the consequences.
-    pub async fn store(self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    /// Write every changed job, the consequences and the change log; the newest change id.
+    pub async fn store(self, conn: &mut SqliteConnection) -> Result<Option<i64>, StoreError> {
+        let changed: Vec<JobId> = self.dirty.iter().copied().collect();
         if !self.dirty.is_empty() {
             let mut rows = Vec::with_capacity(self.dirty.len());
             for id in &self.dirty {
@@ -177,6 +178,6 @@ impl Batch {
             .execute(&mut *conn)
             .await?;
         }
-        Ok(())
+        super::events::jobs_changed(conn, &changed).await
     }
 }

@@ -1,7 +1,7 @@
 //! Jobs: insertion, transitions with their consequences, queries for the loops, arrays.
 
 use super::batch::Batch;
-use super::{doc_of, push_ids, task_of, SqliteStore, BEGIN};
+use super::{doc_of, events, push_ids, task_of, SqliteStore, BEGIN};
 use crate::{ArrayFill, JobQuery, JobStore, PendingRow, StoreError};
 use async_trait::async_trait;
 use god_core::transition::{apply, Event};
@@ -82,7 +82,9 @@ impl JobStore for SqliteStore {
             .await?;
             ids.push(JobId(id as u64));
         }
+        let last = events::jobs_changed(&mut tx, &ids).await?;
         tx.commit().await?;
+        self.published(last);
         Ok(ids)
     }
 
@@ -147,8 +149,9 @@ impl JobStore for SqliteStore {
         let mut tx = self.write.begin_with(BEGIN).await?;
         let mut batch = Batch::load(&mut tx, &[id]).await?;
         let task = batch.apply(id, event, now)?;
-        batch.store(&mut tx).await?;
+        let last = batch.store(&mut tx).await?;
         tx.commit().await?;
+        self.published(last);
         Ok(task)
     }
 
@@ -168,8 +171,9 @@ impl JobStore for SqliteStore {
             .iter()
             .map(|(id, event)| batch.apply(*id, event, now))
             .collect();
-        batch.store(&mut tx).await?;
+        let last = batch.store(&mut tx).await?;
         tx.commit().await?;
+        self.published(last);
         Ok(out)
     }
 
@@ -263,7 +267,10 @@ impl JobStore for SqliteStore {
         .bind(serde_json::Value::from(rows).to_string())
         .execute(&mut *tx)
         .await?;
+        let ids: Vec<JobId> = reasons.iter().map(|(id, _)| *id).collect();
+        let last = events::jobs_changed(&mut tx, &ids).await?;
         tx.commit().await?;
+        self.published(last);
         Ok(())
     }
 
@@ -343,10 +350,21 @@ impl JobStore for SqliteStore {
     }
 
     async fn delete_job(&self, id: JobId) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM jobs WHERE id = ? AND state IN ('over', 'archived')")
+        let mut tx = self.write.begin_with(BEGIN).await?;
+        let done = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND state IN ('over', 'archived')")
             .bind(id.0 as i64)
-            .execute(&self.write)
+            .fetch_optional(&mut *tx)
             .await?;
+        if done.is_none() {
+            return Ok(());
+        }
+        let last = events::job_removed(&mut tx, id).await?;
+        sqlx::query("DELETE FROM jobs WHERE id = ?")
+            .bind(id.0 as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.published(last);
         Ok(())
     }
 
@@ -432,7 +450,9 @@ impl JobStore for SqliteStore {
             .bind(parent.0 as i64)
             .execute(&mut *tx)
             .await?;
+        let last = events::jobs_changed(&mut tx, &[&ids[..], &[parent]].concat()).await?;
         tx.commit().await?;
+        self.published(last);
         Ok(ids)
     }
 
@@ -474,12 +494,13 @@ impl JobStore for SqliteStore {
             }
         }
         let p = batch.get(parent)?.clone();
-        batch.store(&mut tx).await?;
+        let last = batch.store(&mut tx).await?;
         sqlx::query("UPDATE jobs SET array_created = array_total WHERE id = ?")
             .bind(parent.0 as i64)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.published(last);
         Ok(p)
     }
 

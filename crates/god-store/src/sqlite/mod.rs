@@ -6,6 +6,7 @@
 
 mod accounts;
 mod batch;
+mod events;
 mod jobs;
 
 use crate::StoreError;
@@ -18,6 +19,8 @@ use std::time::Duration;
 pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
+    /// The newest change id committed by this process.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 const BEGIN: &str = "BEGIN IMMEDIATE";
@@ -57,7 +60,57 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(opts.read_only(true))
             .await?;
-        Ok(SqliteStore { write, read })
+        let last: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM events")
+            .fetch_one(&read)
+            .await?;
+        let (changes, _) = tokio::sync::watch::channel(last.max(0) as u64);
+        Ok(SqliteStore {
+            write,
+            read,
+            changes,
+        })
+    }
+
+    /// After a commit that wrote changes up to `last`: tell this process's followers.
+    fn published(&self, last: Option<i64>) {
+        if let Some(id) = last {
+            self.changes.send_replace(id.max(0) as u64);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::ChangeLog for SqliteStore {
+    async fn changes_since(
+        &self,
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<crate::Change>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after as i64)
+            .bind(limit.min(i64::MAX as u64) as i64)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(events::change_of).collect()
+    }
+
+    async fn last_change(&self) -> Result<u64, StoreError> {
+        let last: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM events")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(last.max(0) as u64)
+    }
+
+    async fn trim_changes(&self, keep: u64) -> Result<u64, StoreError> {
+        let res = sqlx::query("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?")
+            .bind(keep.min(i64::MAX as u64) as i64)
+            .execute(&self.write)
+            .await?;
+        Ok(res.rows_affected())
+    }
+
+    fn watch_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 }
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::{AccountStore, JobQuery, JobStore};
+use crate::{AccountStore, ChangeKind, ChangeLog, JobQuery, JobStore};
 use god_core::testing::TaskBuilder;
 use god_core::transition::Event;
 use god_core::{Primary, Secondary};
@@ -268,4 +268,69 @@ async fn users_round_trip_and_guests_are_found_by_subject() {
     let back = s.get_user("guest-ann").await.unwrap().unwrap();
     assert_eq!(back, active);
     assert!(!back.inactive_guest());
+}
+
+/// Every change a client may follow is in the change log, in commit order, written with the
+/// change itself; followers in this process are told the newest id.
+#[tokio::test]
+async fn the_change_log_records_every_change_in_order() {
+    let (s, dir) = store().await;
+    let mut follower = s.watch_changes();
+    assert_eq!(s.last_change().await.unwrap(), 0);
+    let ids = s.insert_jobs(&[job("a"), job("b")]).await.unwrap();
+    assert!(follower.has_changed().unwrap(), "told of the new jobs");
+    s.transition(ids[0], &dispatch(), 10.0).await.unwrap();
+    s.set_reasons(&[(ids[1], "waiting".into())]).await.unwrap();
+    s.transition(ids[0], &finished(3), 11.0).await.unwrap();
+    s.delete_job(ids[0]).await.unwrap();
+    let user = crate::UserRecord {
+        login: "carol".into(),
+        apikey_hash: "h".into(),
+        ..Default::default()
+    };
+    s.add_user(&user).await.unwrap();
+    s.set_apikey("carol", "h2").await.unwrap();
+    let log = s.changes_since(0, 100).await.unwrap();
+    let seen: Vec<(ChangeKind, Option<u64>, serde_json::Value)> = log
+        .iter()
+        .map(|c| {
+            let what = match c.kind {
+                ChangeKind::Job => {
+                    serde_json::json!([c.body["primary"], c.body["reason"], c.body["exitcode"]])
+                }
+                ChangeKind::Account => serde_json::json!([c.body["login"], c.body["key_version"]]),
+                _ => serde_json::Value::Null,
+            };
+            (c.kind, c.job.map(|j| j.0), what)
+        })
+        .collect();
+    let (a, b) = (Some(ids[0].0), Some(ids[1].0));
+    use serde_json::json;
+    assert_eq!(
+        seen,
+        vec![
+            (ChangeKind::Job, a, json!(["pending", null, null])),
+            (ChangeKind::Job, b, json!(["pending", null, null])),
+            (ChangeKind::Job, a, json!(["running", null, null])),
+            (ChangeKind::Job, b, json!(["pending", "waiting", null])),
+            (ChangeKind::Job, a, json!(["over", null, 3])),
+            (ChangeKind::JobRemoved, a, serde_json::Value::Null),
+            (ChangeKind::Account, None, json!(["carol", 1])),
+            (ChangeKind::Account, None, json!(["carol", 2])),
+        ]
+    );
+    assert!(log.windows(2).all(|w| w[0].id < w[1].id), "increasing ids");
+    assert_eq!(log[0].user.as_deref(), Some("a"));
+    assert_eq!(log[0].project.as_deref(), Some("default"));
+    let last = log.last().unwrap().id;
+    assert_eq!(*follower.borrow_and_update(), last);
+    assert_eq!(s.last_change().await.unwrap(), last);
+    assert_eq!(
+        s.changes_since(log[5].id, 100).await.unwrap().len(),
+        2,
+        "resume after an id"
+    );
+    assert_eq!(s.trim_changes(3).await.unwrap(), 5);
+    assert_eq!(s.changes_since(0, 100).await.unwrap()[0].id, log[5].id);
+    std::fs::remove_dir_all(dir).ok();
 }

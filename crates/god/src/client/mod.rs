@@ -5,6 +5,7 @@
 //! `--json` prints the server's JSON for scripts.
 
 mod account;
+mod events;
 mod files;
 mod http;
 mod jobs;

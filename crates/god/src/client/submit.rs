@@ -1,11 +1,13 @@
 //! `god submit`: build the task document, post it, and optionally wait for the job to end.
 
+use super::events;
 use super::http::{self, Api};
 use super::output::{emit_line, exit_status, print_json, terminal_width, truncate, Job};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Read, Write};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 #[derive(Args)]
@@ -375,33 +377,45 @@ pub fn final_line(job: &Value) -> String {
     line
 }
 
-/// Poll a job until it is over; a live status line goes to stderr when it is a terminal.
+/// Wait until a job is over, told of its changes by the server's event stream (polling when the
+/// server has none, or when the stream breaks); a live status line goes to stderr when it is a
+/// terminal.
 pub fn wait_for(api: &mut Api, id: u64) -> Result<Value> {
     let live = std::io::stderr().is_terminal();
     let width = terminal_width().saturating_sub(1);
     let path = format!("/api/1.0/task/{id}");
+    // The stream first: a change between our look at the job and the stream's start is not lost.
+    let mut events = events::open(api)?;
     let mut interval = Duration::from_millis(200);
-    let mut next_poll = Instant::now();
+    let mut next_look = Instant::now();
     let mut last: Option<Value> = None;
     let mut shown = false;
+    let clear = |shown: bool| {
+        if shown {
+            eprint!("\r\x1b[K");
+            let _ = std::io::stderr().flush();
+        }
+    };
     loop {
-        if Instant::now() >= next_poll {
+        if Instant::now() >= next_look {
             let job = api.get(&path).map_err(|e| {
-                if shown {
-                    eprint!("\r\x1b[K");
-                }
+                clear(shown);
                 anyhow!("waiting for job {id}: {e:#}")
             })?;
             if Job(&job).is_finished() {
-                if shown {
-                    eprint!("\r\x1b[K");
-                    let _ = std::io::stderr().flush();
-                }
+                clear(shown);
                 return Ok(job);
             }
             last = Some(job);
-            next_poll = Instant::now() + interval;
-            interval = (interval * 3 / 2).min(Duration::from_secs(2));
+            next_look = match events {
+                // Looked at again when the stream says it changed (or as a check, rarely).
+                Some(_) => Instant::now() + Duration::from_secs(60),
+                None => {
+                    let next = Instant::now() + interval;
+                    interval = (interval * 3 / 2).min(Duration::from_secs(2));
+                    next
+                }
+            };
         }
         if live {
             if let Some(job) = &last {
@@ -414,8 +428,22 @@ pub fn wait_for(api: &mut Api, id: u64) -> Result<Value> {
                 shown = true;
             }
         }
-        let wait = next_poll.saturating_duration_since(Instant::now());
-        std::thread::sleep(wait.min(Duration::from_millis(250)));
+        let tick = Duration::from_millis(250);
+        match &events {
+            Some(rx) => match rx.recv_timeout(tick) {
+                Ok(Ok(e)) if e.kind == "job" && e.data["job"] == id => next_look = Instant::now(),
+                Ok(Ok(_)) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                // The stream ended (a session that expired, a server restart): poll instead.
+                Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    events = None;
+                    next_look = Instant::now();
+                }
+            },
+            None => {
+                let wait = next_look.saturating_duration_since(Instant::now());
+                std::thread::sleep(wait.min(tick));
+            }
+        }
     }
 }
 

@@ -1,0 +1,108 @@
+//! The change log (`events` table), written in the transaction of each change.
+//!
+//! Job changes are summarised from the `jobs` rows as they are after the change, by one
+//! `INSERT … SELECT` per transaction whatever the number of jobs, so every write path (batches of
+//! transitions, submissions, reasons, array children) records its changes the same way.
+
+use crate::{Change, ChangeKind, StoreError};
+use god_core::JobId;
+use serde_json::Value;
+use sqlx::{Row, SqliteConnection};
+
+/// The database's clock (seconds since the epoch) in SQL.
+const NOW: &str = "((julianday('now') - 2440587.5) * 86400.0)";
+
+/// Record a change of each job in `ids` (as their rows are now). Returns the newest change id.
+pub(super) async fn jobs_changed(
+    conn: &mut SqliteConnection,
+    ids: &[JobId],
+) -> Result<Option<i64>, StoreError> {
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let list = Value::from(ids.iter().map(|i| i.0).collect::<Vec<u64>>()).to_string();
+    let sql = format!(
+        "INSERT INTO events (at, kind, job_id, user_id, project, body)
+         SELECT {NOW}, 'job', id, user_id, project, json_object(
+             'id', id, 'user', user_id, 'project', project, 'name', doc ->> '$.meta.name',
+             'primary', state, 'secondary', secondary, 'reason', doc ->> '$.status.reason',
+             'exitcode', doc ->> '$.status.exitcode', 'parent', parent_id)
+         FROM jobs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id"
+    );
+    sqlx::query(&sql).bind(list).execute(&mut *conn).await?;
+    last_id(conn).await.map(Some)
+}
+
+/// Record that a job is gone (purged), before its row is deleted.
+pub(super) async fn job_removed(
+    conn: &mut SqliteConnection,
+    id: JobId,
+) -> Result<Option<i64>, StoreError> {
+    let sql = format!(
+        "INSERT INTO events (at, kind, job_id, user_id, project, body)
+         SELECT {NOW}, 'job_removed', id, user_id, project, json_object('id', id)
+         FROM jobs WHERE id = ?"
+    );
+    let res = sqlx::query(&sql)
+        .bind(id.0 as i64)
+        .execute(&mut *conn)
+        .await?;
+    if res.rows_affected() == 0 {
+        return Ok(None);
+    }
+    last_id(conn).await.map(Some)
+}
+
+/// Record a change of the account `login` (its state after the change; `null` when removed).
+pub(super) async fn account_changed(
+    conn: &mut SqliteConnection,
+    login: &str,
+) -> Result<Option<i64>, StoreError> {
+    let sql = format!(
+        "INSERT INTO events (at, kind, user_id, body)
+         SELECT {NOW}, 'account', ?1, coalesce((SELECT json_object(
+             'login', login, 'admin', json(CASE WHEN admin != 0 THEN 'true' ELSE 'false' END),
+             'disabled', json(CASE WHEN disabled != 0 THEN 'true' ELSE 'false' END),
+             'guest', json(CASE WHEN guest_subject IS NULL THEN 'false' ELSE 'true' END),
+             'active', json(CASE WHEN guest_active != 0 THEN 'true' ELSE 'false' END),
+             'key_version', key_version) FROM users WHERE login = ?1), 'null')"
+    );
+    sqlx::query(&sql).bind(login).execute(&mut *conn).await?;
+    last_id(conn).await.map(Some)
+}
+
+/// Record a change of the project `id` (its members after the change; `null` when removed).
+pub(super) async fn project_changed(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<i64>, StoreError> {
+    let sql = format!(
+        "INSERT INTO events (at, kind, project, body)
+         SELECT {NOW}, 'project', ?1, coalesce((SELECT json_object(
+             'id', id, 'members', json(members)) FROM projects WHERE id = ?1), 'null')"
+    );
+    sqlx::query(&sql).bind(id).execute(&mut *conn).await?;
+    last_id(conn).await.map(Some)
+}
+
+async fn last_id(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT last_insert_rowid()")
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+pub(super) fn change_of(row: &sqlx::sqlite::SqliteRow) -> Result<Change, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    let body: String = row.try_get("body")?;
+    Ok(Change {
+        id: row.try_get::<i64, _>("id")? as u64,
+        at: row.try_get("at")?,
+        kind: ChangeKind::parse(&kind).unwrap_or(ChangeKind::Job),
+        job: row
+            .try_get::<Option<i64>, _>("job_id")?
+            .map(|j| JobId(j as u64)),
+        user: row.try_get("user_id")?,
+        project: row.try_get("project")?,
+        body: serde_json::from_str(&body).unwrap_or(Value::Null),
+    })
+}

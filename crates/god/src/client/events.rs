@@ -1,0 +1,130 @@
+//! Following the server's change stream (`GET /api/1.0/events`, server-sent events) from the
+//! command line: `god submit --wait` learns of its job's changes as they are committed instead of
+//! polling for them.
+
+use super::http::{Api, ApiError};
+use anyhow::Result;
+use reqwest::Method;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// One event of the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerEvent {
+    pub id: Option<u64>,
+    /// `job`, `job_removed`, `account`, `project`, or `end` (the server ended the stream).
+    pub kind: String,
+    pub data: Value,
+}
+
+/// Turns the lines of a `text/event-stream` into events (comments and unknown fields skipped).
+#[derive(Debug, Default)]
+pub struct Parser {
+    id: Option<u64>,
+    kind: Option<String>,
+    data: Vec<String>,
+}
+
+impl Parser {
+    /// Feed one line (without its end of line); an event when the line ends one.
+    pub fn line(&mut self, line: &str) -> Option<ServerEvent> {
+        if line.is_empty() {
+            let data = std::mem::take(&mut self.data).join("\n");
+            let kind = self.kind.take().unwrap_or_else(|| "message".into());
+            let id = self.id.take();
+            if data.is_empty() {
+                return None;
+            }
+            let data = serde_json::from_str(&data).unwrap_or(Value::String(data));
+            return Some(ServerEvent { id, kind, data });
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "id" => self.id = value.trim().parse().ok(),
+            "event" => self.kind = Some(value.to_string()),
+            "data" => self.data.push(value.to_string()),
+            _ => {} // a comment (keep-alive) or a field we do not use
+        }
+        None
+    }
+}
+
+/// Open the stream (changes from now on); its events arrive on the returned channel, read by a
+/// thread, until the stream ends (an `Err` says how). `None`: the server has no stream (an
+/// older version): the caller polls instead.
+pub fn open(api: &mut Api) -> Result<Option<mpsc::Receiver<Result<ServerEvent, String>>>> {
+    let url = api.url("/api/1.0/events")?;
+    let resp = match api.send(Method::GET, url, &|r| {
+        r.timeout(Duration::from_secs(7 * 86_400))
+    }) {
+        Ok(r) => r,
+        Err(e)
+            if e.downcast_ref::<ApiError>()
+                .is_some_and(|a| a.status == 404) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(e),
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut parser = Parser::default();
+        for line in BufReader::new(resp).lines() {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    let _ = tx.send(Err(format!("the event stream broke: {e}")));
+                    return;
+                }
+            };
+            if let Some(event) = parser.line(&line) {
+                if tx.send(Ok(event)).is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = tx.send(Err("the server closed the event stream".into()));
+    });
+    Ok(Some(rx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn event_stream_lines_become_events() {
+        let mut p = Parser::default();
+        let lines = [
+            ": keep-alive",
+            "",
+            "id: 7",
+            "event: job",
+            r#"data: {"job": 3, "body": {"primary": "running"}}"#,
+            "",
+            "event: end",
+            "data: the session expired",
+            "",
+        ];
+        let got: Vec<ServerEvent> = lines.iter().filter_map(|l| p.line(l)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ServerEvent {
+                    id: Some(7),
+                    kind: "job".into(),
+                    data: json!({"job": 3, "body": {"primary": "running"}}),
+                },
+                ServerEvent {
+                    id: None,
+                    kind: "end".into(),
+                    data: json!("the session expired"),
+                },
+            ]
+        );
+    }
+}
