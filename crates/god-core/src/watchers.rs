@@ -17,6 +17,11 @@ pub enum Verdict {
 
 pub trait WatcherPlugin: Send + Sync {
     fn name(&self) -> &'static str;
+    /// Whether `can_start` looks at jobs at all (the scheduler reads whole pending jobs for it
+    /// only then).
+    fn checks_start(&self) -> bool {
+        false
+    }
     /// Before dispatch: `Some(reason)` keeps the job pending this pass.
     fn can_start(&self, _task: &Task, _now: f64) -> Option<String> {
         None
@@ -74,6 +79,10 @@ pub struct FakePlugin;
 impl WatcherPlugin for FakePlugin {
     fn name(&self) -> &'static str {
         "fake"
+    }
+
+    fn checks_start(&self) -> bool {
+        true
     }
 
     fn can_start(&self, task: &Task, _now: f64) -> Option<String> {

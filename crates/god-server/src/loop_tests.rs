@@ -346,3 +346,33 @@ async fn archiver_deletes_the_job_directory_and_marks_the_job_archived() {
     assert_eq!(env.job(id).await.status.primary, Primary::Archived);
     assert!(!dir.exists());
 }
+
+/// Held jobs wait with their reason, given by the pure pass: a plugin's verdict on the stored
+/// job (the fake plugin holds jobs named norun), a disabled account.
+#[tokio::test]
+async fn scheduler_holds_back_with_the_reason_of_a_plugin_or_an_account() {
+    let mut env = TestEnv::new("watchers: [maxlifespan, fake]\n").await;
+    let norun = env.submit(job().name("norun")).await;
+    let user = god_store::UserRecord {
+        login: "dave".into(),
+        uid: 3000,
+        gid: 3000,
+        disabled: true,
+        apikey_hash: "h".into(),
+        ..Default::default()
+    };
+    env.state.store.add_user(&user).await.unwrap();
+    let barred = env.submit(job().user("dave", 3000)).await;
+    let free = env.submit(job()).await;
+    assert_eq!(env.schedule().await, 1);
+    assert_eq!(env.job(free).await.status.primary, Primary::Running);
+    let why = |t: god_core::Task| t.status.reason.unwrap_or_default();
+    assert_eq!(
+        why(env.job(norun).await),
+        "the fake watcher holds jobs named norun"
+    );
+    assert_eq!(
+        why(env.job(barred).await),
+        "the account is disabled: its jobs wait"
+    );
+}

@@ -54,6 +54,7 @@ fn account(name: String, priority: u8, quotas: Quotas, cpu_seconds: f64) -> Acco
             wall_seconds: cpu_seconds / 2.0,
         },
         window_wall_seconds: cpu_seconds / 2.0,
+        hold: None,
     }
 }
 
@@ -257,6 +258,7 @@ pub fn pending(spec: &Spec) -> (Vec<Pending>, HashMap<JobId, ParentState>) {
             walltime: rng.chance(0.8).then(|| rng.range(600.0, 2.0 * DAY).round()),
             labels,
             deps,
+            hold: None,
         });
     }
     (jobs, parents)

@@ -229,6 +229,7 @@ pub fn simulate(w: &Workload, cfg: &SimConfig) -> Report {
                 quotas: u.quotas,
                 usage: a.now(t, h),
                 window_wall_seconds: a.wall,
+                hold: None,
             })
             .collect();
         snap.projects = w
@@ -241,6 +242,7 @@ pub fn simulate(w: &Workload, cfg: &SimConfig) -> Report {
                 quotas: Quotas::default(),
                 usage: a.now(t, h),
                 window_wall_seconds: a.wall,
+                hold: None,
             })
             .collect();
         let d = pass(&snap, &cfg.pass);

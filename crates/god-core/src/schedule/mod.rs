@@ -4,6 +4,9 @@
 //!
 //! # One pass
 //!
+//! 0. **Holds.** A job held by the caller (its plugin verdict in [`Pending::hold`]) or whose
+//!    user is held ([`Account::hold`]: disabled, guest not active, disk quota full) waits with
+//!    that reason, before anything else is looked at.
 //! 1. **Dependencies.** Each `(parent, condition)` is checked against the parent's state given
 //!    in the snapshot: `afterok` holds when the parent is over with exit code 0, `afterany`
 //!    when it is over, `afternotok` when it is over with a non-zero code or without one (it
@@ -109,12 +112,13 @@ pub use model::{
     ParentState, Pending, ProjectIx, Quotas, Running, Snapshot, Usage, UserIx,
 };
 pub use order::{Fair, Policy, Weights, DEFAULT_HALF_LIFE};
-pub use reason::{Dim, Limit, Ranking, Reason, Scope};
+pub use reason::{Dim, Hold, Limit, Ranking, Reason, Scope};
 
 use crate::task::JobId;
 use deps::Gate;
 use ledger::Ledger;
 use place::{Find, Placer, Shape, Want};
+use std::sync::Arc;
 
 /// Settings of a pass.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -202,6 +206,11 @@ pub fn pass(s: &Snapshot, cfg: &PassConfig) -> Decision {
         };
         if let Some(what) = invalid {
             d.waiting.push((j.id, Reason::Invalid { what }));
+            continue;
+        }
+        let hold = j.hold.as_ref().or(s.users[j.user as usize].hold.as_ref());
+        if let Some(hold) = hold {
+            d.waiting.push((j.id, Reason::Held(Arc::clone(hold))));
             continue;
         }
         if !j.deps.is_empty() {

@@ -1,6 +1,7 @@
 //! The snapshot a pass reads: pending and running jobs, accounts, nodes. Users, projects, nodes
 //! and labels are interned as `u32` indices into the snapshot's tables.
 
+use super::reason::Hold;
 use crate::task::JobId;
 use std::collections::HashMap;
 use std::ops::{Add, AddAssign};
@@ -54,6 +55,8 @@ pub struct Pending {
     /// Label constraints (`name==value`), ids into [`Snapshot::labels`].
     pub labels: Vec<LabelId>,
     pub deps: Vec<Dependency>,
+    /// Held back whatever the cluster offers (a watcher plugin's `can_start`).
+    pub hold: Option<Arc<Hold>>,
 }
 
 /// A job holding resources on a node.
@@ -181,6 +184,9 @@ pub struct Account {
     pub usage: Usage,
     /// Wall seconds of finished jobs within the usage window (not decayed), for the time quota.
     pub window_wall_seconds: f64,
+    /// Every job of this account waits (a user disabled, a guest not active, a disk quota
+    /// full).
+    pub hold: Option<Arc<Hold>>,
 }
 
 impl Default for Account {
@@ -191,6 +197,7 @@ impl Default for Account {
             quotas: Quotas::default(),
             usage: Usage::default(),
             window_wall_seconds: 0.0,
+            hold: None,
         }
     }
 }

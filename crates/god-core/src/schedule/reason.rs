@@ -43,6 +43,37 @@ pub enum Ranking {
     Usage,
 }
 
+/// Why the caller holds a job or an account's jobs back, whatever the cluster can offer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hold {
+    /// "the account is disabled: its jobs wait"
+    AccountDisabled,
+    /// "the guest account is not active: its jobs wait for an administrator"
+    GuestInactive,
+    /// "disk quota 40000000000 bytes reached: 41000000000 bytes in job directories (archive
+    /// old jobs to free them)"
+    DiskQuota { quota: u64, used: u64 },
+    /// A watcher plugin's `can_start` said no, and why.
+    Plugin { reason: Arc<str> },
+}
+
+impl fmt::Display for Hold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Hold::AccountDisabled => f.write_str("the account is disabled: its jobs wait"),
+            Hold::GuestInactive => {
+                f.write_str("the guest account is not active: its jobs wait for an administrator")
+            }
+            Hold::DiskQuota { quota, used } => write!(
+                f,
+                "disk quota {quota} bytes reached: {used} bytes in job directories (archive old \
+                 jobs to free them)"
+            ),
+            Hold::Plugin { reason } => f.write_str(reason),
+        }
+    }
+}
+
 /// Why a job stays pending (or, for the dependency variants in [`Decision::doomed`], why it
 /// never will run). 24 bytes; compare with `==` to write only changed reasons.
 ///
@@ -104,6 +135,8 @@ pub enum Reason {
     Behind { ahead: u32, ranking: Ranking },
     /// The snapshot is inconsistent (an index out of range): "invalid snapshot: unknown user"
     Invalid { what: &'static str },
+    /// Held back by the caller (the job's account, a plugin): see [`Hold`].
+    Held(Arc<Hold>),
 }
 
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
@@ -298,6 +331,7 @@ impl fmt::Display for Reason {
                 }
             }
             Reason::Invalid { what } => write!(f, "invalid snapshot: {what}"),
+            Reason::Held(hold) => hold.fmt(f),
         }
     }
 }

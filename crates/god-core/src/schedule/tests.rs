@@ -663,6 +663,66 @@ fn dependencies() {
     }
 }
 
+/// What the caller holds back waits with its reason, before dependencies and placement: a
+/// disabled user, a guest not yet active, a full disk quota, a plugin's verdict.
+#[test]
+fn holds_come_first_and_say_why() {
+    let hold = |h: Hold| Some(Arc::new(h));
+    let cases: Vec<(Option<Arc<Hold>>, Option<Arc<Hold>>, &str)> = vec![
+        (None, None, "dispatched"),
+        (
+            hold(Hold::AccountDisabled),
+            None,
+            "the account is disabled: its jobs wait",
+        ),
+        (
+            hold(Hold::GuestInactive),
+            None,
+            "the guest account is not active: its jobs wait for an administrator",
+        ),
+        (
+            hold(Hold::DiskQuota { quota: 100, used: 150 }),
+            None,
+            "disk quota 100 bytes reached: 150 bytes in job directories (archive old jobs to free them)",
+        ),
+        (
+            None,
+            hold(Hold::Plugin {
+                reason: Arc::from("the fake watcher holds jobs named norun"),
+            }),
+            "the fake watcher holds jobs named norun",
+        ),
+    ];
+    for (user_hold, job_hold, want) in cases {
+        let mut s = base();
+        s.users[ALICE as usize].hold = user_hold.clone();
+        // Its dependency is doomed, but the hold is said first (and the job is not ended).
+        let doomed_dep = Dependency {
+            parent: JobId(41),
+            condition: Condition::AfterOk,
+        };
+        s.parents.insert(JobId(41), ParentState::Missing);
+        s.pending = vec![
+            Pending {
+                hold: job_hold.clone(),
+                ..job(50, ALICE, DEFAULT, 1, 1.0)
+            },
+            Pending {
+                deps: vec![doomed_dep],
+                ..job(51, ALICE, DEFAULT, 1, 1.0)
+            },
+            job(52, BOB, DEFAULT, 1, 1.0),
+        ];
+        let d = pass(&s, &config(Policy::FiFo));
+        assert_eq!(why(&d, 50), want, "{user_hold:?} {job_hold:?}");
+        if user_hold.is_some() {
+            assert_eq!(why(&d, 51), want, "the whole account waits");
+            assert!(d.doomed.is_empty(), "held before its dependency is judged");
+        }
+        assert_eq!(why(&d, 52), "dispatched", "bob's job is not held");
+    }
+}
+
 #[test]
 fn doomed_propagates_within_the_pass() {
     let dep = |parent, condition| Dependency {

@@ -156,77 +156,47 @@ pub async fn pass(
 ) -> Result<usize, ServerError> {
     let clock = std::time::Instant::now();
     fill_arrays(state).await?;
-    let mut pending = state.store.pending(0).await?;
+    let pending = state.store.pending(0).await?;
     if pending.is_empty() {
         return Ok(0);
     }
     let t = state.clock.now();
-    // Watcher plugins may hold jobs back (`can_start`).
-    let mut held: Vec<(JobId, String)> = Vec::new();
-    hold_back(&mut pending, &mut held, |p| {
-        let mut probe = Task::default();
-        probe.meta.name = p.name.clone();
-        state.plugins.iter().find_map(|pl| pl.can_start(&probe, t))
-    });
-    // Users whose job directories fill their disk quota wait until they archive some.
-    if let Some(quota) = state
-        .config
-        .disk_default_quota
-        .as_deref()
-        .and_then(|q| god_core::size::parse_size(q).ok())
-    {
-        let full: HashMap<String, u64> = state
-            .store
-            .disk_usage()
-            .await?
-            .into_iter()
-            .filter(|(_, used)| *used >= quota)
-            .collect();
-        if !full.is_empty() {
-            hold_back(&mut pending, &mut held, |p| {
-                full.get(&p.user).map(|used| {
-                    format!(
-                        "disk quota {quota} bytes reached: {used} bytes in job directories (archive old jobs to free them)"
-                    )
-                })
-            });
-        }
-    }
     let cap = match capacity.get(state).await {
         Ok(cap) if state.recovered.is_open() => cap,
         // The executor answers again: start-up recovery runs first, then we are woken.
         Ok(_) => return Ok(0),
         Err(ServerError::Exec(ExecError::Unavailable(why))) => {
             let reason = format!("waiting for the executor: {why}");
-            hold_back(&mut pending, &mut held, |_| Some(reason.clone()));
-            state.store.set_reasons(&held).await?;
+            let changed: Vec<(JobId, String)> = pending
+                .iter()
+                .filter(|p| p.reason.as_deref() != Some(reason.as_str()))
+                .map(|p| (p.id, reason.clone()))
+                .collect();
+            state.store.set_reasons(&changed).await?;
             return Ok(0);
         }
         Err(e) => return Err(e),
     };
+    let plugin_holds = plugin_holds(state, &pending, t).await?;
+    // Users whose job directories fill their disk quota wait until they archive some.
+    let disk_full: HashMap<String, (u64, u64)> = match state
+        .config
+        .disk_default_quota
+        .as_deref()
+        .and_then(|q| god_core::size::parse_size(q).ok())
+    {
+        Some(quota) => state
+            .store
+            .disk_usage()
+            .await?
+            .into_iter()
+            .filter(|(_, used)| *used >= quota)
+            .map(|(user, used)| (user, (quota, used)))
+            .collect(),
+        None => HashMap::new(),
+    };
     let running = state.store.running().await?;
     let users = state.store.list_users().await?;
-    // Jobs of a disabled account, or of a guest an administrator deactivated, wait.
-    let barred: HashMap<&str, &'static str> = users
-        .iter()
-        .filter_map(|u| {
-            if u.disabled {
-                Some((u.login.as_str(), "the account is disabled: its jobs wait"))
-            } else if u.inactive_guest() {
-                Some((
-                    u.login.as_str(),
-                    "the guest account is not active: its jobs wait for an administrator",
-                ))
-            } else {
-                None
-            }
-        })
-        .collect();
-    if !barred.is_empty() {
-        hold_back(&mut pending, &mut held, |p| {
-            barred.get(p.user.as_str()).map(|why| (*why).to_string())
-        });
-    }
     let projects = state.store.list_projects().await?;
     let half_life =
         parse_duration_secs(&state.config.fairshare_half_life).unwrap_or(604_800) as f64;
@@ -263,6 +233,8 @@ pub async fn pass(
         usage: &usage,
         nodes: &nodes,
         parents: &parents,
+        disk_full: &disk_full,
+        plugin_holds: &plugin_holds,
     });
     let loaded = clock.elapsed();
     let decision = plan(&snap, &pass_config(&state.config));
@@ -273,7 +245,7 @@ pub async fn pass(
     let refresh = reasons.due();
     let current: HashMap<JobId, Option<&String>> =
         pending.iter().map(|p| (p.id, p.reason.as_ref())).collect();
-    let mut changed: Vec<(JobId, String)> = held;
+    let mut changed: Vec<(JobId, String)> = Vec::new();
     for (id, why) in &decision.waiting {
         let why = why.to_string();
         let old = current.get(id).copied().flatten();
@@ -326,22 +298,24 @@ pub async fn pass(
     Ok(n)
 }
 
-/// Keep back the pending jobs `why` gives a reason for; their reason goes to `held` (to be
-/// written) unless it is already theirs.
-fn hold_back(
-    pending: &mut Vec<PendingRow>,
-    held: &mut Vec<(JobId, String)>,
-    why: impl Fn(&PendingRow) -> Option<String>,
-) {
-    pending.retain(|p| match why(p) {
-        Some(reason) => {
-            if p.reason.as_deref() != Some(reason.as_str()) {
-                held.push((p.id, reason));
-            }
-            false
+/// What the watcher plugins' `can_start` says of each pending job, asked with the job as it is
+/// stored (read only when a configured plugin looks at starts).
+async fn plugin_holds(
+    state: &AppState,
+    pending: &[PendingRow],
+    now: f64,
+) -> Result<HashMap<JobId, String>, ServerError> {
+    if !state.plugins.iter().any(|p| p.checks_start()) {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<JobId> = pending.iter().map(|p| p.id).collect();
+    let mut held = HashMap::new();
+    for task in state.store.get_jobs(&ids).await? {
+        if let Some(why) = state.plugins.iter().find_map(|p| p.can_start(&task, now)) {
+            held.insert(task.id, why);
         }
-        None => true,
-    });
+    }
+    Ok(held)
 }
 
 fn nonce() -> String {

@@ -1,10 +1,12 @@
 //! Turn what the database says into the scheduling pass's [`Snapshot`]: intern users, projects
-//! and labels, decay recorded usage to `now`, and describe the executor's node. Pure.
+//! and labels, decay recorded usage to `now`, describe the executor's node, and say what is held
+//! back (disabled accounts, inactive guests, full disk quotas, plugin verdicts), so that the
+//! pure pass gives every pending job its reason. Pure.
 
 use god_core::config::Config;
 use god_core::schedule::{
-    Account, Dependency, Interner, Node, NodeReservation, ParentState, Pending, Quotas, Running,
-    Snapshot, Usage,
+    Account, Dependency, Hold, Interner, Node, NodeReservation, ParentState, Pending, Quotas,
+    Running, Snapshot, Usage,
 };
 use god_core::size::parse_duration_secs;
 use god_core::{deps, JobId, Primary, Task};
@@ -31,6 +33,10 @@ pub struct Inputs<'a> {
     pub nodes: &'a [NodeInfo],
     /// State and exit code of every dependency parent that exists.
     pub parents: &'a HashMap<JobId, (Primary, Option<i64>)>,
+    /// Users whose job directories fill their disk quota: (quota, bytes used).
+    pub disk_full: &'a HashMap<String, (u64, u64)>,
+    /// Jobs a watcher plugin holds back, and why.
+    pub plugin_holds: &'a HashMap<JobId, String>,
 }
 
 fn walltime(own: Option<&str>, config: &Config) -> Option<f64> {
@@ -70,6 +76,11 @@ pub fn build(i: &Inputs<'_>) -> Snapshot {
                     condition: d.condition,
                 })
                 .collect(),
+            hold: i.plugin_holds.get(&p.id).map(|why| {
+                Arc::new(Hold::Plugin {
+                    reason: Arc::from(why.as_str()),
+                })
+            }),
         })
         .collect();
 
@@ -171,6 +182,18 @@ pub fn build(i: &Inputs<'_>) -> Snapshot {
                     ram: u.limits.quota_ram,
                     time: u.limits.quota_time,
                 };
+                a.hold = if u.disabled {
+                    Some(Arc::new(Hold::AccountDisabled))
+                } else if u.inactive_guest() {
+                    Some(Arc::new(Hold::GuestInactive))
+                } else {
+                    None
+                };
+            }
+            if a.hold.is_none() {
+                if let Some(&(quota, used)) = i.disk_full.get(name.as_ref()) {
+                    a.hold = Some(Arc::new(Hold::DiskQuota { quota, used }));
+                }
             }
             if let Some((u, w)) = user_usage.get(&(k as u32)) {
                 a.usage = *u;
