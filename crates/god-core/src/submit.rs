@@ -1,7 +1,7 @@
 //! Submission: turn a client's task document into a validated [`Task`] for the authenticated
 //! user. Whatever identity the client sends is ignored: the server's identity wins.
 
-use crate::config::{executor_kind, Config};
+use crate::config::{Config, ExecutorKind};
 use crate::error::FieldError;
 use crate::size::parse_duration_secs;
 use crate::status::Primary;
@@ -275,21 +275,18 @@ pub fn validate(
     r.tasks = deps;
     // Only the first configured executor runs jobs in this version: a job asking for another
     // would be run by that one anyway, so it is refused (`swarm` names the Docker executor).
-    let runs = config
-        .executors
-        .first()
-        .map(String::as_str)
-        .unwrap_or("docker");
+    let runs = config.executors.first();
+    let runs_kind = runs.map_or(ExecutorKind::Docker, |e| e.kind);
+    let runs_name = runs.map_or("docker", |e| e.name());
     if let Some(exec) = r.executor.as_deref().filter(|e| !e.is_empty()) {
-        let name = exec.split(':').next().unwrap_or("");
-        if executor_kind(name).is_none() || executor_kind(name) != executor_kind(runs) {
+        if ExecutorKind::of(exec) != Some(runs_kind) {
             return Err(invalid(
                 "requirements.executor",
-                format!("{exec:?}: jobs on this server run on the {runs} executor"),
+                format!("{exec:?}: jobs on this server run on the {runs_name} executor"),
             ));
         }
     } else {
-        r.executor = Some(runs.to_string());
+        r.executor = Some(runs_name.to_string());
     }
     if let Some(m) = r.maxlifespan.as_deref() {
         if parse_duration_secs(m).is_err() {

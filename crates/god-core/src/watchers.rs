@@ -3,7 +3,7 @@
 //!
 //! Pure: plugins get the task and `now`, and answer with a decision the loops carry out.
 
-use crate::config::Config;
+use crate::config::{Config, WatcherName};
 use crate::size::parse_duration_secs;
 use crate::task::Task;
 
@@ -44,7 +44,7 @@ pub struct MaxLifespan {
 impl MaxLifespan {
     pub fn new(config: &Config) -> Self {
         MaxLifespan {
-            default_secs: parse_duration_secs(&config.maxlifespan).ok(),
+            default_secs: Some(config.maxlifespan.secs),
         }
     }
 
@@ -90,21 +90,18 @@ impl WatcherPlugin for FakePlugin {
     }
 }
 
-/// The plugins named in `watchers`; unknown names are reported.
-pub fn from_config(config: &Config) -> Result<Vec<Box<dyn WatcherPlugin>>, String> {
-    let mut out: Vec<Box<dyn WatcherPlugin>> = Vec::new();
-    for name in &config.watchers {
-        match name.as_str() {
-            "maxlifespan" => out.push(Box::new(MaxLifespan::new(config))),
-            "fake" => out.push(Box::new(FakePlugin)),
-            other => {
-                return Err(format!(
-                    "unknown watcher {other:?} (known: maxlifespan, fake)"
-                ))
+/// The plugins named in `watchers`, in order.
+pub fn from_config(config: &Config) -> Vec<Box<dyn WatcherPlugin>> {
+    config
+        .watchers
+        .iter()
+        .map(|name| -> Box<dyn WatcherPlugin> {
+            match name {
+                WatcherName::Maxlifespan => Box::new(MaxLifespan::new(config)),
+                WatcherName::Fake => Box::new(FakePlugin),
             }
-        }
-    }
-    Ok(out)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -142,10 +139,12 @@ mod tests {
 
     #[test]
     fn unknown_watchers_are_refused() {
-        let mut c = Config::default();
-        c.watchers = vec!["maxlifespan".into(), "fake".into()];
-        assert_eq!(from_config(&c).unwrap().len(), 2);
-        c.watchers = vec!["godflow".into()];
-        assert!(from_config(&c).is_err());
+        let c = crate::config::load("watchers: [maxlifespan, fake]", &[])
+            .unwrap()
+            .config;
+        let names: Vec<&str> = from_config(&c).iter().map(|p| p.name()).collect();
+        assert_eq!(names, ["maxlifespan", "fake"]);
+        let e = crate::config::load("watchers: [maxlifespan, godflow]", &[]).unwrap_err();
+        assert!(e.to_string().contains("watchers[1]"), "{e}");
     }
 }

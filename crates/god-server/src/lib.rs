@@ -23,7 +23,7 @@ mod testing;
 pub use error::{ApiError, ServerError};
 
 use god_core::clock::Clock;
-use god_core::config::{executor_kind, Config};
+use god_core::config::{Config, ExecutorKind, SyncMode};
 use god_exec::docker::DockerExecutor;
 use god_exec::fake::FakeExecutor;
 use god_exec::{ExecError, Executor};
@@ -88,7 +88,11 @@ pub async fn open_store(data_dir: &Path, config: &Config) -> Result<Arc<dyn Stor
         what: format!("creating data directory {}", data_dir.display()),
         source,
     })?;
-    let store = SqliteStore::open(&db_path(data_dir), config.sqlite_synchronous == "full").await?;
+    let store = SqliteStore::open(
+        &db_path(data_dir),
+        config.sqlite_synchronous == SyncMode::Full,
+    )
+    .await?;
     Ok(Arc::new(store))
 }
 
@@ -98,18 +102,17 @@ async fn executor(
     init_helper: &Path,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<dyn Executor>, ServerError> {
-    let first = config
+    let kind = config
         .executors
         .first()
-        .map(|s| s.as_str())
-        .unwrap_or("docker");
-    match executor_kind(first) {
-        Some("fake") => Ok(Arc::new(FakeExecutor::new(
+        .map_or(ExecutorKind::Docker, |e| e.kind);
+    match kind {
+        ExecutorKind::Fake => Ok(Arc::new(FakeExecutor::new(
             config.fake.clone(),
             clock,
             &data_dir.join("fake"),
         )?)),
-        Some("native") => {
+        ExecutorKind::Native => {
             let state_dir = config
                 .native
                 .state_dir
@@ -126,10 +129,7 @@ async fn executor(
                 cfg,
             )?))
         }
-        Some("docker") => Ok(Arc::new(DockerExecutor::new(&config.docker)?)),
-        _ => Err(ServerError::Config(format!(
-            "executors: unknown executor {first:?}"
-        ))),
+        ExecutorKind::Docker => Ok(Arc::new(DockerExecutor::new(&config.docker)?)),
     }
 }
 
@@ -157,7 +157,7 @@ pub(crate) async fn assemble(
     let admin_key = accounts::bootstrap_admin(&store).await?;
     let submit = submit::SubmitQueue::start(store.clone());
     let store_for_feed = store.clone();
-    let plugins = god_core::watchers::from_config(&config).map_err(ServerError::Config)?;
+    let plugins = god_core::watchers::from_config(&config);
     let limiter = Arc::new(state::RateLimiter::new(
         config.api_rate_limit,
         config.api_rate_burst,

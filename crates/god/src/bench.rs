@@ -134,7 +134,11 @@ fn job_body() -> Value {
 async fn submit_bench(a: SubmitArgs) -> Result<()> {
     let dir = scratch("submit")?;
     let mut config = fake_config();
-    config.sqlite_synchronous = a.sync.clone();
+    config.sqlite_synchronous = match a.sync.as_str() {
+        "full" => god_core::config::SyncMode::Full,
+        "normal" => god_core::config::SyncMode::Normal,
+        other => anyhow::bail!("--sync {other:?}: use full or normal"),
+    };
     let roles = Roles {
         api: true,
         scheduler: false,

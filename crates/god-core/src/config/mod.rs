@@ -5,9 +5,14 @@
 
 mod original;
 mod paths;
+mod types;
 mod validate;
 
 pub use paths::absolute;
+pub use types::{
+    AuthPolicyName, DurationSpec, ExecutorKind, ExecutorSpec, SchedulerPolicy, SizeSpec, SyncMode,
+    WatcherName,
+};
 
 use crate::error::CoreError;
 use serde::{Deserialize, Serialize};
@@ -31,10 +36,10 @@ pub struct Config {
     pub volumes: Vec<VolumeConfig>,
     pub volumes_check: bool,
     pub constraints: Vec<Constraint>,
-    pub executors: Vec<String>,
+    pub executors: Vec<ExecutorSpec>,
     pub docker: DockerConfig,
     /// `FiFo`, `FairShare` (reference 2.5) or `fairshare` (decayed consumed resources).
-    pub scheduler_policy: String,
+    pub scheduler_policy: SchedulerPolicy,
     pub fairshare_waiting_time_weight: f64,
     pub fairshare_user_time_weight: f64,
     pub fairshare_user_cpu_weight: f64,
@@ -45,7 +50,7 @@ pub struct Config {
     pub fairshare_user_weight: f64,
     pub fairshare_group_weight: f64,
     /// Half-life of recorded usage (`7d`, `12h`, seconds).
-    pub fairshare_half_life: String,
+    pub fairshare_half_life: DurationSpec,
     /// Days of usage that quotas on time look at.
     pub user_reset_usage_duration: u64,
     /// Our addition: EASY backfill (a big job at the head keeps a reservation; smaller ones
@@ -58,9 +63,9 @@ pub struct Config {
     pub max_job_pop: u32,
     /// Our addition: seconds between scheduler/watcher/archiver passes when nothing wakes them.
     pub tick_seconds: f64,
-    pub maxlifespan: String,
+    pub maxlifespan: DurationSpec,
     /// Watcher plugins, in order (`maxlifespan`, `fake`).
-    pub watchers: Vec<String>,
+    pub watchers: Vec<WatcherName>,
     pub dynamic_fields: Vec<DynamicField>,
     pub secret_passphrase: Option<String>,
     /// Seconds an API token stays valid.
@@ -69,7 +74,7 @@ pub struct Config {
     pub admin: Vec<String>,
     /// `local` (our database, argon2 passwords), `system` (host accounts: NSS + PAM), `ldap`
     /// (alias `goauth`, the original's name) or `fake` (tests only, needs `allow_fake_auth`).
-    pub auth_policy: String,
+    pub auth_policy: AuthPolicyName,
     pub allow_fake_auth: bool,
     /// Our addition: PAM service of the `system` policy (a file in `/etc/pam.d`).
     pub pam_service: String,
@@ -89,7 +94,7 @@ pub struct Config {
     pub login_rate_limit: LoginRateLimit,
     pub max_file_download: u64,
     /// Bytes of job directories a user may keep (`40G`); archiving frees them. None: no quota.
-    pub disk_default_quota: Option<String>,
+    pub disk_default_quota: Option<SizeSpec>,
     pub rate_limit: Option<u64>,
     pub rate_limit_all: Option<u64>,
     pub share_project_tasks: bool,
@@ -107,7 +112,7 @@ pub struct Config {
     pub max_request_body: usize,
     /// Our addition: `full` (fsync every commit: an acknowledged job survives power loss) or
     /// `normal` (survives a crash of the server, not of the machine).
-    pub sqlite_synchronous: String,
+    pub sqlite_synchronous: SyncMode,
     /// Guests (reference 5.4): people who log in through an OpenID Connect provider (`oidc`)
     /// instead of the site's directory. They run as `guest_bind` and wait for an administrator
     /// to activate them.
@@ -138,9 +143,9 @@ impl Default for Config {
             volumes: Vec::new(),
             volumes_check: true,
             constraints: Vec::new(),
-            executors: vec!["docker".into()],
+            executors: vec![ExecutorSpec::from("docker")],
             docker: DockerConfig::default(),
-            scheduler_policy: "FiFo".into(),
+            scheduler_policy: SchedulerPolicy::Fifo,
             fairshare_waiting_time_weight: 0.1,
             fairshare_user_time_weight: 1.0,
             fairshare_user_cpu_weight: 0.2,
@@ -150,15 +155,15 @@ impl Default for Config {
             fairshare_group_ram_weight: 0.01,
             fairshare_user_weight: 1.0,
             fairshare_group_weight: 1.0,
-            fairshare_half_life: "7d".into(),
+            fairshare_half_life: DurationSpec::from("7d"),
             user_reset_usage_duration: 30,
             backfill: true,
             node_labels: Default::default(),
             node_reservation: Vec::new(),
             max_job_pop: 100,
             tick_seconds: 2.0,
-            maxlifespan: "7d".into(),
-            watchers: vec!["maxlifespan".into()],
+            maxlifespan: DurationSpec::from("7d"),
+            watchers: vec![WatcherName::Maxlifespan],
             dynamic_fields: vec![DynamicField {
                 name: "maxlifespan".into(),
                 admin_only: false,
@@ -166,7 +171,7 @@ impl Default for Config {
             secret_passphrase: None,
             token_ttl: 86_400,
             admin: Vec::new(),
-            auth_policy: "local".into(),
+            auth_policy: AuthPolicyName::Local,
             allow_fake_auth: false,
             pam_service: "login".into(),
             ldap_host: None,
@@ -189,7 +194,7 @@ impl Default for Config {
             api_rate_burst: 400.0,
             failure_policy: FailurePolicy::default(),
             max_request_body: 1 << 20,
-            sqlite_synchronous: "full".into(),
+            sqlite_synchronous: SyncMode::Full,
             guest_allow: false,
             guest_bind: None,
             guest_home_root: None,
@@ -439,6 +444,7 @@ pub fn load(yaml: &str, env: &[(String, String)]) -> Result<Loaded, CoreError> {
     validate::validate(&config)?;
     if let [first, rest @ ..] = config.executors.as_slice() {
         if !rest.is_empty() {
+            let rest: Vec<String> = rest.iter().map(|e| e.to_string()).collect();
             warnings.push(format!(
                 "executors: only the first ({first}) runs jobs in this version; {} not used",
                 rest.join(", ")
@@ -446,16 +452,6 @@ pub fn load(yaml: &str, env: &[(String, String)]) -> Result<Loaded, CoreError> {
         }
     }
     Ok(Loaded { config, warnings })
-}
-
-/// The kind of executor a configured name denotes (`swarm` is the original's name for Docker).
-pub fn executor_kind(name: &str) -> Option<&'static str> {
-    match name.split(':').next().unwrap_or("") {
-        "docker" | "swarm" => Some("docker"),
-        "fake" => Some("fake"),
-        "native" => Some("native"),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -529,7 +525,7 @@ mod tests {
             ("GODOCKER_DOCKER_TLS".to_string(), "1".to_string()),
         ];
         let l = load("docker_url: tcp://x:2375\nexecutor: swarm\n", &env).unwrap();
-        assert_eq!(l.config.executors, vec!["fake".to_string()]);
+        assert_eq!(l.config.executors, vec![ExecutorSpec::from("fake")]);
         assert!(l.config.docker.tls);
         assert_eq!(l.config.docker.url.as_deref(), Some("tcp://x:2375"));
     }
@@ -613,7 +609,7 @@ mod tests {
         let l = load(yaml, &env).unwrap();
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
         let c = l.config;
-        assert_eq!(c.auth_policy, "goauth");
+        assert_eq!(c.auth_policy, AuthPolicyName::Ldap, "goauth is ldap");
         assert_eq!(c.ldap_host.as_deref(), Some("ldap.example.org"));
         assert_eq!(c.ldap_port, Some(636));
         assert_eq!(c.ldap_base_dn_filter, "ou=People");

@@ -3,6 +3,7 @@
 use super::ledger::Ledger;
 use super::model::{Pending, Snapshot};
 use super::reason::Ranking;
+use crate::config::SchedulerPolicy;
 
 /// `FairShare` weights; config keys `fairshare_*_weight`, defaults of the reference.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -115,20 +116,26 @@ pub enum Policy {
 }
 
 impl Policy {
+    /// The policy of `scheduler_policy`, with the `fairshare_*_weight` weights (`fairshare` uses
+    /// their `user` and `group` weights for its user and project factors).
+    pub fn of(name: SchedulerPolicy, weights: Weights, half_life: f64) -> Policy {
+        match name {
+            SchedulerPolicy::Fifo => Policy::FiFo,
+            SchedulerPolicy::TicketShare => Policy::FairShare(weights),
+            SchedulerPolicy::UsageShare => Policy::Fairshare(Fair {
+                half_life,
+                user_weight: weights.user,
+                project_weight: weights.group,
+            }),
+        }
+    }
+
     /// The policy a `scheduler_policy` value names: `FiFo` (or `fifo`), `FairShare`,
     /// `fairshare`. `weights` come from the `fairshare_*_weight` keys; `fairshare` uses their
     /// `user` and `group` weights for its user and project factors.
     pub fn named(name: &str, weights: Weights, half_life: f64) -> Option<Policy> {
-        match name {
-            "FiFo" | "fifo" => Some(Policy::FiFo),
-            "FairShare" => Some(Policy::FairShare(weights)),
-            "fairshare" => Some(Policy::Fairshare(Fair {
-                half_life,
-                user_weight: weights.user,
-                project_weight: weights.group,
-            })),
-            _ => None,
-        }
+        let name: SchedulerPolicy = serde_json::from_value(name.into()).ok()?;
+        Some(Policy::of(name, weights, half_life))
     }
 
     pub fn ranking(&self) -> Ranking {

@@ -13,7 +13,6 @@ use crate::state::AppState;
 use crate::ServerError;
 use futures_util::stream::{self, StreamExt};
 use god_core::schedule::{pass as plan, PassConfig, Policy, Weights};
-use god_core::size::parse_duration_secs;
 use god_core::transition::Event;
 use god_core::{launch, JobId, Primary, Task};
 use god_exec::{jobdir, Capacity, ExecError};
@@ -121,15 +120,14 @@ pub fn pass_config(config: &god_core::config::Config) -> PassConfig {
     w.group_ram = config.fairshare_group_ram_weight;
     w.user = config.fairshare_user_weight;
     w.group = config.fairshare_group_weight;
-    let half_life = parse_duration_secs(&config.fairshare_half_life)
-        .map(|s| s as f64)
-        .unwrap_or(7.0 * 86_400.0);
     PassConfig {
-        policy: Policy::named(&config.scheduler_policy, w, half_life).unwrap_or(Policy::FiFo),
+        policy: Policy::of(
+            config.scheduler_policy,
+            w,
+            config.fairshare_half_life.as_f64(),
+        ),
         max_dispatch: config.max_job_pop.max(1) as usize,
-        default_walltime: parse_duration_secs(&config.maxlifespan)
-            .map(|s| s as f64)
-            .unwrap_or(7.0 * 86_400.0),
+        default_walltime: config.maxlifespan.as_f64(),
         backfill: config.backfill,
     }
 }
@@ -179,27 +177,22 @@ pub async fn pass(
     };
     let plugin_holds = plugin_holds(state, &pending, t).await?;
     // Users whose job directories fill their disk quota wait until they archive some.
-    let disk_full: HashMap<String, (u64, u64)> = match state
-        .config
-        .disk_default_quota
-        .as_deref()
-        .and_then(|q| god_core::size::parse_size(q).ok())
-    {
-        Some(quota) => state
-            .store
-            .disk_usage()
-            .await?
-            .into_iter()
-            .filter(|(_, used)| *used >= quota)
-            .map(|(user, used)| (user, (quota, used)))
-            .collect(),
-        None => HashMap::new(),
-    };
+    let disk_full: HashMap<String, (u64, u64)> =
+        match state.config.disk_default_quota.as_ref().map(|q| q.bytes) {
+            Some(quota) => state
+                .store
+                .disk_usage()
+                .await?
+                .into_iter()
+                .filter(|(_, used)| *used >= quota)
+                .map(|(user, used)| (user, (quota, used)))
+                .collect(),
+            None => HashMap::new(),
+        };
     let running = state.store.running().await?;
     let users = state.store.list_users().await?;
     let projects = state.store.list_projects().await?;
-    let half_life =
-        parse_duration_secs(&state.config.fairshare_half_life).unwrap_or(604_800) as f64;
+    let half_life = state.config.fairshare_half_life.as_f64();
     let horizon = (state.config.user_reset_usage_duration as f64 * 86_400.0).max(8.0 * half_life);
     let usage = state.store.usage_since(t - horizon).await?;
     let dep_ids: Vec<JobId> = pending

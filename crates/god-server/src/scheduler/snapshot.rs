@@ -40,17 +40,15 @@ pub struct Inputs<'a> {
 }
 
 fn walltime(own: Option<&str>, config: &Config) -> Option<f64> {
-    own.and_then(|m| parse_duration_secs(m).ok())
-        .or_else(|| parse_duration_secs(&config.maxlifespan).ok())
-        .filter(|s| *s > 0)
-        .map(|s| s as f64)
+    let secs = own
+        .and_then(|m| parse_duration_secs(m).ok())
+        .unwrap_or(config.maxlifespan.secs);
+    (secs > 0).then_some(secs as f64)
 }
 
 pub fn build(i: &Inputs<'_>) -> Snapshot {
     let config = i.config;
-    let half_life = parse_duration_secs(&config.fairshare_half_life)
-        .map(|s| s as f64)
-        .unwrap_or(7.0 * 86_400.0);
+    let half_life = config.fairshare_half_life.as_f64();
     let window_start = i.now - config.user_reset_usage_duration as f64 * 86_400.0;
     let mut users = Interner::default();
     let mut projects = Interner::default();

@@ -1,0 +1,290 @@
+//! Configuration values parsed into types once, at load: a misspelt policy or a duration that is
+//! not one stops start-up naming the key, and the rest of the code never parses a string again.
+//! Each type reads (and writes back) the original's spelling.
+
+use crate::size::{parse_duration_secs, parse_size};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// `scheduler_policy`: how the queue is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SchedulerPolicy {
+    /// `FiFo` (or `fifo`): submission order.
+    #[serde(rename = "FiFo", alias = "fifo")]
+    Fifo,
+    /// `FairShare`: the original's ticket score (waiting time, usage, priorities).
+    #[serde(rename = "FairShare")]
+    TicketShare,
+    /// `fairshare`: decayed consumed cpu·seconds against priority shares.
+    #[serde(rename = "fairshare")]
+    UsageShare,
+}
+
+/// `auth_policy`: who may log in, and as whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthPolicyName {
+    /// Our database (API keys, argon2 passwords).
+    #[serde(rename = "local")]
+    Local,
+    /// The host's accounts (NSS + PAM).
+    #[serde(rename = "system")]
+    System,
+    /// An LDAP directory (`goauth` is the original's name).
+    #[serde(rename = "ldap", alias = "goauth")]
+    Ldap,
+    /// Any password (tests only, with `allow_fake_auth`).
+    #[serde(rename = "fake")]
+    Fake,
+}
+
+impl AuthPolicyName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthPolicyName::Local => "local",
+            AuthPolicyName::System => "system",
+            AuthPolicyName::Ldap => "ldap",
+            AuthPolicyName::Fake => "fake",
+        }
+    }
+}
+
+/// `sqlite_synchronous`: when a commit is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// fsync at every commit: an acknowledged job survives power loss.
+    Full,
+    /// Survives a crash of the server, not of the machine.
+    Normal,
+}
+
+/// A watcher plugin of `watchers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WatcherName {
+    /// Kill jobs that run longer than their `maxlifespan`.
+    Maxlifespan,
+    /// The original's test plugin: jobs named `norun` never start.
+    Fake,
+}
+
+/// What runs jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutorKind {
+    /// The Docker Engine (`docker`; `swarm` is the original's name for it).
+    Docker,
+    /// Host processes as the user, without containers.
+    Native,
+    /// The original's fake executor (tests, benchmarks).
+    Fake,
+}
+
+impl ExecutorKind {
+    /// The kind a name (its first `:`-separated token) denotes.
+    pub fn of(name: &str) -> Option<ExecutorKind> {
+        match name.split(':').next().unwrap_or("") {
+            "docker" | "swarm" => Some(ExecutorKind::Docker),
+            "native" => Some(ExecutorKind::Native),
+            "fake" => Some(ExecutorKind::Fake),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutorKind::Docker => "docker",
+            ExecutorKind::Native => "native",
+            ExecutorKind::Fake => "fake",
+        }
+    }
+}
+
+/// One entry of `executors`, in the original's `name[:option[:option]]` form (e.g.
+/// `sge:all.q:docker`); kept as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutorSpec {
+    pub kind: ExecutorKind,
+    /// As written (`swarm`, `docker`…): what requirements and messages name.
+    pub written: String,
+    /// What follows the name, `:`-separated.
+    pub options: Vec<String>,
+}
+
+impl ExecutorSpec {
+    pub fn parse(s: &str) -> Result<ExecutorSpec, String> {
+        let mut parts = s.split(':');
+        let name = parts.next().unwrap_or("").trim();
+        let kind = ExecutorKind::of(name).ok_or_else(|| {
+            format!("unknown executor {s:?} (known: docker, swarm, native, fake)")
+        })?;
+        Ok(ExecutorSpec {
+            kind,
+            written: s.trim().to_string(),
+            options: parts.map(|p| p.trim().to_string()).collect(),
+        })
+    }
+
+    /// The name (before any option).
+    pub fn name(&self) -> &str {
+        self.written.split(':').next().unwrap_or("")
+    }
+}
+
+impl fmt::Display for ExecutorSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.written)
+    }
+}
+
+impl Serialize for ExecutorSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.written)
+    }
+}
+
+impl<'de> Deserialize<'de> for ExecutorSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ExecutorSpec::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl From<&str> for ExecutorSpec {
+    /// For tests and defaults: an unknown name becomes the fake executor's spelling of itself.
+    fn from(s: &str) -> Self {
+        ExecutorSpec::parse(s).unwrap_or(ExecutorSpec {
+            kind: ExecutorKind::Fake,
+            written: s.to_string(),
+            options: Vec::new(),
+        })
+    }
+}
+
+/// A duration as written (`7d`, `12h`, `30m`, `3600s`, or a number of seconds), with its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurationSpec {
+    pub secs: u64,
+    written: String,
+}
+
+impl DurationSpec {
+    pub fn parse(s: &str) -> Result<DurationSpec, String> {
+        Ok(DurationSpec {
+            secs: parse_duration_secs(s)?,
+            written: s.trim().to_string(),
+        })
+    }
+
+    pub fn as_f64(&self) -> f64 {
+        self.secs as f64
+    }
+}
+
+impl From<&str> for DurationSpec {
+    /// For defaults and tests; a string that is not a duration is 0 seconds.
+    fn from(s: &str) -> Self {
+        DurationSpec::parse(s).unwrap_or(DurationSpec {
+            secs: 0,
+            written: s.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for DurationSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.written)
+    }
+}
+
+impl Serialize for DurationSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.written)
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "{other} is not a duration"
+                )))
+            }
+        };
+        DurationSpec::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A size as written (`40G`, decimal multipliers as the original), with its value in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SizeSpec {
+    pub bytes: u64,
+    written: String,
+}
+
+impl SizeSpec {
+    pub fn parse(s: &str) -> Result<SizeSpec, String> {
+        Ok(SizeSpec {
+            bytes: parse_size(s)?,
+            written: s.trim().to_string(),
+        })
+    }
+}
+
+impl fmt::Display for SizeSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.written)
+    }
+}
+
+impl Serialize for SizeSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.written)
+    }
+}
+
+impl<'de> Deserialize<'de> for SizeSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            other => return Err(serde::de::Error::custom(format!("{other} is not a size"))),
+        };
+        SizeSpec::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_the_originals_spelling() {
+        let policy = |s: &str| serde_json::from_value::<SchedulerPolicy>(s.into()).ok();
+        assert_eq!(policy("FiFo"), Some(SchedulerPolicy::Fifo));
+        assert_eq!(policy("fifo"), Some(SchedulerPolicy::Fifo));
+        assert_eq!(policy("FairShare"), Some(SchedulerPolicy::TicketShare));
+        assert_eq!(policy("fairshare"), Some(SchedulerPolicy::UsageShare));
+        assert_eq!(policy("Fairshare"), None);
+        let auth = |s: &str| serde_json::from_value::<AuthPolicyName>(s.into()).ok();
+        assert_eq!(auth("goauth"), Some(AuthPolicyName::Ldap));
+        assert_eq!(auth("kerberos"), None);
+        let e = ExecutorSpec::parse("sge:all.q:docker");
+        assert!(e.is_err(), "sge is not an executor of this version");
+        let e = ExecutorSpec::parse("swarm:opt").unwrap();
+        assert_eq!(
+            (e.kind, e.name(), e.options.clone()),
+            (ExecutorKind::Docker, "swarm", vec!["opt".to_string()])
+        );
+        assert_eq!(serde_json::to_value(&e).unwrap(), "swarm:opt");
+        let d: DurationSpec = serde_json::from_value("12h".into()).unwrap();
+        assert_eq!((d.secs, d.to_string()), (43_200, "12h".to_string()));
+        let d: DurationSpec = serde_json::from_value(90.into()).unwrap();
+        assert_eq!(d.secs, 90);
+        assert!(serde_json::from_value::<DurationSpec>("forever".into()).is_err());
+        let q: SizeSpec = serde_json::from_value("40G".into()).unwrap();
+        assert_eq!(q.bytes, 40_000_000_000);
+    }
+}
