@@ -200,6 +200,8 @@ fn every_route_answers_as_recorded() {
     s.call(a, "GET", "/api/1.0/task/2", None);
     s.call(ad, "POST", "/api/1.0/task/over/all/0/10", Some(json!({})));
     s.call(a, "GET", "/api/1.0/task/1/archive", None);
+    srv.client("alice", &alice_key)
+        .wait_for(1, 30, "archived", |j| j["status"]["primary"] == "archived");
     s.call(a, "GET", "/api/1.0/archive/0", None);
     s.call(a, "DELETE", "/api/1.0/task/2/archive", None);
     s.call(a, "DELETE", "/api/1.0/archive/0", None);
