@@ -2,6 +2,7 @@
 //! `god user` commands open the database instead).
 
 use super::http::{self, Api, Credentials};
+use super::limits::{LimitArgs, Limits};
 use super::output::{emit_line, format_duration, format_gb, print_json, Table};
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
@@ -369,18 +370,9 @@ pub struct AccountShowArgs {
 pub struct AccountSetArgs {
     /// The login [default: yours]
     pub login: Option<String>,
-    /// Scheduling priority, 0 to 100 (administrators)
-    #[arg(long, value_name = "N")]
-    pub prio: Option<u32>,
-    /// CPU quota: most CPUs one job may ask for, 0 for none (administrators)
-    #[arg(long, value_name = "N")]
-    pub quota_cpu: Option<f64>,
-    /// RAM quota in GB: most memory one job may ask for, 0 for none (administrators)
-    #[arg(long, value_name = "GB")]
-    pub quota_ram: Option<f64>,
-    /// Time quota in seconds (or 12h, 30d), 0 for none (administrators)
-    #[arg(long, value_name = "SECONDS")]
-    pub quota_time: Option<String>,
+    /// Priority and quotas: administrators only.
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Make the user an administrator, or not (administrators)
     #[arg(long, value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
     pub admin: Option<bool>,
@@ -404,28 +396,6 @@ pub struct AccountSetArgs {
     /// Print the server's JSON (the updated user document)
     #[arg(long)]
     pub json: bool,
-}
-
-/// A number of seconds: `3600`, `0.5`, or a duration (`12h`, `30d`).
-pub fn parse_seconds(option: &str, raw: &str) -> Result<f64> {
-    let t = raw.trim();
-    if let Ok(n) = t.parse::<f64>() {
-        if n.is_finite() && n >= 0.0 {
-            return Ok(n);
-        }
-        bail!("{option} {raw}: must be 0 or more");
-    }
-    god_core::size::parse_duration_secs(t)
-        .map(|n| n as f64)
-        .map_err(|_| anyhow!("{option} {raw:?}: give seconds, or a duration such as 12h or 30d"))
-}
-
-fn non_negative(option: &str, n: f64) -> Result<f64> {
-    if n.is_finite() && n >= 0.0 {
-        Ok(n)
-    } else {
-        bail!("{option} {n}: must be 0 or more")
-    }
 }
 
 /// Read an SSH public key file; refuse a private key.
@@ -462,10 +432,7 @@ pub fn check_public_key(text: &str) -> Result<String> {
 /// What `god account set` changes, checked.
 #[derive(Debug, Default, PartialEq)]
 pub struct UserChanges {
-    pub prio: Option<u32>,
-    pub quota_cpu: Option<f64>,
-    pub quota_ram: Option<f64>,
-    pub quota_time: Option<f64>,
+    pub limits: Limits,
     pub admin: Option<bool>,
     pub disabled: Option<bool>,
     pub active: Option<bool>,
@@ -476,24 +443,8 @@ pub struct UserChanges {
 
 impl UserChanges {
     pub fn from_args(a: &AccountSetArgs) -> Result<UserChanges> {
-        if let Some(p) = a.prio.filter(|p| *p > 100) {
-            bail!("--prio {p}: the priority goes from 0 to 100");
-        }
         let c = UserChanges {
-            prio: a.prio,
-            quota_cpu: a
-                .quota_cpu
-                .map(|n| non_negative("--quota-cpu", n))
-                .transpose()?,
-            quota_ram: a
-                .quota_ram
-                .map(|n| non_negative("--quota-ram", n))
-                .transpose()?,
-            quota_time: a
-                .quota_time
-                .as_deref()
-                .map(|t| parse_seconds("--quota-time", t))
-                .transpose()?,
+            limits: a.limits.checked()?,
             admin: a.admin,
             disabled: a.disabled,
             active: a.active,
@@ -567,17 +518,8 @@ pub fn apply_user_changes(doc: &mut Value, c: &UserChanges) -> Result<Vec<String
             *slot = new;
         }
     };
-    if let Some(p) = c.prio {
-        set(doc, &["usage", "prio"], serde_json::json!(p));
-    }
-    if let Some(q) = c.quota_cpu {
-        set(doc, &["usage", "quota_cpu"], serde_json::json!(q));
-    }
-    if let Some(q) = c.quota_ram {
-        set(doc, &["usage", "quota_ram"], serde_json::json!(q));
-    }
-    if let Some(q) = c.quota_time {
-        set(doc, &["usage", "quota_time"], serde_json::json!(q));
+    for (name, value) in c.limits.fields() {
+        set(doc, &["usage", name], value);
     }
     if let Some(b) = c.admin {
         set(doc, &["admin"], serde_json::json!(b));
@@ -784,9 +726,12 @@ mod tests {
     fn user_changes_apply() {
         let mut doc = user();
         let c = UserChanges {
-            prio: Some(60),
-            quota_cpu: Some(4.0),
-            quota_ram: Some(0.0),
+            limits: Limits {
+                prio: Some(60),
+                quota_cpu: Some(4.0),
+                quota_ram: Some(0.0),
+                quota_time: None,
+            },
             disabled: Some(true),
             ssh_key: Some(Some(
                 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIabcdefgh me@host".into(),
@@ -829,7 +774,10 @@ mod tests {
         let changed = apply_user_changes(
             &mut doc,
             &UserChanges {
-                quota_time: Some(3600.0),
+                limits: Limits {
+                    quota_time: Some(3600.0),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         )
@@ -873,10 +821,12 @@ mod tests {
         assert_eq!(
             c,
             UserChanges {
-                prio: Some(60),
-                quota_cpu: Some(4.0),
-                quota_ram: Some(0.5),
-                quota_time: Some(7200.0),
+                limits: Limits {
+                    prio: Some(60),
+                    quota_cpu: Some(4.0),
+                    quota_ram: Some(0.5),
+                    quota_time: Some(7200.0),
+                },
                 admin: Some(true),
                 disabled: Some(false),
                 ..Default::default()
@@ -895,6 +845,7 @@ mod tests {
 
     #[test]
     fn seconds_and_keys() {
+        use crate::client::limits::parse_seconds;
         assert_eq!(parse_seconds("--quota-time", "3600").unwrap(), 3600.0);
         assert_eq!(parse_seconds("--quota-time", "1.5").unwrap(), 1.5);
         assert_eq!(parse_seconds("--quota-time", "30d").unwrap(), 2_592_000.0);

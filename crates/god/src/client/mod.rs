@@ -9,6 +9,7 @@ mod events;
 mod files;
 mod http;
 mod jobs;
+mod limits;
 mod output;
 mod project;
 mod submit;

@@ -1,8 +1,9 @@
 //! `god project`: projects over the API. Administrators create, change and delete them; members
 //! see theirs and submit to them with `god submit --project ID`.
 
-use super::account::{number, parse_seconds, print_usage, quota};
+use super::account::{number, print_usage, quota};
 use super::http::{status_of, Api};
+use super::limits::LimitArgs;
 use super::output::{emit_line, format_gb, print_json, truncate, Table};
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
@@ -76,18 +77,8 @@ pub struct Fields {
     /// Free text description
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
-    /// Scheduling priority, 0 to 100
-    #[arg(long, value_name = "N")]
-    pub prio: Option<u32>,
-    /// CPU quota: most CPUs one job may ask for, 0 for none
-    #[arg(long, value_name = "N")]
-    pub quota_cpu: Option<f64>,
-    /// RAM quota in GB: most memory one job may ask for, 0 for none
-    #[arg(long, value_name = "GB")]
-    pub quota_ram: Option<f64>,
-    /// Time quota in seconds (or 12h, 30d), 0 for none
-    #[arg(long, value_name = "SECONDS")]
-    pub quota_time: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Members, comma-separated logins (replaces the list; '' for none)
     #[arg(long, value_name = "LOGIN,...")]
     pub members: Option<String>,
@@ -115,35 +106,13 @@ pub fn split_members(raw: &str) -> Vec<String> {
     out
 }
 
-fn non_negative(option: &str, n: f64) -> Result<f64> {
-    if n.is_finite() && n >= 0.0 {
-        Ok(n)
-    } else {
-        bail!("{option} {n}: must be 0 or more")
-    }
-}
-
 /// The project fields given on the command line, checked, as the server names them.
 pub fn fields_json(f: &Fields) -> Result<Vec<(&'static str, Value)>> {
     let mut m = Vec::new();
     if let Some(d) = &f.description {
         m.push(("description", json!(d)));
     }
-    if let Some(p) = f.prio {
-        if p > 100 {
-            bail!("--prio {p}: the priority goes from 0 to 100");
-        }
-        m.push(("prio", json!(p)));
-    }
-    if let Some(q) = f.quota_cpu {
-        m.push(("quota_cpu", json!(non_negative("--quota-cpu", q)?)));
-    }
-    if let Some(q) = f.quota_ram {
-        m.push(("quota_ram", json!(non_negative("--quota-ram", q)?)));
-    }
-    if let Some(t) = &f.quota_time {
-        m.push(("quota_time", json!(parse_seconds("--quota-time", t)?)));
-    }
+    m.extend(f.limits.checked()?.fields());
     if let Some(members) = &f.members {
         m.push(("members", json!(split_members(members))));
     }
@@ -527,10 +496,12 @@ mod tests {
     fn fields_and_updates() {
         let f = Fields {
             description: Some("Genomes".into()),
-            prio: Some(60),
-            quota_cpu: Some(8.0),
-            quota_ram: None,
-            quota_time: Some("2h".into()),
+            limits: LimitArgs {
+                prio: Some(60),
+                quota_cpu: Some(8.0),
+                quota_ram: None,
+                quota_time: Some("2h".into()),
+            },
             members: Some("alice,bob".into()),
         };
         let m = fields_json(&f).unwrap();
@@ -539,13 +510,12 @@ mod tests {
             json!({"description": "Genomes", "prio": 60, "quota_cpu": 8.0, "quota_time": 7200.0,
                    "members": ["alice", "bob"]})
         );
-        assert!(fields_json(&Fields {
+        let limits = LimitArgs {
             prio: Some(101),
             ..Default::default()
-        })
-        .is_err());
+        };
         assert!(fields_json(&Fields {
-            quota_ram: Some(-1.0),
+            limits,
             ..Default::default()
         })
         .is_err());
