@@ -132,7 +132,6 @@ impl Batch {
 
     /// Write every changed job, the consequences and the change log; the newest change id.
     pub async fn store(self, conn: &mut SqliteConnection) -> Result<Option<i64>, StoreError> {
-        let changed: Vec<JobId> = self.dirty.iter().copied().collect();
         if !self.dirty.is_empty() {
             let mut rows = Vec::with_capacity(self.dirty.len());
             for id in &self.dirty {
@@ -178,6 +177,10 @@ impl Batch {
             .execute(&mut *conn)
             .await?;
         }
-        super::events::jobs_changed(conn, &changed).await
+        let changed = self
+            .dirty
+            .iter()
+            .filter_map(|id| self.tasks.get(id).map(|t| (*id, t)));
+        super::events::tasks_changed(conn, changed).await
     }
 }

@@ -1,18 +1,55 @@
 //! The change log (`events` table), written in the transaction of each change.
 //!
-//! Job changes are summarised from the `jobs` rows as they are after the change, by one
-//! `INSERT … SELECT` per transaction whatever the number of jobs, so every write path (batches of
-//! transitions, submissions, reasons, array children) records its changes the same way.
+//! Job changes are summarised (what a list row shows) by one `INSERT … SELECT` per transaction
+//! whatever the number of jobs: from the documents in memory where the write has them
+//! (submissions, batches of transitions), else from the `jobs` rows as they are after the change
+//! (reasons, array children), with the same fields.
 
 use crate::{Change, ChangeKind, StoreError};
-use god_core::JobId;
-use serde_json::Value;
+use god_core::{JobId, Task};
+use serde_json::{json, Value};
 use sqlx::{Row, SqliteConnection};
 
 /// The database's clock (seconds since the epoch) in SQL.
 const NOW: &str = "((julianday('now') - 2440587.5) * 86400.0)";
 
-/// Record a change of each job in `ids` (as their rows are now). Returns the newest change id.
+/// What a job change says of the job: what a list row shows.
+fn summary(id: JobId, t: &Task) -> Value {
+    json!({
+        "id": id.0,
+        "user": t.user.id,
+        "project": t.user.project,
+        "name": t.meta.name,
+        "primary": t.status.primary.as_str(),
+        "secondary": t.status.secondary.map(|s| s.as_str()),
+        "reason": t.status.reason,
+        "exitcode": t.status.exitcode,
+        "parent": t.parent_task_id.map(|p| p.0),
+    })
+}
+
+/// Record a change of each of `tasks` (as written in this transaction), summarised from the
+/// documents in memory. Returns the newest change id.
+pub(super) async fn tasks_changed<'t>(
+    conn: &mut SqliteConnection,
+    tasks: impl IntoIterator<Item = (JobId, &'t Task)>,
+) -> Result<Option<i64>, StoreError> {
+    let rows: Vec<Value> = tasks.into_iter().map(|(id, t)| summary(id, t)).collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let rows = Value::from(rows).to_string();
+    let sql = format!(
+        "INSERT INTO events (at, kind, job_id, user_id, project, body)
+         SELECT {NOW}, 'job', j.value ->> 'id', j.value ->> 'user', j.value ->> 'project', j.value
+         FROM json_each(?) AS j"
+    );
+    sqlx::query(&sql).bind(rows).execute(&mut *conn).await?;
+    last_id(conn).await.map(Some)
+}
+
+/// Record a change of each job in `ids` (as their rows are now: for writes that have not the
+/// documents at hand). Returns the newest change id.
 pub(super) async fn jobs_changed(
     conn: &mut SqliteConnection,
     ids: &[JobId],

@@ -82,7 +82,7 @@ impl JobStore for SqliteStore {
             .await?;
             ids.push(JobId(id as u64));
         }
-        let last = events::jobs_changed(&mut tx, &ids).await?;
+        let last = events::tasks_changed(&mut tx, ids.iter().copied().zip(jobs)).await?;
         tx.commit().await?;
         self.published(last);
         Ok(ids)

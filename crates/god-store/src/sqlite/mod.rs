@@ -103,7 +103,7 @@ impl crate::ChangeLog for SqliteStore {
 
     async fn trim_changes(&self, keep: u64) -> Result<u64, StoreError> {
         let res = sqlx::query("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?")
-            .bind(keep.min(i64::MAX as u64) as i64)
+            .bind(keep.clamp(1, i64::MAX as u64) as i64)
             .execute(&self.write)
             .await?;
         Ok(res.rows_affected())
