@@ -204,16 +204,16 @@ impl Serialize for DurationSpec {
 
 impl<'de> Deserialize<'de> for DurationSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = match serde_json::Value::deserialize(d)? {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Number(n) => n.to_string(),
-            other => {
-                return Err(serde::de::Error::custom(format!(
-                    "{other} is not a duration"
-                )))
-            }
-        };
-        DurationSpec::parse(&s).map_err(serde::de::Error::custom)
+        DurationSpec::parse(&string_or_number(d, "a duration")?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A value written as a string or a bare number (`12h` or `3600`, `40G` or `1000`).
+fn string_or_number<'de, D: Deserializer<'de>>(d: D, what: &str) -> Result<String, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!("{other} is not {what}"))),
     }
 }
 
@@ -247,12 +247,7 @@ impl Serialize for SizeSpec {
 
 impl<'de> Deserialize<'de> for SizeSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = match serde_json::Value::deserialize(d)? {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Number(n) => n.to_string(),
-            other => return Err(serde::de::Error::custom(format!("{other} is not a size"))),
-        };
-        SizeSpec::parse(&s).map_err(serde::de::Error::custom)
+        SizeSpec::parse(&string_or_number(d, "a size")?).map_err(serde::de::Error::custom)
     }
 }
 
