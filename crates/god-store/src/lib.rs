@@ -141,8 +141,6 @@ pub struct PendingRow {
     pub labels: Vec<String>,
     /// The job's own `maxlifespan`, if any.
     pub maxlifespan: Option<String>,
-    /// `meta.name` (plugins look at it).
-    pub name: String,
 }
 
 /// An array parent that still has children to create.

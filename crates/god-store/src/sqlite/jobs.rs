@@ -193,8 +193,7 @@ impl JobStore for SqliteStore {
         let rows = sqlx::query(
             "SELECT id, user_id, project, cpu, ram, deps, submitted,
                     json_extract(doc, '$.status.reason', '$.requirements.gpus',
-                                 '$.requirements.label', '$.requirements.maxlifespan',
-                                 '$.meta.name') AS extra
+                                 '$.requirements.label', '$.requirements.maxlifespan') AS extra
              FROM jobs WHERE state = 'pending' AND array_total = 0 ORDER BY id LIMIT ?",
         )
         .bind(limit)
@@ -202,7 +201,7 @@ impl JobStore for SqliteStore {
         .await?;
         rows.iter()
             .map(|r| {
-                // One parse of the document for the five fields the pass needs.
+                // One parse of the document for the four fields the pass needs.
                 let extra: serde_json::Value = r
                     .try_get::<Option<&str>, _>("extra")?
                     .and_then(|e| serde_json::from_str(e).ok())
@@ -226,7 +225,6 @@ impl JobStore for SqliteStore {
                         })
                         .unwrap_or_default(),
                     maxlifespan: extra[3].as_str().map(String::from),
-                    name: extra[4].as_str().unwrap_or("").to_string(),
                 })
             })
             .collect()
