@@ -28,7 +28,7 @@ use god_exec::docker::DockerExecutor;
 use god_exec::fake::FakeExecutor;
 use god_exec::{ExecError, Executor};
 use god_store::{SqliteStore, Store};
-use state::{AppState, Paths, RecoveryGate, UserCache, Wake};
+use state::{AppState, LoopState, Paths, RecoveryGate, UserCache, Wake};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -142,7 +142,7 @@ pub(crate) async fn assemble(
     paths: Paths,
     exec: Arc<dyn Executor>,
     clock: Arc<dyn Clock>,
-) -> Result<(AppState, Option<String>), ServerError> {
+) -> Result<(LoopState, Option<String>), ServerError> {
     let server_id = store
         .meta_get_or_init("server_id", &format!("{:08x}", rand::random::<u32>()))
         .await?;
@@ -167,7 +167,6 @@ pub(crate) async fn assemble(
     let state = AppState {
         auth,
         store,
-        exec,
         config: Arc::new(config),
         secret: Arc::new(secret),
         server_id: Arc::new(server_id),
@@ -181,7 +180,7 @@ pub(crate) async fn assemble(
         clock,
         feed: feed::ChangeFeed::start(store_for_feed),
     };
-    Ok((state, admin_key))
+    Ok((LoopState { app: state, exec }, admin_key))
 }
 
 /// Start the service; returns once it is listening and its loops run. The returned future
@@ -255,7 +254,7 @@ pub async fn start(
         });
     }
     if roles.archiver {
-        tokio::spawn(archiver::run(state.clone()));
+        tokio::spawn(archiver::run(state.app.clone()));
     }
     let mut listen = None;
     let serve: std::pin::Pin<
@@ -268,7 +267,7 @@ pub async fn start(
                 source,
             })?;
         listen = listener.local_addr().ok();
-        let app = api::router(state.clone());
+        let app = api::router(state.app.clone());
         Box::pin(async move {
             axum::serve(
                 listener,

@@ -5,7 +5,7 @@
 //!
 //! Then every container labelled with our server id that belongs to no running job is removed.
 
-use crate::state::AppState;
+use crate::state::LoopState;
 use crate::watcher::{node_failed, LOST_EXIT_CODE};
 use crate::ServerError;
 use god_core::recover::{self, Action, Found};
@@ -23,7 +23,7 @@ pub struct Report {
 
 /// When recovery could not run at start-up (the executor did not answer), try again every tick
 /// until it does; then open the scheduler's gate. Returns at once when it already ran.
-pub async fn when_deferred(state: &AppState) {
+pub async fn when_deferred(state: &LoopState) {
     let tick = std::time::Duration::from_secs_f64(state.config.tick_seconds);
     while !state.recovered.is_open() {
         tokio::time::sleep(tick).await;
@@ -41,7 +41,7 @@ pub async fn when_deferred(state: &AppState) {
     }
 }
 
-pub async fn reconcile(state: &AppState) -> Result<Report, ServerError> {
+pub async fn reconcile(state: &LoopState) -> Result<Report, ServerError> {
     let mut report = Report::default();
     let containers = state.exec.list_labelled(&state.server_id).await?;
     let mut kept: HashSet<String> = HashSet::new();

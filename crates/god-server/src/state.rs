@@ -1,5 +1,7 @@
-//! What every part of the service shares: the store, the executor, the configuration, and the
-//! signals that wake the loops.
+//! What the parts of the service share. [`AppState`] is what the API handlers get: the store,
+//! the configuration, the wake-ups, and no executor (a handler writes a request into the job and
+//! wakes the loop that owns it). [`LoopState`] is what the scheduler, watcher and recovery get:
+//! the same plus the executor.
 
 use crate::submit::SubmitQueue;
 use god_core::config::Config;
@@ -107,7 +109,6 @@ pub struct Paths {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub exec: Arc<dyn Executor>,
     pub config: Arc<Config>,
     pub secret: Arc<String>,
     pub server_id: Arc<String>,
@@ -127,6 +128,22 @@ pub struct AppState {
     pub clock: Arc<dyn god_core::clock::Clock>,
     /// The change log, broadcast to this process's followers.
     pub feed: Arc<crate::feed::ChangeFeed>,
+}
+
+/// What the loops that talk to the engines share: the API's state and the executor. Only the
+/// scheduler, the watcher and start-up recovery are given one.
+#[derive(Clone)]
+pub struct LoopState {
+    pub app: AppState,
+    pub exec: Arc<dyn Executor>,
+}
+
+impl std::ops::Deref for LoopState {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.app
+    }
 }
 
 /// Whether start-up recovery has run. Until it has (the executor did not answer at start-up),

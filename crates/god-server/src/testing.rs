@@ -3,7 +3,7 @@
 //! steps scheduler / watcher / recovery / archiver passes one at a time and looks at the store.
 
 use crate::scheduler::{CapacityCache, ReasonClock};
-use crate::state::{AppState, Paths};
+use crate::state::{LoopState, Paths};
 use crate::{archiver, recovery, scheduler, watcher};
 use god_core::clock::{Clock, ManualClock};
 use god_core::testing::TaskBuilder;
@@ -21,7 +21,7 @@ pub const T0: f64 = 1_800_000_000.0;
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 pub struct TestEnv {
-    pub state: AppState,
+    pub state: LoopState,
     pub clock: Arc<ManualClock>,
     pub fake: Arc<FakeExecutor>,
     reasons: ReasonClock,

@@ -6,7 +6,7 @@
 //! transaction for all of them), by the API when a request arrives, and by a periodic tick that
 //! looks at every running job, so a missed wake-up costs at most one tick.
 
-use crate::state::AppState;
+use crate::state::LoopState;
 use crate::ServerError;
 use futures_util::stream::{self, StreamExt};
 use god_core::ending::{self, Ending, ExitFacts};
@@ -23,7 +23,7 @@ pub const LOST_EXIT_CODE: i64 = 255;
 /// Containers inspected (or removed) concurrently.
 const CONCURRENCY: usize = 16;
 
-pub async fn run(state: AppState) {
+pub async fn run(state: LoopState) {
     let (tx, mut exits) = mpsc::channel::<JobId>(16_384);
     {
         let exec = state.exec.clone();
@@ -66,7 +66,7 @@ pub async fn run(state: AppState) {
 }
 
 /// Carry out the requests pending on running jobs.
-async fn requests(state: &AppState) -> Result<(), ServerError> {
+async fn requests(state: &LoopState) -> Result<(), ServerError> {
     for task in state.store.running().await? {
         if task.status.secondary.is_some_and(|s| s.is_request()) {
             let id = task.id;
@@ -79,7 +79,7 @@ async fn requests(state: &AppState) -> Result<(), ServerError> {
 }
 
 /// The periodic pass: requests, plugins, and every running container's state.
-pub async fn pass(state: &AppState) -> Result<(), ServerError> {
+pub async fn pass(state: &LoopState) -> Result<(), ServerError> {
     let t = state.clock.now();
     let mut quiet = Vec::new();
     for mut task in state.store.running().await? {
@@ -116,7 +116,7 @@ pub async fn pass(state: &AppState) -> Result<(), ServerError> {
 }
 
 async fn collect_ids(
-    state: &AppState,
+    state: &LoopState,
     mut ids: Vec<JobId>,
     early: &mut Vec<JobId>,
 ) -> Result<(), ServerError> {
@@ -139,7 +139,7 @@ async fn collect_ids(
 /// Inspect containers and record, in one transaction, the end of those that stopped; then
 /// remove their containers (the results are in the database first: a crash in between leaves
 /// only containers that recovery removes).
-async fn collect(state: &AppState, tasks: Vec<Task>) -> Result<(), ServerError> {
+async fn collect(state: &LoopState, tasks: Vec<Task>) -> Result<(), ServerError> {
     let clock = std::time::Instant::now();
     let looked = tasks.len();
     let outcomes: Vec<Option<(JobId, String, Event)>> = stream::iter(tasks)
@@ -187,7 +187,7 @@ async fn collect(state: &AppState, tasks: Vec<Task>) -> Result<(), ServerError> 
 /// With a disk quota, what each ended job's directory holds (recorded right after its end, in
 /// the same transaction).
 async fn disk_usage_events(
-    state: &AppState,
+    state: &LoopState,
     ended: &[(JobId, String, Event)],
 ) -> Vec<(JobId, Event)> {
     if state.config.disk_default_quota.is_none() || ended.is_empty() {
@@ -212,7 +212,7 @@ async fn disk_usage_events(
 }
 
 /// What ended, for a job whose container may have stopped: `None` while it runs.
-async fn outcome(state: &AppState, task: Task) -> Option<(JobId, String, Event)> {
+async fn outcome(state: &LoopState, task: Task) -> Option<(JobId, String, Event)> {
     let container = task.container.id.clone()?;
     let inspected = match state.exec.inspect(&container).await {
         Ok(s) => s,
@@ -270,7 +270,7 @@ async fn outcome(state: &AppState, task: Task) -> Option<(JobId, String, Event)>
 }
 
 /// A node failure of `task`, retried as far as its `failure_policy` and the server's allow.
-pub(crate) fn node_failed(state: &AppState, task: &Task, reason: String, exit_code: i64) -> Event {
+pub(crate) fn node_failed(state: &LoopState, task: &Task, reason: String, exit_code: i64) -> Event {
     Event::NodeFailed {
         reason,
         node: task.node_name().unwrap_or("unknown").to_string(),
@@ -283,7 +283,7 @@ pub(crate) fn node_failed(state: &AppState, task: &Task, reason: String, exit_co
 }
 
 /// Carry out the request on one running job.
-pub async fn request(state: &AppState, task: Task) -> Result<(), ServerError> {
+pub async fn request(state: &LoopState, task: Task) -> Result<(), ServerError> {
     let Some(container) = task.container.id.clone() else {
         return Ok(());
     };

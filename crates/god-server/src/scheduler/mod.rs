@@ -9,7 +9,7 @@
 
 mod snapshot;
 
-use crate::state::AppState;
+use crate::state::LoopState;
 use crate::ServerError;
 use futures_util::stream::{self, StreamExt};
 use god_core::schedule::{pass as plan, PassConfig, Policy, Weights};
@@ -74,7 +74,7 @@ pub struct CapacityCache {
 }
 
 impl CapacityCache {
-    async fn get(&mut self, state: &AppState) -> Result<Capacity, ServerError> {
+    async fn get(&mut self, state: &LoopState) -> Result<Capacity, ServerError> {
         if let Some((at, cap)) = self.cached {
             if at.elapsed() < CAPACITY_TTL {
                 return Ok(cap);
@@ -86,7 +86,7 @@ impl CapacityCache {
     }
 }
 
-pub async fn run(state: AppState) {
+pub async fn run(state: LoopState) {
     let tick = Duration::from_secs_f64(state.config.tick_seconds);
     let mut capacity = CapacityCache::default();
     let mut reasons = ReasonClock::default();
@@ -133,7 +133,7 @@ pub fn pass_config(config: &god_core::config::Config) -> PassConfig {
 }
 
 /// Create more children of arrays whose pending window is not full.
-async fn fill_arrays(state: &AppState) -> Result<(), ServerError> {
+async fn fill_arrays(state: &LoopState) -> Result<(), ServerError> {
     for a in state.store.arrays_to_fill().await? {
         if a.pending < ARRAY_WINDOW {
             let n = (ARRAY_WINDOW - a.pending).min(a.total - a.created);
@@ -148,7 +148,7 @@ async fn fill_arrays(state: &AppState) -> Result<(), ServerError> {
 
 /// One scheduling pass; returns how many jobs were handed to the executor.
 pub async fn pass(
-    state: &AppState,
+    state: &LoopState,
     capacity: &mut CapacityCache,
     reasons: &mut ReasonClock,
 ) -> Result<usize, ServerError> {
@@ -294,7 +294,7 @@ pub async fn pass(
 /// What the watcher plugins' `can_start` says of each pending job, asked with the job as it is
 /// stored (read only when a configured plugin looks at starts).
 async fn plugin_holds(
-    state: &AppState,
+    state: &LoopState,
     pending: &[PendingRow],
     now: f64,
 ) -> Result<HashMap<JobId, String>, ServerError> {
@@ -316,7 +316,7 @@ fn nonce() -> String {
 }
 
 /// Hand jobs to the executor (see the module doc for the order of steps).
-async fn dispatch(state: &AppState, jobs: &[(JobId, String)]) -> Result<(), ServerError> {
+async fn dispatch(state: &LoopState, jobs: &[(JobId, String)]) -> Result<(), ServerError> {
     let shared_dir = state.paths.shared_dir.to_string_lossy().into_owned();
     let marks: Vec<(JobId, Event)> = jobs
         .iter()
@@ -386,7 +386,7 @@ enum Started {
 }
 
 /// Write the job directory and start the container.
-async fn start(state: &AppState, task: Task) -> Started {
+async fn start(state: &LoopState, task: Task) -> Started {
     if !state.auth.policy.can_run(&task).await {
         return Started::No(Event::Finished {
             exit_code: START_FAILED_EXIT_CODE,
