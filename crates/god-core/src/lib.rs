@@ -11,6 +11,7 @@ pub mod deps;
 pub mod ending;
 pub mod error;
 pub mod launch;
+pub mod node;
 pub mod pairtree;
 pub mod recover;
 pub mod schedule;

@@ -179,6 +179,7 @@ pub(crate) async fn assemble(
         recovered: Arc::new(RecoveryGate::default()),
         clock,
         feed: feed::ChangeFeed::start(store_for_feed),
+        nodes: Arc::default(),
     };
     Ok((LoopState { app: state, exec }, admin_key))
 }
@@ -217,13 +218,6 @@ pub async fn start(
     let init_helper = god_exec::helper::install(&data_dir.join("bin"))?;
     let clock: Arc<dyn Clock> = Arc::new(clock::SystemClock);
     let exec = executor(&config, &data_dir, &init_helper, clock.clone()).await?;
-    if let Err(e @ ExecError::Unavailable(_)) = exec.capacity().await {
-        // Start anyway: submissions are kept, and jobs wait (saying why) until it answers.
-        tracing::warn!(
-            "{e}. Jobs will wait until it answers: start it (e.g. `dockerd &`), or run jobs on \
-             this machine without containers with `executors: [native]` in the configuration"
-        );
-    }
     let paths = Paths {
         data_dir: data_dir.clone(),
         shared_dir,
@@ -231,6 +225,25 @@ pub async fn start(
     };
     let (state, admin_key) = assemble(config, store, paths, exec, clock).await?;
     let roles = opts.roles;
+    // Ask the executor once before anything is served; a scheduler publishes its nodes now, so
+    // the API knows them from its first request.
+    let first_answer = if roles.scheduler {
+        scheduler::CapacityCache::default().get(&state).await
+    } else {
+        state.exec.capacity().await.map_err(ServerError::from)
+    };
+    match first_answer {
+        Err(ServerError::Exec(e @ ExecError::Unavailable(_))) => {
+            // Start anyway: submissions are kept, and jobs wait (saying why) until it answers.
+            tracing::warn!(
+                "{e}. Jobs will wait until it answers: start it (e.g. `dockerd &`), or run jobs \
+                 on this machine without containers with `executors: [native]` in the \
+                 configuration"
+            );
+        }
+        Err(e @ ServerError::Store(_)) => return Err(e),
+        Ok(_) | Err(_) => {}
+    }
     let recovery = if roles.watcher {
         match recovery::reconcile(&state).await {
             Ok(report) => Recovery::Done(report),

@@ -376,3 +376,30 @@ async fn scheduler_holds_back_with_the_reason_of_a_plugin_or_an_account() {
         "the account is disabled: its jobs wait"
     );
 }
+
+#[tokio::test]
+async fn scheduler_publishes_its_nodes_for_the_api_and_marks_them_unavailable() {
+    let mut env = TestEnv::new("node_labels: {storage: ssd}").await;
+    assert_eq!(env.state.store.node_views().await.unwrap().published, None);
+    assert_eq!(
+        env.schedule().await,
+        0,
+        "nothing pending: the views still get published"
+    );
+    let views = env.state.store.node_views().await.unwrap();
+    assert_eq!(views.published, Some(env.now()));
+    assert_eq!(views.max_gpus(), Some(0));
+    let node = &views.nodes[0];
+    assert_eq!(
+        (node.name.as_str(), node.executor.as_str(), node.available),
+        ("fake-laptop", "fake", true)
+    );
+    assert_eq!(node.labels, vec!["storage==ssd".to_string()]);
+
+    env.fake.set_available(false);
+    env.clock.advance(5.0);
+    env.schedule().await;
+    let views = env.state.store.node_views().await.unwrap();
+    assert_eq!(views.published, Some(env.now()));
+    assert!(!views.nodes[0].available, "the engine did not answer");
+}

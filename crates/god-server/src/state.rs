@@ -5,6 +5,7 @@
 
 use crate::submit::SubmitQueue;
 use god_core::config::Config;
+use god_core::node::NodeViews;
 use god_exec::Executor;
 use god_store::{Store, StoreError, UserRecord};
 use std::collections::HashMap;
@@ -128,6 +129,8 @@ pub struct AppState {
     pub clock: Arc<dyn god_core::clock::Clock>,
     /// The change log, broadcast to this process's followers.
     pub feed: Arc<crate::feed::ChangeFeed>,
+    /// The nodes as the scheduler last published them.
+    pub nodes: Arc<NodeViewCache>,
 }
 
 /// What the loops that talk to the engines share: the API's state and the executor. Only the
@@ -164,11 +167,25 @@ impl RecoveryGate {
     }
 }
 
-impl AppState {
-    /// The most GPUs one node offers. No executor of this version places GPUs, so none: a job
-    /// asking for one is refused at submission instead of waiting for ever. (The executor
-    /// layer's node views will give the real figure.)
-    pub fn node_gpus(&self) -> u32 {
-        0
+/// The node views the scheduler published, read from the store at most every few seconds (an
+/// API process never asks an engine).
+#[derive(Default)]
+pub struct NodeViewCache {
+    cached: tokio::sync::Mutex<Option<(Instant, NodeViews)>>,
+}
+
+const NODES_TTL: Duration = Duration::from_secs(5);
+
+impl NodeViewCache {
+    pub async fn get(&self, store: &Arc<dyn Store>) -> Result<NodeViews, StoreError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((at, views)) = &*cached {
+            if at.elapsed() < NODES_TTL {
+                return Ok(views.clone());
+            }
+        }
+        let views = store.node_views().await?;
+        *cached = Some((Instant::now(), views.clone()));
+        Ok(views)
     }
 }

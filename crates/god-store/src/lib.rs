@@ -17,6 +17,7 @@ pub use error::StoreError;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
+use god_core::node::{NodeView, NodeViews};
 use god_core::transition::Event;
 use god_core::{JobId, Primary, Task};
 
@@ -297,7 +298,16 @@ pub trait ChangeLog: Send + Sync {
     fn watch_changes(&self) -> tokio::sync::watch::Receiver<u64>;
 }
 
-/// Everything the server needs from its database.
-pub trait Store: JobStore + AccountStore + ChangeLog {}
+/// The nodes the scheduler places onto, as it last published them for processes that never
+/// talk to the engines (see `god_core::node`).
+#[async_trait]
+pub trait NodeStore: Send + Sync {
+    /// Replace every published view by `nodes`, published at `now`.
+    async fn publish_nodes(&self, nodes: &[NodeView], now: f64) -> Result<(), StoreError>;
+    async fn node_views(&self) -> Result<NodeViews, StoreError>;
+}
 
-impl<T: JobStore + AccountStore + ChangeLog> Store for T {}
+/// Everything the server needs from its database.
+pub trait Store: JobStore + AccountStore + ChangeLog + NodeStore {}
+
+impl<T: JobStore + AccountStore + ChangeLog + NodeStore> Store for T {}

@@ -58,7 +58,7 @@ pub async fn submit(
     let world = submit::World {
         now: state.clock.now(),
         path_exists: &|p| std::path::Path::new(p).exists(),
-        node_gpus: state.node_gpus(),
+        node_gpus: state.nodes.get(&state.store).await?.max_gpus(),
     };
     let task =
         submit::validate(parsed, &caller.identity(), &config, &world).map_err(submit_error)?;

@@ -12,6 +12,8 @@ mod snapshot;
 use crate::state::LoopState;
 use crate::ServerError;
 use futures_util::stream::{self, StreamExt};
+use god_core::config::ExecutorKind;
+use god_core::node::NodeView;
 use god_core::schedule::{pass as plan, PassConfig, Policy, Weights};
 use god_core::transition::Event;
 use god_core::{launch, JobId, Primary, Task};
@@ -71,19 +73,71 @@ const CAPACITY_TTL: Duration = Duration::from_secs(15);
 #[derive(Default)]
 pub struct CapacityCache {
     cached: Option<(tokio::time::Instant, Capacity)>,
+    /// The node views this scheduler last published.
+    published: Option<Vec<NodeView>>,
 }
 
 impl CapacityCache {
-    async fn get(&mut self, state: &LoopState) -> Result<Capacity, ServerError> {
+    /// Ask the executor afresh at the next pass (what was published is kept).
+    pub fn expire(&mut self) {
+        self.cached = None;
+    }
+
+    /// The capacity, asked afresh when the cached answer is too old; what changed is published
+    /// into the store as node views (for processes that never talk to the engines).
+    pub(crate) async fn get(&mut self, state: &LoopState) -> Result<Capacity, ServerError> {
         if let Some((at, cap)) = self.cached {
             if at.elapsed() < CAPACITY_TTL {
                 return Ok(cap);
             }
         }
-        let cap = state.exec.capacity().await?;
+        let asked = state.exec.capacity().await;
+        let views = node_views(
+            &state.config,
+            asked.as_ref().ok(),
+            self.published.as_deref(),
+        );
+        if self.published.as_ref() != Some(&views) {
+            state.store.publish_nodes(&views, state.clock.now()).await?;
+            self.published = Some(views);
+        }
+        let cap = asked?;
         self.cached = Some((tokio::time::Instant::now(), cap));
         Ok(cap)
     }
+}
+
+/// The node views to publish: the executor's node as it answered, or the ones last published
+/// marked unavailable when it did not answer.
+fn node_views(
+    config: &god_core::config::Config,
+    answered: Option<&Capacity>,
+    last: Option<&[NodeView]>,
+) -> Vec<NodeView> {
+    let Some(cap) = answered else {
+        let mut nodes = last.map(<[NodeView]>::to_vec).unwrap_or_default();
+        for n in &mut nodes {
+            n.available = false;
+        }
+        return nodes;
+    };
+    let executor = config
+        .executors
+        .first()
+        .map_or(ExecutorKind::Docker, |e| e.kind);
+    vec![NodeView {
+        name: cap.node.to_string(),
+        executor: executor.as_str().to_string(),
+        cpus: cap.cpus,
+        ram: cap.ram,
+        gpus: 0,
+        labels: config
+            .node_labels
+            .iter()
+            .map(|(k, v)| format!("{k}=={v}"))
+            .collect(),
+        available: true,
+    }]
 }
 
 pub async fn run(state: LoopState) {
@@ -156,6 +210,12 @@ pub async fn pass(
     fill_arrays(state).await?;
     let pending = state.store.pending(0).await?;
     if pending.is_empty() {
+        // Nothing to place, but the published node views stay current for the API (the
+        // executor is asked at most every CAPACITY_TTL).
+        match capacity.get(state).await {
+            Ok(_) | Err(ServerError::Exec(ExecError::Unavailable(_))) => {}
+            Err(e) => tracing::warn!("asking the executor's capacity: {e}"),
+        }
         return Ok(0);
     }
     let t = state.clock.now();

@@ -334,3 +334,29 @@ async fn the_change_log_records_every_change_in_order() {
     assert_eq!(s.changes_since(0, 100).await.unwrap()[0].id, log[5].id);
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test]
+async fn node_views_are_replaced_as_a_whole_and_say_when() {
+    use crate::NodeStore;
+    use god_core::node::NodeView;
+    let (s, dir) = store().await;
+    assert_eq!(s.node_views().await.unwrap().published, None);
+    let node = |name: &str, gpus| NodeView {
+        name: name.into(),
+        executor: "docker".into(),
+        cpus: 8.0,
+        ram: 16.0,
+        gpus,
+        labels: vec!["storage==ssd".into()],
+        available: true,
+    };
+    s.publish_nodes(&[node("a", 0), node("b", 2)], 10.0)
+        .await
+        .unwrap();
+    s.publish_nodes(&[node("b", 4)], 20.0).await.unwrap();
+    let views = s.node_views().await.unwrap();
+    assert_eq!(views.published, Some(20.0));
+    assert_eq!(views.nodes, vec![node("b", 4)]);
+    assert_eq!(views.max_gpus(), Some(4));
+    std::fs::remove_dir_all(dir).unwrap();
+}
