@@ -6,6 +6,7 @@ use super::output::emit_line;
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use std::io::{BufRead, IsTerminal};
+use std::path::Path;
 
 #[derive(Args)]
 pub struct LoginArgs {
@@ -60,21 +61,31 @@ fn read_apikey_from_stdin() -> Result<String> {
     Ok(line.trim().to_string())
 }
 
+/// Write the credentials file (readable by its owner only).
+fn write_credentials(path: &Path, creds: &Credentials) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(creds).map_err(|e| anyhow!("{e}"))?;
+    bytes.push(b'\n');
+    http::write_private(path, &bytes)
+}
+
+/// Save the credentials and the token they were just given, so the next command need not log in.
+fn save_login(path: &Path, creds: &Credentials, token: &str) -> Result<()> {
+    write_credentials(path, creds)?;
+    if let Some(dir) = path.parent() {
+        Api::store_token(dir, &creds.server, &creds.user, &creds.apikey, token);
+    }
+    Ok(())
+}
+
 /// Save a session (no API key: the token alone, until it expires).
-fn save_session(path: &std::path::Path, server: &str, user: &str, token: &str) -> Result<()> {
+fn save_session(path: &Path, server: &str, user: &str, token: &str) -> Result<()> {
     let creds = Credentials {
         server: server.to_string(),
         user: user.to_string(),
         apikey: String::new(),
         session: true,
     };
-    let mut bytes = serde_json::to_vec_pretty(&creds).map_err(|e| anyhow!("{e}"))?;
-    bytes.push(b'\n');
-    http::write_private(path, &bytes)?;
-    if let Some(dir) = path.parent() {
-        Api::store_token(dir, server, user, "", token);
-    }
-    Ok(())
+    save_login(path, &creds, token)
 }
 
 pub fn login(a: LoginArgs) -> Result<i32> {
@@ -161,12 +172,7 @@ pub fn login(a: LoginArgs) -> Result<i32> {
         apikey: apikey.clone(),
         session: false,
     };
-    let mut bytes = serde_json::to_vec_pretty(&creds).map_err(|e| anyhow!("{e}"))?;
-    bytes.push(b'\n');
-    http::write_private(&path, &bytes)?;
-    if let Some(dir) = path.parent() {
-        Api::store_token(dir, &server, &user, &apikey, &token);
-    }
+    save_login(&path, &creds, &token)?;
     emit_line(&format!(
         "Logged in to {server} as {user} (credentials saved in {})",
         path.display()
@@ -186,9 +192,7 @@ pub fn save_renewed_key(server: &str, login: &str, key: &str) -> Result<String> 
     match http::read_credentials(&path)? {
         Some(mut c) if c.user == login && (c.server.is_empty() || c.server == server) => {
             c.apikey = key.to_string();
-            let mut bytes = serde_json::to_vec_pretty(&c).map_err(|e| anyhow!("{e}"))?;
-            bytes.push(b'\n');
-            http::write_private(&path, &bytes).map_err(|e| {
+            write_credentials(&path, &c).map_err(|e| {
                 anyhow!("the new key (printed above) could not be saved: {e:#}")
             })?;
             Ok(format!("The new key is saved in {}.{hint}", path.display()))
