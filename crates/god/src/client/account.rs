@@ -521,6 +521,7 @@ fn renew_key(a: AccountRenewArgs) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use expect_test::expect;
     use serde_json::json;
 
     fn user() -> Value {
@@ -679,17 +680,28 @@ mod tests {
         let mut u = user();
         u["usage"]["quota_cpu"] = json!(4);
         u["usage"]["quota_time"] = json!(7200);
-        let text = describe_user(&u, "http://h:1", "alice");
-        assert!(
-            text.starts_with("User:     alice (administrator)\n"),
-            "{text}"
-        );
-        assert!(text.contains("\nPriority: 50\n"), "{text}");
-        assert!(
-            text.contains("\nQuotas:   cpu 4, ram none, time 7200s\n"),
-            "{text}"
-        );
-        assert!(text.ends_with("\nSSH key:  -"), "{text}");
+        expect![[r#"
+            User:     alice (administrator)
+            Server:   http://h:1
+            Ids:      uid 1001, gid 1001
+            Email:    -
+            Home:     /home/alice
+            Priority: 50
+            Quotas:   cpu 4, ram none, time 7200s
+            SSH key:  -"#]]
+        .assert_eq(&describe_user(&u, "http://h:1", "alice"));
+        let guest = json!({"id": "guest-carol", "uid": 2000, "gid": 2000, "sgids": [10, 20],
+            "email": "carol@example.org", "homeDirectory": "/home/guests/carol",
+            "guest": true, "active": false, "disabled": true,
+            "credentials": {"public": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIabcdefgh carol@laptop"}});
+        expect![[r#"
+            User:     guest-carol (disabled, guest, waiting for an administrator to activate it)
+            Server:   http://h:1
+            Ids:      uid 2000, gid 2000, groups 10,20
+            Email:    carol@example.org
+            Home:     /home/guests/carol
+            SSH key:  ssh-ed25519 …abcdefgh carol@laptop"#]]
+        .assert_eq(&describe_user(&guest, "http://h:1", "guest-carol"));
     }
 
     #[test]
@@ -701,13 +713,18 @@ mod tests {
             json!({"date": "2024_1_2", "cpu": 4, "ram": 2.5, "time": 3600.0}),
             json!({"date": "2024_1_1", "cpu": 1, "ram": 0.5, "time": 65.0}),
         ];
-        assert_eq!(
-            usage_table(&rows).render(),
-            "DATE        CPU   RAM     TIME\n\
-             2024-01-02    4  2.5G  1:00:00\n\
-             2024-01-01    1  0.5G     1:05\n\
-             total         5    3G  1:01:05\n"
-        );
-        assert_eq!(usage_table(&rows[..1]).render().lines().count(), 2);
+        expect![[r#"
+            DATE        CPU   RAM     TIME
+            2024-01-02    4  2.5G  1:00:00
+            2024-01-01    1  0.5G     1:05
+            total         5    3G  1:01:05
+        "#]]
+        .assert_eq(&usage_table(&rows).render());
+        // One day: no total.
+        expect![[r#"
+            DATE        CPU   RAM     TIME
+            2024-01-02    4  2.5G  1:00:00
+        "#]]
+        .assert_eq(&usage_table(&rows[..1]).render());
     }
 }

@@ -404,6 +404,7 @@ pub fn archive(a: ArchiveArgs) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use expect_test::expect;
     use serde_json::json;
 
     #[test]
@@ -441,22 +442,40 @@ mod tests {
                 "volumes": [{"name": "home", "acl": "rw", "mount": "/mnt/home"}]},
             "command": {"cmd": "make\nmake test\n"},
             "status": {"primary": "over", "exitcode": 2, "duration": 65.0}});
-        let text = describe(&v, 0.0);
-        assert!(text.starts_with("Job 12: make\n"), "{text}");
-        assert!(
-            text.contains("  Requires:  2 CPU, 2G RAM, after job 3\n"),
-            "{text}"
-        );
-        assert!(text.contains("  Duration:  1:05\n"), "{text}");
-        assert!(text.contains("  Exit code: 2\n"), "{text}");
-        assert!(text.contains("  Node:      n1\n"), "{text}");
-        assert!(
-            text.contains("  Volumes:   home (rw) on /mnt/home\n"),
-            "{text}"
-        );
-        assert!(
-            text.ends_with("  Command:\n    make\n    make test\n"),
-            "{text}"
-        );
+        expect![[r#"
+            Job 12: make
+              User:      bob (project default)
+              Tags:      a, b
+              Image:     debian
+              State:     over
+              Requires:  2 CPU, 2G RAM, after job 3
+              Duration:  1:05
+              Exit code: 2
+              Node:      n1
+              Container: abc
+              Volumes:   home (rw) on /mnt/home
+              Command:
+                make
+                make test
+        "#]]
+        .assert_eq(&describe(&v, 0.0));
+        let pending = json!({"id": 3, "user": {"id": "alice"}, "meta": {"name": "big"},
+            "requirements": {"cpu": 16, "ram": 64, "gpus": 1, "label": ["disk==ssd"],
+                "tasks": ["afterany:1", "afternotok:2"], "maxlifespan": "2h", "failure_policy": 2},
+            "container": {"image": "god-test/minimal", "root": true},
+            "command": {"cmd": "./run"},
+            "status": {"primary": "pending", "reason": "waiting for resources: 16 CPU, 64G RAM"}});
+        expect![[r#"
+            Job 3: big
+              User:     alice
+              Image:    god-test/minimal
+              Runs as:  root
+              State:    pending
+              Reason:   waiting for resources: 16 CPU, 64G RAM
+              Requires: 16 CPU, 64G RAM, 1 GPU, on disk==ssd, after job 1 ends, after job 2 fails, at most 2h
+              Retries:  up to 2 when its node fails
+              Command:
+                ./run
+        "#]].assert_eq(&describe(&pending, 0.0));
     }
 }

@@ -308,6 +308,7 @@ pub fn list(a: ListArgs) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use expect_test::expect;
     use serde_json::json;
 
     #[test]
@@ -341,18 +342,11 @@ mod tests {
                 "requirements": {"cpu": 2, "ram": 2}, "status": {"primary": "over", "exitcode": 0}}),
         ];
         let text = rows_table(&group_jobs(&jobs, false)).render();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3);
-        assert!(lines[0].starts_with("ID  USER   NAME   STATE"), "{text}");
-        assert!(
-            lines[1].starts_with(" 3  alice  sleep  pending/rejected by scheduler"),
-            "{text}"
-        );
-        assert!(
-            lines[1].ends_with("not enough resources available right no…"),
-            "{text}"
-        );
-        assert!(lines[2].contains(" 2G  - "), "{text}");
+        expect![[r#"
+            ID  USER   NAME   STATE                          CPU   RAM  SUBMITTED  EXIT  REASON
+             3  alice  sleep  pending/rejected by scheduler    1  0.5G  -             -  not enough resources available right no…
+            12  bob    make   over                             2    2G  -             0
+        "#]].assert_eq(&text);
     }
 
     fn array_listing() -> Vec<Value> {
@@ -408,29 +402,41 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert!(matches!(rows[0], Row::Job(_)));
         assert!(matches!(&rows[1], Row::Array(p, _) if p["id"] == 10));
-        let text = rows_table(&rows).render();
-        assert!(
-            text.lines()
-                .nth(2)
-                .unwrap()
-                .ends_with("array 1:1000: 12 running, 300 pending, 688 over (3 failed)"),
-            "{text}"
-        );
+        expect![[r#"
+            ID  USER   NAME   STATE    CPU  RAM  SUBMITTED  EXIT  REASON
+             5  alice  solo   pending    -    -  -             -
+            10  alice  sweep  running    1   1G  -             -  array 1:1000: 12 running, 300 pending, 688 over (3 failed)
+        "#]].assert_eq(&rows_table(&rows).render());
         let rows = group_jobs(&jobs, true);
         assert_eq!(rows.len(), 14);
         assert!(matches!(rows[2], Row::Task(t) if t["id"] == 700));
-        let text = rows_table(&rows).render();
-        assert!(text.contains("sweep[689]"), "{text}");
+        expect![[r#"
+             ID  USER   NAME        STATE    CPU  RAM  SUBMITTED  EXIT  REASON
+              5  alice  solo        pending    -    -  -             -
+             10  alice  sweep       running    1   1G  -             -  array 1:1000: 12 running, 300 pending, 688 over (3 failed)
+            700         sweep[689]  running    -    -  -             -
+            701         sweep[690]  running    -    -  -             -
+            702         sweep[691]  running    -    -  -             -
+            703         sweep[692]  running    -    -  -             -
+            704         sweep[693]  running    -    -  -             -
+            705         sweep[694]  running    -    -  -             -
+            706         sweep[695]  running    -    -  -             -
+            707         sweep[696]  running    -    -  -             -
+            708         sweep[697]  running    -    -  -             -
+            709         sweep[698]  running    -    -  -             -
+            710         sweep[699]  running    -    -  -             -
+            711         sweep[700]  running    -    -  -             -
+        "#]].assert_eq(&rows_table(&rows).render());
 
         // The parent cut off the listing: its tasks still make one line, under its id.
         let orphans: Vec<Value> = jobs.iter().filter(|j| j["id"] != 10).cloned().collect();
         let rows = group_jobs(&orphans, false);
         assert_eq!(rows.len(), 2);
         assert!(matches!(&rows[1], Row::Orphans(10, _, c) if c.get("running") == 12));
-        let text = rows_table(&rows).render();
-        assert!(
-            text.contains("array (parent not listed): 12 running"),
-            "{text}"
-        );
+        expect![[r#"
+            ID  USER   NAME   STATE    CPU  RAM  SUBMITTED  EXIT  REASON
+             5  alice  solo   pending    -    -  -             -
+            10         sweep  -          -    -  -             -  array (parent not listed): 12 running
+        "#]].assert_eq(&rows_table(&rows).render());
     }
 }
