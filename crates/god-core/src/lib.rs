@@ -14,6 +14,7 @@ pub mod launch;
 pub mod node;
 pub mod pairtree;
 pub mod recover;
+pub mod roles;
 pub mod schedule;
 pub mod size;
 pub mod status;

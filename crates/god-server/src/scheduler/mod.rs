@@ -14,6 +14,7 @@ use crate::ServerError;
 use futures_util::stream::{self, StreamExt};
 use god_core::config::ExecutorKind;
 use god_core::node::NodeView;
+use god_core::roles::SchedulerEvent;
 use god_core::schedule::{pass as plan, PassConfig, Policy, Weights};
 use god_core::transition::Event;
 use god_core::{launch, JobId, Primary, Task};
@@ -316,9 +317,10 @@ pub async fn pass(
             .map(|(id, why)| {
                 (
                     *id,
-                    Event::DependencyFailed {
+                    SchedulerEvent::DependencyFailed {
                         reason: why.to_string(),
-                    },
+                    }
+                    .into(),
                 )
             })
             .collect();
@@ -383,11 +385,12 @@ async fn dispatch(state: &LoopState, jobs: &[(JobId, String)]) -> Result<(), Ser
         .map(|(id, node)| {
             (
                 *id,
-                Event::Dispatch {
+                SchedulerEvent::Dispatch {
                     node: node.clone(),
                     container_name: launch::container_name(&state.server_id, *id, &nonce()),
                     shared_dir: shared_dir.clone(),
-                },
+                }
+                .into(),
             )
         })
         .collect();
@@ -412,7 +415,7 @@ async fn dispatch(state: &LoopState, jobs: &[(JobId, String)]) -> Result<(), Ser
     let outcomes: Vec<(JobId, Event)> = started
         .into_iter()
         .map(|(id, s)| match s {
-            Started::Yes(e) | Started::No(e) | Started::EngineTrouble(e) => (id, e),
+            Started::Yes(e) | Started::No(e) | Started::EngineTrouble(e) => (id, e.into()),
         })
         .collect();
     let t_started = clock.elapsed();
@@ -438,23 +441,22 @@ async fn dispatch(state: &LoopState, jobs: &[(JobId, String)]) -> Result<(), Ser
 
 /// How one start went, and the event to record.
 enum Started {
-    Yes(Event),
+    Yes(SchedulerEvent),
     /// Refused, rejected or ended: someone else may take its place now.
-    No(Event),
+    No(SchedulerEvent),
     /// The engine is unavailable: back to the queue until the next tick.
-    EngineTrouble(Event),
+    EngineTrouble(SchedulerEvent),
 }
 
 /// Write the job directory and start the container.
 async fn start(state: &LoopState, task: Task) -> Started {
     if !state.auth.policy.can_run(&task).await {
-        return Started::No(Event::Finished {
+        return Started::No(SchedulerEvent::StartFailed {
             exit_code: START_FAILED_EXIT_CODE,
-            reason: Some(format!(
+            reason: format!(
                 "the {} authentication policy does not let this job run",
                 state.auth.policy.name()
-            )),
-            duration: Some(0.0),
+            ),
         });
     }
     let shared = state.paths.shared_dir.clone();
@@ -481,27 +483,26 @@ async fn start(state: &LoopState, task: Task) -> Started {
             for p in state.plugins.iter() {
                 p.started(&task);
             }
-            Started::Yes(Event::Started { container_id })
+            Started::Yes(SchedulerEvent::Started { container_id })
         }
         Err(e) => {
             if let Some(name) = &task.container.name {
                 let _ = state.exec.remove(name).await;
             }
             match e {
-                ExecError::Rejected(reason) => Started::No(Event::DispatchRejected { reason }),
+                ExecError::Rejected(reason) => Started::No(SchedulerEvent::Rejected { reason }),
                 ExecError::Unavailable(reason) => {
                     tracing::warn!(
                         "job {}: could not start, back to the queue: {reason}",
                         task.id
                     );
-                    Started::EngineTrouble(Event::DispatchRejected { reason })
+                    Started::EngineTrouble(SchedulerEvent::Rejected { reason })
                 }
                 e => {
                     tracing::info!("job {}: the engine refused it: {e}", task.id);
-                    Started::No(Event::Finished {
+                    Started::No(SchedulerEvent::StartFailed {
                         exit_code: START_FAILED_EXIT_CODE,
-                        reason: Some(e.to_string()),
-                        duration: Some(0.0),
+                        reason: e.to_string(),
                     })
                 }
             }
