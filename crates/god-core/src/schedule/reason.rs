@@ -335,3 +335,106 @@ impl fmt::Display for Reason {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::Condition;
+    use super::*;
+
+    #[test]
+    fn reasons_render() {
+        use Condition::*;
+        let cases: Vec<(Reason, &str)> = vec![
+            (
+                Reason::WaitingFor {
+                    parent: JobId(41),
+                    condition: AfterOk,
+                },
+                "waiting for job 41 (afterok)",
+            ),
+            (
+                Reason::ParentEnded {
+                    parent: JobId(41),
+                    condition: AfterOk,
+                    exit_code: 1,
+                },
+                "job 41 ended with exit code 1 (afterok)",
+            ),
+            (
+                Reason::Quota {
+                    scope: Scope::User,
+                    limit: Limit::Cpu,
+                    quota: 8.0,
+                    used: 8.0,
+                },
+                "user cpu quota 8 reached: 8 in use",
+            ),
+            (
+                Reason::Quota {
+                    scope: Scope::Project,
+                    limit: Limit::Ram,
+                    quota: 64.0,
+                    used: 60.5,
+                },
+                "project ram quota 64 GB reached: 60.5 GB in use",
+            ),
+            (
+                Reason::NoFreeNode {
+                    cpu: 1,
+                    gpus: 0,
+                    ram: 64.0,
+                    dim: Some(Dim::Ram),
+                },
+                "no node with 64 GB free",
+            ),
+            (
+                Reason::NoFreeNode {
+                    cpu: 8,
+                    gpus: 2,
+                    ram: 0.5,
+                    dim: None,
+                },
+                "no node with 8 cpus, 0.5 GB and 2 gpus free at once",
+            ),
+            (
+                Reason::TooLarge {
+                    cpu: 1,
+                    gpus: 1,
+                    ram: 1.0,
+                    dim: Some(Dim::Gpus),
+                },
+                "no node has 1 gpu",
+            ),
+            (
+                Reason::NoLabel {
+                    label: Arc::from("storage==ssd"),
+                },
+                "no node has label storage==ssd",
+            ),
+            (
+                Reason::Behind {
+                    ahead: 120,
+                    ranking: Ranking::Usage,
+                },
+                "behind 120 jobs of users with less usage",
+            ),
+            (
+                Reason::Behind {
+                    ahead: 1,
+                    ranking: Ranking::Submission,
+                },
+                "behind 1 older job",
+            ),
+            (
+                Reason::Invalid {
+                    what: "unknown user",
+                },
+                "invalid snapshot: unknown user",
+            ),
+        ];
+        for (r, want) in cases {
+            assert_eq!(r.to_string(), want, "{r:?}");
+        }
+        assert!(std::mem::size_of::<Reason>() <= 24);
+    }
+}
