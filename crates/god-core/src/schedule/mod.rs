@@ -90,7 +90,10 @@
 //! Every job left pending has a [`Reason`] (data; the text is rendered by `Display` only on
 //! demand, so the caller can compare and write only changed ones). "Behind N jobs" is given to
 //! jobs that fit now but are held by the dispatch limit or by the reservation; N counts the
-//! jobs ahead of it that were dispatched or left waiting for resources in this pass.
+//! jobs ahead of it that were dispatched or left waiting for resources in this pass. Each
+//! reason has a [`ReasonKind`], a stable code the caller stores next to the text: a reason of
+//! a new kind is written at once, one whose figures only moved now and then
+//! ([`reason_to_write`]).
 //!
 //! # Cost
 //!
@@ -112,7 +115,7 @@ pub use model::{
     ParentState, Pending, ProjectIx, Quotas, Running, Snapshot, Usage, UserIx,
 };
 pub use order::{Fair, Policy, Weights, DEFAULT_HALF_LIFE};
-pub use reason::{Dim, Hold, Limit, Ranking, Reason, Scope};
+pub use reason::{reason_to_write, Dim, Hold, Limit, Ranking, Reason, ReasonKind, Scope};
 
 use crate::task::JobId;
 use deps::Gate;

@@ -6,14 +6,14 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Whose quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
     User,
     Project,
 }
 
 /// Which quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Limit {
     /// CPUs in use at once.
     Cpu,
@@ -137,6 +137,172 @@ pub enum Reason {
     Invalid { what: &'static str },
     /// Held back by the caller (the job's account, a plugin): see [`Hold`].
     Held(Arc<Hold>),
+}
+
+/// What kind of reason a job waits with: a stable code (`quota.user.cpu`, `held.disabled`,
+/// `resources`...), stored next to the reason's text. Two reasons of one kind differ only in
+/// their figures or names ("behind 120 jobs" and "behind 118 jobs"), so the scheduler writes a
+/// reason at once when its kind changes and refreshes its text only now and then otherwise
+/// ([`reason_to_write`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReasonKind {
+    /// [`Reason::WaitingFor`]: `dependency`
+    Dependency,
+    /// The doomed [`Reason::ParentEnded`], [`Reason::ParentNeverRan`],
+    /// [`Reason::ParentMissing`], [`Reason::ParentDoomed`]: `dependency.failed`
+    DependencyFailed,
+    /// [`Reason::Quota`]: `quota.user.cpu`, `quota.project.time`...
+    Quota(Scope, Limit),
+    /// [`Reason::ExceedsQuota`] (at submission): `quota.exceeded`
+    ExceedsQuota,
+    /// [`Reason::NoLabel`]: `placement.label`
+    NoLabel,
+    /// [`Reason::NoLabelCombination`]: `placement.labels`
+    NoLabelCombination,
+    /// [`Reason::NotOpen`]: `placement.reserved`
+    NotOpen,
+    /// [`Reason::NoNodes`]: `placement.no_nodes`
+    NoNodes,
+    /// [`Reason::TooLarge`]: `resources.too_large`
+    TooLarge,
+    /// [`Reason::NoFreeNode`]: `resources`
+    Resources,
+    /// [`Reason::Behind`]: `queue.behind`
+    Behind,
+    /// [`Reason::Invalid`]: `invalid`
+    Invalid,
+    /// [`Hold::AccountDisabled`]: `held.disabled`
+    HeldDisabled,
+    /// [`Hold::GuestInactive`]: `held.guest`
+    HeldGuest,
+    /// [`Hold::DiskQuota`]: `held.disk_quota`
+    HeldDiskQuota,
+    /// [`Hold::Plugin`]: `held.plugin`
+    HeldPlugin,
+    /// Not a decision of the pass: the executor does not answer, so the scheduler plans
+    /// nothing and every pending job waits for it: `executor`
+    Executor,
+}
+
+impl ReasonKind {
+    /// Every kind, each once.
+    pub const ALL: [ReasonKind; 22] = [
+        ReasonKind::Dependency,
+        ReasonKind::DependencyFailed,
+        ReasonKind::Quota(Scope::User, Limit::Cpu),
+        ReasonKind::Quota(Scope::User, Limit::Ram),
+        ReasonKind::Quota(Scope::User, Limit::Time),
+        ReasonKind::Quota(Scope::Project, Limit::Cpu),
+        ReasonKind::Quota(Scope::Project, Limit::Ram),
+        ReasonKind::Quota(Scope::Project, Limit::Time),
+        ReasonKind::ExceedsQuota,
+        ReasonKind::NoLabel,
+        ReasonKind::NoLabelCombination,
+        ReasonKind::NotOpen,
+        ReasonKind::NoNodes,
+        ReasonKind::TooLarge,
+        ReasonKind::Resources,
+        ReasonKind::Behind,
+        ReasonKind::Invalid,
+        ReasonKind::HeldDisabled,
+        ReasonKind::HeldGuest,
+        ReasonKind::HeldDiskQuota,
+        ReasonKind::HeldPlugin,
+        ReasonKind::Executor,
+    ];
+
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonKind::Dependency => "dependency",
+            ReasonKind::DependencyFailed => "dependency.failed",
+            ReasonKind::Quota(Scope::User, Limit::Cpu) => "quota.user.cpu",
+            ReasonKind::Quota(Scope::User, Limit::Ram) => "quota.user.ram",
+            ReasonKind::Quota(Scope::User, Limit::Time) => "quota.user.time",
+            ReasonKind::Quota(Scope::Project, Limit::Cpu) => "quota.project.cpu",
+            ReasonKind::Quota(Scope::Project, Limit::Ram) => "quota.project.ram",
+            ReasonKind::Quota(Scope::Project, Limit::Time) => "quota.project.time",
+            ReasonKind::ExceedsQuota => "quota.exceeded",
+            ReasonKind::NoLabel => "placement.label",
+            ReasonKind::NoLabelCombination => "placement.labels",
+            ReasonKind::NotOpen => "placement.reserved",
+            ReasonKind::NoNodes => "placement.no_nodes",
+            ReasonKind::TooLarge => "resources.too_large",
+            ReasonKind::Resources => "resources",
+            ReasonKind::Behind => "queue.behind",
+            ReasonKind::Invalid => "invalid",
+            ReasonKind::HeldDisabled => "held.disabled",
+            ReasonKind::HeldGuest => "held.guest",
+            ReasonKind::HeldDiskQuota => "held.disk_quota",
+            ReasonKind::HeldPlugin => "held.plugin",
+            ReasonKind::Executor => "executor",
+        }
+    }
+
+    /// The kind a stored code names (`None`: a code this version does not know).
+    pub fn parse(code: &str) -> Option<ReasonKind> {
+        ReasonKind::ALL.into_iter().find(|k| k.as_str() == code)
+    }
+}
+
+impl fmt::Display for ReasonKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Hold {
+    pub fn kind(&self) -> ReasonKind {
+        match self {
+            Hold::AccountDisabled => ReasonKind::HeldDisabled,
+            Hold::GuestInactive => ReasonKind::HeldGuest,
+            Hold::DiskQuota { .. } => ReasonKind::HeldDiskQuota,
+            Hold::Plugin { .. } => ReasonKind::HeldPlugin,
+        }
+    }
+}
+
+impl Reason {
+    pub fn kind(&self) -> ReasonKind {
+        match self {
+            Reason::WaitingFor { .. } => ReasonKind::Dependency,
+            Reason::ParentEnded { .. }
+            | Reason::ParentNeverRan { .. }
+            | Reason::ParentMissing { .. }
+            | Reason::ParentDoomed { .. } => ReasonKind::DependencyFailed,
+            Reason::Quota { scope, limit, .. } => ReasonKind::Quota(*scope, *limit),
+            Reason::ExceedsQuota { .. } => ReasonKind::ExceedsQuota,
+            Reason::NoLabel { .. } => ReasonKind::NoLabel,
+            Reason::NoLabelCombination => ReasonKind::NoLabelCombination,
+            Reason::NotOpen => ReasonKind::NotOpen,
+            Reason::NoNodes => ReasonKind::NoNodes,
+            Reason::TooLarge { .. } => ReasonKind::TooLarge,
+            Reason::NoFreeNode { .. } => ReasonKind::Resources,
+            Reason::Behind { .. } => ReasonKind::Behind,
+            Reason::Invalid { .. } => ReasonKind::Invalid,
+            Reason::Held(hold) => hold.kind(),
+        }
+    }
+}
+
+/// The text to store for a pending job that now waits with `new`, given the kind and text
+/// stored for it; `None` to leave the row alone. A reason of another kind (or none stored, or
+/// one of no known kind) is written at once; one of the same kind only when its text changed
+/// and `refresh` is due (the caller's periodic refresh), so that figures moving at every pass
+/// ("behind 120 jobs" → "behind 118 jobs") do not rewrite a busy queue at every pass. The text
+/// is rendered only when it may be written.
+pub fn reason_to_write(
+    stored_kind: Option<ReasonKind>,
+    stored_text: Option<&str>,
+    new: &Reason,
+    refresh: bool,
+) -> Option<String> {
+    let kind_changed = stored_kind != Some(new.kind());
+    if !kind_changed && !refresh {
+        return None;
+    }
+    let text = new.to_string();
+    (kind_changed || stored_text != Some(text.as_str())).then_some(text)
 }
 
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
@@ -337,104 +503,4 @@ impl fmt::Display for Reason {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::model::Condition;
-    use super::*;
-
-    #[test]
-    fn reasons_render() {
-        use Condition::*;
-        let cases: Vec<(Reason, &str)> = vec![
-            (
-                Reason::WaitingFor {
-                    parent: JobId(41),
-                    condition: AfterOk,
-                },
-                "waiting for job 41 (afterok)",
-            ),
-            (
-                Reason::ParentEnded {
-                    parent: JobId(41),
-                    condition: AfterOk,
-                    exit_code: 1,
-                },
-                "job 41 ended with exit code 1 (afterok)",
-            ),
-            (
-                Reason::Quota {
-                    scope: Scope::User,
-                    limit: Limit::Cpu,
-                    quota: 8.0,
-                    used: 8.0,
-                },
-                "user cpu quota 8 reached: 8 in use",
-            ),
-            (
-                Reason::Quota {
-                    scope: Scope::Project,
-                    limit: Limit::Ram,
-                    quota: 64.0,
-                    used: 60.5,
-                },
-                "project ram quota 64 GB reached: 60.5 GB in use",
-            ),
-            (
-                Reason::NoFreeNode {
-                    cpu: 1,
-                    gpus: 0,
-                    ram: 64.0,
-                    dim: Some(Dim::Ram),
-                },
-                "no node with 64 GB free",
-            ),
-            (
-                Reason::NoFreeNode {
-                    cpu: 8,
-                    gpus: 2,
-                    ram: 0.5,
-                    dim: None,
-                },
-                "no node with 8 cpus, 0.5 GB and 2 gpus free at once",
-            ),
-            (
-                Reason::TooLarge {
-                    cpu: 1,
-                    gpus: 1,
-                    ram: 1.0,
-                    dim: Some(Dim::Gpus),
-                },
-                "no node has 1 gpu",
-            ),
-            (
-                Reason::NoLabel {
-                    label: Arc::from("storage==ssd"),
-                },
-                "no node has label storage==ssd",
-            ),
-            (
-                Reason::Behind {
-                    ahead: 120,
-                    ranking: Ranking::Usage,
-                },
-                "behind 120 jobs of users with less usage",
-            ),
-            (
-                Reason::Behind {
-                    ahead: 1,
-                    ranking: Ranking::Submission,
-                },
-                "behind 1 older job",
-            ),
-            (
-                Reason::Invalid {
-                    what: "unknown user",
-                },
-                "invalid snapshot: unknown user",
-            ),
-        ];
-        for (r, want) in cases {
-            assert_eq!(r.to_string(), want, "{r:?}");
-        }
-        assert!(std::mem::size_of::<Reason>() <= 24);
-    }
-}
+mod tests;
