@@ -75,7 +75,7 @@ impl fmt::Display for Hold {
 }
 
 /// Why a job stays pending (or, for the dependency variants in [`Decision::doomed`], why it
-/// never will run). 24 bytes; compare with `==` to write only changed reasons.
+/// never will run). 24 bytes. Its [`kind`](Reason::kind) is stored beside its text, and [`reason_to_write`] says when to write it.
 ///
 /// [`Decision::doomed`]: super::Decision::doomed
 #[derive(Debug, Clone, PartialEq)]
@@ -146,41 +146,41 @@ pub enum Reason {
 /// ([`reason_to_write`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReasonKind {
-    /// [`Reason::WaitingFor`]: `dependency`
+    /// `dependency`: [`Reason::WaitingFor`]
     Dependency,
-    /// The doomed [`Reason::ParentEnded`], [`Reason::ParentNeverRan`],
-    /// [`Reason::ParentMissing`], [`Reason::ParentDoomed`]: `dependency.failed`
+    /// `dependency.failed`: the doomed [`Reason::ParentEnded`], [`Reason::ParentNeverRan`],
+    /// [`Reason::ParentMissing`], [`Reason::ParentDoomed`]
     DependencyFailed,
-    /// [`Reason::Quota`]: `quota.user.cpu`, `quota.project.time`...
+    /// `quota.user.cpu`, `quota.project.time`...: [`Reason::Quota`]
     Quota(Scope, Limit),
-    /// [`Reason::ExceedsQuota`] (at submission): `quota.exceeded`
+    /// `quota.exceeded`: [`Reason::ExceedsQuota`] (at submission)
     ExceedsQuota,
-    /// [`Reason::NoLabel`]: `placement.label`
+    /// `placement.label`: [`Reason::NoLabel`]
     NoLabel,
-    /// [`Reason::NoLabelCombination`]: `placement.labels`
+    /// `placement.labels`: [`Reason::NoLabelCombination`]
     NoLabelCombination,
-    /// [`Reason::NotOpen`]: `placement.reserved`
+    /// `placement.reserved`: [`Reason::NotOpen`]
     NotOpen,
-    /// [`Reason::NoNodes`]: `placement.no_nodes`
+    /// `placement.no_nodes`: [`Reason::NoNodes`]
     NoNodes,
-    /// [`Reason::TooLarge`]: `resources.too_large`
+    /// `resources.too_large`: [`Reason::TooLarge`]
     TooLarge,
-    /// [`Reason::NoFreeNode`]: `resources`
+    /// `resources`: [`Reason::NoFreeNode`]
     Resources,
-    /// [`Reason::Behind`]: `queue.behind`
+    /// `queue.behind`: [`Reason::Behind`]
     Behind,
-    /// [`Reason::Invalid`]: `invalid`
+    /// `invalid`: [`Reason::Invalid`]
     Invalid,
-    /// [`Hold::AccountDisabled`]: `held.disabled`
+    /// `held.disabled`: [`Hold::AccountDisabled`]
     HeldDisabled,
-    /// [`Hold::GuestInactive`]: `held.guest`
+    /// `held.guest`: [`Hold::GuestInactive`]
     HeldGuest,
-    /// [`Hold::DiskQuota`]: `held.disk_quota`
+    /// `held.disk_quota`: [`Hold::DiskQuota`]
     HeldDiskQuota,
-    /// [`Hold::Plugin`]: `held.plugin`
+    /// `held.plugin`: [`Hold::Plugin`]
     HeldPlugin,
-    /// Not a decision of the pass: the executor does not answer, so the scheduler plans
-    /// nothing and every pending job waits for it: `executor`
+    /// `executor`: not a decision of the pass; the executor does not answer, so the scheduler
+    /// plans nothing and every pending job waits for it
     Executor,
 }
 
