@@ -420,7 +420,12 @@ fn is_transport(e: &BollardError) -> bool {
     )
 }
 
-/// A start that will fail again however often it is tried.
+// The Engine's answers carry an HTTP status and a sentence, no error code: where the status
+// alone does not tell, these two read the sentence, here at the boundary only, and the rest of
+// the code gets a typed `ExecError` (or success).
+
+/// A start that will fail again however often it is tried: a 4xx, or a 5xx from the runtime
+/// ("OCI runtime create failed", "runc ...").
 fn start_refused(e: &BollardError) -> bool {
     match status(e) {
         Some(400..=499) => true,
@@ -430,6 +435,12 @@ fn start_refused(e: &BollardError) -> bool {
         }
         None => false,
     }
+}
+
+/// A forced removal answered 409 "removal of container ... is already in progress": it will
+/// be gone (other conflicts are errors).
+fn removal_in_progress(e: &BollardError) -> bool {
+    status(e) == Some(409) && message(e).contains("in progress")
 }
 
 /// 4xx: the Engine refuses what we ask; anything else: try again later.
@@ -625,8 +636,7 @@ impl Executor for DockerExecutor {
         {
             Ok(()) => Ok(()),
             Err(e) if status(&e) == Some(404) => Ok(()),
-            // "removal already in progress"
-            Err(e) if status(&e) == Some(409) && message(&e).contains("in progress") => Ok(()),
+            Err(e) if removal_in_progress(&e) => Ok(()),
             Err(e) => Err(engine_error(e)),
         }
     }
@@ -739,6 +749,41 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use god_core::launch::Bind;
+
+    /// What the Engine's answers mean for a start and a removal.
+    #[test]
+    fn engine_answers_are_classified() {
+        let answer = |status_code: u16, message: &str| BollardError::DockerResponseServerError {
+            status_code,
+            message: message.into(),
+        };
+        // (answer, start refused for good, removal already in progress)
+        let cases = [
+            (answer(400, "invalid mount config"), true, false),
+            (
+                answer(500, "OCI runtime create failed: exec: \"/x\": not found"),
+                true,
+                false,
+            ),
+            (answer(500, "runc run failed: unable to start"), true, false),
+            (answer(500, "Internal Server Error"), false, false),
+            (
+                answer(409, "removal of container c is already in progress"),
+                true,
+                true,
+            ),
+            (answer(409, "container c is paused"), true, false),
+            (BollardError::RequestTimeoutError, false, false),
+        ];
+        for (e, refused, in_progress) in cases {
+            assert_eq!(start_refused(&e), refused, "{e}: start refused");
+            assert_eq!(
+                removal_in_progress(&e),
+                in_progress,
+                "{e}: removal in progress"
+            );
+        }
+    }
 
     #[test]
     fn image_references_split_into_repo_and_tag() {

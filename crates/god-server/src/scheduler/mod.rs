@@ -15,11 +15,11 @@ use futures_util::stream::{self, StreamExt};
 use god_core::config::ExecutorKind;
 use god_core::node::NodeView;
 use god_core::roles::SchedulerEvent;
-use god_core::schedule::{pass as plan, PassConfig, Policy, Weights};
+use god_core::schedule::{pass as plan, reason_to_write, PassConfig, Policy, ReasonKind, Weights};
 use god_core::transition::Event;
 use god_core::{launch, JobId, Primary, Task};
 use god_exec::{jobdir, Capacity, ExecError};
-use god_store::PendingRow;
+use god_store::{PendingRow, WaitReason};
 use rand::Rng;
 use snapshot::{Inputs, NodeInfo};
 use std::collections::HashMap;
@@ -37,33 +37,27 @@ const ARRAY_WINDOW: u64 = 1000;
 /// Shortest time between the starts of two passes when wake-ups come quickly.
 const MIN_PASS_INTERVAL: Duration = Duration::from_millis(20);
 
-/// How often reasons whose only change is a figure are written again.
-const REASON_REFRESH: Duration = Duration::from_secs(10);
+/// How often reasons of the same kind whose text changed (a figure moved) are written again.
+pub const REASON_REFRESH: Duration = Duration::from_secs(10);
 
-/// When reasons were last refreshed in full.
+/// When reasons were last refreshed in full, on the loops' clock (seconds since the epoch).
 #[derive(Default)]
 pub struct ReasonClock {
-    last: Option<tokio::time::Instant>,
+    last: Option<f64>,
 }
 
 impl ReasonClock {
-    fn due(&mut self) -> bool {
-        let due = self.last.is_none_or(|t| t.elapsed() >= REASON_REFRESH);
+    /// Whether a full refresh is due at `now` (it then counts as done). A clock that went back
+    /// makes it due.
+    fn due(&mut self, now: f64) -> bool {
+        let due = self
+            .last
+            .is_none_or(|t| now < t || now - t >= REASON_REFRESH.as_secs_f64());
         if due {
-            self.last = Some(tokio::time::Instant::now());
+            self.last = Some(now);
         }
         due
     }
-}
-
-/// Two reasons of the same kind: equal once their numbers are taken out.
-fn same_kind(a: &str, b: &str) -> bool {
-    let strip = |s: &str| {
-        s.chars()
-            .filter(|c| !c.is_ascii_digit() && *c != '.')
-            .collect::<String>()
-    };
-    strip(a) == strip(b)
 }
 
 /// How long the executor's capacity is trusted before asking again (asking the Docker Engine
@@ -226,10 +220,17 @@ pub async fn pass(
         Ok(_) => return Ok(0),
         Err(ServerError::Exec(ExecError::Unavailable(why))) => {
             let reason = format!("waiting for the executor: {why}");
-            let changed: Vec<(JobId, String)> = pending
+            let changed: Vec<WaitReason> = pending
                 .iter()
-                .filter(|p| p.reason.as_deref() != Some(reason.as_str()))
-                .map(|p| (p.id, reason.clone()))
+                .filter(|p| {
+                    p.reason_kind != Some(ReasonKind::Executor)
+                        || p.reason.as_deref() != Some(reason.as_str())
+                })
+                .map(|p| WaitReason {
+                    id: p.id,
+                    kind: ReasonKind::Executor,
+                    text: reason.clone(),
+                })
                 .collect();
             state.store.set_reasons(&changed).await?;
             return Ok(0);
@@ -296,18 +297,26 @@ pub async fn pass(
 
     // Reasons: write those whose kind changed at once; those whose figures only moved
     // ("behind 120 jobs" → "behind 118 jobs") at most every REASON_REFRESH.
-    let refresh = reasons.due();
-    let current: HashMap<JobId, Option<&String>> =
-        pending.iter().map(|p| (p.id, p.reason.as_ref())).collect();
-    let mut changed: Vec<(JobId, String)> = Vec::new();
-    for (id, why) in &decision.waiting {
-        let why = why.to_string();
-        let old = current.get(id).copied().flatten();
-        let differs = old != Some(&why);
-        if differs && (refresh || old.is_none_or(|o| !same_kind(o, &why))) {
-            changed.push((*id, why));
-        }
-    }
+    let refresh = reasons.due(t);
+    let stored: HashMap<JobId, &PendingRow> = pending.iter().map(|p| (p.id, p)).collect();
+    let changed: Vec<WaitReason> = decision
+        .waiting
+        .iter()
+        .filter_map(|(id, why)| {
+            let row = stored.get(id);
+            let text = reason_to_write(
+                row.and_then(|p| p.reason_kind),
+                row.and_then(|p| p.reason.as_deref()),
+                why,
+                refresh,
+            )?;
+            Some(WaitReason {
+                id: *id,
+                kind: why.kind(),
+                text,
+            })
+        })
+        .collect();
     state.store.set_reasons(&changed).await?;
 
     if !decision.doomed.is_empty() {

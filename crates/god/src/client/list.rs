@@ -228,8 +228,9 @@ pub fn rows_table(rows: &[Row]) -> Table {
             Row::Array(v, counts) => {
                 let spec = array_spec(v).unwrap_or("?");
                 let mut info = format!("array {spec}: {}", counts.summary());
-                // The parent's own reason, unless it only repeats the failure count.
-                if let Some(r) = Job(v).reason().filter(|r| !r.contains("tasks failed")) {
+                // The parent's own reason, unless it is the failure count the summary shows.
+                let failure_count = god_core::array::failed_reason(counts.failed);
+                if let Some(r) = Job(v).reason().filter(|r| *r != failure_count) {
                     info.push_str(&format!("; {}", truncate(&super::output::one_line(r), 40)));
                 }
                 (
@@ -393,6 +394,27 @@ mod tests {
         let c = array_counts(Some(&parent), &[&pending, &pending]);
         assert_eq!(c.summary(), "4 pending");
         assert_eq!(array_counts(None, &[]).summary(), "no tasks");
+    }
+
+    /// An array's line shows the parent's reason, unless it is the failure count the summary
+    /// already gives.
+    #[test]
+    fn an_arrays_reason_is_not_its_failure_count_again() {
+        let cases = [
+            ("3 of the array's tasks failed", 3, false),
+            ("2 of the array's tasks failed", 3, true),
+            ("the engine is gone", 3, true),
+        ];
+        for (reason, failed, shown) in cases {
+            let parent = json!({"id": 1, "user": {"id": "alice"}, "meta": {"name": "sweep"},
+                "requirements": {"array": {"values": "1:3", "nb_tasks": 3, "nb_tasks_over": 3,
+                    "nb_tasks_created": 3, "nb_tasks_failed": failed}},
+                "status": {"primary": "over", "reason": reason}});
+            let rows = group_jobs(std::slice::from_ref(&parent), false);
+            let text = rows_table(&rows).render();
+            assert_eq!(text.contains(reason), shown, "{reason}: {text}");
+            assert!(text.contains(&format!("({failed} failed)")), "{text}");
+        }
     }
 
     #[test]
