@@ -305,7 +305,12 @@ impl Executor for FakeExecutor {
     async fn stats(&self, container: &str) -> Result<ContainerStats, ExecError> {
         self.answering()?;
         match self.read(container)? {
-            Some(c) if self.state_of(&c) == ContainerState::Running => {
+            Some(c)
+                if matches!(
+                    self.state_of(&c),
+                    ContainerState::Running | ContainerState::Paused
+                ) =>
+            {
                 Ok(fake_stats(&c, self.clock.now()))
             }
             _ => Err(ExecError::Refused(format!(
