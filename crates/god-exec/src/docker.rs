@@ -11,7 +11,12 @@
 //! perform too), other answers and transport failures are [`ExecError::Unavailable`], an image
 //! that is neither local nor pullable is [`ExecError::ImageMissing`].
 
-use crate::{Capacity, ContainerState, ExecError, Executor, Labelled, LaunchSpec};
+mod inside;
+
+use crate::{
+    Capabilities, Capacity, ContainerState, ContainerStats, ExecError, ExecOutput, ExecRequest,
+    Executor, Labelled, LaunchSpec,
+};
 use async_trait::async_trait;
 use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
@@ -604,6 +609,22 @@ impl Executor for DockerExecutor {
             }
             Err(e) => Err(engine_error(e)),
         }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            pause: true,
+            stats: true,
+            exec: true,
+        }
+    }
+
+    async fn stats(&self, container: &str) -> Result<ContainerStats, ExecError> {
+        inside::stats(self.client().await?, container).await
+    }
+
+    async fn exec(&self, container: &str, request: &ExecRequest) -> Result<ExecOutput, ExecError> {
+        inside::exec(self.client().await?, container, request).await
     }
 
     async fn pause(&self, container: &str) -> Result<(), ExecError> {

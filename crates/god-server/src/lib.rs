@@ -9,6 +9,7 @@ pub mod auth;
 pub mod clock;
 mod error;
 pub mod feed;
+pub mod handles;
 pub mod recovery;
 pub mod scheduler;
 pub mod state;
@@ -180,6 +181,9 @@ pub(crate) async fn assemble(
         clock,
         feed: feed::ChangeFeed::start(store_for_feed),
         nodes: Arc::default(),
+        stats: handles::JobStats::new(exec.clone()),
+        exec_in_job: handles::JobExec::new(exec.clone()),
+        capabilities: exec.capabilities(),
     };
     Ok((LoopState { app: state, exec }, admin_key))
 }

@@ -1,12 +1,14 @@
 //! What the parts of the service share. [`AppState`] is what the API handlers get: the store,
 //! the configuration, the wake-ups, and no executor (a handler writes a request into the job and
-//! wakes the loop that owns it). [`LoopState`] is what the scheduler, watcher and recovery get:
+//! wakes the loop that owns it), only the narrow handles of [`crate::handles`] on a running job
+//! and what the executor can do ([`AppState::capabilities`]). [`LoopState`] is what the scheduler, watcher and recovery get:
 //! the same plus the executor.
 
+use crate::handles::{JobExec, JobStats};
 use crate::submit::SubmitQueue;
 use god_core::config::Config;
 use god_core::node::NodeViews;
-use god_exec::Executor;
+use god_exec::{Capabilities, Executor};
 use god_store::{Store, StoreError, UserRecord};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -131,6 +133,19 @@ pub struct AppState {
     pub feed: Arc<crate::feed::ChangeFeed>,
     /// The nodes as the scheduler last published them.
     pub nodes: Arc<NodeViewCache>,
+    /// A running job's resource usage (the only way handlers reach the engine for it).
+    pub stats: JobStats,
+    /// Commands inside a running job's container, as its user.
+    pub exec_in_job: JobExec,
+    /// What the executor can do, copied at assembly.
+    pub(crate) capabilities: Capabilities,
+}
+
+impl AppState {
+    /// What the executor can do (pause, stats, exec), for the API to tell clients.
+    pub fn capabilities(&self) -> Capabilities {
+        self.capabilities
+    }
 }
 
 /// What the loops that talk to the engines share: the API's state and the executor. Only the

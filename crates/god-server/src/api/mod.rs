@@ -1,12 +1,14 @@
 //! The REST API: the Go-Docker 1.0 routes (reference section 7.1) that existing clients call,
 //! plus our additions. Handlers check who may do what, turn requests into store transitions, and
-//! wake the loops; they never talk to the executor.
+//! wake the loops; they never talk to the executor (only through the narrow handles of
+//! [`crate::handles`]).
 
 mod events;
 mod files;
 mod guests;
 mod projects;
 mod public;
+mod stats;
 mod tasks;
 mod users;
 
@@ -38,6 +40,7 @@ pub fn router(state: AppState) -> Router {
             get(tasks::show).delete(tasks::kill).put(tasks::update),
         )
         .route("/api/1.0/task/{id}/status", get(tasks::status))
+        .route("/api/1.0/task/{id}/stats", get(stats::stats))
         .route("/api/1.0/task/{id}/suspend", get(tasks::suspend))
         .route("/api/1.0/task/{id}/resume", get(tasks::resume))
         .route("/api/1.0/task/{id}/reschedule", get(tasks::reschedule))

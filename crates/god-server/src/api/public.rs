@@ -140,7 +140,7 @@ pub async fn config(State(state): State<AppState>) -> Json<Value> {
         "images": images,
         "constraints": constraints,
         "volumes": volumes,
-        "executor_features": ["kill", "pause"],
+        "executor_features": crate::handles::executor_features(state.capabilities()),
         "executors": c.executors,
         "defaults_cpu": c.defaults_cpu,
         "defaults_ram": c.defaults_ram,
