@@ -68,6 +68,21 @@ pub struct DockerExecutor {
 }
 
 impl DockerExecutor {
+    /// Send SIGKILL to `container`: the Engine's answer, for the caller to read its status.
+    async fn sigkill(
+        &self,
+        container: &str,
+    ) -> Result<Result<(), bollard::errors::Error>, ExecError> {
+        let options = KillContainerOptions {
+            signal: "SIGKILL".into(),
+        };
+        Ok(self
+            .client()
+            .await?
+            .kill_container(container, Some(options))
+            .await)
+    }
+
     /// The executor of the Engine at `cfg.url` (default `unix:///var/run/docker.sock`). Only the
     /// configuration is checked here (a bad URL or TLS setting is an error); the Engine is
     /// reached, and the API version agreed on, at the first call that needs it.
@@ -575,15 +590,7 @@ impl Executor for DockerExecutor {
     }
 
     async fn kill(&self, container: &str) -> Result<(), ExecError> {
-        let options = KillContainerOptions {
-            signal: "SIGKILL".into(),
-        };
-        match self
-            .client()
-            .await?
-            .kill_container(container, Some(options))
-            .await
-        {
+        match self.sigkill(container).await? {
             Ok(()) => Ok(()),
             Err(e) if status(&e) == Some(404) => Ok(()),
             // Not running (exited, or only created): nothing to kill.
@@ -593,15 +600,7 @@ impl Executor for DockerExecutor {
                     return Ok(());
                 }
                 self.unpause(container).await?;
-                let options = KillContainerOptions {
-                    signal: "SIGKILL".into(),
-                };
-                match self
-                    .client()
-                    .await?
-                    .kill_container(container, Some(options))
-                    .await
-                {
+                match self.sigkill(container).await? {
                     Ok(()) => Ok(()),
                     Err(e) if matches!(status(&e), Some(404 | 409)) => Ok(()),
                     Err(e) => Err(engine_error(e)),
