@@ -141,7 +141,11 @@ fn kill_suspend_resume_reschedule_archive() {
     bob.wait_for(running, 30, "resumed", |j| {
         j["status"]["secondary"] == "resumed"
     });
-    std::thread::sleep(Duration::from_millis(800));
+    // It progresses again (polled: a loaded machine may take a while to run it).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while count(running) <= c2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert!(count(running) > c2, "a resumed job progresses");
 
     // Reschedule: the job goes back to the queue and runs again in a new container.
