@@ -48,10 +48,24 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
     let env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k.starts_with("GODOCKER_"))
         .collect();
-    let loaded = config::load(&text, &env).map_err(|e| match &path {
-        Some(p) => anyhow::anyhow!("{}: {e}", p.display()),
-        None => anyhow::anyhow!("{e}"),
-    })?;
+    let loaded = match config::load(&text, &env) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            // Every problem on its own line, then the error that stops the command.
+            let file = path
+                .as_ref()
+                .map(|p| format!("{}: ", p.display()))
+                .unwrap_or_default();
+            for line in e.lines() {
+                eprintln!("god: {file}configuration: {line}");
+            }
+            let n = e.problems.len();
+            anyhow::bail!(
+                "{file}the configuration is not usable: {n} problem{} above",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+    };
     match &path {
         Some(p) => tracing::debug!("configuration: {}", p.display()),
         None => tracing::debug!("configuration: none found, built-in defaults"),
