@@ -27,6 +27,8 @@ pub enum ServerError {
     },
     #[error("configuration: {0}")]
     Config(String),
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
 }
 
 /// An answer to a client that is not a success.
@@ -99,6 +101,28 @@ impl From<StoreError> for ApiError {
             other => {
                 tracing::error!("store: {other}");
                 ApiError::unavailable("the job database is unavailable; try again later")
+            }
+        }
+    }
+}
+
+impl From<ServerError> for ApiError {
+    fn from(e: ServerError) -> Self {
+        use crate::accounts::AccountError;
+        match e {
+            ServerError::Store(e) => e.into(),
+            ServerError::Account(e @ AccountError::NotCreated(_)) => {
+                tracing::warn!("{e}");
+                ApiError::unavailable(format!("{e}: try again"))
+            }
+            ServerError::Account(e) => ApiError::forbidden(e.to_string()),
+            // The rest is the server's own trouble: for its log, not for clients.
+            other => {
+                tracing::error!("{other}");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error (the server's log says more)",
+                )
             }
         }
     }
