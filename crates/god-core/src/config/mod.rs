@@ -6,10 +6,12 @@
 mod original;
 mod paths;
 mod read;
+mod settings;
 mod types;
 mod validate;
 
 pub use paths::absolute;
+pub use settings::{GuestHome, GuestSettings, LdapService, LdapSettings, LdapTls, OidcSettings};
 pub use types::{
     AuthPolicyName, DurationSpec, ExecutorKind, ExecutorSpec, SchedulerPolicy, SizeSpec, SyncMode,
     WatcherName,
