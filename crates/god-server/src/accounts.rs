@@ -1,7 +1,7 @@
 //! Local user accounts: creation (also while the server runs: the database is the truth), API
 //! key renewal, and the administrator created on first start.
 
-use crate::auth::{hash_apikey, new_apikey, DirectoryUser};
+use crate::auth::{hash_apikey, new_apikey, AuthError, DirectoryUser};
 use crate::clock::now;
 use crate::ServerError;
 use god_store::{Store, StoreError, UserRecord};
@@ -110,14 +110,12 @@ pub async fn set_password(
     login: &str,
     password: &str,
 ) -> Result<(), ServerError> {
-    crate::auth::password::check_rules(password).map_err(ServerError::Config)?;
+    crate::auth::password::check_rules(password).map_err(AuthError::from)?;
     let mut user = store
         .get_user(login)
         .await?
         .ok_or_else(|| StoreError::UserNotFound(login.to_string()))?;
-    let hash = crate::auth::password::hash_blocking(password)
-        .await
-        .map_err(ServerError::Config)?;
+    let hash = crate::auth::password::hash_blocking(password).await?;
     user.password_hash = Some(hash);
     store.update_user(&user).await?;
     Ok(())

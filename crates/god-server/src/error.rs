@@ -29,6 +29,8 @@ pub enum ServerError {
     Config(String),
     #[error(transparent)]
     Account(#[from] crate::accounts::AccountError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 /// An answer to a client that is not a success.
@@ -116,6 +118,7 @@ impl From<ServerError> for ApiError {
                 ApiError::unavailable(format!("{e}: try again"))
             }
             ServerError::Account(e) => ApiError::forbidden(e.to_string()),
+            ServerError::Auth(e) => e.into(),
             // The rest is the server's own trouble: for its log, not for clients.
             other => {
                 tracing::error!("{other}");

@@ -44,6 +44,12 @@ pub enum AuthError {
     /// The directory behind the policy is unreachable or misbehaves (network, TLS, search base).
     #[error("{0}")]
     Unavailable(String),
+    /// A new password breaks a rule: the user's to fix.
+    #[error(transparent)]
+    PasswordRule(#[from] super::password::PasswordRule),
+    /// Hashing a password failed: the server's trouble (the detail is for its log).
+    #[error("hashing the password: {0}")]
+    Hashing(String),
 }
 
 impl From<AuthError> for ApiError {
@@ -53,6 +59,16 @@ impl From<AuthError> for ApiError {
             AuthError::Unavailable(m) => {
                 tracing::warn!("authentication: {m}");
                 ApiError::unavailable(format!("cannot check credentials now: {m}"))
+            }
+            AuthError::PasswordRule(rule) => {
+                ApiError::bad_request(rule.to_string()).field("password")
+            }
+            e @ AuthError::Hashing(_) => {
+                tracing::error!("{e}");
+                ApiError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "the password could not be set; try again later",
+                )
             }
         }
     }
