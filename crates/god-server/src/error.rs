@@ -25,8 +25,8 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
-    #[error("configuration: {0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] god_core::ConfigError),
     #[error(transparent)]
     Account(#[from] crate::accounts::AccountError),
     #[error(transparent)]

@@ -162,8 +162,7 @@ pub(crate) async fn assemble(
         config.api_rate_limit,
         config.api_rate_burst,
     ));
-    let auth =
-        Arc::new(auth::Auth::from_config(&config, store.clone()).map_err(ServerError::Config)?);
+    let auth = Arc::new(auth::Auth::from_config(&config, store.clone())?);
     let state = AppState {
         auth,
         store,

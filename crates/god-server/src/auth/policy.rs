@@ -5,7 +5,7 @@ use super::{hash_apikey, same_hash};
 use crate::error::ApiError;
 use async_trait::async_trait;
 use god_core::config::{AuthPolicyName, Config};
-use god_core::Task;
+use god_core::{ConfigError, Task};
 use god_store::{Store, UserRecord};
 use std::sync::Arc;
 
@@ -137,7 +137,10 @@ pub trait AuthPolicy: Send + Sync {
 }
 
 /// The policy named by `auth_policy`.
-pub fn from_config(config: &Config, store: Arc<dyn Store>) -> Result<Arc<dyn AuthPolicy>, String> {
+pub fn from_config(
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> Result<Arc<dyn AuthPolicy>, ConfigError> {
     match config.auth_policy {
         AuthPolicyName::Local => Ok(Arc::new(super::local::LocalPolicy::new(store))),
         AuthPolicyName::System => Ok(Arc::new(super::system::SystemPolicy::new(
@@ -150,9 +153,9 @@ pub fn from_config(config: &Config, store: Arc<dyn Store>) -> Result<Arc<dyn Aut
         AuthPolicyName::Fake if config.allow_fake_auth => {
             Ok(Arc::new(super::fake::FakePolicy::new(store)))
         }
-        AuthPolicyName::Fake => Err(
-            "auth_policy: fake authentication accepts any password: also set allow_fake_auth: true (tests only)"
-                .into(),
-        ),
+        AuthPolicyName::Fake => Err(ConfigError::new(
+            "auth_policy",
+            "fake authentication accepts any password: also set allow_fake_auth: true (tests only)",
+        )),
     }
 }
