@@ -102,11 +102,7 @@ async fn executor(
     init_helper: &Path,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<dyn Executor>, ServerError> {
-    let kind = config
-        .executors
-        .first()
-        .map_or(ExecutorKind::Docker, |e| e.kind);
-    match kind {
+    match config.executors.runs().kind {
         ExecutorKind::Fake => Ok(Arc::new(FakeExecutor::new(
             config.fake.clone(),
             clock,

@@ -13,8 +13,8 @@ mod validate;
 pub use paths::absolute;
 pub use settings::{GuestHome, GuestSettings, LdapService, LdapSettings, LdapTls, OidcSettings};
 pub use types::{
-    AuthPolicyName, DurationSpec, ExecutorKind, ExecutorSpec, SchedulerPolicy, SizeSpec, SyncMode,
-    WatcherName,
+    AuthPolicyName, DurationSpec, ExecutorKind, ExecutorSpec, Executors, SchedulerPolicy, SizeSpec,
+    SyncMode, WatcherName,
 };
 
 use crate::error::{ConfigError, FieldError};
@@ -39,7 +39,7 @@ pub struct Config {
     pub volumes: Vec<VolumeConfig>,
     pub volumes_check: bool,
     pub constraints: Vec<Constraint>,
-    pub executors: Vec<ExecutorSpec>,
+    pub executors: Executors,
     pub docker: DockerConfig,
     /// `FiFo`, `FairShare` (reference 2.5) or `fairshare` (decayed consumed resources).
     pub scheduler_policy: SchedulerPolicy,
@@ -146,7 +146,7 @@ impl Default for Config {
             volumes: Vec::new(),
             volumes_check: true,
             constraints: Vec::new(),
-            executors: vec![ExecutorSpec::from(ExecutorKind::Docker)],
+            executors: ExecutorKind::Docker.into(),
             docker: DockerConfig::default(),
             scheduler_policy: SchedulerPolicy::Fifo,
             fairshare_waiting_time_weight: 0.1,
@@ -461,26 +461,21 @@ pub fn load(yaml: &str, env: &[(String, String)]) -> Result<Loaded, ConfigError>
             .filter(|p| !taken_out.iter().any(|t| same_key(t, &p.field))),
     );
     ConfigError::check(problems)?;
-    if let [first, rest @ ..] = config.executors.as_slice() {
-        if !rest.is_empty() {
-            let rest: Vec<String> = rest.iter().map(|e| e.to_string()).collect();
-            warnings.push(format!(
-                "executors: only the first ({first}) runs jobs in this version; {} not used",
-                rest.join(", ")
-            ));
-        }
+    let unused = config.executors.unused();
+    if !unused.is_empty() {
+        let unused: Vec<String> = unused.iter().map(|e| e.to_string()).collect();
+        warnings.push(format!(
+            "executors: only the first ({}) runs jobs in this version; {} not used",
+            config.executors.runs(),
+            unused.join(", ")
+        ));
     }
     Ok(Loaded { config, warnings })
 }
 
 /// Is one key the other, or inside it (`executors` and `executors[0]`, `ldap` and `ldap.ssl`)?
 fn same_key(a: &str, b: &str) -> bool {
-    let inside = |inner: &str, outer: &str| {
-        inner
-            .strip_prefix(outer)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
-    };
-    inside(a, b) || inside(b, a)
+    a == b || read::inside(a, b) || read::inside(b, a)
 }
 
 #[cfg(test)]
@@ -644,10 +639,7 @@ mod tests {
             ("GODOCKER_DOCKER_TLS".to_string(), "1".to_string()),
         ];
         let l = load("docker_url: tcp://x:2375\nexecutor: swarm\n", &env).unwrap();
-        assert_eq!(
-            l.config.executors,
-            vec![ExecutorSpec::from(ExecutorKind::Fake)]
-        );
+        assert_eq!(l.config.executors, Executors::from(ExecutorKind::Fake));
         assert!(l.config.docker.tls);
         assert_eq!(l.config.docker.url.as_deref(), Some("tcp://x:2375"));
     }

@@ -17,6 +17,7 @@ const MAX_PROBLEMS: usize = 32;
 pub(super) fn read(mut root: Value, problems: &mut Vec<FieldError>) -> Config {
     // Elements taken out of arrays: (the array's key as written, the element's index as written).
     let mut taken: Vec<(String, usize)> = Vec::new();
+    let before = problems.len();
     for _ in 0..MAX_PROBLEMS {
         let err = match serde_path_to_error::deserialize::<_, Config>(&root) {
             Ok(config) => return config,
@@ -24,7 +25,11 @@ pub(super) fn read(mut root: Value, problems: &mut Vec<FieldError>) -> Config {
         };
         let segments: Vec<Segment> = err.path().iter().cloned().collect();
         let (field, element) = as_written(&segments, &taken);
-        problems.push(FieldError::new(field, err.into_inner().to_string()));
+        // A key whose value was taken out from inside it (`executors` left empty once
+        // `executors[0]` was): already said.
+        if !problems[before..].iter().any(|p| inside(&p.field, &field)) {
+            problems.push(FieldError::new(field, err.into_inner().to_string()));
+        }
         if !take_out(&mut root, &segments) {
             return Config::default();
         }
@@ -33,6 +38,13 @@ pub(super) fn read(mut root: Value, problems: &mut Vec<FieldError>) -> Config {
         }
     }
     Config::default()
+}
+
+/// Is `inner` a key inside `outer` (`executors[0]` in `executors`, `ldap.ssl` in `ldap`)?
+pub(super) fn inside(inner: &str, outer: &str) -> bool {
+    inner
+        .strip_prefix(outer)
+        .is_some_and(|rest| rest.starts_with(['.', '[']))
 }
 
 /// The key of `segments` (indices as they are now) as written in the document, and when the
@@ -135,6 +147,11 @@ mod tests {
                 serde_json::json!({"ldap": {"fields": {"homeDirectory": 1}}}),
                 vec!["ldap.fields.homeDirectory"],
             ),
+            (
+                serde_json::json!({"executors": ["mesos"], "watchers": []}),
+                vec!["executors[0]"],
+            ),
+            (serde_json::json!({"executors": []}), vec!["executors"]),
             (serde_json::json!({"tick_seconds": 1}), vec![]),
         ];
         for (doc, want) in cases {

@@ -249,6 +249,60 @@ impl From<ExecutorKind> for ExecutorSpec {
     }
 }
 
+/// `executors`: at least one; the first runs jobs (this version uses no other), the rest are
+/// kept as written (a start-up warning names them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Executors {
+    runs: ExecutorSpec,
+    unused: Vec<ExecutorSpec>,
+}
+
+impl Executors {
+    /// The executor that runs jobs.
+    pub fn runs(&self) -> &ExecutorSpec {
+        &self.runs
+    }
+
+    /// The ones after it, which this version does not use.
+    pub fn unused(&self) -> &[ExecutorSpec] {
+        &self.unused
+    }
+
+    /// All of them, as written.
+    pub fn iter(&self) -> impl Iterator<Item = &ExecutorSpec> {
+        std::iter::once(&self.runs).chain(&self.unused)
+    }
+}
+
+impl From<ExecutorKind> for Executors {
+    /// That executor alone (defaults and tests).
+    fn from(kind: ExecutorKind) -> Self {
+        Executors {
+            runs: kind.into(),
+            unused: Vec::new(),
+        }
+    }
+}
+
+impl Serialize for Executors {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Executors {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut all = Vec::<ExecutorSpec>::deserialize(d)?.into_iter();
+        match all.next() {
+            Some(runs) => Ok(Executors {
+                runs,
+                unused: all.collect(),
+            }),
+            None => Err(serde::de::Error::custom("at least one executor is needed")),
+        }
+    }
+}
+
 /// A duration as written (`7d`, `12h`, `30m`, `3600s`, or a number of seconds), with its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DurationSpec {

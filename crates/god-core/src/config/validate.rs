@@ -9,13 +9,6 @@ use crate::error::FieldError;
 /// Every problem of `c`, in the order of the keys above.
 pub(super) fn validate(c: &Config) -> Vec<FieldError> {
     let mut problems = Vec::new();
-    if c.executors.is_empty() {
-        push(
-            &mut problems,
-            "executors",
-            "at least one executor is needed",
-        );
-    }
     for (i, v) in c.volumes.iter().enumerate() {
         if v.name.is_empty() {
             push(
