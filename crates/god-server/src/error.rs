@@ -108,6 +108,14 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::submit::NotStored> for ApiError {
+    /// Either way the job is not stored and the client may submit it again: 503. What the
+    /// database said is in the server's log.
+    fn from(e: crate::submit::NotStored) -> Self {
+        ApiError::unavailable(format!("the job could not be stored: {e}"))
+    }
+}
+
 impl From<ServerError> for ApiError {
     fn from(e: ServerError) -> Self {
         use crate::accounts::AccountError;
