@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use async_trait::async_trait;
 use god_core::config::{AuthPolicyName, Config};
 use god_core::{ConfigError, Task};
-use god_store::{Store, UserRecord};
+use god_store::{Store, StoreError, UserRecord};
 use std::sync::Arc;
 
 /// Who a login is, as the policy's directory says (reference 5.1: `{id, uidNumber, gidNumber,
@@ -35,8 +35,9 @@ impl DirectoryUser {
     }
 }
 
-/// A credential that could not be checked (as opposed to a wrong one, which is `Ok(None)`).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// A credential that could not be checked (as opposed to a wrong one, which is `Ok(None)`), or
+/// a password that could not be set.
+#[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// This policy cannot check this kind of credential on this server (e.g. no PAM).
     #[error("{0}")]
@@ -50,6 +51,9 @@ pub enum AuthError {
     /// Hashing a password failed: the server's trouble (the detail is for its log).
     #[error("hashing the password: {0}")]
     Hashing(String),
+    /// Our own user database failed (the detail is for the server's log).
+    #[error("user database: {0}")]
+    Store(#[from] StoreError),
 }
 
 impl From<AuthError> for ApiError {
@@ -63,6 +67,15 @@ impl From<AuthError> for ApiError {
             AuthError::PasswordRule(rule) => {
                 ApiError::bad_request(rule.to_string()).field("password")
             }
+            AuthError::Store(e @ (StoreError::UserNotFound(_) | StoreError::UserExists(_))) => {
+                e.into()
+            }
+            AuthError::Store(e) => {
+                tracing::warn!("authentication: user database: {e}");
+                ApiError::unavailable(
+                    "cannot check credentials now: the user database is unavailable; try again later",
+                )
+            }
             e @ AuthError::Hashing(_) => {
                 tracing::error!("{e}");
                 ApiError::new(
@@ -71,12 +84,6 @@ impl From<AuthError> for ApiError {
                 )
             }
         }
-    }
-}
-
-impl From<god_store::StoreError> for AuthError {
-    fn from(e: god_store::StoreError) -> Self {
-        AuthError::Unavailable(format!("user database: {e}"))
     }
 }
 
@@ -157,5 +164,62 @@ pub fn from_config(
             "auth_policy",
             "fake authentication accepts any password: also set allow_fake_auth: true (tests only)",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    /// Each kind of failure answers with its status; what only the server should know (a
+    /// database path, a hashing detail) stays out of the answer.
+    #[test]
+    fn auth_errors_answer_by_kind() {
+        let cases = [
+            (
+                AuthError::NotSupported("no PAM here".into()),
+                StatusCode::UNAUTHORIZED,
+                None,
+            ),
+            (
+                AuthError::Unavailable("LDAP server x: refused".into()),
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+            ),
+            (
+                AuthError::Store(StoreError::Open {
+                    path: "/srv/secret/god.db".into(),
+                    detail: "disk I/O error".into(),
+                }),
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+            ),
+            (
+                AuthError::Store(StoreError::UserNotFound("ann".into())),
+                StatusCode::NOT_FOUND,
+                None,
+            ),
+            (
+                AuthError::PasswordRule(super::super::password::PasswordRule::Nul),
+                StatusCode::BAD_REQUEST,
+                Some("password"),
+            ),
+            (
+                AuthError::Hashing("/srv/secret: salt".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+            ),
+        ];
+        for (e, status, field) in cases {
+            let said = e.to_string();
+            let api = ApiError::from(e);
+            assert_eq!(
+                (api.status, api.field.as_deref()),
+                (status, field),
+                "{said}"
+            );
+            assert!(!api.error.contains("/srv/secret"), "{said}: {}", api.error);
+        }
     }
 }
