@@ -25,6 +25,6 @@ pub mod testing;
 pub mod transition;
 pub mod watchers;
 
-pub use error::{CoreError, FieldError};
+pub use error::{ConfigError, CoreError, FieldError};
 pub use status::{Primary, Secondary};
 pub use task::{JobId, Task};

@@ -276,9 +276,8 @@ pub fn validate(
     r.tasks = deps;
     // Only the first configured executor runs jobs in this version: a job asking for another
     // would be run by that one anyway, so it is refused (`swarm` names the Docker executor).
-    let runs = config.executors.first();
-    let runs_kind = runs.map_or(ExecutorKind::Docker, |e| e.kind);
-    let runs_name = runs.map_or("docker", |e| e.name());
+    let runs = config.executors.runs();
+    let (runs_kind, runs_name) = (runs.kind, runs.name());
     if let Some(exec) = r.executor.as_deref().filter(|e| !e.is_empty()) {
         if ExecutorKind::of(exec) != Some(runs_kind) {
             return Err(invalid(

@@ -103,11 +103,7 @@ async fn executor(
     init_helper: &Path,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<dyn Executor>, ServerError> {
-    let kind = config
-        .executors
-        .first()
-        .map_or(ExecutorKind::Docker, |e| e.kind);
-    match kind {
+    match config.executors.runs().kind {
         ExecutorKind::Fake => Ok(Arc::new(FakeExecutor::new(
             config.fake.clone(),
             clock,
@@ -163,8 +159,7 @@ pub(crate) async fn assemble(
         config.api_rate_limit,
         config.api_rate_burst,
     ));
-    let auth =
-        Arc::new(auth::Auth::from_config(&config, store.clone()).map_err(ServerError::Config)?);
+    let auth = Arc::new(auth::Auth::from_config(&config, store.clone())?);
     let state = AppState {
         auth,
         store,

@@ -76,11 +76,7 @@ pub async fn authenticate(
         }));
     };
     let user = if by_password && auth.policy.provisions_users() {
-        match crate::accounts::provision(&state.store, &found).await {
-            Ok(u) => u,
-            Err(crate::ServerError::Store(e)) => return Err(e.into()),
-            Err(e) => return Err(ApiError::forbidden(e.to_string())),
-        }
+        crate::accounts::provision(&state.store, &found).await?
     } else {
         state
             .store

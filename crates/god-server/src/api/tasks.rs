@@ -65,11 +65,7 @@ pub async fn submit(
     check_project_and_quotas(&state, &caller, &task).await?;
     check_dependencies(&state, &caller, &task).await?;
     check_rate_limits(&state, &caller, &task).await?;
-    let id = state
-        .submit
-        .submit(task)
-        .await
-        .map_err(|e| ApiError::unavailable(format!("the job could not be stored: {e}")))?;
+    let id = state.submit.submit(task).await?;
     state.wake.scheduler.notify_one();
     Ok(Json(json!({ "msg": "Task added", "id": id.0 })))
 }

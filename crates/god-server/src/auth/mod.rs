@@ -55,7 +55,7 @@ impl Auth {
     pub fn from_config(
         config: &god_core::config::Config,
         store: std::sync::Arc<dyn god_store::Store>,
-    ) -> Result<Auth, String> {
+    ) -> Result<Auth, god_core::ConfigError> {
         Ok(Auth {
             policy: policy::from_config(config, store)?,
             limiter: LoginLimiter::new(&config.login_rate_limit),
