@@ -12,7 +12,6 @@ mod snapshot;
 use crate::state::LoopState;
 use crate::ServerError;
 use futures_util::stream::{self, StreamExt};
-use god_core::config::ExecutorKind;
 use god_core::node::NodeView;
 use god_core::roles::SchedulerEvent;
 use god_core::schedule::{pass as plan, reason_to_write, PassConfig, Policy, ReasonKind, Weights};
@@ -116,10 +115,7 @@ fn node_views(
         }
         return nodes;
     };
-    let executor = config
-        .executors
-        .first()
-        .map_or(ExecutorKind::Docker, |e| e.kind);
+    let executor = config.executors.runs().kind;
     vec![NodeView {
         name: cap.node.to_string(),
         executor: executor.as_str().to_string(),
