@@ -127,6 +127,39 @@ fn submit_wait_list_show_logs_files_kill() {
         "logs -f returns once the job is over"
     );
 
+    // `watch` with an id: the job's state now, each change as it is committed, and the end
+    // (exit 1: the job failed).
+    let failing = cli.ok(&[
+        "submit",
+        "--image",
+        MINIMAL_IMAGE,
+        "--ram",
+        "0.25",
+        "--",
+        "sleep 2; exit 2",
+    ]);
+    let failing_id: String = failing.chars().filter(|c| c.is_ascii_digit()).collect();
+    let watched = cli.run(&["watch", &failing_id]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&watched.stdout),
+        String::from_utf8_lossy(&watched.stderr)
+    );
+    assert_eq!(watched.status.code(), Some(1), "{text}");
+    assert!(
+        !text.contains(": running\n"),
+        "a change that shows nothing new is not a line: {text}"
+    );
+    let last = String::from_utf8_lossy(&watched.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        last.contains(&format!("job {failing_id} ")) && last.ends_with(": running → over, exit 2"),
+        "{text}"
+    );
+
     // One CPU: a long job runs, the next one waits; kill both.
     let long = cli.ok(&[
         "submit",

@@ -15,6 +15,7 @@ mod output;
 mod project;
 mod session;
 mod submit;
+mod watch;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -54,6 +55,15 @@ pub enum Command {
     Show(jobs::ShowArgs),
     /// Print a job's output (god.log, or god.err with --err); -f follows it until the job ends
     Logs(files::LogsArgs),
+    /// Follow your jobs' changes as they happen, one line each (with ids: until they are over)
+    #[command(
+        long_about = "Follow your jobs' changes as they happen, one line each, from the \
+        server's event stream (no polling).\n\n\
+        Examples:\n  god watch              # every change of your jobs, until interrupted\n  \
+        god watch 12 13        # until jobs 12 and 13 are over; exit 1 if one failed\n  \
+        god watch --json       # each event's JSON, one per line"
+    )]
+    Watch(watch::WatchArgs),
     /// Kill jobs (pending or running)
     Kill(jobs::ControlArgs),
     /// Suspend (pause) running jobs
@@ -131,6 +141,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Reschedule(a) => jobs::control(a, jobs::Action::Reschedule)?,
         Command::Archive(a) => jobs::archive(a)?,
         Command::Logs(a) => files::logs(a)?,
+        Command::Watch(a) => watch::watch(a)?,
         Command::Files(a) => files::files(a)?,
         Command::Update(a) => jobs::update(a)?,
         Command::Account(c) => account::account(c)?,
