@@ -77,6 +77,16 @@ fn save_login(path: &Path, creds: &Credentials, token: &str) -> Result<()> {
     Ok(())
 }
 
+/// Save a session token and say how long it holds.
+fn session_saved(path: &Path, server: &str, user: &str, token: &str, until: &str) -> Result<i32> {
+    save_session(path, server, user, token)?;
+    emit_line(&format!(
+        "Logged in to {server} as {user} with {until} \
+         (`god account renew-key` gives you an API key for scripts)"
+    ))?;
+    Ok(0)
+}
+
 /// Save a session (no API key: the token alone, until it expires).
 fn save_session(path: &Path, server: &str, user: &str, token: &str) -> Result<()> {
     let creds = Credentials {
@@ -118,12 +128,13 @@ pub fn login(a: LoginArgs) -> Result<i32> {
         }
         http::check_token(&client, &server, &user, &token)
             .map_err(|e| anyhow!("logging in to {server} as {user} with the token: {e:#}"))?;
-        save_session(&path, &server, &user, &token)?;
-        emit_line(&format!(
-            "Logged in to {server} as {user} with a session token until it expires \
-             (`god account renew-key` gives you an API key for scripts)"
-        ))?;
-        return Ok(0);
+        return session_saved(
+            &path,
+            &server,
+            &user,
+            &token,
+            "a session token until it expires",
+        );
     }
     let password = match (a.password.as_deref(), a.apikey.as_deref()) {
         (Some("-"), _) => Some(read_apikey_from_stdin()?),
@@ -144,12 +155,13 @@ pub fn login(a: LoginArgs) -> Result<i32> {
         }
         let token = http::authenticate_password(&client, &server, &user, &password)
             .map_err(|e| anyhow!("logging in to {server} as {user}: {e:#}"))?;
-        save_session(&path, &server, &user, &token)?;
-        emit_line(&format!(
-            "Logged in to {server} as {user} with your password until the session expires \
-             (`god account renew-key` gives you an API key for scripts)"
-        ))?;
-        return Ok(0);
+        return session_saved(
+            &path,
+            &server,
+            &user,
+            &token,
+            "your password until the session expires",
+        );
     }
     let apikey = match a.apikey.as_deref() {
         Some("-") => read_apikey_from_stdin()?,
