@@ -27,6 +27,9 @@
  * for /etc and god.info, SETUID and SETGID to drop to the user, KILL to forward signals to the
  * script (which runs as another uid). The kernel clears them all at the setuid to the user.
  *
+ * The script always runs with no_new_privs (as Docker's no-new-privileges: setuid binaries give
+ * it nothing), whatever the engine was asked for.
+ *
  * Exit codes of its own: 126 (bad environment, cannot drop privileges, cannot set up the job
  * directory) and 127 (the script cannot be executed).
  *
@@ -43,8 +46,6 @@
  *   - it writes "<pid> <start time in clock ticks since boot>\n" to god.pid at start and the exit
  *     code to god.exit at the end, each atomically (temporary file, then rename) and root-owned:
  *     god.exit is written on every end it sees, its own setup errors included;
- *   - the script runs with no_new_privs (as Docker's no-new-privileges: setuid binaries of the
- *     host give it nothing);
  *   - after god.exit is written it SIGKILLs its own process group, so that nothing the script left
  *     running in the background survives the job (a container's end does the same).
  *
@@ -721,9 +722,10 @@ static void run_child(const struct job *job)
     if (fchdir(job->dirfd) != 0 && chdir(job->dir) != 0)
         die(job, 1, EXIT_SETUP, "god-init: cannot enter the job directory %s: %s", job->dir,
             strerror(errno));
-    /* On the host, as Docker's no-new-privileges does in a container: no setuid binary (sudo,
-     * su...) gives the script privileges it was not started with. */
-    if (job->native && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    /* As Docker's no-new-privileges: no setuid binary (sudo, su...) gives the script privileges
+     * it was not started with. Set here, whatever the engine was asked for: on the host, and on
+     * engines that cannot ask for it (Swarm services, Slurm, Kubernetes without a policy). */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         die(job, 1, EXIT_SETUP, "god-init: cannot set no_new_privs: %s", strerror(errno));
     setenv("PWD", job->dir, 1);
 

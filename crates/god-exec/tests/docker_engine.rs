@@ -690,3 +690,66 @@ sleep 300
     ));
     f.cleanup().await;
 }
+
+/// god-init sets no_new_privs itself: a container started without Docker's no-new-privileges
+/// (as a Swarm service or another engine would start it) still gives the script none.
+#[tokio::test]
+async fn god_init_sets_no_new_privs_whatever_the_engine_asked() {
+    if skipped("god_init_sets_no_new_privs_whatever_the_engine_asked") {
+        return;
+    }
+    let f = Fixture::new("nnp").await;
+    let dir = f.root.join("job");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("cmd.sh"),
+        "#!/bin/sh\ngrep -E '^NoNewPrivs:' /proc/self/status | tr -d ' \\t'\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(dir.join("cmd.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "/.godocker/god-init",
+        ])
+        .arg("-v")
+        .arg(format!("{}:/.godocker/god-init:ro", f.helper.display()))
+        .arg("-v")
+        .arg(format!("{}:/job", dir.display()))
+        .args([
+            "-e",
+            "GOD_INIT_LOGIN=nnp",
+            "-e",
+            "GOD_INIT_UID=2001",
+            "-e",
+            "GOD_INIT_GID=2001",
+            "-e",
+            "GOD_INIT_GROUPS=",
+            "-e",
+            "GOD_INIT_HOME=/tmp",
+            "-e",
+            "GOD_INIT_DIR=/job",
+            MINIMAL,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(dir.join("god.log")).unwrap();
+    assert_eq!(
+        log.trim(),
+        "NoNewPrivs:1",
+        "god.err: {:?}",
+        std::fs::read_to_string(dir.join("god.err"))
+    );
+    let _ = std::fs::remove_dir_all(&f.root);
+}
