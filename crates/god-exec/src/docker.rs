@@ -15,7 +15,7 @@ mod inside;
 
 use crate::{
     Capabilities, Capacity, ContainerState, ContainerStats, ExecError, ExecOutput, ExecRequest,
-    Executor, Labelled, LaunchSpec,
+    Executor, Labelled, LaunchSpec, Termination,
 };
 use async_trait::async_trait;
 use bollard::auth::DockerCredentials;
@@ -474,15 +474,16 @@ fn engine_error(e: BollardError) -> ExecError {
 
 fn exited(state: &bollard::models::ContainerState) -> ContainerState {
     let error = state.error.clone().filter(|e| !e.trim().is_empty());
-    let mut exit_code = state.exit_code.unwrap_or(0);
-    if exit_code == 0 && error.is_some() {
-        exit_code = 128; // could not run at all: never report success
-    }
-    ContainerState::Exited {
-        exit_code,
-        oom_killed: state.oom_killed.unwrap_or(false),
-        error,
-    }
+    let code = state.exit_code.unwrap_or(0);
+    ContainerState::Exited(match error {
+        Some(message) => Termination::EngineFailure {
+            // Could not run at all: never report success.
+            code: if code == 0 { 128 } else { code },
+            message,
+        },
+        None if state.oom_killed.unwrap_or(false) => Termination::OutOfMemory { code },
+        None => Termination::Exited { code },
+    })
 }
 
 fn state_of(state: Option<&bollard::models::ContainerState>) -> ContainerState {
@@ -936,19 +937,14 @@ mod tests {
                 0,
                 "no such file"
             ))),
-            ContainerState::Exited {
-                exit_code: 128,
-                oom_killed: false,
-                error: Some("no such file".into())
-            }
+            ContainerState::Exited(Termination::EngineFailure {
+                code: 128,
+                message: "no such file".into()
+            })
         );
         assert_eq!(
             state_of(Some(&s(ContainerStateStatusEnum::EXITED, 137, ""))),
-            ContainerState::Exited {
-                exit_code: 137,
-                oom_killed: true,
-                error: None
-            }
+            ContainerState::Exited(Termination::OutOfMemory { code: 137 })
         );
         assert_eq!(
             state_of(Some(&s(ContainerStateStatusEnum::PAUSED, 0, ""))),

@@ -12,7 +12,7 @@
 
 use crate::{
     Capabilities, Capacity, ContainerState, ContainerStats, ExecError, Executor, Labelled,
-    LaunchSpec,
+    LaunchSpec, Termination,
 };
 use async_trait::async_trait;
 use god_core::clock::Clock;
@@ -171,11 +171,7 @@ impl FakeExecutor {
 
     fn state_of(&self, c: &FakeContainer) -> ContainerState {
         if c.killed {
-            ContainerState::Exited {
-                exit_code: 137,
-                oom_killed: false,
-                error: None,
-            }
+            ContainerState::Exited(Termination::Killed)
         } else if c.paused {
             ContainerState::Paused
         } else if self.clock.now() < c.ends_at {
@@ -184,11 +180,7 @@ impl FakeExecutor {
             // The original's `testerror`: a node failure under the job.
             ContainerState::Gone
         } else {
-            ContainerState::Exited {
-                exit_code: c.exit_code,
-                oom_killed: false,
-                error: None,
-            }
+            ContainerState::Exited(Termination::Exited { code: c.exit_code })
         }
     }
 

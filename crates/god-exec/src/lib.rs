@@ -16,6 +16,7 @@ pub use error::ExecError;
 pub use god_core::launch::LaunchSpec;
 
 use async_trait::async_trait;
+pub use god_core::ending::Termination;
 use god_core::JobId;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -41,13 +42,8 @@ pub enum ContainerState {
     Created,
     Running,
     Paused,
-    Exited {
-        exit_code: i64,
-        /// The engine killed it for exceeding its memory limit.
-        oom_killed: bool,
-        /// The engine's error message, if it could not run the container at all.
-        error: Option<String>,
-    },
+    /// It ended, and how.
+    Exited(Termination),
     /// No such container.
     Gone,
 }

@@ -7,7 +7,7 @@ use god_core::config::{Config, DockerConfig};
 use god_core::launch::{self, LaunchSpec};
 use god_core::{JobId, Task};
 use god_exec::docker::DockerExecutor;
-use god_exec::{helper, jobdir, ContainerState, ExecError, ExecRequest, Executor};
+use god_exec::{helper, jobdir, ContainerState, ExecError, ExecRequest, Executor, Termination};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -113,7 +113,7 @@ impl Fixture {
         let deadline = Instant::now() + limit;
         loop {
             let state = self.exec.inspect(container).await.unwrap();
-            if matches!(state, ContainerState::Exited { .. } | ContainerState::Gone) {
+            if matches!(state, ContainerState::Exited(_) | ContainerState::Gone) {
                 return state;
             }
             assert!(
@@ -185,11 +185,7 @@ fn read(dir: &Path, name: &str) -> String {
 }
 
 fn exited(code: i64) -> ContainerState {
-    ContainerState::Exited {
-        exit_code: code,
-        oom_killed: false,
-        error: None,
-    }
+    ContainerState::Exited(Termination::Exited { code })
 }
 
 const WHO_AM_I: &str = r#"#!/bin/sh
@@ -352,11 +348,7 @@ async fn memory_limit_kills_with_137_and_oom() {
     let (state, dir) = f.run(&t).await;
     assert_eq!(
         state,
-        ContainerState::Exited {
-            exit_code: 137,
-            oom_killed: true,
-            error: None
-        },
+        ContainerState::Exited(Termination::OutOfMemory { code: 137 }),
         "god.log: {} god.err: {}",
         read(&dir, "god.log"),
         read(&dir, "god.err")
@@ -406,7 +398,7 @@ async fn pause_stops_progress_and_unpause_resumes() {
     f.exec.kill(&id).await.unwrap();
     let state = f.wait_exit(&id, Duration::from_secs(20)).await;
     assert!(
-        matches!(state, ContainerState::Exited { exit_code: 137, .. }),
+        matches!(&state, ContainerState::Exited(t) if t.exit_code() == 137),
         "{state:?}"
     );
     f.cleanup().await;
@@ -428,11 +420,7 @@ async fn kill_stops_a_running_container_and_is_idempotent() {
     assert!(
         matches!(
             state,
-            ContainerState::Exited {
-                exit_code: 137,
-                oom_killed: false,
-                ..
-            }
+            ContainerState::Exited(Termination::Exited { code: 137 })
         ),
         "{state:?}"
     );

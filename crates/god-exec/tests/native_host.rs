@@ -7,7 +7,7 @@ use god_core::config::Config;
 use god_core::launch::{self, LaunchSpec};
 use god_core::{JobId, Task};
 use god_exec::native::{NativeConfig, NativeExecutor};
-use god_exec::{helper, jobdir, ContainerState, Executor};
+use god_exec::{helper, jobdir, ContainerState, Executor, Termination};
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -117,7 +117,7 @@ impl Fixture {
         let deadline = Instant::now() + limit;
         loop {
             let state = self.exec.inspect(container).await.unwrap();
-            if matches!(state, ContainerState::Exited { .. } | ContainerState::Gone) {
+            if matches!(state, ContainerState::Exited(_) | ContainerState::Gone) {
                 return state;
             }
             assert!(
@@ -178,11 +178,7 @@ fn read(dir: &Path, name: &str) -> String {
 }
 
 fn exited(code: i64) -> ContainerState {
-    ContainerState::Exited {
-        exit_code: code,
-        oom_killed: false,
-        error: None,
-    }
+    ContainerState::Exited(Termination::Exited { code })
 }
 
 /// Wait until `f` holds (or fail after `limit`).
@@ -387,7 +383,7 @@ async fn kill_ends_the_whole_tree() {
     f.exec.kill(&id).await.unwrap();
     let state = f.wait_exit(&id, Duration::from_secs(10)).await;
     assert!(
-        matches!(state, ContainerState::Exited { exit_code: 137, .. }),
+        matches!(&state, ContainerState::Exited(t) if t.exit_code() == 137),
         "{state:?}"
     );
     until("the whole tree to end", Duration::from_secs(10), || {
@@ -443,7 +439,7 @@ async fn pause_stops_progress_and_unpause_resumes() {
     f.exec.kill(&id).await.unwrap();
     let state = f.wait_exit(&id, Duration::from_secs(10)).await;
     assert!(
-        matches!(state, ContainerState::Exited { exit_code: 137, .. }),
+        matches!(&state, ContainerState::Exited(t) if t.exit_code() == 137),
         "{state:?}"
     );
     assert!(
@@ -471,11 +467,7 @@ async fn memory_limit_kills_with_137() {
     let (state, dir, _) = f.run(&t).await;
     assert_eq!(
         state,
-        ContainerState::Exited {
-            exit_code: 137,
-            oom_killed: true,
-            error: None
-        },
+        ContainerState::Exited(Termination::OutOfMemory { code: 137 }),
         "god.log: {}",
         read(&dir, "god.log")
     );
@@ -546,7 +538,7 @@ async fn a_restarted_executor_finds_its_jobs_again() {
     f.exec.kill(&long).await.unwrap();
     let state = f.wait_exit(&long, Duration::from_secs(10)).await;
     assert!(
-        matches!(state, ContainerState::Exited { exit_code: 137, .. }),
+        matches!(&state, ContainerState::Exited(t) if t.exit_code() == 137),
         "{state:?}"
     );
     f.cleanup().await;
@@ -614,7 +606,7 @@ async fn a_job_whose_pid_was_not_recorded_is_found_by_its_god_pid() {
     f.exec.kill(&id).await.unwrap();
     let state = f.wait_exit(&id, Duration::from_secs(10)).await;
     assert!(
-        matches!(state, ContainerState::Exited { exit_code: 137, .. }),
+        matches!(&state, ContainerState::Exited(t) if t.exit_code() == 137),
         "{state:?}"
     );
     f.cleanup().await;

@@ -224,11 +224,7 @@ async fn outcome(state: &LoopState, task: Task) -> Option<(JobId, String, Watche
     };
     let event = match inspected {
         ContainerState::Created | ContainerState::Running | ContainerState::Paused => return None,
-        ContainerState::Exited {
-            exit_code,
-            oom_killed,
-            error,
-        } => {
+        ContainerState::Exited(termination) => {
             let dir = jobdir::path(&state.paths.shared_dir, &task);
             let (duration, outside_signal) = tokio::task::spawn_blocking(move || {
                 (jobdir::duration(&dir), jobdir::outside_signal(&dir))
@@ -236,9 +232,7 @@ async fn outcome(state: &LoopState, task: Task) -> Option<(JobId, String, Watche
             .await
             .unwrap_or((None, None));
             let facts = ExitFacts {
-                exit_code,
-                oom_killed,
-                engine_error: error,
+                termination,
                 outside_signal,
                 init_saw_the_end: duration.is_some(),
                 stop_requested: matches!(

@@ -80,7 +80,7 @@ use registry::*;
 
 use crate::{
     Capabilities, Capacity, ContainerState, ContainerStats, ExecError, Executor, Labelled,
-    LaunchSpec,
+    LaunchSpec, Termination,
 };
 use async_trait::async_trait;
 use god_core::launch::{LABEL_JOB, LABEL_SERVER};
@@ -503,11 +503,11 @@ impl Shared {
         };
         let oom = || oom_killed(&entry.cgroups);
         if let Some(code) = read_exit(&entry.job_dir) {
-            return ContainerState::Exited {
-                exit_code: code,
-                oom_killed: oom(),
-                error: None,
-            };
+            return ContainerState::Exited(if oom() {
+                Termination::OutOfMemory { code }
+            } else {
+                Termination::Exited { code }
+            });
         }
         match (proc_id, live) {
             (None, _) => ContainerState::Created,
@@ -517,17 +517,16 @@ impl Shared {
             (Some(p), Liveness::Dead) => {
                 let status = snap.status.or_else(|| peek_status(p));
                 if entry.killed {
-                    ContainerState::Exited {
-                        exit_code: 137,
-                        oom_killed: oom(),
-                        error: None,
-                    }
+                    ContainerState::Exited(Termination::Killed)
+                } else if oom() {
+                    ContainerState::Exited(Termination::OutOfMemory {
+                        code: status.unwrap_or(137),
+                    })
                 } else if let Some(code) = status {
-                    ContainerState::Exited {
-                        exit_code: code,
-                        oom_killed: oom(),
-                        error: Some("the init helper ended without recording an exit code".into()),
-                    }
+                    ContainerState::Exited(Termination::EngineFailure {
+                        code,
+                        message: "the init helper ended without recording an exit code".into(),
+                    })
                 } else {
                     ContainerState::Gone
                 }
