@@ -11,20 +11,8 @@ pub(super) fn validate(c: &Config) -> Result<(), CoreError> {
         return bad("executors", "at least one executor is needed".into());
     }
     for (i, v) in c.volumes.iter().enumerate() {
-        if v.name.is_empty() {
-            return bad(&format!("volumes[{i}].name"), "must not be empty".into());
-        }
-        if !matches!(v.acl.as_str(), "ro" | "rw") {
-            return bad(
-                &format!("volumes[{i}].acl"),
-                format!("{:?}: use ro or rw", v.acl),
-            );
-        }
-        if v.name != "home" && !v.path.starts_with('/') {
-            return bad(
-                &format!("volumes[{i}].path"),
-                "must be an absolute path".into(),
-            );
+        if let Err(e) = v.check() {
+            return bad(&format!("volumes[{i}].{}", e.field), e.message);
         }
     }
     if !(c.tick_seconds > 0.0 && c.tick_seconds <= 3600.0) {
@@ -104,4 +92,33 @@ pub(super) fn validate(c: &Config) -> Result<(), CoreError> {
         return bad("pam_service", "must name a PAM service".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod volume_tests {
+    use crate::config::VolumeConfig;
+
+    #[test]
+    fn one_volume_check() {
+        let v = |name: &str, acl: &str, path: &str, mount: Option<&str>| VolumeConfig {
+            name: name.into(),
+            acl: acl.into(),
+            path: path.into(),
+            mount: mount.map(String::from),
+        };
+        let field = |v: VolumeConfig| v.check().err().map(|e| e.field);
+        let cases = [
+            (v("data", "ro", "/data", None), None),
+            (v("home", "rw", "", None), None),
+            (v("", "ro", "/data", None), Some("name")),
+            (v("data", "rx", "/data", None), Some("acl")),
+            (v("data", "ro", "data", None), Some("path")),
+            (v("data", "ro", "/data/../etc", None), Some("path")),
+            (v("data", "ro", "/data", Some("mnt")), Some("mount")),
+            (v("data", "ro", "/data", Some("/mnt/../..")), Some("mount")),
+        ];
+        for (vol, want) in cases {
+            assert_eq!(field(vol.clone()).as_deref(), want, "{vol:?}");
+        }
+    }
 }
