@@ -89,8 +89,8 @@ pub struct ProjectRecord {
     pub description: String,
     pub limits: Limits,
     pub members: Vec<String>,
-    /// Volume entries `{name, acl, path, mount}` as JSON values.
-    pub volumes: Vec<serde_json::Value>,
+    /// Volumes offered to the project's members.
+    pub volumes: Vec<god_core::config::VolumeConfig>,
 }
 
 /// What one finished run consumed.

@@ -15,6 +15,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
+use god_core::api::tasks::ChangeEvent;
 use god_store::{Change, ChangeKind};
 use serde::Deserialize;
 use std::convert::Infallible;
@@ -167,17 +168,20 @@ async fn send(view: &Visibility, c: &Change, sent: &mut u64, tx: &mpsc::Sender<E
     if !view.sees(c) {
         return true;
     }
-    let data = serde_json::json!({
-        "id": c.id,
-        "at": c.at,
-        "kind": c.kind.as_str(),
-        "job": c.job.map(|j| j.0),
-        "body": c.body,
-    });
+    let data = ChangeEvent {
+        id: c.id,
+        at: c.at,
+        kind: c.kind.as_str().into(),
+        job: c.job.map(|j| j.0),
+        body: c.body.clone(),
+    };
+    let Ok(data) = serde_json::to_string(&data) else {
+        return true;
+    };
     let event = Event::default()
         .id(c.id.to_string())
         .event(c.kind.as_str())
-        .data(data.to_string());
+        .data(data);
     tx.send(event).await.is_ok()
 }
 

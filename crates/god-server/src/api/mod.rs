@@ -2,6 +2,7 @@
 //! plus our additions. Handlers check who may do what, turn requests into store transitions, and
 //! wake the loops; they never talk to the executor.
 
+mod body;
 mod events;
 mod files;
 mod guests;
@@ -9,6 +10,8 @@ mod projects;
 mod public;
 mod tasks;
 mod users;
+
+pub(crate) use body::JsonBody;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -2,14 +2,14 @@
 //! the route that sets one (`POST /api/1.0/user/<login>/password {password}`).
 
 use super::Caller;
+use crate::api::JsonBody;
 use crate::error::ApiError;
 use crate::state::AppState;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use god_core::api::users::{PasswordAnswer, PasswordRequest};
 
 /// Shortest password accepted.
 pub const MIN_LEN: usize = 8;
@@ -80,28 +80,19 @@ pub async fn verify_blocking(password: &str, phc: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
-#[derive(Deserialize)]
-struct NewPassword {
-    password: String,
-}
-
 /// `POST /api/1.0/user/<login>/password {password}`: the user or an administrator sets the local
 /// password (policy `local`). Existing tokens and the API key stay valid.
 pub async fn set_password_route(
     caller: Caller,
     State(state): State<AppState>,
     Path(login): Path<String>,
-    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+    JsonBody(req): JsonBody<PasswordRequest>,
+) -> Result<Json<PasswordAnswer>, ApiError> {
     if !caller.may_touch(&login) {
         return Err(ApiError::forbidden(
             "you may only set your own password (administrators: anybody's)",
         ));
     }
-    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()).field("body"))?;
-    let req: NewPassword = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(format!("expected {{\"password\": \"...\"}}: {e}")).field("password")
-    })?;
     let policy = &state.auth.policy;
     if !policy.manages_passwords() {
         return Err(ApiError::conflict(format!(
@@ -117,7 +108,10 @@ pub async fn set_password_route(
         Err(e) => return Err(ApiError::bad_request(e.to_string()).field("password")),
     }
     state.users.forget(&login);
-    Ok(Json(json!({ "id": login, "password": "set" })))
+    Ok(Json(PasswordAnswer {
+        id: login,
+        password: "set".into(),
+    }))
 }
 
 #[cfg(test)]
