@@ -12,6 +12,7 @@ pub mod deps;
 pub mod ending;
 pub mod error;
 pub mod launch;
+pub mod names;
 pub mod pairtree;
 pub mod recover;
 pub mod schedule;

@@ -1,41 +1,14 @@
 //! Local user accounts: creation (also while the server runs: the database is the truth), API
 //! key renewal, and the administrator created on first start.
 
-use crate::auth::{hash_apikey, new_apikey, DirectoryUser};
-use crate::clock::now;
+use crate::auth::{hash_apikey, new_apikey, new_record, DirectoryUser};
 use crate::ServerError;
+use god_core::names::valid_login;
 use god_store::{Store, StoreError, UserRecord};
 use std::sync::Arc;
 
 /// Login of the administrator created on first start.
 pub const ADMIN_LOGIN: &str = "admin";
-
-/// Check a login: 1 to 64 characters of `[A-Za-z0-9._-]`, not starting with `-` or `.`.
-pub fn valid_login(login: &str) -> bool {
-    !login.is_empty()
-        && login.len() <= 64
-        && !login.starts_with(['-', '.'])
-        && login
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-/// The record of a new account for `who`, holding `apikey` (stored hashed); priority, quotas
-/// and flags at their defaults.
-pub fn new_record(who: &DirectoryUser, apikey: &str) -> UserRecord {
-    UserRecord {
-        login: who.login.clone(),
-        uid: who.uid,
-        gid: who.gid,
-        sgids: who.sgids.clone(),
-        home: who.home.clone(),
-        email: who.email.clone(),
-        apikey_hash: hash_apikey(apikey),
-        key_version: 1,
-        created: now(),
-        ..Default::default()
-    }
-}
 
 /// Create a user (`god user add`); returns its API key (shown once, stored hashed).
 pub async fn add_user(

@@ -7,7 +7,7 @@
 //! again every [`RECHECK`] and the stream ends (`event: end`) when the token expires, the API key
 //! is renewed or the account is disabled.
 
-use crate::auth::Caller;
+use crate::access::{visibility, Caller};
 use crate::feed::{Visibility, PAGE};
 use crate::state::AppState;
 use crate::ApiError;
@@ -59,26 +59,6 @@ pub async fn follow(
             |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
         );
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-/// What `caller` may see (projects read now; again at each re-check).
-async fn visibility(state: &AppState, caller: &Caller) -> Result<Visibility, ApiError> {
-    let mut view = Visibility {
-        login: caller.login().to_string(),
-        admin: caller.admin,
-        ..Default::default()
-    };
-    if !caller.admin {
-        for p in state.store.list_projects().await? {
-            if p.members.iter().any(|m| m == caller.login()) {
-                if state.config.share_project_tasks {
-                    view.shared.insert(p.id.clone());
-                }
-                view.member_of.insert(p.id);
-            }
-        }
-    }
-    Ok(view)
 }
 
 /// Send what the caller missed after `sent`, then live changes, until the client goes away

@@ -5,8 +5,7 @@
 //! window between a check and the open. Kernels without `openat2` fall back to opening one
 //! component at a time with `O_NOFOLLOW` (no symlink is followed at all).
 
-use super::tasks::visible_job;
-use crate::auth::Caller;
+use crate::access::{visible_job, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Body;

@@ -9,9 +9,8 @@ mod guests;
 mod projects;
 mod public;
 mod tasks;
+mod usage;
 mod users;
-
-pub(crate) use body::JsonBody;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -76,10 +75,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(projects::reset_usage),
         )
         .route("/api/1.0/user/{login}/apikey", post(users::renew_apikey))
-        .route(
-            "/api/1.0/user/{login}/password",
-            post(crate::auth::password::set_password_route),
-        )
+        .route("/api/1.0/user/{login}/password", post(users::set_password))
         .route("/api/1.0/user/{login}/project", get(users::projects))
         .route("/api/1.0/user/{login}/usage", get(users::usage))
         .route(
@@ -97,11 +93,4 @@ pub fn router(state: AppState) -> Router {
 
 async fn fallback() -> ApiError {
     ApiError::not_found("no such route")
-}
-
-/// Parse a path id, with a clear error.
-pub(crate) fn job_id(raw: &str) -> Result<god_core::JobId, ApiError> {
-    raw.parse::<u64>()
-        .map(god_core::JobId)
-        .map_err(|_| ApiError::bad_request(format!("{raw:?} is not a job id")).field("id"))
 }

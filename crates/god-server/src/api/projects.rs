@@ -1,19 +1,16 @@
 //! Project routes (reference 7.1): administrators create and change projects; members see them.
 
 use super::body::JsonBody;
-use super::tasks::require_admin;
-use super::users::per_day;
-use crate::auth::Caller;
+use super::usage::per_day;
+use crate::access::{require_admin, visible_project, Caller};
 use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use god_core::api::{MsgAnswer, ProjectDoc, ProjectUpdate, UsageDay};
+use god_core::names::{check_project_action, is_default_project, ProjectAction, ProjectRefusal};
 use god_store::{Limits, ProjectRecord};
-
-/// The project everybody is a member of.
-pub const DEFAULT_PROJECT: &str = "default";
 
 pub fn project_doc(p: &ProjectRecord) -> ProjectDoc {
     ProjectDoc {
@@ -28,12 +25,22 @@ pub fn project_doc(p: &ProjectRecord) -> ProjectDoc {
     }
 }
 
-pub fn default_project() -> ProjectRecord {
-    ProjectRecord {
-        id: DEFAULT_PROJECT.into(),
-        description: "default project".into(),
-        ..Default::default()
-    }
+/// May `action` be done to the project `id` (existence aside)?
+fn may(id: &str, action: ProjectAction) -> Result<(), ApiError> {
+    check_project_action(id, action).map_err(|r| match r {
+        ProjectRefusal::Invalid(f) => ApiError::bad_request(f.message).field(f.field),
+        ProjectRefusal::Exists(f) => ApiError::conflict(f.message).field(f.field),
+        ProjectRefusal::Forbidden(f) => ApiError::forbidden(f.message).field(f.field),
+    })
+}
+
+/// A project that must exist (administrators' routes: no need to hide which do).
+async fn existing(state: &AppState, id: &str) -> Result<ProjectRecord, ApiError> {
+    state
+        .store
+        .get_project(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("project {id} does not exist")))
 }
 
 fn number(v: Option<f64>, field: &str, max: f64) -> Result<Option<f64>, ApiError> {
@@ -100,7 +107,7 @@ pub async fn list(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<ProjectDoc>>, ApiError> {
     require_admin(&caller)?;
-    let mut out = vec![project_doc(&default_project())];
+    let mut out = vec![project_doc(&ProjectRecord::default_project())];
     out.extend(state.store.list_projects().await?.iter().map(project_doc));
     Ok(Json(out))
 }
@@ -113,10 +120,8 @@ pub async fn create(
 ) -> Result<Json<MsgAnswer<String>>, ApiError> {
     require_admin(&caller)?;
     let id = v.id.as_deref().unwrap_or("").trim().to_string();
-    if !crate::accounts::valid_login(&id) {
-        return Err(ApiError::bad_request(format!("{id:?} is not a valid project id")).field("id"));
-    }
-    if id == DEFAULT_PROJECT || state.store.get_project(&id).await?.is_some() {
+    may(&id, ProjectAction::Create)?;
+    if state.store.get_project(&id).await?.is_some() {
         return Err(ApiError::conflict(format!("project {id} already exists")).field("id"));
     }
     let mut p = ProjectRecord {
@@ -130,23 +135,15 @@ pub async fn create(
     Ok(Json(MsgAnswer::new("project created", id)))
 }
 
-async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<ProjectRecord, ApiError> {
-    if id == DEFAULT_PROJECT {
-        return Ok(default_project());
-    }
-    match state.store.get_project(id).await? {
-        Some(p) if caller.admin || p.members.iter().any(|m| m == caller.login()) => Ok(p),
-        _ => Err(ApiError::not_found(format!("project {id} does not exist"))),
-    }
-}
-
 /// `GET /api/1.0/project/<id>` (admins and members).
 pub async fn show(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ProjectDoc>, ApiError> {
-    Ok(Json(project_doc(&visible(&state, &caller, &id).await?)))
+    Ok(Json(project_doc(
+        &visible_project(&state, &caller, &id).await?,
+    )))
 }
 
 /// `POST /api/1.0/project/<id>` (admins): update with the full project.
@@ -157,14 +154,8 @@ pub async fn update(
     JsonBody(v): JsonBody<ProjectUpdate>,
 ) -> Result<Json<MsgAnswer<String>>, ApiError> {
     require_admin(&caller)?;
-    if id == DEFAULT_PROJECT {
-        return Err(ApiError::forbidden("the default project cannot be changed").field("id"));
-    }
-    let mut p = state
-        .store
-        .get_project(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("project {id} does not exist")))?;
+    may(&id, ProjectAction::Change)?;
+    let mut p = existing(&state, &id).await?;
     let before = p.members.clone();
     read_project(v, &mut p)?;
     let added: Vec<String> = p
@@ -185,12 +176,8 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Json<MsgAnswer<String>>, ApiError> {
     require_admin(&caller)?;
-    if id == DEFAULT_PROJECT {
-        return Err(ApiError::forbidden("the default project cannot be deleted").field("id"));
-    }
-    if state.store.get_project(&id).await?.is_none() {
-        return Err(ApiError::not_found(format!("project {id} does not exist")));
-    }
+    may(&id, ProjectAction::Delete)?;
+    existing(&state, &id).await?;
     state.store.delete_project(&id).await?;
     Ok(Json(MsgAnswer::new("project deleted", id)))
 }
@@ -201,7 +188,7 @@ pub async fn usage(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<UsageDay>>, ApiError> {
-    visible(&state, &caller, &id).await?;
+    visible_project(&state, &caller, &id).await?;
     let records = state.store.usage_since(now() - 30.0 * 86_400.0).await?;
     Ok(Json(per_day(records.iter().filter(|r| r.project == id))))
 }
@@ -213,8 +200,8 @@ pub async fn reset_usage(
     Path(id): Path<String>,
 ) -> Result<Json<MsgAnswer<String>>, ApiError> {
     require_admin(&caller)?;
-    if id != DEFAULT_PROJECT && state.store.get_project(&id).await?.is_none() {
-        return Err(ApiError::not_found(format!("project {id} does not exist")));
+    if !is_default_project(&id) {
+        existing(&state, &id).await?;
     }
     state.store.reset_project_usage(&id).await?;
     Ok(Json(MsgAnswer::new("project usage reset", id)))

@@ -1,7 +1,8 @@
 //! Routes without a token: authentication and the public configuration.
 
 use super::body::JsonBody;
-use crate::auth::{issue_token, Caller, Claims};
+use crate::access::Caller;
+use crate::auth::{issue_token, Claims};
 use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -1,14 +1,16 @@
 //! Job routes: submit, list, show, and the requests users make on their jobs.
 
 use super::body::{Body, JsonBody};
-use super::job_id;
-use crate::auth::Caller;
+use crate::access::{
+    require_admin, shares_project, submission_project, visible_job, visible_project, Caller,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use god_core::api::tasks::{DynamicUpdate, RequestAnswer, StatusAnswer};
 use god_core::api::{CountAnswer, MsgAnswer};
+use god_core::schedule::{exceeds_alone, Limit, Reason};
 use god_core::submit::{self, SubmitError};
 use god_core::transition::Event;
 use god_core::{JobId, Primary, Task};
@@ -65,71 +67,44 @@ async fn project_volumes(
     caller: &Caller,
     project: &str,
 ) -> Result<Vec<god_core::config::VolumeConfig>, ApiError> {
-    if project.is_empty() || project == super::projects::DEFAULT_PROJECT {
-        return Ok(Vec::new());
-    }
-    let Some(p) = state.store.get_project(project).await? else {
-        return Ok(Vec::new());
+    let p = match visible_project(state, caller, project).await {
+        Ok(p) => p,
+        Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => return Ok(Vec::new()),
+        Err(e) => return Err(e),
     };
-    if !caller.admin && !p.members.iter().any(|m| m == caller.login()) {
-        return Ok(Vec::new());
-    }
     Ok(p.volumes
         .into_iter()
         .filter(|v| v.check().is_ok() && v.name != "home")
         .collect())
 }
 
+/// The caller may submit to the job's project, and the job alone exceeds no quota of theirs or
+/// of the project's.
 async fn check_project_and_quotas(
     state: &AppState,
     caller: &Caller,
     task: &Task,
 ) -> Result<(), ApiError> {
+    let project = submission_project(state, caller, &task.user.project).await?;
     let r = &task.requirements;
-    let mut limits = vec![("user", caller.user.limits.clone())];
-    let project = &task.user.project;
-    if project != super::projects::DEFAULT_PROJECT {
-        // To anyone but an administrator, a project that does not exist and one they are not
-        // in look the same: submission does not tell which projects exist.
-        let not_member = || {
-            ApiError::forbidden(format!(
-                "{} is not a member of project {project}",
-                caller.login()
-            ))
-            .field("user.project")
-        };
-        let p = match state.store.get_project(project).await? {
-            Some(p) => p,
-            None if caller.admin => {
-                return Err(
-                    ApiError::bad_request(format!("project {project} does not exist"))
-                        .field("user.project"),
-                )
-            }
-            None => return Err(not_member()),
-        };
-        if !caller.admin && !p.members.iter().any(|m| m == caller.login()) {
-            return Err(not_member());
-        }
-        limits.push(("project", p.limits));
-    }
-    for (who, l) in limits {
-        if l.quota_cpu > 0.0 && f64::from(r.cpu) > l.quota_cpu {
-            return Err(ApiError::bad_request(format!(
-                "{} cpu alone exceed the {who} cpu quota of {}",
-                r.cpu, l.quota_cpu
-            ))
-            .field("requirements.cpu"));
-        }
-        if l.quota_ram > 0.0 && r.ram > l.quota_ram {
-            return Err(ApiError::bad_request(format!(
-                "{} GB alone exceed the {who} ram quota of {} GB",
-                r.ram, l.quota_ram
-            ))
-            .field("requirements.ram"));
+    let project_quotas = project.map(|p| p.limits.quotas());
+    match exceeds_alone(
+        r.cpu,
+        r.ram,
+        &caller.user.limits.quotas(),
+        project_quotas.as_ref(),
+    ) {
+        None => Ok(()),
+        Some(reason) => {
+            let field = match &reason {
+                Reason::ExceedsQuota {
+                    limit: Limit::Cpu, ..
+                } => "requirements.cpu",
+                _ => "requirements.ram",
+            };
+            Err(ApiError::bad_request(reason.to_string()).field(field))
         }
     }
-    Ok(())
 }
 
 async fn check_rate_limits(state: &AppState, caller: &Caller, task: &Task) -> Result<(), ApiError> {
@@ -290,44 +265,6 @@ pub async fn over_all(
         ..Default::default()
     };
     list(&state, q, None).await
-}
-
-pub(crate) fn require_admin(caller: &Caller) -> Result<(), ApiError> {
-    if caller.admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("administrators only"))
-    }
-}
-
-/// The job, if the caller may see it. Someone else's job looks like a missing one.
-pub(crate) async fn visible_job(
-    state: &AppState,
-    caller: &Caller,
-    raw: &str,
-) -> Result<Task, ApiError> {
-    let id = job_id(raw)?;
-    match state.store.get_job(id).await? {
-        Some(t) if caller.may_touch(&t.user.id) => Ok(t),
-        Some(t) if shares_project(state, caller, &t.user.project).await? => Ok(t),
-        _ => Err(ApiError::not_found(format!("job {id} does not exist"))),
-    }
-}
-
-/// With `share_project_tasks`, members of a project see and manage each other's jobs in it.
-pub(crate) async fn shares_project(
-    state: &AppState,
-    caller: &Caller,
-    project: &str,
-) -> Result<bool, ApiError> {
-    if !state.config.share_project_tasks || project == super::projects::DEFAULT_PROJECT {
-        return Ok(false);
-    }
-    Ok(state
-        .store
-        .get_project(project)
-        .await?
-        .is_some_and(|p| p.members.iter().any(|m| m == caller.login())))
 }
 
 /// `GET /api/1.0/task/<id>`.

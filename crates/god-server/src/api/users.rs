@@ -2,20 +2,23 @@
 //! give existing clients the shape they read.
 
 use super::body::JsonBody;
-use super::projects::{default_project, project_doc};
-use super::tasks::require_admin;
-use crate::auth::{hash_apikey, new_apikey, Caller};
+use super::projects::project_doc;
+use super::usage::per_day;
+use crate::access::{is_admin, require_admin, self_or_admin, Caller};
+use crate::auth::{hash_apikey, new_apikey};
 use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use god_core::api::users::{ApiKeyAnswer, LimitsUpdate, UserCredentials, UserLimits};
+use god_core::api::users::{
+    ApiKeyAnswer, LimitsUpdate, PasswordAnswer, PasswordRequest, UserCredentials, UserLimits,
+};
 use god_core::api::{CountAnswer, MsgAnswer, ProjectDoc, UsageDay, UserDoc, UserUpdate};
 use god_core::transition::Event;
 use god_core::Primary;
-use god_store::{JobQuery, Limits, UsageRecord, UserRecord};
-use std::collections::{BTreeMap, HashMap};
+use god_store::{JobQuery, Limits, ProjectRecord, UserRecord};
+use std::collections::HashMap;
 
 fn user_doc(u: &UserRecord, admin: bool) -> UserDoc {
     UserDoc {
@@ -43,18 +46,6 @@ fn user_doc(u: &UserRecord, admin: bool) -> UserDoc {
     }
 }
 
-fn self_or_admin(caller: &Caller, login: &str) -> Result<(), ApiError> {
-    if caller.admin || caller.login() == login {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("you may only see your own account"))
-    }
-}
-
-fn is_admin(state: &AppState, u: &UserRecord) -> bool {
-    u.admin || state.config.admin.iter().any(|a| a == &u.login)
-}
-
 /// `GET /api/1.0/user` (admins).
 pub async fn list(
     caller: Caller,
@@ -65,7 +56,7 @@ pub async fn list(
     Ok(Json(
         users
             .iter()
-            .map(|u| user_doc(u, is_admin(&state, u)))
+            .map(|u| user_doc(u, is_admin(&state.config, u)))
             .collect(),
     ))
 }
@@ -82,7 +73,7 @@ pub async fn show(
         .get_user(&login)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {login} does not exist")))?;
-    Ok(Json(user_doc(&u, is_admin(&state, &u))))
+    Ok(Json(user_doc(&u, is_admin(&state.config, &u))))
 }
 
 /// `POST /api/1.0/user/<login>/apikey`: a new API key, returned once; older tokens stop working.
@@ -108,7 +99,7 @@ pub async fn projects(
     Path(login): Path<String>,
 ) -> Result<Json<Vec<ProjectDoc>>, ApiError> {
     self_or_admin(&caller, &login)?;
-    let mut out = vec![project_doc(&default_project())];
+    let mut out = vec![project_doc(&ProjectRecord::default_project())];
     for p in state.store.list_projects().await? {
         if p.members.iter().any(|m| m == &login) {
             out.push(project_doc(&p));
@@ -128,26 +119,6 @@ pub async fn usage(
     self_or_admin(&caller, &login)?;
     let records = state.store.usage_since(now() - 30.0 * 86_400.0).await?;
     Ok(Json(per_day(records.iter().filter(|r| r.user == login))))
-}
-
-/// Group usage records by day, newest first.
-pub fn per_day<'a>(records: impl Iterator<Item = &'a UsageRecord>) -> Vec<UsageDay> {
-    let mut days: BTreeMap<i64, (f64, f64, f64)> = BTreeMap::new();
-    for r in records {
-        let e = days.entry((r.ended / 86_400.0).floor() as i64).or_default();
-        e.0 += r.cpu;
-        e.1 += r.ram;
-        e.2 += r.wall_seconds;
-    }
-    days.into_iter()
-        .rev()
-        .map(|(day, (cpu, ram, time))| UsageDay {
-            date: civil_date(day),
-            cpu,
-            ram,
-            time,
-        })
-        .collect()
 }
 
 /// `PUT /api/1.0/user/<login>` with the user document: administrators change `usage` (priority
@@ -229,7 +200,7 @@ pub async fn update(
     }
     state.store.update_user(&u).await?;
     state.users.forget(&login);
-    Ok(Json(user_doc(&u, is_admin(&state, &u))))
+    Ok(Json(user_doc(&u, is_admin(&state.config, &u))))
 }
 
 /// Apply `usage` of a user update: a change of priority or quota is for administrators.
@@ -287,21 +258,6 @@ pub async fn delete(
     Ok(Json(MsgAnswer::new("user deleted", login)))
 }
 
-/// `Y_M_D` (no zero padding, as the original) of a day number since the epoch.
-fn civil_date(days: i64) -> String {
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y}_{m}_{d}")
-}
-
 /// `DELETE /api/1.0/user/<login>/task[?tag=]`: kill all the user's active jobs.
 pub async fn kill_all(
     caller: Caller,
@@ -341,11 +297,37 @@ pub async fn kill_all(
     }))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn civil_dates() {
-        assert_eq!(super::civil_date(0), "1970_1_1");
-        assert_eq!(super::civil_date(17_233), "2017_3_8");
+/// `POST /api/1.0/user/<login>/password {password}`: the user or an administrator sets the local
+/// password (policy `local`). Existing tokens and the API key stay valid.
+pub async fn set_password(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(login): Path<String>,
+    JsonBody(req): JsonBody<PasswordRequest>,
+) -> Result<Json<PasswordAnswer>, ApiError> {
+    if !caller.may_touch(&login) {
+        return Err(ApiError::forbidden(
+            "you may only set your own password (administrators: anybody's)",
+        ));
     }
+    let policy = &state.auth.policy;
+    if !policy.manages_passwords() {
+        return Err(ApiError::conflict(format!(
+            "auth_policy is {}: passwords are checked by the {} directory, not set here",
+            policy.name(),
+            policy.name()
+        )));
+    }
+    crate::auth::password::check_rules(&req.password)
+        .map_err(|m| ApiError::bad_request(m).field("password"))?;
+    match crate::accounts::set_password(&state.store, &login, &req.password).await {
+        Ok(()) => {}
+        Err(crate::ServerError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(ApiError::bad_request(e.to_string()).field("password")),
+    }
+    state.users.forget(&login);
+    Ok(Json(PasswordAnswer {
+        id: login,
+        password: "set".into(),
+    }))
 }

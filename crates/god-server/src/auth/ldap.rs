@@ -11,9 +11,9 @@
 //! unauthenticated bind, which "succeeds").
 
 use super::policy::{AuthError, AuthPolicy, DirectoryUser};
-use crate::accounts::valid_login;
 use async_trait::async_trait;
 use god_core::config::Config;
+use god_core::names::valid_login;
 use god_store::Store;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOptions};
 use rustls::pki_types::pem::PemObject;

@@ -1,15 +1,8 @@
 //! Local passwords: argon2id hashes in PHC strings (`$argon2id$v=19$...`), the length rule, and
-//! the route that sets one (`POST /api/1.0/user/<login>/password {password}`).
+//! the rules `POST /api/1.0/user/<login>/password` applies.
 
-use super::Caller;
-use crate::api::JsonBody;
-use crate::error::ApiError;
-use crate::state::AppState;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
-use axum::extract::{Path, State};
-use axum::Json;
-use god_core::api::users::{PasswordAnswer, PasswordRequest};
 
 /// Shortest password accepted.
 pub const MIN_LEN: usize = 8;
@@ -78,40 +71,6 @@ pub async fn verify_blocking(password: &str, phc: Option<String>) -> bool {
     })
     .await
     .unwrap_or(false)
-}
-
-/// `POST /api/1.0/user/<login>/password {password}`: the user or an administrator sets the local
-/// password (policy `local`). Existing tokens and the API key stay valid.
-pub async fn set_password_route(
-    caller: Caller,
-    State(state): State<AppState>,
-    Path(login): Path<String>,
-    JsonBody(req): JsonBody<PasswordRequest>,
-) -> Result<Json<PasswordAnswer>, ApiError> {
-    if !caller.may_touch(&login) {
-        return Err(ApiError::forbidden(
-            "you may only set your own password (administrators: anybody's)",
-        ));
-    }
-    let policy = &state.auth.policy;
-    if !policy.manages_passwords() {
-        return Err(ApiError::conflict(format!(
-            "auth_policy is {}: passwords are checked by the {} directory, not set here",
-            policy.name(),
-            policy.name()
-        )));
-    }
-    check_rules(&req.password).map_err(|m| ApiError::bad_request(m).field("password"))?;
-    match crate::accounts::set_password(&state.store, &login, &req.password).await {
-        Ok(()) => {}
-        Err(crate::ServerError::Store(e)) => return Err(e.into()),
-        Err(e) => return Err(ApiError::bad_request(e.to_string()).field("password")),
-    }
-    state.users.forget(&login);
-    Ok(Json(PasswordAnswer {
-        id: login,
-        password: "set".into(),
-    }))
 }
 
 #[cfg(test)]
