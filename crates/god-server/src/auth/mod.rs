@@ -28,18 +28,20 @@ pub use policy::{AuthError, AuthPolicy, DirectoryUser};
 use crate::error::ApiError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use god_store::UserRecord;
+use god_core::config::{AuthPolicyName, Config};
+use god_store::{Store, UserRecord};
 use hmac::{Hmac, Mac};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 type HmacSha256 = Hmac<Sha256>;
 
 /// What the API needs to log people in: the configured policy and the failure rate limiter.
 pub struct Auth {
-    pub policy: std::sync::Arc<dyn AuthPolicy>,
+    pub policy: Arc<dyn AuthPolicy>,
     pub limiter: LoginLimiter,
     /// The OpenID Connect provider of guests, when `guest_allow`.
     pub oidc: Option<oidc::OidcLogin>,
@@ -48,15 +50,36 @@ pub struct Auth {
 impl Auth {
     /// Build the policy named by `auth_policy`. Refuses `fake` unless `allow_fake_auth`, an
     /// unknown policy, and an LDAP configuration that cannot work (e.g. an unreadable `ca_cert`).
-    pub fn from_config(
-        config: &god_core::config::Config,
-        store: std::sync::Arc<dyn god_store::Store>,
-    ) -> Result<Auth, String> {
+    pub fn from_config(config: &Config, store: Arc<dyn Store>) -> Result<Auth, String> {
         Ok(Auth {
-            policy: policy::from_config(config, store)?,
+            policy: policy_from_config(config, store)?,
             limiter: LoginLimiter::new(&config.login_rate_limit),
             oidc: oidc::OidcLogin::from_config(config)?,
         })
+    }
+}
+
+/// The policy named by `auth_policy`.
+fn policy_from_config(
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> Result<Arc<dyn AuthPolicy>, String> {
+    match config.auth_policy {
+        AuthPolicyName::Local => Ok(Arc::new(local::LocalPolicy::new(store))),
+        AuthPolicyName::System => Ok(Arc::new(system::SystemPolicy::new(
+            store,
+            &config.pam_service,
+        ))),
+        AuthPolicyName::Ldap => Ok(Arc::new(ldap::LdapPolicy::from_config(
+            config, store,
+        )?)),
+        AuthPolicyName::Fake if config.allow_fake_auth => {
+            Ok(Arc::new(fake::FakePolicy::new(store)))
+        }
+        AuthPolicyName::Fake => Err(
+            "auth_policy: fake authentication accepts any password: also set allow_fake_auth: true (tests only)"
+                .into(),
+        ),
     }
 }
 

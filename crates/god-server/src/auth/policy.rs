@@ -4,7 +4,6 @@
 use super::{hash_apikey, same_hash};
 use crate::error::ApiError;
 use async_trait::async_trait;
-use god_core::config::{AuthPolicyName, Config};
 use god_core::Task;
 use god_store::{Store, UserRecord};
 use std::sync::Arc;
@@ -117,26 +116,5 @@ pub trait AuthPolicy: Send + Sync {
     /// Are passwords ours to set (`POST /api/1.0/user/<login>/password`)?
     fn manages_passwords(&self) -> bool {
         false
-    }
-}
-
-/// The policy named by `auth_policy`.
-pub fn from_config(config: &Config, store: Arc<dyn Store>) -> Result<Arc<dyn AuthPolicy>, String> {
-    match config.auth_policy {
-        AuthPolicyName::Local => Ok(Arc::new(super::local::LocalPolicy::new(store))),
-        AuthPolicyName::System => Ok(Arc::new(super::system::SystemPolicy::new(
-            store,
-            &config.pam_service,
-        ))),
-        AuthPolicyName::Ldap => Ok(Arc::new(super::ldap::LdapPolicy::from_config(
-            config, store,
-        )?)),
-        AuthPolicyName::Fake if config.allow_fake_auth => {
-            Ok(Arc::new(super::fake::FakePolicy::new(store)))
-        }
-        AuthPolicyName::Fake => Err(
-            "auth_policy: fake authentication accepts any password: also set allow_fake_auth: true (tests only)"
-                .into(),
-        ),
     }
 }
