@@ -286,6 +286,47 @@ fn unknown_fields_are_refused_by_name_and_get_documents_come_back() {
     assert_eq!(admin.get("/api/1.0/project/lab").1, project);
 }
 
+/// The OpenAPI document names every route the server serves, and each route it names is served
+/// (none answers the fallback's "no such route").
+#[test]
+fn the_openapi_document_lists_the_routes_served() {
+    let srv = Server::start("openapi", FAKE);
+    let admin = srv.admin();
+    let (s, doc) = admin.get("/api/1.0/openapi.json");
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    let paths = doc["paths"].as_object().unwrap();
+    let mut n = 0;
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            if path == "/api/1.0/events" {
+                continue; // a stream: served, checked by events.rs
+            }
+            let concrete: String = path
+                .split('/')
+                .map(|p| if p.starts_with('{') { "x1" } else { p })
+                .collect::<Vec<_>>()
+                .join("/");
+            let (s, v) = match method.as_str() {
+                "get" => admin.get(&concrete),
+                "post" => admin.post(&concrete, &json!({})),
+                "put" => admin.put(&concrete, &json!({})),
+                "delete" => admin.delete(&concrete),
+                other => panic!("method {other}"),
+            };
+            assert_ne!(v["error"], "no such route", "{method} {path} ({s})");
+            n += 1;
+        }
+    }
+    assert!(n > 40, "only {n} routes documented");
+    // And a route it does not name is not served.
+    let (s, v) = admin.get("/api/1.0/nowhere");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no such route"))
+    );
+}
+
 fn post_huge(srv: &Server, token: &str, len: usize) -> u16 {
     use std::io::{Read, Write};
     let addr = srv.url.trim_start_matches("http://");

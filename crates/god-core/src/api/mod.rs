@@ -18,18 +18,19 @@ pub use public::{ConfigAnswer, LoginRequest, TokenAnswer};
 pub use tasks::{DynamicUpdate, FileEntry, RequestAnswer, StatusAnswer};
 pub use users::{UsageDay, UserDoc, UserUpdate};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The body of every answer that is not a success: what is wrong and, when one field of the
 /// request is the cause, which (`null` otherwise).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     pub error: String,
     pub field: Option<String>,
 }
 
 /// `{msg, id}`: what was done, to which job (`I = u64`), user or project (`I = String`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MsgAnswer<I> {
     pub msg: String,
     pub id: I,
@@ -45,7 +46,7 @@ impl<I> MsgAnswer<I> {
 }
 
 /// `{msg, count}`: what was done to how many jobs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CountAnswer {
     pub msg: String,
     pub count: u64,

@@ -1,10 +1,11 @@
 //! Project routes: `GET|POST /api/1.0/project[/<id>]`.
 
 use crate::config::VolumeConfig;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A project, as `GET /api/1.0/project/<id>` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProjectDoc {
     pub id: String,
     pub description: String,
@@ -19,7 +20,7 @@ pub struct ProjectDoc {
 /// `POST /api/1.0/project` (create: `id` required) and `POST /api/1.0/project/<id>` (update:
 /// the whole project as `GET` shows it, `id` read and ignored). Absent or `null` fields keep
 /// their value.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,7 +42,7 @@ pub struct ProjectUpdate {
 }
 
 /// Members: a list of logins, or (as some clients send them) one comma-separated string.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Members {
     List(Vec<String>),

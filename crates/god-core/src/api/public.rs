@@ -1,9 +1,10 @@
 //! Routes without a token: `POST /api/1.0/authenticate`, `GET /api/1.0/config`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/1.0/authenticate`: `{user, apikey}` or `{user, password}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub user: String,
@@ -14,7 +15,7 @@ pub struct LoginRequest {
 }
 
 /// A session: the token and when it expires (seconds since the epoch).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TokenAnswer {
     pub token: String,
     pub expires: f64,
@@ -22,7 +23,7 @@ pub struct TokenAnswer {
 
 /// The answer of an OpenID Connect login asked for as JSON: a session, whose user, and whether
 /// the guest account is active yet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GuestLoginAnswer {
     pub token: String,
     pub expires: f64,
@@ -31,7 +32,7 @@ pub struct GuestLoginAnswer {
 }
 
 /// `GET /api/1.0/config`: what clients need to build a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConfigAnswer {
     pub images: Vec<ImageEntry>,
     pub constraints: Vec<ConstraintEntry>,
@@ -47,7 +48,7 @@ pub struct ConfigAnswer {
 }
 
 /// A default image (`default_images`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ImageEntry {
     pub name: String,
     pub url: String,
@@ -56,14 +57,14 @@ pub struct ImageEntry {
 }
 
 /// A constraint and its allowed values, as a list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConstraintEntry {
     pub name: String,
     pub value: Vec<String>,
 }
 
 /// A volume users may ask for (its host path is not shown).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VolumeEntry {
     pub name: String,
     pub acl: String,
@@ -71,7 +72,7 @@ pub struct VolumeEntry {
 }
 
 /// A requirement that can change after submission (`PUT /api/1.0/task/<id>`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DynamicFieldEntry {
     pub name: String,
     pub admin_only: bool,

@@ -3,10 +3,11 @@
 
 use crate::task::Status;
 use crate::JobId;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `{msg, id, status}`: a request (kill, suspend, resume, reschedule) recorded on a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RequestAnswer {
     pub msg: String,
     pub id: JobId,
@@ -15,7 +16,7 @@ pub struct RequestAnswer {
 
 /// `GET /api/1.0/task/<id>/status`: the status fields, and the same again under `status`
 /// (Galaxy's runner reads `['status']['primary']`, other clients the top level).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StatusAnswer {
     #[serde(flatten)]
     pub fields: Status,
@@ -32,7 +33,7 @@ impl StatusAnswer {
 }
 
 /// `PUT /api/1.0/task/<id>` `{name, value}`: change a dynamic requirement.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DynamicUpdate {
     pub name: String,
@@ -40,7 +41,7 @@ pub struct DynamicUpdate {
 }
 
 /// The value of a dynamic requirement: a string or a number.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum DynamicValue {
     Text(String),
@@ -57,7 +58,7 @@ impl std::fmt::Display for DynamicValue {
 }
 
 /// One entry of a job directory listing (`GET /api/1.0/task/<id>/files/<dir>`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FileEntry {
     pub name: String,
     /// `dir`, `file`, `link` or `other`.
@@ -67,7 +68,7 @@ pub struct FileEntry {
 }
 
 /// The data of one server-sent event of `GET /api/1.0/events`: a change of the change log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChangeEvent {
     pub id: u64,
     pub at: f64,

@@ -2,10 +2,11 @@
 //! and per-day usage (also of projects).
 
 use super::nullable;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `GET /api/1.0/user/<login>` (and each entry of `GET /api/1.0/user`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UserDoc {
     pub id: String,
     pub uid: u32,
@@ -24,14 +25,14 @@ pub struct UserDoc {
 }
 
 /// API keys are stored hashed: `apikey` is always `null` here (shown once, when issued).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UserCredentials {
     pub apikey: Option<String>,
     pub public: Option<String>,
 }
 
 /// Priority and quotas (0: none).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UserLimits {
     pub prio: u32,
     pub quota_cpu: f64,
@@ -42,7 +43,7 @@ pub struct UserLimits {
 /// `PUT /api/1.0/user/<login>`: the user document, as `GET` gives it, with changes. Absent
 /// fields keep their value. `id`, `uid`, `gid`, `sgids`, `homeDirectory`, `guest` and
 /// `credentials.apikey` are the account's identity: read and ignored.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,7 +82,7 @@ pub struct UserUpdate {
 
 /// `credentials` of a user update: `public` (the SSH key; `null` removes it) is the user's,
 /// `apikey` is read and ignored.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialsUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,7 +96,7 @@ pub struct CredentialsUpdate {
 }
 
 /// `usage` of a user update: priority and quotas (administrators).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,28 +110,28 @@ pub struct LimitsUpdate {
 }
 
 /// `POST /api/1.0/user/<login>/apikey`: the new key, shown once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ApiKeyAnswer {
     pub id: String,
     pub apikey: String,
 }
 
 /// `POST /api/1.0/user/<login>/password`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordRequest {
     pub password: String,
 }
 
 /// The answer of a password change: `{id, password: "set"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PasswordAnswer {
     pub id: String,
     pub password: String,
 }
 
 /// One day of `GET /api/1.0/user/<login>/usage` and `GET /api/1.0/project/<id>/usage`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UsageDay {
     /// `Y_M_D`, no zero padding (as the original).
     pub date: String,

@@ -245,7 +245,7 @@ pub struct ImageEntry {
     pub default: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct VolumeConfig {
     pub name: String,
