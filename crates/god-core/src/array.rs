@@ -75,6 +75,12 @@ pub fn parse(spec: &str) -> Result<ArrayRange, FieldError> {
     Ok(range)
 }
 
+/// The reason an array parent ends with when `failed` of its tasks failed (the client
+/// recognises it by this text, rebuilt from the parent's `nb_tasks_failed`).
+pub fn failed_reason(failed: u64) -> String {
+    format!("{failed} of the array's tasks failed")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,10 @@ pub mod ending;
 pub mod error;
 pub mod launch;
 pub mod names;
+pub mod node;
 pub mod pairtree;
 pub mod recover;
+pub mod roles;
 pub mod schedule;
 pub mod size;
 pub mod status;
@@ -25,6 +27,6 @@ pub mod testing;
 pub mod transition;
 pub mod watchers;
 
-pub use error::{CoreError, FieldError};
+pub use error::{ConfigError, CoreError, FieldError};
 pub use status::{Primary, Secondary};
 pub use task::{JobId, Task};

@@ -92,8 +92,9 @@ pub struct World<'a> {
     pub now: f64,
     /// Does a host path exist? (`volumes_check`)
     pub path_exists: &'a (dyn Fn(&str) -> bool + Sync),
-    /// The most GPUs one node offers (0: no node has any, so no job asking for one could run).
-    pub node_gpus: u32,
+    /// The most GPUs one node offers (0: no node has any, so no job asking for one could run;
+    /// `None`: not known yet, nothing refused for it).
+    pub node_gpus: Option<u32>,
 }
 
 impl World<'_> {
@@ -102,7 +103,7 @@ impl World<'_> {
         World {
             now,
             path_exists: &|_| true,
-            node_gpus: 0,
+            node_gpus: Some(0),
         }
     }
 }
@@ -203,8 +204,8 @@ pub fn validate(
             format!("{} is more than {MAX_GPUS}", r.gpus),
         ));
     }
-    if r.gpus > world.node_gpus {
-        let has = match world.node_gpus {
+    if let Some(most) = world.node_gpus.filter(|most| r.gpus > *most) {
+        let has = match most {
             0 => "no node of this server has GPUs".to_string(),
             n => format!("no node of this server has more than {n}"),
         };
@@ -267,9 +268,8 @@ pub fn validate(
     r.tasks = deps;
     // Only the first configured executor runs jobs in this version: a job asking for another
     // would be run by that one anyway, so it is refused (`swarm` names the Docker executor).
-    let runs = config.executors.first();
-    let runs_kind = runs.map_or(ExecutorKind::Docker, |e| e.kind);
-    let runs_name = runs.map_or("docker", |e| e.name());
+    let runs = config.executors.runs();
+    let (runs_kind, runs_name) = (runs.kind, runs.name());
     if let Some(exec) = r.executor.as_deref().filter(|e| !e.is_empty()) {
         if ExecutorKind::of(exec) != Some(runs_kind) {
             return Err(invalid(
@@ -616,7 +616,7 @@ mod tests {
             assert_eq!(e.field().field, field, "{extra}: {e:?}");
         }
         let gpus = World {
-            node_gpus: 2,
+            node_gpus: Some(2),
             ..World::at(1.0)
         };
         let t = parse(&body(r#","requirements":{"gpus":2}"#)).unwrap();

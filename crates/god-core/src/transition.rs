@@ -348,7 +348,7 @@ pub fn apply(task: &mut Task, event: &Event, now: f64) -> Result<(), CoreError> 
                 finish(task, now, if failed == 0 { 0 } else { 1 }, None);
                 task.status.secondary = killed.then_some(Secondary::Killed);
                 if failed > 0 {
-                    task.status.reason = Some(format!("{failed} of the array's tasks failed"));
+                    task.status.reason = Some(crate::array::failed_reason(failed));
                 }
             }
         }
@@ -649,6 +649,10 @@ mod tests {
         assert_eq!(p.status.primary, Primary::Over);
         assert_eq!(p.status.exitcode, Some(1));
         assert_eq!(p.requirements.array.nb_tasks_failed, 1);
+        assert_eq!(
+            p.status.reason.as_deref(),
+            Some("1 of the array's tasks failed")
+        );
         let mut q = task(Primary::Running, None);
         q.requirements.array.values = Some("1:3".into());
         assert!(

@@ -120,7 +120,7 @@ mod tests {
     #[test]
     fn maxlifespan_table() {
         let mut c = Config::default();
-        c.maxlifespan = "1h".into();
+        c.maxlifespan = crate::config::DurationSpec::hours(1);
         let p = MaxLifespan::new(&c);
         let cases = [
             (None, 3000.0, true),

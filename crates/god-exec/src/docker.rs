@@ -11,7 +11,12 @@
 //! perform too), other answers and transport failures are [`ExecError::Unavailable`], an image
 //! that is neither local nor pullable is [`ExecError::ImageMissing`].
 
-use crate::{Capacity, ContainerState, ExecError, Executor, Labelled, LaunchSpec};
+mod inside;
+
+use crate::{
+    Capabilities, Capacity, ContainerState, ContainerStats, ExecError, ExecOutput, ExecRequest,
+    Executor, Labelled, LaunchSpec,
+};
 use async_trait::async_trait;
 use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
@@ -63,6 +68,21 @@ pub struct DockerExecutor {
 }
 
 impl DockerExecutor {
+    /// Send SIGKILL to `container`: the Engine's answer, for the caller to read its status.
+    async fn sigkill(
+        &self,
+        container: &str,
+    ) -> Result<Result<(), bollard::errors::Error>, ExecError> {
+        let options = KillContainerOptions {
+            signal: "SIGKILL".into(),
+        };
+        Ok(self
+            .client()
+            .await?
+            .kill_container(container, Some(options))
+            .await)
+    }
+
     /// The executor of the Engine at `cfg.url` (default `unix:///var/run/docker.sock`). Only the
     /// configuration is checked here (a bad URL or TLS setting is an error); the Engine is
     /// reached, and the API version agreed on, at the first call that needs it.
@@ -420,7 +440,12 @@ fn is_transport(e: &BollardError) -> bool {
     )
 }
 
-/// A start that will fail again however often it is tried.
+// The Engine's answers carry an HTTP status and a sentence, no error code: where the status
+// alone does not tell, these two read the sentence, here at the boundary only, and the rest of
+// the code gets a typed `ExecError` (or success).
+
+/// A start that will fail again however often it is tried: a 4xx, or a 5xx from the runtime
+/// ("OCI runtime create failed", "runc ...").
 fn start_refused(e: &BollardError) -> bool {
     match status(e) {
         Some(400..=499) => true,
@@ -430,6 +455,12 @@ fn start_refused(e: &BollardError) -> bool {
         }
         None => false,
     }
+}
+
+/// A forced removal answered 409 "removal of container ... is already in progress": it will
+/// be gone (other conflicts are errors).
+fn removal_in_progress(e: &BollardError) -> bool {
+    status(e) == Some(409) && message(e).contains("in progress")
 }
 
 /// 4xx: the Engine refuses what we ask; anything else: try again later.
@@ -559,15 +590,7 @@ impl Executor for DockerExecutor {
     }
 
     async fn kill(&self, container: &str) -> Result<(), ExecError> {
-        let options = KillContainerOptions {
-            signal: "SIGKILL".into(),
-        };
-        match self
-            .client()
-            .await?
-            .kill_container(container, Some(options))
-            .await
-        {
+        match self.sigkill(container).await? {
             Ok(()) => Ok(()),
             Err(e) if status(&e) == Some(404) => Ok(()),
             // Not running (exited, or only created): nothing to kill.
@@ -577,15 +600,7 @@ impl Executor for DockerExecutor {
                     return Ok(());
                 }
                 self.unpause(container).await?;
-                let options = KillContainerOptions {
-                    signal: "SIGKILL".into(),
-                };
-                match self
-                    .client()
-                    .await?
-                    .kill_container(container, Some(options))
-                    .await
-                {
+                match self.sigkill(container).await? {
                     Ok(()) => Ok(()),
                     Err(e) if matches!(status(&e), Some(404 | 409)) => Ok(()),
                     Err(e) => Err(engine_error(e)),
@@ -593,6 +608,22 @@ impl Executor for DockerExecutor {
             }
             Err(e) => Err(engine_error(e)),
         }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            pause: true,
+            stats: true,
+            exec: true,
+        }
+    }
+
+    async fn stats(&self, container: &str) -> Result<ContainerStats, ExecError> {
+        inside::stats(self.client().await?, container).await
+    }
+
+    async fn exec(&self, container: &str, request: &ExecRequest) -> Result<ExecOutput, ExecError> {
+        inside::exec(self.client().await?, container, request).await
     }
 
     async fn pause(&self, container: &str) -> Result<(), ExecError> {
@@ -625,8 +656,7 @@ impl Executor for DockerExecutor {
         {
             Ok(()) => Ok(()),
             Err(e) if status(&e) == Some(404) => Ok(()),
-            // "removal already in progress"
-            Err(e) if status(&e) == Some(409) && message(&e).contains("in progress") => Ok(()),
+            Err(e) if removal_in_progress(&e) => Ok(()),
             Err(e) => Err(engine_error(e)),
         }
     }
@@ -739,6 +769,41 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use god_core::launch::Bind;
+
+    /// What the Engine's answers mean for a start and a removal.
+    #[test]
+    fn engine_answers_are_classified() {
+        let answer = |status_code: u16, message: &str| BollardError::DockerResponseServerError {
+            status_code,
+            message: message.into(),
+        };
+        // (answer, start refused for good, removal already in progress)
+        let cases = [
+            (answer(400, "invalid mount config"), true, false),
+            (
+                answer(500, "OCI runtime create failed: exec: \"/x\": not found"),
+                true,
+                false,
+            ),
+            (answer(500, "runc run failed: unable to start"), true, false),
+            (answer(500, "Internal Server Error"), false, false),
+            (
+                answer(409, "removal of container c is already in progress"),
+                true,
+                true,
+            ),
+            (answer(409, "container c is paused"), true, false),
+            (BollardError::RequestTimeoutError, false, false),
+        ];
+        for (e, refused, in_progress) in cases {
+            assert_eq!(start_refused(&e), refused, "{e}: start refused");
+            assert_eq!(
+                removal_in_progress(&e),
+                in_progress,
+                "{e}: removal in progress"
+            );
+        }
+    }
 
     #[test]
     fn image_references_split_into_repo_and_tag() {

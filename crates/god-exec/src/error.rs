@@ -29,6 +29,10 @@ pub enum ExecError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the executor cannot {0}")]
-    Unsupported(&'static str),
+    /// The executor has no such operation (see [`crate::Capabilities`]).
+    #[error("the {executor} executor cannot {what}")]
+    Unsupported {
+        what: &'static str,
+        executor: &'static str,
+    },
 }

@@ -10,7 +10,10 @@
 //! replaced atomically), so several processes on one data directory see the same containers, as
 //! they would see one engine's.
 
-use crate::{Capacity, ContainerState, ExecError, Executor, Labelled, LaunchSpec};
+use crate::{
+    Capabilities, Capacity, ContainerState, ContainerStats, ExecError, Executor, Labelled,
+    LaunchSpec,
+};
 use async_trait::async_trait;
 use god_core::clock::Clock;
 use god_core::config::FakeConfig;
@@ -34,6 +37,24 @@ struct FakeContainer {
     killed: bool,
     /// Its node failed under it: reported gone once it ends.
     node_fails: bool,
+    /// Clock time at which it started, and what it asked for: its stats are derived from them.
+    #[serde(default)]
+    started_at: f64,
+    #[serde(default)]
+    cpus: u32,
+    #[serde(default)]
+    memory_bytes: u64,
+}
+
+/// The fake's stats at `now`: every requested cpu busy since the start (until the end), half
+/// the requested memory in use.
+fn fake_stats(c: &FakeContainer, now: f64) -> ContainerStats {
+    let ran = (now.min(c.ends_at) - c.started_at).max(0.0);
+    ContainerStats {
+        cpu_seconds: ran * f64::from(c.cpus.max(1)),
+        memory_bytes: c.memory_bytes / 2,
+        memory_limit_bytes: (c.memory_bytes > 0).then_some(c.memory_bytes),
+    }
 }
 
 pub struct FakeExecutor {
@@ -244,6 +265,9 @@ impl Executor for FakeExecutor {
             paused: false,
             killed: false,
             node_fails: spec.job_name == "testerror",
+            started_at: self.clock.now(),
+            cpus: spec.cpus,
+            memory_bytes: spec.memory_bytes,
         })?;
         self.notify_later(spec.job, Duration::from_secs_f64(run));
         Ok(spec.name.clone())
@@ -268,6 +292,31 @@ impl Executor for FakeExecutor {
             self.notify_later(job, Duration::ZERO);
         }
         Ok(())
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            pause: true,
+            stats: true,
+            exec: false,
+        }
+    }
+
+    async fn stats(&self, container: &str) -> Result<ContainerStats, ExecError> {
+        self.answering()?;
+        match self.read(container)? {
+            Some(c)
+                if matches!(
+                    self.state_of(&c),
+                    ContainerState::Running | ContainerState::Paused
+                ) =>
+            {
+                Ok(fake_stats(&c, self.clock.now()))
+            }
+            _ => Err(ExecError::Refused(format!(
+                "container {container} is not running"
+            ))),
+        }
     }
 
     async fn pause(&self, container: &str) -> Result<(), ExecError> {
@@ -317,5 +366,85 @@ impl Executor for FakeExecutor {
             w.push(tx.clone());
         }
         tx.closed().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use god_core::clock::ManualClock;
+
+    fn spec(name: &str) -> LaunchSpec {
+        LaunchSpec {
+            job: JobId(3),
+            job_name: "j".into(),
+            name: name.into(),
+            image: "img".into(),
+            entrypoint: Vec::new(),
+            env: Vec::new(),
+            binds: Vec::new(),
+            cpus: 2,
+            memory_bytes: 1 << 30,
+            labels: Vec::new(),
+            workdir: "/".into(),
+            network_disabled: true,
+            pids_limit: 100,
+            job_dir: "/".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn stats_follow_the_clock_and_the_request() {
+        let dir = std::env::temp_dir().join(format!("god-fake-stats-{}", std::process::id()));
+        let clock = Arc::new(ManualClock::at(1000.0));
+        let config = FakeConfig {
+            fail_on: 0,
+            cpus: 8,
+            ram: 16.0,
+            run_seconds: 100.0,
+        };
+        let fake = FakeExecutor::new(config, clock.clone(), &dir).unwrap();
+        assert_eq!(
+            fake.capabilities(),
+            Capabilities {
+                pause: true,
+                stats: true,
+                exec: false
+            }
+        );
+        let c = fake.start(&spec("god-x-3-1")).await.unwrap();
+        clock.advance(10.0);
+        let stats = fake.stats(&c).await.unwrap();
+        assert_eq!(
+            stats,
+            ContainerStats {
+                cpu_seconds: 20.0,
+                memory_bytes: 1 << 29,
+                memory_limit_bytes: Some(1 << 30),
+            }
+        );
+        // Over: no stats, and no exec ever.
+        clock.advance(100.0);
+        assert!(matches!(fake.stats(&c).await, Err(ExecError::Refused(_))));
+        assert!(matches!(
+            fake.stats("god-none").await,
+            Err(ExecError::Refused(_))
+        ));
+        let request = crate::ExecRequest {
+            argv: vec!["id".into()],
+            uid: 1000,
+            gid: 1000,
+            env: Vec::new(),
+            timeout: Duration::from_secs(1),
+        };
+        assert!(matches!(
+            fake.exec(&c, &request).await,
+            Err(ExecError::Unsupported {
+                what: _,
+                executor: "fake"
+            })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -17,7 +17,12 @@ pub use god_core::launch::LaunchSpec;
 
 use async_trait::async_trait;
 use god_core::JobId;
+use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// How much of a command's stdout, and of its stderr, [`Executor::exec`] keeps (the rest is
+/// dropped and [`ExecOutput::truncated`] set).
+pub const EXEC_OUTPUT_LIMIT: usize = 1 << 20;
 
 /// Resources jobs may use on an executor, in total.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,6 +61,69 @@ pub struct Labelled {
     pub state: ContainerState,
 }
 
+/// What an executor can do beyond starting, inspecting, killing and removing containers, so
+/// callers ask rather than assume every engine can (a cluster engine may not pause).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// [`Executor::pause`] / [`Executor::unpause`] work.
+    pub pause: bool,
+    /// [`Executor::stats`] answers.
+    pub stats: bool,
+    /// [`Executor::exec`] runs commands inside a running container.
+    pub exec: bool,
+}
+
+/// What a running container uses now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContainerStats {
+    /// Cumulative CPU time of its processes, in seconds.
+    pub cpu_seconds: f64,
+    /// Memory in use (without the inactive file cache where the engine tells it apart).
+    pub memory_bytes: u64,
+    /// Its memory limit, if it has one.
+    pub memory_limit_bytes: Option<u64>,
+}
+
+/// A non-interactive command to run inside a job's running container, as the job's user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecRequest {
+    pub argv: Vec<String>,
+    /// Never 0: the command runs as the job's user, not as root.
+    pub uid: u32,
+    pub gid: u32,
+    pub env: Vec<(String, String)>,
+    /// After this the command's output so far is returned and its exit code is unknown.
+    pub timeout: Duration,
+}
+
+/// What a command run by [`Executor::exec`] printed and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExecOutput {
+    /// `None` when it did not end within the request's timeout.
+    pub exit_code: Option<i64>,
+    /// At most [`EXEC_OUTPUT_LIMIT`] bytes each.
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// Some output was dropped (over the limit).
+    pub truncated: bool,
+}
+
+impl ExecOutput {
+    /// Keep `chunk` of stdout (`err == false`) or stderr, up to [`EXEC_OUTPUT_LIMIT`].
+    pub fn push(&mut self, err: bool, chunk: &[u8]) {
+        let buf = if err {
+            &mut self.stderr
+        } else {
+            &mut self.stdout
+        };
+        let room = EXEC_OUTPUT_LIMIT.saturating_sub(buf.len());
+        if chunk.len() > room {
+            self.truncated = true;
+        }
+        buf.extend(chunk.iter().take(room));
+    }
+}
+
 #[async_trait]
 pub trait Executor: Send + Sync {
     /// The name used in `executors` and `requirements.executor`.
@@ -78,6 +146,9 @@ pub trait Executor: Send + Sync {
     /// Kill a container. A container that is already gone or stopped is not an error.
     async fn kill(&self, container: &str) -> Result<(), ExecError>;
 
+    /// What this executor can do (fixed for its lifetime).
+    fn capabilities(&self) -> Capabilities;
+
     async fn pause(&self, container: &str) -> Result<(), ExecError>;
 
     async fn unpause(&self, container: &str) -> Result<(), ExecError>;
@@ -91,4 +162,44 @@ pub trait Executor: Send + Sync {
     /// Send the id of every job whose container stops, as it happens, until the receiver is
     /// dropped. Wakes the watcher; the watcher's periodic pass covers anything missed.
     async fn watch_exits(&self, server_id: &str, tx: mpsc::Sender<JobId>);
+
+    /// What a running container uses now (executors with [`Capabilities::stats`]).
+    async fn stats(&self, _container: &str) -> Result<ContainerStats, ExecError> {
+        Err(ExecError::Unsupported {
+            what: "give container stats",
+            executor: self.name(),
+        })
+    }
+
+    /// Run a non-interactive command inside a running container as `request.uid:gid` (never
+    /// root), collecting its output (executors with [`Capabilities::exec`]). Interactive
+    /// sessions (a TTY attached to the job) come with the SSH/interactive issue.
+    async fn exec(
+        &self,
+        _container: &str,
+        _request: &ExecRequest,
+    ) -> Result<ExecOutput, ExecError> {
+        Err(ExecError::Unsupported {
+            what: "run commands in a job",
+            executor: self.name(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_output_is_bounded_per_stream() {
+        let mut out = ExecOutput::default();
+        out.push(false, &vec![b'a'; EXEC_OUTPUT_LIMIT - 1]);
+        out.push(true, b"err");
+        assert!(!out.truncated);
+        out.push(false, b"bc");
+        assert_eq!(out.stdout.len(), EXEC_OUTPUT_LIMIT);
+        assert_eq!(out.stdout.last(), Some(&b'b'));
+        assert_eq!(out.stderr, b"err");
+        assert!(out.truncated);
+    }
 }

@@ -7,7 +7,7 @@ use god_core::config::{Config, DockerConfig};
 use god_core::launch::{self, LaunchSpec};
 use god_core::{JobId, Task};
 use god_exec::docker::DockerExecutor;
-use god_exec::{helper, jobdir, ContainerState, ExecError, Executor};
+use god_exec::{helper, jobdir, ContainerState, ExecError, ExecRequest, Executor};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -122,6 +122,18 @@ impl Fixture {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Start `task` and wait until its script created `ready` in the job directory.
+    async fn start_ready(&self, task: &Task) -> (String, LaunchSpec, PathBuf) {
+        let (spec, dir) = self.spec(task);
+        let id = self.exec.start(&spec).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !dir.join("ready").exists() {
+            assert!(Instant::now() < deadline, "{}", read(&dir, "god.err"));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        (id, spec, dir)
     }
 
     /// Start `task` and wait for its end.
@@ -581,5 +593,100 @@ async fn a_container_that_cannot_start_is_refused_and_removed() {
         f.exec.inspect(&spec.name).await.unwrap(),
         ContainerState::Gone
     );
+    f.cleanup().await;
+}
+
+#[tokio::test]
+async fn stats_of_a_running_container() {
+    if skipped("stats_of_a_running_container") {
+        return;
+    }
+    let f = Fixture::new("stats").await;
+    assert!(f.exec.capabilities().stats);
+    // Burn some CPU, hold a few MB, then wait.
+    let t = f.task(
+        601,
+        "#!/bin/sh
+i=0
+while [ $i -lt 100000 ]; do i=$((i+1)); done
+         x=$(head -c 4000000 /dev/zero | tr '\\0' a)
+echo ready > ready
+sleep 300
+",
+    );
+    let (id, spec, _dir) = f.start_ready(&t).await;
+    let stats = f.exec.stats(&id).await.unwrap();
+    eprintln!("{stats:?}");
+    assert!(stats.cpu_seconds > 0.0, "{stats:?}");
+    assert!(stats.memory_bytes > 0, "{stats:?}");
+    assert_eq!(stats.memory_limit_bytes, Some(spec.memory_bytes));
+    f.exec.kill(&id).await.unwrap();
+    f.wait_exit(&id, Duration::from_secs(20)).await;
+    assert!(matches!(
+        f.exec.stats(&id).await,
+        Err(ExecError::Refused(_))
+    ));
+    f.cleanup().await;
+}
+
+#[tokio::test]
+async fn exec_runs_as_the_jobs_user_in_its_running_container() {
+    if skipped("exec_runs_as_the_jobs_user_in_its_running_container") {
+        return;
+    }
+    let f = Fixture::new("exec").await;
+    assert!(f.exec.capabilities().exec);
+    let t = f.task(
+        701,
+        "#!/bin/sh
+echo ready > ready
+sleep 300
+",
+    );
+    let (id, _spec, _dir) = f.start_ready(&t).await;
+    let mut request = ExecRequest {
+        argv: vec![
+            "sh".into(),
+            "-c".into(),
+            "id -u; id -g; echo \"$GREETING\"; echo oops >&2; exit 3".into(),
+        ],
+        uid: t.user.uid,
+        gid: t.user.gid,
+        env: vec![("GREETING".into(), "hello".into())],
+        timeout: Duration::from_secs(30),
+    };
+    let out = f.exec.exec(&id, &request).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2001\n2002\nhello\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "oops\n");
+    assert_eq!(out.exit_code, Some(3));
+    assert!(!out.truncated);
+
+    // Never as root.
+    request.uid = 0;
+    assert!(matches!(
+        f.exec.exec(&id, &request).await,
+        Err(ExecError::Refused(_))
+    ));
+    request.uid = t.user.uid;
+
+    // A command that outlives its timeout: what it printed, no exit code.
+    let slow = ExecRequest {
+        argv: vec!["sh".into(), "-c".into(), "echo started; sleep 30".into()],
+        timeout: Duration::from_millis(500),
+        ..request.clone()
+    };
+    let out = f.exec.exec(&id, &slow).await.unwrap();
+    assert_eq!(
+        (out.stdout.as_slice(), out.exit_code),
+        (&b"started\n"[..], None)
+    );
+
+    // A stopped container runs nothing.
+    f.exec.kill(&id).await.unwrap();
+    f.wait_exit(&id, Duration::from_secs(20)).await;
+    assert!(matches!(
+        f.exec.exec(&id, &request).await,
+        Err(ExecError::Refused(_))
+    ));
     f.cleanup().await;
 }

@@ -715,3 +715,44 @@ async fn capacity_is_the_hosts_unless_configured() {
     drop(exec);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test]
+async fn stats_come_from_the_jobs_cgroup() {
+    if skipped("stats_come_from_the_jobs_cgroup") {
+        return;
+    }
+    let f = Fixture::new("stats");
+    let caps = f.exec.capabilities();
+    assert!(caps.pause && !caps.exec);
+    assert_eq!(
+        caps.stats,
+        f.exec.cgroups().v2,
+        "stats only from a v2 group"
+    );
+    let mut t = f.task(
+        110,
+        "#!/bin/bash\ni=0; while [ $i -lt 100000 ]; do i=$((i+1)); done\necho ready > ready\nsleep 300\n",
+    );
+    t.requirements.ram = 0.064;
+    let (spec, dir) = f.spec(&t);
+    let id = f.exec.start(&spec).await.unwrap();
+    until("ready", Duration::from_secs(30), || {
+        dir.join("ready").exists()
+    })
+    .await;
+    match f.exec.stats(&id).await {
+        Ok(s) => {
+            assert!(caps.stats);
+            assert!(s.cpu_seconds > 0.0 && s.memory_bytes > 0, "{s:?}");
+            assert_eq!(s.memory_limit_bytes, Some(spec.memory_bytes));
+        }
+        Err(e) => assert!(!caps.stats, "{e}"),
+    }
+    f.exec.kill(&id).await.unwrap();
+    f.wait_exit(&id, Duration::from_secs(10)).await;
+    assert!(
+        f.exec.stats(&id).await.is_err(),
+        "an ended job has no stats"
+    );
+    f.cleanup().await;
+}

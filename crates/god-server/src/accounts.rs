@@ -1,7 +1,7 @@
 //! Local user accounts: creation (also while the server runs: the database is the truth), API
 //! key renewal, and the administrator created on first start.
 
-use crate::auth::{hash_apikey, new_apikey, new_record, DirectoryUser};
+use crate::auth::{hash_apikey, new_apikey, new_record, AuthError, DirectoryUser};
 use crate::ServerError;
 use god_core::names::valid_login;
 use god_store::{Store, StoreError, UserRecord};
@@ -10,6 +10,29 @@ use std::sync::Arc;
 /// Login of the administrator created on first start.
 pub const ADMIN_LOGIN: &str = "admin";
 
+/// Why an account cannot be created or used as asked. The messages are for the person who
+/// asked (the login's owner, or the administrator at `god user add`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0:?} is not a valid login (letters, digits, '.', '_', '-')")]
+    InvalidLogin(String),
+    /// The directory gives this login uid 0.
+    #[error("{0} has uid 0 (root) in the directory: root cannot log in to Go-Docker")]
+    Root(String),
+    /// A directory login named like a guest's account.
+    #[error("{0} is a guest's account: it logs in through the identity provider")]
+    Guest(String),
+    /// A directory login named like our first-start administrator.
+    #[error(
+        "{} is this server's own administrator: log in with its API key",
+        ADMIN_LOGIN
+    )]
+    OwnAdministrator,
+    /// Concurrent logins kept creating and removing it: not this login's fault.
+    #[error("cannot create the account of {0}")]
+    NotCreated(String),
+}
+
 /// Create a user (`god user add`); returns its API key (shown once, stored hashed).
 pub async fn add_user(
     store: &Arc<dyn Store>,
@@ -17,10 +40,7 @@ pub async fn add_user(
     admin: bool,
 ) -> Result<String, ServerError> {
     if !valid_login(&who.login) {
-        return Err(ServerError::Config(format!(
-            "{:?} is not a valid login (letters, digits, '.', '_', '-')",
-            who.login
-        )));
+        return Err(AccountError::InvalidLogin(who.login.clone()).into());
     }
     let key = new_apikey();
     let mut record = new_record(who, &key);
@@ -63,14 +83,12 @@ pub async fn set_password(
     login: &str,
     password: &str,
 ) -> Result<(), ServerError> {
-    crate::auth::password::check_rules(password).map_err(ServerError::Config)?;
+    crate::auth::password::check_rules(password).map_err(AuthError::from)?;
     let mut user = store
         .get_user(login)
         .await?
         .ok_or_else(|| StoreError::UserNotFound(login.to_string()))?;
-    let hash = crate::auth::password::hash_blocking(password)
-        .await
-        .map_err(ServerError::Config)?;
+    let hash = crate::auth::password::hash_blocking(password).await?;
     user.password_hash = Some(hash);
     store.update_user(&user).await?;
     Ok(())
@@ -85,31 +103,20 @@ pub async fn provision(
     dir: &DirectoryUser,
 ) -> Result<UserRecord, ServerError> {
     if !valid_login(&dir.login) {
-        return Err(ServerError::Config(format!(
-            "{:?} is not a valid login (letters, digits, '.', '_', '-')",
-            dir.login
-        )));
+        return Err(AccountError::InvalidLogin(dir.login.clone()).into());
     }
     if dir.uid == 0 {
-        return Err(ServerError::Config(format!(
-            "{} has uid 0 (root) in the directory: root cannot log in to Go-Docker",
-            dir.login
-        )));
+        return Err(AccountError::Root(dir.login.clone()).into());
     }
     for _ in 0..3 {
         if let Some(mut u) = store.get_user(&dir.login).await? {
             if u.guest.is_some() {
-                return Err(ServerError::Config(format!(
-                    "{} is a guest's account: it logs in through the identity provider",
-                    u.login
-                )));
+                return Err(AccountError::Guest(u.login).into());
             }
             if u.login == ADMIN_LOGIN && u.admin {
                 // A directory entry named like our first-start administrator must not take it
                 // over: that account logs in with its API key.
-                return Err(ServerError::Config(format!(
-                    "{ADMIN_LOGIN} is this server's own administrator: log in with its API key"
-                )));
+                return Err(AccountError::OwnAdministrator.into());
             }
             let mut changed = false;
             let mut sgids = dir.sgids.clone();
@@ -148,8 +155,67 @@ pub async fn provision(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ServerError::Config(format!(
-        "cannot create the account of {}",
-        dir.login
-    )))
+    Err(AccountError::NotCreated(dir.login.clone()).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+    use crate::testing::TestEnv;
+    use axum::http::StatusCode;
+    use god_store::Guest;
+
+    fn dir_user(login: &str, uid: u32) -> DirectoryUser {
+        DirectoryUser {
+            login: login.into(),
+            uid,
+            gid: uid,
+            ..Default::default()
+        }
+    }
+
+    /// A directory login that cannot be (or take over) an account is refused with its reason,
+    /// answered 403 to the client; nothing about it reads as a configuration problem.
+    #[tokio::test]
+    async fn logins_that_cannot_be_accounts_are_refused_by_kind() {
+        let env = TestEnv::new("").await;
+        let store = &env.state.store;
+        let mut guest = new_record(&dir_user("guest-ann", 4000), "k");
+        guest.guest = Some(Guest {
+            subject: "idp ann".into(),
+            active: true,
+        });
+        store.add_user(&guest).await.unwrap();
+        let cases = [
+            (
+                dir_user("../x", 1000),
+                AccountError::InvalidLogin("../x".into()),
+            ),
+            (dir_user("toor", 0), AccountError::Root("toor".into())),
+            (
+                dir_user("guest-ann", 1000),
+                AccountError::Guest("guest-ann".into()),
+            ),
+            (dir_user(ADMIN_LOGIN, 1000), AccountError::OwnAdministrator),
+        ];
+        for (who, want) in cases {
+            match provision(store, &who).await {
+                Err(ServerError::Account(got)) => {
+                    assert_eq!(got, want, "{}", who.login);
+                    let api = ApiError::from(ServerError::Account(got));
+                    assert_eq!(api.status, StatusCode::FORBIDDEN, "{}", who.login);
+                    assert_eq!(api.error, want.to_string());
+                    assert!(!api.error.contains("configuration"), "{}", api.error);
+                }
+                other => panic!("{}: {other:?}", who.login),
+            }
+        }
+        let ok = provision(store, &dir_user("bea", 1001)).await.unwrap();
+        assert_eq!((ok.login.as_str(), ok.uid), ("bea", 1001));
+        match add_user(store, &dir_user("-bad", 1), false).await {
+            Err(ServerError::Account(AccountError::InvalidLogin(l))) => assert_eq!(l, "-bad"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

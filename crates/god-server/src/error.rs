@@ -25,8 +25,12 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
-    #[error("configuration: {0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] god_core::ConfigError),
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 /// An answer to a client that is not a success.
@@ -99,6 +103,37 @@ impl From<StoreError> for ApiError {
             other => {
                 tracing::error!("store: {other}");
                 ApiError::unavailable("the job database is unavailable; try again later")
+            }
+        }
+    }
+}
+
+impl From<crate::submit::NotStored> for ApiError {
+    /// Either way the job is not stored and the client may submit it again: 503. What the
+    /// database said is in the server's log.
+    fn from(e: crate::submit::NotStored) -> Self {
+        ApiError::unavailable(format!("the job could not be stored: {e}"))
+    }
+}
+
+impl From<ServerError> for ApiError {
+    fn from(e: ServerError) -> Self {
+        use crate::accounts::AccountError;
+        match e {
+            ServerError::Store(e) => e.into(),
+            ServerError::Account(e @ AccountError::NotCreated(_)) => {
+                tracing::warn!("{e}");
+                ApiError::unavailable(format!("{e}: try again"))
+            }
+            ServerError::Account(e) => ApiError::forbidden(e.to_string()),
+            ServerError::Auth(e) => e.into(),
+            // The rest is the server's own trouble: for its log, not for clients.
+            other => {
+                tracing::error!("{other}");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error (the server's log says more)",
+                )
             }
         }
     }

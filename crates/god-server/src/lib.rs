@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 mod error;
 pub mod feed;
+pub mod handles;
 pub mod recovery;
 pub mod scheduler;
 pub mod state;
@@ -103,11 +104,7 @@ async fn executor(
     init_helper: &Path,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<dyn Executor>, ServerError> {
-    let kind = config
-        .executors
-        .first()
-        .map_or(ExecutorKind::Docker, |e| e.kind);
-    match kind {
+    match config.executors.runs().kind {
         ExecutorKind::Fake => Ok(Arc::new(FakeExecutor::new(
             config.fake.clone(),
             clock,
@@ -163,8 +160,7 @@ pub(crate) async fn assemble(
         config.api_rate_limit,
         config.api_rate_burst,
     ));
-    let auth =
-        Arc::new(auth::Auth::from_config(&config, store.clone()).map_err(ServerError::Config)?);
+    let auth = Arc::new(auth::Auth::from_config(&config, store.clone())?);
     let state = AppState {
         auth,
         store,
@@ -180,6 +176,10 @@ pub(crate) async fn assemble(
         recovered: Arc::new(RecoveryGate::default()),
         clock,
         feed: feed::ChangeFeed::start(store_for_feed),
+        nodes: Arc::default(),
+        stats: handles::JobStats::new(exec.clone()),
+        exec_in_job: handles::JobExec::new(exec.clone()),
+        capabilities: exec.capabilities(),
     };
     Ok((LoopState { app: state, exec }, admin_key))
 }
@@ -218,13 +218,6 @@ pub async fn start(
     let init_helper = god_exec::helper::install(&data_dir.join("bin"))?;
     let clock: Arc<dyn Clock> = Arc::new(clock::SystemClock);
     let exec = executor(&config, &data_dir, &init_helper, clock.clone()).await?;
-    if let Err(e @ ExecError::Unavailable(_)) = exec.capacity().await {
-        // Start anyway: submissions are kept, and jobs wait (saying why) until it answers.
-        tracing::warn!(
-            "{e}. Jobs will wait until it answers: start it (e.g. `dockerd &`), or run jobs on \
-             this machine without containers with `executors: [native]` in the configuration"
-        );
-    }
     let paths = Paths {
         data_dir: data_dir.clone(),
         shared_dir,
@@ -232,6 +225,25 @@ pub async fn start(
     };
     let (state, admin_key) = assemble(config, store, paths, exec, clock).await?;
     let roles = opts.roles;
+    // Ask the executor once before anything is served; a scheduler publishes its nodes now, so
+    // the API knows them from its first request.
+    let first_answer = if roles.scheduler {
+        scheduler::CapacityCache::default().get(&state).await
+    } else {
+        state.exec.capacity().await.map_err(ServerError::from)
+    };
+    match first_answer {
+        Err(ServerError::Exec(e @ ExecError::Unavailable(_))) => {
+            // Start anyway: submissions are kept, and jobs wait (saying why) until it answers.
+            tracing::warn!(
+                "{e}. Jobs will wait until it answers: start it (e.g. `dockerd &`), or run jobs \
+                 on this machine without containers with `executors: [native]` in the \
+                 configuration"
+            );
+        }
+        Err(e @ ServerError::Store(_)) => return Err(e),
+        Ok(_) | Err(_) => {}
+    }
     let recovery = if roles.watcher {
         match recovery::reconcile(&state).await {
             Ok(report) => Recovery::Done(report),

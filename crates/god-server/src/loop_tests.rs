@@ -376,3 +376,96 @@ async fn scheduler_holds_back_with_the_reason_of_a_plugin_or_an_account() {
         "the account is disabled: its jobs wait"
     );
 }
+
+#[tokio::test]
+async fn scheduler_publishes_its_nodes_for_the_api_and_marks_them_unavailable() {
+    let mut env = TestEnv::new("node_labels: {storage: ssd}").await;
+    assert_eq!(env.state.store.node_views().await.unwrap().published, None);
+    assert_eq!(
+        env.schedule().await,
+        0,
+        "nothing pending: the views still get published"
+    );
+    let views = env.state.store.node_views().await.unwrap();
+    assert_eq!(views.published, Some(env.now()));
+    assert_eq!(views.max_gpus(), Some(0));
+    let node = &views.nodes[0];
+    assert_eq!(
+        (node.name.as_str(), node.executor.as_str(), node.available),
+        ("fake-laptop", "fake", true)
+    );
+    assert_eq!(node.labels, vec!["storage==ssd".to_string()]);
+
+    env.fake.set_available(false);
+    env.clock.advance(5.0);
+    env.schedule().await;
+    let views = env.state.store.node_views().await.unwrap();
+    assert_eq!(views.published, Some(env.now()));
+    assert!(!views.nodes[0].available, "the engine did not answer");
+}
+
+/// A reason is stored with its kind: one of another kind is written at the next pass, one
+/// whose figures only moved ("behind 2 older jobs" → "behind 1 older job") at the next refresh
+/// (`REASON_REFRESH` on the loops' clock). A reason a transition wrote has no kind: the pass's
+/// replaces it at the next pass.
+#[tokio::test]
+async fn scheduler_writes_a_new_kind_of_reason_at_once_and_moved_figures_at_the_refresh() {
+    let mut env = TestEnv::new("max_job_pop: 1\nscheduler_policy: FiFo\n").await;
+    let mut j = Vec::new();
+    for _ in 0..6 {
+        j.push(env.submit(job()).await);
+    }
+    let t0 = env.now();
+    let refresh = crate::scheduler::REASON_REFRESH.as_secs_f64();
+    let why = |t: god_core::Task| t.status.reason.unwrap_or_default();
+
+    // One job a pass; the first pass writes every reason.
+    assert_eq!(env.schedule().await, 1);
+    assert_eq!(why(env.job(j[2]).await), "behind 2 older jobs");
+    assert_eq!(why(env.job(j[4]).await), "behind 4 older jobs");
+
+    // A second later the figures moved, the kind did not: left as they were.
+    env.clock.set(t0 + 1.0);
+    assert_eq!(env.schedule().await, 1);
+    assert_eq!(why(env.job(j[2]).await), "behind 2 older jobs");
+    assert_eq!(why(env.job(j[4]).await), "behind 4 older jobs");
+
+    // The engine sends job 4 back to the queue with its own reason, which has no kind: the
+    // pass's reason replaces it at the next pass; job 3's figures still wait.
+    env.mark_dispatched(j[4]).await;
+    let back = env
+        .event(
+            j[4],
+            Event::DispatchRejected {
+                reason: "the engine is busy".into(),
+            },
+        )
+        .await;
+    assert_eq!(back.status.primary, Primary::Pending);
+    assert_eq!(why(back), "the engine is busy");
+    env.clock.set(t0 + 2.0);
+    assert_eq!(env.schedule().await, 1);
+    assert_eq!(why(env.job(j[3]).await), "behind 3 older jobs");
+    assert_eq!(why(env.job(j[4]).await), "behind 2 older jobs");
+
+    // At the refresh, moved figures are written.
+    env.clock.set(t0 + refresh);
+    assert_eq!(env.schedule().await, 1);
+    assert_eq!(why(env.job(j[4]).await), "behind 1 older job");
+    assert_eq!(why(env.job(j[5]).await), "behind 2 older jobs");
+
+    // The executor stops answering: another kind, written at once.
+    env.fake.set_available(false);
+    env.clock.set(t0 + refresh + 1.0);
+    assert_eq!(env.schedule().await, 0);
+    for id in [j[4], j[5]] {
+        let reason = why(env.job(id).await);
+        assert!(reason.starts_with("waiting for the executor"), "{reason}");
+    }
+
+    // It answers again: the pass's reason is another kind again, written at once.
+    env.fake.set_available(true);
+    env.clock.set(t0 + refresh + 2.0);
+    assert_eq!(env.schedule().await, 1);
+    assert_eq!(why(env.job(j[5]).await), "behind 1 older job");
+}

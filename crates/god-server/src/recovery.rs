@@ -9,6 +9,7 @@ use crate::state::LoopState;
 use crate::watcher::{node_failed, LOST_EXIT_CODE};
 use crate::ServerError;
 use god_core::recover::{self, Action, Found};
+use god_core::roles::RecoveryEvent;
 use god_core::transition::Event;
 use god_exec::ContainerState;
 use std::collections::HashSet;
@@ -55,9 +56,10 @@ pub async fn reconcile(state: &LoopState) -> Result<Report, ServerError> {
             Some(c) => Found::Container(c),
             None => Found::Nothing,
         };
-        let requeue = Event::DispatchRejected {
+        let requeue: Event = RecoveryEvent::Requeue {
             reason: "the server restarted before the job started".into(),
-        };
+        }
+        .into();
         match recover::decide(task.container.id.is_some(), seen) {
             Action::RemoveAndRequeue(c) => {
                 state.exec.remove(&c.container_id).await?;
@@ -74,7 +76,7 @@ pub async fn reconcile(state: &LoopState) -> Result<Report, ServerError> {
                 kept.insert(c.container_id.clone());
                 if record_id {
                     let container_id = c.container_id.clone();
-                    let started = Event::Started { container_id };
+                    let started = RecoveryEvent::Reattached { container_id }.into();
                     state
                         .store
                         .transition(task.id, &started, state.clock.now())
@@ -92,7 +94,8 @@ pub async fn reconcile(state: &LoopState) -> Result<Report, ServerError> {
             Action::Lost => {
                 let id = task.container.id.as_deref().unwrap_or_default();
                 let reason = format!("container {id} was gone when the server restarted");
-                let event = node_failed(state, &task, reason, LOST_EXIT_CODE);
+                let event =
+                    RecoveryEvent::Lost(node_failed(state, &task, reason, LOST_EXIT_CODE)).into();
                 state
                     .store
                     .transition(task.id, &event, state.clock.now())

@@ -1,11 +1,14 @@
 //! What the parts of the service share. [`AppState`] is what the API handlers get: the store,
 //! the configuration, the wake-ups, and no executor (a handler writes a request into the job and
-//! wakes the loop that owns it). [`LoopState`] is what the scheduler, watcher and recovery get:
+//! wakes the loop that owns it), only the narrow handles of [`crate::handles`] on a running job
+//! and what the executor can do ([`AppState::capabilities`]). [`LoopState`] is what the scheduler, watcher and recovery get:
 //! the same plus the executor.
 
+use crate::handles::{JobExec, JobStats};
 use crate::submit::SubmitQueue;
 use god_core::config::Config;
-use god_exec::Executor;
+use god_core::node::NodeViews;
+use god_exec::{Capabilities, Executor};
 use god_store::{Store, StoreError, UserRecord};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -128,6 +131,21 @@ pub struct AppState {
     pub clock: Arc<dyn god_core::clock::Clock>,
     /// The change log, broadcast to this process's followers.
     pub feed: Arc<crate::feed::ChangeFeed>,
+    /// The nodes as the scheduler last published them.
+    pub nodes: Arc<NodeViewCache>,
+    /// A running job's resource usage (the only way handlers reach the engine for it).
+    pub stats: JobStats,
+    /// Commands inside a running job's container, as its user.
+    pub exec_in_job: JobExec,
+    /// What the executor can do, copied at assembly.
+    pub(crate) capabilities: Capabilities,
+}
+
+impl AppState {
+    /// What the executor can do (pause, stats, exec), for the API to tell clients.
+    pub fn capabilities(&self) -> Capabilities {
+        self.capabilities
+    }
 }
 
 /// What the loops that talk to the engines share: the API's state and the executor. Only the
@@ -164,11 +182,25 @@ impl RecoveryGate {
     }
 }
 
-impl AppState {
-    /// The most GPUs one node offers. No executor of this version places GPUs, so none: a job
-    /// asking for one is refused at submission instead of waiting for ever. (The executor
-    /// layer's node views will give the real figure.)
-    pub fn node_gpus(&self) -> u32 {
-        0
+/// The node views the scheduler published, read from the store at most every few seconds (an
+/// API process never asks an engine).
+#[derive(Default)]
+pub struct NodeViewCache {
+    cached: tokio::sync::Mutex<Option<(Instant, NodeViews)>>,
+}
+
+const NODES_TTL: Duration = Duration::from_secs(5);
+
+impl NodeViewCache {
+    pub async fn get(&self, store: &Arc<dyn Store>) -> Result<NodeViews, StoreError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((at, views)) = &*cached {
+            if at.elapsed() < NODES_TTL {
+                return Ok(views.clone());
+            }
+        }
+        let views = store.node_views().await?;
+        *cached = Some((Instant::now(), views.clone()));
+        Ok(views)
     }
 }

@@ -7,11 +7,14 @@ use god_store::{Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-/// Why a submission was not stored (the details are in the server's log, not for clients).
+/// Why a submission was not stored (the details are in the server's log, not for clients);
+/// answered 503 (`error.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum NotStored {
+    /// The store failed the batch's transaction.
     #[error("the job database refused the write")]
     Database,
+    /// The queue is closed: its writer task is gone.
     #[error("the submission writer stopped")]
     WriterStopped,
 }
@@ -69,6 +72,45 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Task, Reply)>) {
                     let _ = reply.send(Err(NotStored::Database));
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+    use crate::testing::TestEnv;
+    use axum::http::StatusCode;
+    use god_core::testing::TaskBuilder;
+
+    #[tokio::test]
+    async fn submissions_get_their_ids_once_written() {
+        let env = TestEnv::new("").await;
+        let q = SubmitQueue::start(env.state.store.clone());
+        let all = (0..20).map(|_| q.submit(TaskBuilder::new().build()));
+        let mut ids: Vec<u64> = futures_util::future::join_all(all)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap().0)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 20, "one id each");
+    }
+
+    /// A queue whose writer is gone says so, and the client is told to try again (503).
+    #[tokio::test]
+    async fn a_closed_queue_is_writer_stopped_and_503() {
+        let (tx, rx) = mpsc::channel(1);
+        drop(rx);
+        let q = SubmitQueue { tx };
+        let e = q.submit(TaskBuilder::new().build()).await.unwrap_err();
+        assert_eq!(e, NotStored::WriterStopped);
+        for e in [NotStored::WriterStopped, NotStored::Database] {
+            let api = ApiError::from(e);
+            assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE, "{e}");
+            assert!(api.error.starts_with("the job could not be stored: "));
         }
     }
 }

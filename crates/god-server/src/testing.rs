@@ -25,6 +25,7 @@ pub struct TestEnv {
     pub clock: Arc<ManualClock>,
     pub fake: Arc<FakeExecutor>,
     reasons: ReasonClock,
+    capacity: CapacityCache,
     dir: PathBuf,
 }
 
@@ -71,6 +72,7 @@ impl TestEnv {
             clock,
             fake,
             reasons: ReasonClock::default(),
+            capacity: CapacityCache::default(),
             dir,
         }
     }
@@ -97,8 +99,8 @@ impl TestEnv {
 
     /// One scheduling pass (the executor's capacity asked afresh); how many jobs started.
     pub async fn schedule(&mut self) -> usize {
-        let mut capacity = CapacityCache::default();
-        scheduler::pass(&self.state, &mut capacity, &mut self.reasons)
+        self.capacity.expire();
+        scheduler::pass(&self.state, &mut self.capacity, &mut self.reasons)
             .await
             .expect("scheduler pass")
     }

@@ -10,6 +10,7 @@ use crate::state::LoopState;
 use crate::ServerError;
 use futures_util::stream::{self, StreamExt};
 use god_core::ending::{self, Ending, ExitFacts};
+use god_core::roles::{NodeFailure, WatcherEvent};
 use god_core::transition::Event;
 use god_core::watchers::Verdict;
 use god_core::{JobId, Primary, Secondary, Task};
@@ -99,7 +100,7 @@ pub async fn pass(state: &LoopState) -> Result<(), ServerError> {
                 tracing::info!("job {}: {reason}", task.id);
                 task = state
                     .store
-                    .transition(task.id, &Event::LimitReached { reason }, t)
+                    .transition(task.id, &WatcherEvent::LimitReached { reason }.into(), t)
                     .await?;
             }
         }
@@ -142,18 +143,18 @@ async fn collect_ids(
 async fn collect(state: &LoopState, tasks: Vec<Task>) -> Result<(), ServerError> {
     let clock = std::time::Instant::now();
     let looked = tasks.len();
-    let outcomes: Vec<Option<(JobId, String, Event)>> = stream::iter(tasks)
+    let outcomes: Vec<Option<(JobId, String, WatcherEvent)>> = stream::iter(tasks)
         .map(|task| async move { outcome(state, task).await })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    let ended: Vec<(JobId, String, Event)> = outcomes.into_iter().flatten().collect();
+    let ended: Vec<(JobId, String, WatcherEvent)> = outcomes.into_iter().flatten().collect();
     if ended.is_empty() {
         return Ok(());
     }
     let mut events: Vec<(JobId, Event)> = Vec::with_capacity(ended.len());
     for (id, _, e) in &ended {
-        events.push((*id, e.clone()));
+        events.push((*id, e.clone().into()));
     }
     events.extend(disk_usage_events(state, &ended).await);
     let results = state
@@ -188,7 +189,7 @@ async fn collect(state: &LoopState, tasks: Vec<Task>) -> Result<(), ServerError>
 /// the same transaction).
 async fn disk_usage_events(
     state: &LoopState,
-    ended: &[(JobId, String, Event)],
+    ended: &[(JobId, String, WatcherEvent)],
 ) -> Vec<(JobId, Event)> {
     if state.config.disk_default_quota.is_none() || ended.is_empty() {
         return Vec::new();
@@ -203,7 +204,7 @@ async fn disk_usage_events(
             .iter()
             .map(|t| {
                 let bytes = jobdir::size(&jobdir::path(&shared, t));
-                (t.id, Event::DiskUsage { bytes })
+                (t.id, WatcherEvent::DiskUsage { bytes }.into())
             })
             .collect()
     })
@@ -212,7 +213,7 @@ async fn disk_usage_events(
 }
 
 /// What ended, for a job whose container may have stopped: `None` while it runs.
-async fn outcome(state: &LoopState, task: Task) -> Option<(JobId, String, Event)> {
+async fn outcome(state: &LoopState, task: Task) -> Option<(JobId, String, WatcherEvent)> {
     let container = task.container.id.clone()?;
     let inspected = match state.exec.inspect(&container).await {
         Ok(s) => s,
@@ -247,31 +248,36 @@ async fn outcome(state: &LoopState, task: Task) -> Option<(JobId, String, Event)
                 ram_gb: task.requirements.ram,
             };
             match ending::classify(&facts) {
-                Ending::Finished { exit_code, reason } => Event::Finished {
+                Ending::Finished { exit_code, reason } => WatcherEvent::Finished {
                     exit_code,
                     reason,
                     duration,
                 },
                 Ending::NodeFailed { exit_code, reason } => {
                     tracing::warn!("job {}: {reason}", task.id);
-                    node_failed(state, &task, reason, exit_code)
+                    WatcherEvent::NodeFailed(node_failed(state, &task, reason, exit_code))
                 }
             }
         }
         // The engine lost the container: a node failure, retried if the job allows it.
-        ContainerState::Gone => node_failed(
+        ContainerState::Gone => WatcherEvent::NodeFailed(node_failed(
             state,
             &task,
             format!("container {container} disappeared without a result"),
             LOST_EXIT_CODE,
-        ),
+        )),
     };
     Some((task.id, container, event))
 }
 
 /// A node failure of `task`, retried as far as its `failure_policy` and the server's allow.
-pub(crate) fn node_failed(state: &LoopState, task: &Task, reason: String, exit_code: i64) -> Event {
-    Event::NodeFailed {
+pub(crate) fn node_failed(
+    state: &LoopState,
+    task: &Task,
+    reason: String,
+    exit_code: i64,
+) -> NodeFailure {
+    NodeFailure {
         reason,
         node: task.node_name().unwrap_or("unknown").to_string(),
         exit_code,
@@ -293,7 +299,7 @@ pub async fn request(state: &LoopState, task: Task) -> Result<(), ServerError> {
             state.exec.kill(&container).await?;
             let done = state
                 .store
-                .transition(id, &Event::Killed, state.clock.now())
+                .transition(id, &WatcherEvent::Killed.into(), state.clock.now())
                 .await?;
             for p in state.plugins.iter() {
                 p.done(&done);
@@ -307,22 +313,22 @@ pub async fn request(state: &LoopState, task: Task) -> Result<(), ServerError> {
             state.exec.remove(&container).await?;
             state
                 .store
-                .transition(id, &Event::Rescheduled, state.clock.now())
+                .transition(id, &WatcherEvent::Rescheduled.into(), state.clock.now())
                 .await?;
             state.wake.scheduler.notify_one();
             return Ok(());
         }
         Some(Secondary::SuspendRequested) => match state.exec.pause(&container).await {
-            Ok(()) => Event::Suspended,
+            Ok(()) => WatcherEvent::Suspended,
             Err(e @ ExecError::Unavailable(_)) => return Err(e.into()),
-            Err(e) => Event::SuspendRejected {
+            Err(e) => WatcherEvent::SuspendRejected {
                 reason: e.to_string(),
             },
         },
         Some(Secondary::ResumeRequested) => match state.exec.unpause(&container).await {
-            Ok(()) => Event::Resumed,
+            Ok(()) => WatcherEvent::Resumed,
             Err(e @ ExecError::Unavailable(_)) => return Err(e.into()),
-            Err(e) => Event::ResumeRejected {
+            Err(e) => WatcherEvent::ResumeRejected {
                 reason: e.to_string(),
             },
         },
@@ -330,7 +336,7 @@ pub async fn request(state: &LoopState, task: Task) -> Result<(), ServerError> {
     };
     state
         .store
-        .transition(id, &event, state.clock.now())
+        .transition(id, &event.into(), state.clock.now())
         .await?;
     Ok(())
 }

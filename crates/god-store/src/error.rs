@@ -23,6 +23,8 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("the stored node views are unreadable: {0}")]
+    CorruptNodes(String),
     #[error("cannot open the database at {path}: {detail}")]
     Open { path: String, detail: String },
 }

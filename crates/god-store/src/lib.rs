@@ -17,6 +17,8 @@ pub use error::StoreError;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
+use god_core::node::{NodeView, NodeViews};
+use god_core::schedule::ReasonKind;
 use god_core::transition::Event;
 use god_core::{JobId, Primary, Task};
 
@@ -157,12 +159,24 @@ pub struct PendingRow {
     /// Compact dependency list (`god_core::deps::decode`).
     pub deps: String,
     pub date: f64,
+    /// `status.reason`, the text users read.
     pub reason: Option<String>,
+    /// The kind of `reason` when the scheduler wrote it (`None`: it did not, or there is none).
+    pub reason_kind: Option<ReasonKind>,
     pub gpus: u32,
     /// Label constraints `name==value`.
     pub labels: Vec<String>,
     /// The job's own `maxlifespan`, if any.
     pub maxlifespan: Option<String>,
+}
+
+/// Why a pending job waits, as the scheduler records it: the text users read
+/// (`status.reason`) and its kind (stored beside it, not shown).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitReason {
+    pub id: JobId,
+    pub kind: ReasonKind,
+    pub text: String,
 }
 
 /// An array parent that still has children to create.
@@ -196,8 +210,8 @@ pub trait JobStore: Send + Sync {
     async fn pending(&self, limit: u64) -> Result<Vec<PendingRow>, StoreError>;
     /// How many jobs are pending (of `user`, or all).
     async fn count_pending(&self, user: Option<&str>) -> Result<u64, StoreError>;
-    /// Record why pending jobs wait (only rows whose reason changed are written).
-    async fn set_reasons(&self, reasons: &[(JobId, String)]) -> Result<(), StoreError>;
+    /// Record why pending jobs wait, text and kind (jobs no longer pending are left alone).
+    async fn set_reasons(&self, reasons: &[WaitReason]) -> Result<(), StoreError>;
     /// States and exit codes of the given jobs (missing ids are absent).
     async fn states(&self, ids: &[JobId])
         -> Result<Vec<(JobId, Primary, Option<i64>)>, StoreError>;
@@ -319,7 +333,16 @@ pub trait ChangeLog: Send + Sync {
     fn watch_changes(&self) -> tokio::sync::watch::Receiver<u64>;
 }
 
-/// Everything the server needs from its database.
-pub trait Store: JobStore + AccountStore + ChangeLog {}
+/// The nodes the scheduler places onto, as it last published them for processes that never
+/// talk to the engines (see `god_core::node`).
+#[async_trait]
+pub trait NodeStore: Send + Sync {
+    /// Replace every published view by `nodes`, published at `now`.
+    async fn publish_nodes(&self, nodes: &[NodeView], now: f64) -> Result<(), StoreError>;
+    async fn node_views(&self) -> Result<NodeViews, StoreError>;
+}
 
-impl<T: JobStore + AccountStore + ChangeLog> Store for T {}
+/// Everything the server needs from its database.
+pub trait Store: JobStore + AccountStore + ChangeLog + NodeStore {}
+
+impl<T: JobStore + AccountStore + ChangeLog + NodeStore> Store for T {}

@@ -8,7 +8,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use god_core::config::Config;
+use god_core::config::{Config, ExecutorKind};
 use god_core::submit::{self, Identity};
 use god_core::Primary;
 use god_server::{Options, Roles, Started};
@@ -107,7 +107,7 @@ async fn serve(config: Config, data: &std::path::Path, roles: Roles) -> Result<S
 
 fn fake_config() -> Config {
     let mut c = Config::default();
-    c.executors = vec!["fake".into()];
+    c.executors = ExecutorKind::Fake.into();
     c.fake.fail_on = 0;
     c.fake.run_seconds = 0.0;
     c.max_job_pop = 1000;
@@ -233,7 +233,7 @@ async fn drain_bench(a: DrainArgs) -> Result<()> {
     match a.executor.as_str() {
         "fake" => {}
         "native" => {
-            config.executors = vec!["native".into()];
+            config.executors = ExecutorKind::Native.into();
             config.native.cpus = Some(a.slots);
             config.native.ram = Some(f64::from(a.slots));
         }

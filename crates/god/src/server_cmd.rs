@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use god_core::config::{self, Config};
+use god_core::ConfigError;
 use god_server::accounts;
 use god_server::auth::DirectoryUser;
 use god_server::Roles;
@@ -48,10 +49,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
     let env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k.starts_with("GODOCKER_"))
         .collect();
-    let loaded = config::load(&text, &env).map_err(|e| match &path {
-        Some(p) => anyhow::anyhow!("{}: {e}", p.display()),
-        None => anyhow::anyhow!("{e}"),
-    })?;
+    let loaded = config::load(&text, &env).map_err(|e| not_usable(path.as_deref(), &e))?;
     match &path {
         Some(p) => tracing::debug!("configuration: {}", p.display()),
         None => tracing::debug!("configuration: none found, built-in defaults"),
@@ -65,6 +63,22 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
         tracing::info!("configuration: {key} is relative to the working directory: {value}");
     }
     Ok(config)
+}
+
+/// Print every problem of a configuration on its own line (`god: <file>: configuration: <key>:
+/// <what>`); the error that then stops the command.
+fn not_usable(file: Option<&Path>, e: &ConfigError) -> anyhow::Error {
+    let file = file
+        .map(|p| format!("{}: ", p.display()))
+        .unwrap_or_default();
+    for line in e.lines() {
+        eprintln!("god: {file}configuration: {line}");
+    }
+    let n = e.problems.len();
+    anyhow::anyhow!(
+        "{file}the configuration is not usable: {n} problem{} above",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// The data directory (`--data`, `data_dir`, `./god-data`), absolute.
@@ -96,6 +110,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub fn serve(args: ServeArgs, roles: Roles) -> Result<()> {
     init_logging();
     let config = load_config(args.config.as_deref())?;
+    let file = config_file(args.config.as_deref());
     let data = data_dir(args.data.as_ref(), &config)?;
     let listen = args
         .listen
@@ -103,13 +118,18 @@ pub fn serve(args: ServeArgs, roles: Roles) -> Result<()> {
         .or_else(|| config.listen.clone())
         .unwrap_or_else(|| "127.0.0.1:6543".into());
     runtime()?.block_on(async move {
-        let (started, serve) = god_server::start(god_server::Options {
+        let started = god_server::start(god_server::Options {
             config,
             data_dir: data,
             listen,
             roles,
         })
-        .await?;
+        .await;
+        let (started, serve) = match started {
+            // What only start-up finds (an LDAP CA file that gives no certificate…).
+            Err(god_server::ServerError::Config(e)) => return Err(not_usable(file.as_deref(), &e)),
+            other => other?,
+        };
         if let Some(addr) = started.listen {
             println!("Go-Docker {} listening on http://{addr} (API under /api/1.0)", env!("CARGO_PKG_VERSION"));
         }

@@ -179,6 +179,8 @@ fn every_route_answers_as_recorded() {
     srv.client("alice", &alice_key).wait_over(1, 30);
     s.call(a, "GET", "/api/1.0/task/1", None);
     s.call(a, "GET", "/api/1.0/task/1/status", None);
+    // Stats only of a running job (the fake's jobs here end at once): 409 over, 409 pending.
+    s.call(a, "GET", "/api/1.0/task/1/stats", None);
     s.call(a, "GET", "/api/1.0/task/1/files", None);
     s.call(a, "POST", "/api/1.0/task/over/0/0", Some(json!({})));
     // Waits for ever: no node has that label.
@@ -189,6 +191,7 @@ fn every_route_answers_as_recorded() {
         .wait_for(2, 30, "rejected", |j| j["status"]["reason"].is_string());
     s.call(a, "GET", "/api/1.0/task/active", None);
     s.call(ad, "GET", "/api/1.0/task/active/all", None);
+    s.call(a, "GET", "/api/1.0/task/2/stats", None);
     s.call(a, "GET", "/api/1.0/task/2/suspend", None);
     s.call(a, "GET", "/api/1.0/task/2/resume", None);
     s.call(a, "GET", "/api/1.0/task/2/reschedule", None);

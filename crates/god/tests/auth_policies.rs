@@ -159,6 +159,33 @@ fn run_up(name: &str, config: &str, secs: u64) -> (Option<i32>, String) {
     }
 }
 
+/// What only start-up can find (a CA file that gives no certificate) is a configuration
+/// problem like the others: one line naming the key, exit status not 0.
+#[test]
+fn an_unusable_ldap_ca_cert_stops_start_up_naming_the_key() {
+    let (code, stderr) = run_up(
+        "ldap-no-ca",
+        &format!(
+            "{FAKE}auth_policy: ldap\nldap_host: 127.0.0.1\nldap_dn: dc=x\n\
+             ldap: {{ssl: true, ca_cert: /nonexistent/ca.pem}}\n"
+        ),
+        30,
+    );
+    assert!(
+        matches!(code, Some(c) if c != 0),
+        "god up must exit non-zero: {code:?}"
+    );
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("configuration: ldap.ca_cert: "))
+        .unwrap_or_else(|| panic!("no ldap.ca_cert line in:\n{stderr}"));
+    assert!(line.contains("/nonexistent/ca.pem"), "{line}");
+    assert!(
+        stderr.contains("the configuration is not usable: 1 problem above"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn fake_policy_is_refused_at_start_up_unless_allowed() {
     let (code, stderr) = run_up("fake-refused", &format!("{FAKE}auth_policy: fake\n"), 30);

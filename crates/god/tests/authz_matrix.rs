@@ -209,6 +209,7 @@ fn routes(w: &World) -> Vec<Route> {
     for (method, suffix, body) in [
         ("GET", "", None),
         ("GET", "/status", None),
+        ("GET", "/stats", None),
         ("GET", "/suspend", None),
         ("GET", "/resume", None),
         ("GET", "/reschedule", None),

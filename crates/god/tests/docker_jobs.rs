@@ -141,7 +141,11 @@ fn kill_suspend_resume_reschedule_archive() {
     bob.wait_for(running, 30, "resumed", |j| {
         j["status"]["secondary"] == "resumed"
     });
-    std::thread::sleep(Duration::from_millis(800));
+    // It progresses again (polled: a loaded machine may take a while to run it).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while count(running) <= c2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert!(count(running) > c2, "a resumed job progresses");
 
     // Reschedule: the job goes back to the queue and runs again in a new container.
@@ -284,4 +288,53 @@ fn a_lost_container_is_a_node_failure_retried_per_policy() {
             .contains("gone"),
         "{j}"
     );
+}
+
+#[test]
+fn a_running_jobs_stats_for_those_who_may_see_it() {
+    if docker_skipped() {
+        return;
+    }
+    // One CPU for jobs: the second job stays pending behind the first.
+    let srv = Server::start("stats", &docker_config("docker: {cpus: 1}\n"));
+    let alice = srv.client("alice", &srv.add_user("alice", 2020, 2020, &[]));
+    let eve = srv.client("eve", &srv.add_user("eve", 2021, 2021, &[]));
+    let (s, config) = alice.get("/api/1.0/config");
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(config["executor_features"], json!(["kill", "pause"]));
+
+    let busy = "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo ready > ready; sleep 300";
+    let running = alice.submit(MINIMAL_IMAGE, busy, json!({}));
+    alice.wait_running(running, 60);
+    let pending = alice.submit(MINIMAL_IMAGE, "echo never", json!({}));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !srv.job_dir(running).join("ready").exists() {
+        assert!(Instant::now() < deadline, "the job never got ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let (s, v) = alice.get(&format!("/api/1.0/task/{running}/stats"));
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["id"], running);
+    assert!(v["cpu_seconds"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["memory_bytes"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["memory_limit_bytes"].as_u64().unwrap() > 0, "{v}");
+    let (s, v) = srv.admin().get(&format!("/api/1.0/task/{running}/stats"));
+    assert_eq!(s, StatusCode::OK, "an administrator sees it too: {v}");
+
+    // Another user's job does not exist for eve.
+    let (s, v) = eve.get(&format!("/api/1.0/task/{running}/stats"));
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+
+    // Not running: a conflict saying so.
+    let (s, v) = alice.get(&format!("/api/1.0/task/{pending}/stats"));
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("pending"), "{v}");
+    assert!(v["field"].is_null());
+    let (s, _) = alice.delete(&format!("/api/1.0/task/{running}"));
+    assert_eq!(s, StatusCode::OK);
+    alice.wait_over(running, 60);
+    let (s, v) = alice.get(&format!("/api/1.0/task/{running}/stats"));
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("over"), "{v}");
 }

@@ -322,3 +322,56 @@ fn the_originals_go_d_ini_is_read_and_unused_keys_are_named() {
     assert!(!log.contains("clean_old"), "go-d.yml first: {log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A configuration with several mistakes names each of them, one line each with its key, and
+/// `god up` stops before it creates anything (exit status not 0).
+#[test]
+fn every_configuration_problem_is_named_and_nothing_starts() {
+    let dir = temp_dir("bad-config");
+    std::fs::write(
+        dir.join("go-d.yml"),
+        "scheduler_policy: lifo\nexecutors: [docker, sge]\ndocker: {tls: 3}\ntick_seconds: 0\n",
+    )
+    .unwrap();
+    let mut child = Command::new(god_bin())
+        .arg("up")
+        .current_dir(&dir)
+        .env("GOD_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("god up started with a broken configuration");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "{:?}", out.status);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (key, says) in [
+        ("docker.tls", "expected a boolean"),
+        ("executors[1]", "unknown executor \"sge\""),
+        (
+            "scheduler_policy",
+            "unknown policy \"lifo\" (expected FiFo, FairShare or fairshare)",
+        ),
+        ("tick_seconds", "must be between 0 and 3600"),
+    ] {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(&format!("configuration: {key}: ")))
+            .unwrap_or_else(|| panic!("no line for {key} in:\n{stderr}"));
+        assert!(line.contains(says), "{key}: {line}");
+        assert!(line.starts_with("god: "), "{line}");
+    }
+    assert!(
+        stderr.contains("the configuration is not usable: 4 problems above"),
+        "{stderr}"
+    );
+    assert!(!dir.join("god-data").exists(), "nothing created");
+    let _ = std::fs::remove_dir_all(&dir);
+}

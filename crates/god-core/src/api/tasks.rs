@@ -57,6 +57,15 @@ impl std::fmt::Display for DynamicValue {
     }
 }
 
+/// `GET /api/1.0/task/<id>/stats`: what a running job's container uses now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatsAnswer {
+    pub id: JobId,
+    pub cpu_seconds: f64,
+    pub memory_bytes: u64,
+    pub memory_limit_bytes: Option<u64>,
+}
+
 /// One entry of a job directory listing (`GET /api/1.0/task/<id>/files/<dir>`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FileEntry {

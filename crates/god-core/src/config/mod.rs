@@ -5,16 +5,19 @@
 
 mod original;
 mod paths;
+mod read;
+mod settings;
 mod types;
 mod validate;
 
 pub use paths::absolute;
+pub use settings::{GuestHome, GuestSettings, LdapService, LdapSettings, LdapTls, OidcSettings};
 pub use types::{
-    AuthPolicyName, DurationSpec, ExecutorKind, ExecutorSpec, SchedulerPolicy, SizeSpec, SyncMode,
-    WatcherName,
+    AuthPolicyName, DurationSpec, ExecutorKind, ExecutorSpec, Executors, SchedulerPolicy, SizeSpec,
+    SyncMode, WatcherName,
 };
 
-use crate::error::CoreError;
+use crate::error::{ConfigError, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -36,7 +39,7 @@ pub struct Config {
     pub volumes: Vec<VolumeConfig>,
     pub volumes_check: bool,
     pub constraints: Vec<Constraint>,
-    pub executors: Vec<ExecutorSpec>,
+    pub executors: Executors,
     pub docker: DockerConfig,
     /// `FiFo`, `FairShare` (reference 2.5) or `fairshare` (decayed consumed resources).
     pub scheduler_policy: SchedulerPolicy,
@@ -143,7 +146,7 @@ impl Default for Config {
             volumes: Vec::new(),
             volumes_check: true,
             constraints: Vec::new(),
-            executors: vec![ExecutorSpec::from("docker")],
+            executors: ExecutorKind::Docker.into(),
             docker: DockerConfig::default(),
             scheduler_policy: SchedulerPolicy::Fifo,
             fairshare_waiting_time_weight: 0.1,
@@ -155,14 +158,14 @@ impl Default for Config {
             fairshare_group_ram_weight: 0.01,
             fairshare_user_weight: 1.0,
             fairshare_group_weight: 1.0,
-            fairshare_half_life: DurationSpec::from("7d"),
+            fairshare_half_life: DurationSpec::days(7),
             user_reset_usage_duration: 30,
             backfill: true,
             node_labels: Default::default(),
             node_reservation: Vec::new(),
             max_job_pop: 100,
             tick_seconds: 2.0,
-            maxlifespan: DurationSpec::from("7d"),
+            maxlifespan: DurationSpec::days(7),
             watchers: vec![WatcherName::Maxlifespan],
             dynamic_fields: vec![DynamicField {
                 name: "maxlifespan".into(),
@@ -446,43 +449,64 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
-/// Parse `yaml` (may be empty), apply `env` overrides, check values.
-pub fn load(yaml: &str, env: &[(String, String)]) -> Result<Loaded, CoreError> {
+/// Parse `yaml` (may be empty), apply `env` overrides, check values. Every problem found is
+/// reported (a value that is not one, values that cannot work together), each naming its key.
+pub fn load(yaml: &str, env: &[(String, String)]) -> Result<Loaded, ConfigError> {
     let mut root: Value = if yaml.trim().is_empty() {
         Value::Object(Default::default())
     } else {
         serde_norway::from_str(yaml)
-            .map_err(|e| CoreError::Config(format!("not valid YAML: {e}")))?
+            .map_err(|e| ConfigError::new("", format!("not valid YAML: {e}")))?
     };
     if root.is_null() {
         root = Value::Object(Default::default());
     }
     if !root.is_object() {
-        return Err(CoreError::Config(
-            "the file must be a mapping of keys".into(),
-        ));
+        return Err(ConfigError::new("", "the file must be a mapping of keys"));
     }
-    let mut warnings = original::adapt(&mut root, env)?;
-    let config: Config = serde_path_to_error::deserialize(root.clone()).map_err(|e| {
-        let path = e.path().to_string();
-        CoreError::Config(format!("{path}: {}", e.into_inner()))
-    })?;
+    let adapted = original::adapt(&mut root, env);
+    let mut warnings = adapted.warnings.clone();
+    let mut problems = adapted.problems.clone();
+    let mut unreadable = Vec::new();
+    let config = read::read(root.clone(), &mut unreadable);
+    // A value a `GODOCKER_*` variable set is not in the file: say where it came from.
+    problems.extend(
+        unreadable
+            .into_iter()
+            .map(|p| match adapted.variable_of(&p.field) {
+                Some(var) => FieldError::new(p.field, format!("{} (set by {var})", p.message)),
+                None => p,
+            }),
+    );
     let mut ignored = Vec::new();
-    let _: Result<Config, _> = serde_ignored::deserialize(root, |p| ignored.push(p.to_string()));
+    let _: Result<Config, _> = serde_ignored::deserialize(&root, |p| ignored.push(p.to_string()));
     for key in ignored {
         warnings.push(format!("{key}: unknown key, ignored"));
     }
-    validate::validate(&config)?;
-    if let [first, rest @ ..] = config.executors.as_slice() {
-        if !rest.is_empty() {
-            let rest: Vec<String> = rest.iter().map(|e| e.to_string()).collect();
-            warnings.push(format!(
-                "executors: only the first ({first}) runs jobs in this version; {} not used",
-                rest.join(", ")
-            ));
-        }
+    // A value taken out for not being one has its default in `config`: what validation says of
+    // that key is about the default, not about what was written.
+    let taken_out: Vec<String> = problems.iter().map(|p| p.field.clone()).collect();
+    problems.extend(
+        validate::validate(&config)
+            .into_iter()
+            .filter(|p| !taken_out.iter().any(|t| same_key(t, &p.field))),
+    );
+    ConfigError::check(problems)?;
+    let unused = config.executors.unused();
+    if !unused.is_empty() {
+        let unused: Vec<String> = unused.iter().map(|e| e.to_string()).collect();
+        warnings.push(format!(
+            "executors: only the first ({}) runs jobs in this version; {} not used",
+            config.executors.runs(),
+            unused.join(", ")
+        ));
     }
     Ok(Loaded { config, warnings })
+}
+
+/// Is one key the other, or inside it (`executors` and `executors[0]`, `ldap` and `ldap.ssl`)?
+fn same_key(a: &str, b: &str) -> bool {
+    a == b || read::inside(a, b) || read::inside(b, a)
 }
 
 #[cfg(test)]
@@ -515,37 +539,127 @@ mod tests {
         assert!(l.warnings.iter().any(|w| w.starts_with("redis_host")));
     }
 
+    /// A bad value of each kind of key names that key, and only it.
     #[test]
     fn invalid_values_name_the_key() {
-        let cases = [
-            ("allow_root: maybe", "allow_root"),
-            ("executors: [mesos]", "executors"),
-            ("volumes: [{name: x, acl: rx, path: /x}]", "volumes[0].acl"),
-            ("docker: {tls: 3}", "docker.tls"),
-            ("maxlifespan: forever", "maxlifespan"),
-            ("auth_policy: fake", "auth_policy"),
-            ("auth_policy: kerberos", "auth_policy"),
-            ("auth_policy: ldap\nldap_dn: dc=x", "ldap_host"),
-            ("auth_policy: goauth\nldap_host: h", "ldap_dn"),
+        let cases: [(&str, &[&str]); 29] = [
+            ("allow_root: maybe", &["allow_root"]),
+            ("defaults_cpu: -1", &["defaults_cpu"]),
+            ("defaults_ram: many", &["defaults_ram"]),
+            ("defaults_ram: 0", &["defaults_ram"]),
+            ("tick_seconds: 0", &["tick_seconds"]),
+            ("shared_dir: [a]", &["shared_dir"]),
+            ("executors: [mesos]", &["executors[0]"]),
+            ("executors: [docker, sge]", &["executors[1]"]),
+            ("executors: []", &["executors"]),
+            ("scheduler_policy: x", &["scheduler_policy"]),
+            ("sqlite_synchronous: off", &["sqlite_synchronous"]),
+            ("watchers: [maxlifespan, godflow]", &["watchers[1]"]),
+            ("maxlifespan: forever", &["maxlifespan"]),
+            ("fairshare_half_life: [1]", &["fairshare_half_life"]),
+            ("disk_default_quota: lots", &["disk_default_quota"]),
+            ("node_labels: 3", &["node_labels"]),
+            ("volumes: [{name: x, acl: rx, path: /x}]", &["volumes[0].acl"]),
+            ("volumes: [{name: x, acl: ro, path: x}]", &["volumes[0].path"]),
+            ("docker: {tls: 3}", &["docker.tls"]),
+            ("docker: {url: [x]}", &["docker.url"]),
+            ("ldap: {fields: {homeDirectory: 7}}", &["ldap.fields.homeDirectory"]),
+            ("auth_policy: fake", &["auth_policy"]),
+            ("auth_policy: kerberos", &["auth_policy"]),
+            ("auth_policy: ldap\nldap_dn: dc=x", &["ldap_host"]),
+            ("auth_policy: goauth\nldap_host: h", &["ldap_dn"]),
             (
                 "auth_policy: ldap\nldap_host: h\nldap_dn: dc=x\nldap: {ssl: true, starttls: true}",
-                "ldap.starttls",
+                &["ldap.starttls"],
             ),
-            ("ldap_port: many", "ldap_port"),
-            ("guest_allow: true", "guest_bind"),
-            ("guest_allow: true\nguest_bind: nobody", "oidc.issuer"),
-            (
-                "guest_allow: true\nguest_bind: nobody\noidc: {issuer: ftp://x, client_id: c, redirect_url: http://h/cb}",
-                "oidc.issuer",
-            ),
+            ("ldap_port: many", &["ldap_port"]),
+            ("guest_allow: true\nguest_bind: nobody\noidc: {issuer: ftp://x, client_id: c, redirect_url: http://h/cb}", &["oidc.issuer"]),
             (
                 "guest_allow: true\nguest_bind: nobody\nguest_home_root: homes\noidc: {issuer: http://x, client_id: c, redirect_url: http://h/cb}",
-                "guest_home_root",
+                &["guest_home_root"],
             ),
         ];
-        for (yaml, key) in cases {
-            let err = load(yaml, &[]).unwrap_err().to_string();
-            assert!(err.contains(key), "{yaml}: {err}");
+        for (yaml, keys) in cases {
+            let err = load(yaml, &[]).unwrap_err();
+            let got: Vec<&str> = err.fields().collect();
+            assert_eq!(got, keys, "{yaml}: {err}");
+            for line in err.to_string().lines() {
+                assert!(line.starts_with("configuration: "), "{yaml}: {line}");
+            }
+        }
+    }
+
+    /// Every problem is reported, one line each, not only the first.
+    #[test]
+    fn every_problem_is_reported_one_line_each() {
+        let err = load(
+            "scheduler_policy: x\nexecutors: [docker, sge]\ntick_seconds: 0\nguest_allow: true\n",
+            &[],
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = err.fields().collect();
+        assert_eq!(
+            fields,
+            [
+                "executors[1]",
+                "scheduler_policy",
+                "tick_seconds",
+                "guest_bind",
+                "oidc.issuer",
+                "oidc.client_id",
+                "oidc.redirect_url"
+            ]
+        );
+        let text = err.to_string();
+        assert_eq!(text.lines().count(), fields.len(), "{text}");
+        assert!(
+            text.contains(
+                "configuration: scheduler_policy: unknown policy \"x\" (expected FiFo, FairShare or fairshare)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("configuration: executors[1]: unknown executor \"sge\""),
+            "{text}"
+        );
+    }
+
+    /// The document as a whole, and `GODOCKER_*` variables, are named too.
+    #[test]
+    fn documents_and_variables_are_named() {
+        let env = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+        let cases: [(&str, Vec<(String, String)>, &[&str], &str); 5] = [
+            ("a: [", vec![], &[""], "configuration: not valid YAML"),
+            (
+                "- a\n- b",
+                vec![],
+                &[""],
+                "configuration: the file must be a mapping",
+            ),
+            (
+                "",
+                env("GODOCKER_LDAP_PORT", "x"),
+                &["GODOCKER_LDAP_PORT"],
+                "configuration: GODOCKER_LDAP_PORT: \"x\": expected an integer (it sets ldap_port)",
+            ),
+            (
+                "",
+                env("GODOCKER_SCHEDULER_POLICY", "lifo"),
+                &["scheduler_policy"],
+                "(set by GODOCKER_SCHEDULER_POLICY)",
+            ),
+            (
+                "",
+                env("GODOCKER_EXECUTOR", "docker,sge"),
+                &["executors[1]"],
+                "(set by GODOCKER_EXECUTOR)",
+            ),
+        ];
+        for (yaml, env, keys, says) in cases {
+            let err = load(yaml, &env).unwrap_err();
+            let got: Vec<&str> = err.fields().collect();
+            assert_eq!(got, keys, "{yaml} {env:?}: {err}");
+            assert!(err.to_string().contains(says), "{yaml} {env:?}: {err}");
         }
     }
 
@@ -556,7 +670,7 @@ mod tests {
             ("GODOCKER_DOCKER_TLS".to_string(), "1".to_string()),
         ];
         let l = load("docker_url: tcp://x:2375\nexecutor: swarm\n", &env).unwrap();
-        assert_eq!(l.config.executors, vec![ExecutorSpec::from("fake")]);
+        assert_eq!(l.config.executors, Executors::from(ExecutorKind::Fake));
         assert!(l.config.docker.tls);
         assert_eq!(l.config.docker.url.as_deref(), Some("tcp://x:2375"));
     }

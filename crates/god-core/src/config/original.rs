@@ -3,7 +3,7 @@
 //! version recognises but does not use yet (each one a start-up warning naming it, never a silent
 //! no-op).
 
-use crate::error::CoreError;
+use crate::error::FieldError;
 use serde_json::Value;
 
 /// Keys (dotted paths) of the original configuration that this version recognises but does not
@@ -97,10 +97,34 @@ const UNUSED_ENV: &[&str] = &[
     "GODOCKER_FTP_PORT",
 ];
 
+/// What [`adapt`] made of the document and the environment.
+#[derive(Debug, Default)]
+pub(super) struct Adapted {
+    pub warnings: Vec<String>,
+    /// Variables whose value is not one (the key they set is left as the file has it).
+    pub problems: Vec<FieldError>,
+    /// The keys `GODOCKER_*` variables set: `(key, variable)`.
+    pub set_by_env: Vec<(&'static str, String)>,
+}
+
+impl Adapted {
+    /// The variable that set `field` or a key above it (`docker` for `docker.tls`), if any.
+    pub fn variable_of(&self, field: &str) -> Option<&str> {
+        self.set_by_env
+            .iter()
+            .find(|(key, _)| {
+                field
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            })
+            .map(|(_, var)| var.as_str())
+    }
+}
+
 /// Bring the original's document to this version's shape: old key names renamed, environment
-/// overrides applied, recognised-but-unused keys taken out. Returns the warnings.
-pub(super) fn adapt(root: &mut Value, env: &[(String, String)]) -> Result<Vec<String>, CoreError> {
-    let mut warnings = Vec::new();
+/// overrides applied, recognised-but-unused keys taken out.
+pub(super) fn adapt(root: &mut Value, env: &[(String, String)]) -> Adapted {
+    let mut out = Adapted::default();
     // Old names (reference 8.3).
     if let Some(exec) = take_path(root, "executor") {
         if let Some(obj) = root.as_object_mut() {
@@ -128,32 +152,41 @@ pub(super) fn adapt(root: &mut Value, env: &[(String, String)]) -> Result<Vec<St
             continue;
         };
         match ENV_OVERRIDES.iter().find(|(n, _, _)| n == name) {
-            Some((_, path, kind)) => set_path(root, path, env_value(name, raw, *kind)?),
-            None if UNUSED_ENV.contains(&name.as_str()) => {
-                warnings.push(format!("{name}: recognised, not used by this version"))
-            }
-            None => warnings.push(format!("{name}: unknown environment variable, ignored")),
+            Some((_, path, kind)) => match env_value(raw, *kind) {
+                Ok(v) => {
+                    set_path(root, path, v);
+                    out.set_by_env.push((path, name.clone()));
+                }
+                Err(why) => out.problems.push(FieldError::new(
+                    name.as_str(),
+                    format!("{why} (it sets {path})"),
+                )),
+            },
+            None if UNUSED_ENV.contains(&name.as_str()) => out
+                .warnings
+                .push(format!("{name}: recognised, not used by this version")),
+            None => out
+                .warnings
+                .push(format!("{name}: unknown environment variable, ignored")),
         }
     }
     for key in UNUSED_KEYS {
         // A value that asks for nothing (`use_cni: false`, `live_events: null`) needs no warning.
         if take_path(root, key).is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false))) {
-            warnings.push(format!("{key}: recognised, not used by this version"));
+            out.warnings
+                .push(format!("{key}: recognised, not used by this version"));
         }
     }
-    Ok(warnings)
+    out
 }
 
-fn env_value(name: &str, raw: &str, kind: EnvKind) -> Result<Value, CoreError> {
+/// The value a variable's text stands for; `Err` says why it stands for none.
+fn env_value(raw: &str, kind: EnvKind) -> Result<Value, String> {
     Ok(match kind {
         EnvKind::Str => Value::String(raw.to_string()),
         EnvKind::Int => match raw.parse::<i64>() {
             Ok(n) => Value::from(n),
-            Err(_) => {
-                return Err(CoreError::Config(format!(
-                    "{name}={raw:?}: expected an integer"
-                )))
-            }
+            Err(_) => return Err(format!("{raw:?}: expected an integer")),
         },
         EnvKind::Flag => Value::Bool(raw == "1" || raw.eq_ignore_ascii_case("true")),
         EnvKind::List => Value::Array(

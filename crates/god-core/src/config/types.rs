@@ -5,12 +5,20 @@
 use crate::size::{parse_duration_secs, parse_size};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use std::str::FromStr;
+
+/// Read a value through its `FromStr`, whose message says what was expected.
+fn from_str<'de, D: Deserializer<'de>, T: FromStr<Err = String>>(d: D) -> Result<T, D::Error> {
+    String::deserialize(d)?
+        .parse()
+        .map_err(serde::de::Error::custom)
+}
 
 /// `scheduler_policy`: how the queue is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum SchedulerPolicy {
     /// `FiFo` (or `fifo`): submission order.
-    #[serde(rename = "FiFo", alias = "fifo")]
+    #[serde(rename = "FiFo")]
     Fifo,
     /// `FairShare`: the original's ticket score (waiting time, usage, priorities).
     #[serde(rename = "FairShare")]
@@ -20,8 +28,29 @@ pub enum SchedulerPolicy {
     UsageShare,
 }
 
+impl FromStr for SchedulerPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "FiFo" | "fifo" => Ok(SchedulerPolicy::Fifo),
+            "FairShare" => Ok(SchedulerPolicy::TicketShare),
+            "fairshare" => Ok(SchedulerPolicy::UsageShare),
+            _ => Err(format!(
+                "unknown policy {s:?} (expected FiFo, FairShare or fairshare)"
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SchedulerPolicy {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_str(d)
+    }
+}
+
 /// `auth_policy`: who may log in, and as whom.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum AuthPolicyName {
     /// Our database (API keys, argon2 passwords).
     #[serde(rename = "local")]
@@ -30,7 +59,7 @@ pub enum AuthPolicyName {
     #[serde(rename = "system")]
     System,
     /// An LDAP directory (`goauth` is the original's name).
-    #[serde(rename = "ldap", alias = "goauth")]
+    #[serde(rename = "ldap")]
     Ldap,
     /// Any password (tests only, with `allow_fake_auth`).
     #[serde(rename = "fake")]
@@ -48,8 +77,30 @@ impl AuthPolicyName {
     }
 }
 
+impl FromStr for AuthPolicyName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "local" => Ok(AuthPolicyName::Local),
+            "system" => Ok(AuthPolicyName::System),
+            "ldap" | "goauth" => Ok(AuthPolicyName::Ldap),
+            "fake" => Ok(AuthPolicyName::Fake),
+            _ => Err(format!(
+                "unknown policy {s:?} (expected local, system, ldap (or goauth) or fake)"
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthPolicyName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_str(d)
+    }
+}
+
 /// `sqlite_synchronous`: when a commit is durable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncMode {
     /// fsync at every commit: an acknowledged job survives power loss.
@@ -58,14 +109,52 @@ pub enum SyncMode {
     Normal,
 }
 
+impl FromStr for SyncMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "full" => Ok(SyncMode::Full),
+            "normal" => Ok(SyncMode::Normal),
+            _ => Err(format!("unknown mode {s:?} (expected full or normal)")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SyncMode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_str(d)
+    }
+}
+
 /// A watcher plugin of `watchers`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WatcherName {
     /// Kill jobs that run longer than their `maxlifespan`.
     Maxlifespan,
     /// The original's test plugin: jobs named `norun` never start.
     Fake,
+}
+
+impl FromStr for WatcherName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "maxlifespan" => Ok(WatcherName::Maxlifespan),
+            "fake" => Ok(WatcherName::Fake),
+            _ => Err(format!(
+                "unknown watcher plugin {s:?} (expected maxlifespan or fake)"
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for WatcherName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_str(d)
+    }
 }
 
 /// What runs jobs.
@@ -149,14 +238,68 @@ impl<'de> Deserialize<'de> for ExecutorSpec {
     }
 }
 
-impl From<&str> for ExecutorSpec {
-    /// For tests and defaults: an unknown name becomes the fake executor's spelling of itself.
-    fn from(s: &str) -> Self {
-        ExecutorSpec::parse(s).unwrap_or(ExecutorSpec {
-            kind: ExecutorKind::Fake,
-            written: s.to_string(),
+impl From<ExecutorKind> for ExecutorSpec {
+    /// The executor by its name, without options (defaults and tests).
+    fn from(kind: ExecutorKind) -> Self {
+        ExecutorSpec {
+            kind,
+            written: kind.as_str().to_string(),
             options: Vec::new(),
-        })
+        }
+    }
+}
+
+/// `executors`: at least one; the first runs jobs (this version uses no other), the rest are
+/// kept as written (a start-up warning names them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Executors {
+    runs: ExecutorSpec,
+    unused: Vec<ExecutorSpec>,
+}
+
+impl Executors {
+    /// The executor that runs jobs.
+    pub fn runs(&self) -> &ExecutorSpec {
+        &self.runs
+    }
+
+    /// The ones after it, which this version does not use.
+    pub fn unused(&self) -> &[ExecutorSpec] {
+        &self.unused
+    }
+
+    /// All of them, as written.
+    pub fn iter(&self) -> impl Iterator<Item = &ExecutorSpec> {
+        std::iter::once(&self.runs).chain(&self.unused)
+    }
+}
+
+impl From<ExecutorKind> for Executors {
+    /// That executor alone (defaults and tests).
+    fn from(kind: ExecutorKind) -> Self {
+        Executors {
+            runs: kind.into(),
+            unused: Vec::new(),
+        }
+    }
+}
+
+impl Serialize for Executors {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Executors {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut all = Vec::<ExecutorSpec>::deserialize(d)?.into_iter();
+        match all.next() {
+            Some(runs) => Ok(Executors {
+                runs,
+                unused: all.collect(),
+            }),
+            None => Err(serde::de::Error::custom("at least one executor is needed")),
+        }
     }
 }
 
@@ -175,18 +318,24 @@ impl DurationSpec {
         })
     }
 
+    /// `n` days, written `<n>d` (defaults and tests).
+    pub fn days(n: u64) -> DurationSpec {
+        DurationSpec {
+            secs: n * 86_400,
+            written: format!("{n}d"),
+        }
+    }
+
+    /// `n` hours, written `<n>h` (defaults and tests).
+    pub fn hours(n: u64) -> DurationSpec {
+        DurationSpec {
+            secs: n * 3600,
+            written: format!("{n}h"),
+        }
+    }
+
     pub fn as_f64(&self) -> f64 {
         self.secs as f64
-    }
-}
-
-impl From<&str> for DurationSpec {
-    /// For defaults and tests; a string that is not a duration is 0 seconds.
-    fn from(s: &str) -> Self {
-        DurationSpec::parse(s).unwrap_or(DurationSpec {
-            secs: 0,
-            written: s.to_string(),
-        })
     }
 }
 

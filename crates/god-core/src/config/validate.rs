@@ -1,97 +1,52 @@
-//! Values that cannot work together stop start-up with a message naming the key. (Values that
-//! are not values at all, a policy misspelt or a duration that is not one, are refused when the
-//! file is read: see `types.rs`.)
+//! Values that cannot work together stop start-up with a message naming the key; every such
+//! problem is reported, not only the first. (Values that are not values at all, a policy
+//! misspelt or a duration that is not one, are refused when the file is read: see `types.rs`
+//! and `read.rs`.)
 
 use super::{AuthPolicyName, Config};
-use crate::error::CoreError;
+use crate::error::FieldError;
 
-pub(super) fn validate(c: &Config) -> Result<(), CoreError> {
-    let bad = |key: &str, msg: String| Err(CoreError::Config(format!("{key}: {msg}")));
-    if c.executors.is_empty() {
-        return bad("executors", "at least one executor is needed".into());
-    }
+/// Every problem of `c`, in the order of the keys above.
+pub(super) fn validate(c: &Config) -> Vec<FieldError> {
+    let mut problems = Vec::new();
     for (i, v) in c.volumes.iter().enumerate() {
         if let Err(e) = v.check() {
-            return bad(&format!("volumes[{i}].{}", e.field), e.message);
+            push(
+                &mut problems,
+                &format!("volumes[{i}].{}", e.field),
+                &e.message,
+            );
         }
     }
     if !(c.tick_seconds > 0.0 && c.tick_seconds <= 3600.0) {
-        return bad("tick_seconds", "must be between 0 and 3600".into());
+        push(&mut problems, "tick_seconds", "must be between 0 and 3600");
     }
     if c.defaults_ram <= 0.0 {
-        return bad("defaults_ram", "must be positive".into());
+        push(&mut problems, "defaults_ram", "must be positive");
     }
-    if c.guest_allow {
-        if c.guest_bind.as_deref().unwrap_or("").is_empty() {
-            return bad(
-                "guest_bind",
-                "guest_allow needs the system account guests run as".into(),
-            );
-        }
-        for (key, v) in [
-            ("oidc.issuer", &c.oidc.issuer),
-            ("oidc.client_id", &c.oidc.client_id),
-            ("oidc.redirect_url", &c.oidc.redirect_url),
-        ] {
-            if v.as_deref().unwrap_or("").is_empty() {
-                return bad(key, "guest_allow needs the OpenID Connect provider".into());
-            }
-        }
-        for (key, v) in [
-            ("oidc.issuer", &c.oidc.issuer),
-            ("oidc.redirect_url", &c.oidc.redirect_url),
-        ] {
-            let v = v.as_deref().unwrap_or("");
-            if !(v.starts_with("https://") || v.starts_with("http://")) {
-                return bad(key, format!("{v:?} is not an http(s) URL"));
-            }
-        }
-        if let Some(root) = &c.guest_home_root {
-            if root != "default" && !root.starts_with('/') {
-                return bad(
-                    "guest_home_root",
-                    "an absolute path, or default (guest_bind's home)".into(),
-                );
-            }
-        }
-        if !(c.oidc.timeout.is_finite() && c.oidc.timeout > 0.0) {
-            return bad("oidc.timeout", "must be positive".into());
-        }
+    if let Err(e) = c.guest_settings() {
+        problems.extend(e.problems);
     }
     if c.auth_policy == AuthPolicyName::Fake && !c.allow_fake_auth {
-        return bad(
+        push(
+            &mut problems,
             "auth_policy",
-            "fake authentication accepts any password: also set allow_fake_auth: true (tests only)"
-                .into(),
+            "fake authentication accepts any password: also set allow_fake_auth: true (tests only)",
         );
     }
     if c.auth_policy == AuthPolicyName::Ldap {
-        if c.ldap_host.as_deref().unwrap_or("").is_empty() {
-            return bad("ldap_host", "required by auth_policy: ldap".into());
-        }
-        if c.ldap_dn.as_deref().unwrap_or("").is_empty() {
-            return bad(
-                "ldap_dn",
-                "required by auth_policy: ldap (e.g. dc=example,dc=org)".into(),
-            );
-        }
-        if c.ldap.ssl && c.ldap.starttls {
-            return bad(
-                "ldap.starttls",
-                "choose ldap.ssl (ldaps://) or ldap.starttls, not both".into(),
-            );
-        }
-        if c.ldap.fields.home_directory.is_empty() {
-            return bad("ldap.fields.homeDirectory", "must name an attribute".into());
-        }
-        if matches!(c.ldap.timeout, Some(t) if !(t > 0.0 && t <= 600.0)) {
-            return bad("ldap.timeout", "must be between 0 and 600 seconds".into());
+        if let Err(e) = c.ldap_settings() {
+            problems.extend(e.problems);
         }
     }
     if c.auth_policy == AuthPolicyName::System && c.pam_service.is_empty() {
-        return bad("pam_service", "must name a PAM service".into());
+        push(&mut problems, "pam_service", "must name a PAM service");
     }
-    Ok(())
+    problems
+}
+
+fn push(problems: &mut Vec<FieldError>, key: &str, msg: &str) {
+    problems.push(FieldError::new(key, msg));
 }
 
 #[cfg(test)]

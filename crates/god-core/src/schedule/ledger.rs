@@ -147,3 +147,201 @@ pub fn exceeds_alone(
     };
     check(user, Scope::User).or_else(|| project.and_then(|q| check(q, Scope::Project)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::super::*;
+
+    fn q(cpu: u32, ram: f64, time: f64) -> Quotas {
+        Quotas { cpu, ram, time }
+    }
+
+    /// Alice's jobs against her quotas and project p80's; the project `default` has none.
+    #[test]
+    fn quotas() {
+        struct Case {
+            name: &'static str,
+            user: Quotas,
+            /// Of project p80.
+            project: Quotas,
+            /// Alice's wall seconds in the usage window.
+            window: f64,
+            /// Alice's running jobs in p80: (cpu, ram, age).
+            running: Vec<(u32, f64, f64)>,
+            /// Alice's pending jobs, ids from 1: (cpu, ram, project).
+            pending: Vec<(u32, f64, u32)>,
+            /// Per pending job.
+            want: Vec<&'static str>,
+        }
+        let none = q(0, 0.0, 0.0);
+        let cases = [
+            Case {
+                name: "user cpu quota reached",
+                user: q(8, 0.0, 0.0),
+                project: none,
+                window: 0.0,
+                running: vec![(8, 1.0, 10.0)],
+                pending: vec![(1, 1.0, DEFAULT)],
+                want: vec!["user cpu quota 8 reached: 8 in use"],
+            },
+            Case {
+                name: "user cpu quota would be exceeded",
+                user: q(8, 0.0, 0.0),
+                project: none,
+                window: 0.0,
+                running: vec![(6, 1.0, 10.0)],
+                pending: vec![(4, 1.0, DEFAULT), (2, 1.0, DEFAULT)],
+                want: vec!["user cpu quota 8 reached: 6 in use", "dispatched"],
+            },
+            Case {
+                name: "jobs dispatched in the pass count",
+                user: q(6, 0.0, 0.0),
+                project: none,
+                window: 0.0,
+                running: vec![],
+                pending: vec![(4, 1.0, DEFAULT), (4, 1.0, DEFAULT)],
+                want: vec!["dispatched", "user cpu quota 6 reached: 4 in use"],
+            },
+            Case {
+                name: "user ram quota",
+                user: q(0, 16.0, 0.0),
+                project: none,
+                window: 0.0,
+                running: vec![(1, 12.0, 10.0)],
+                pending: vec![(1, 8.0, DEFAULT), (1, 4.0, DEFAULT)],
+                want: vec!["user ram quota 16 GB reached: 12 GB in use", "dispatched"],
+            },
+            Case {
+                name: "user time quota: window plus running time",
+                user: q(0, 0.0, 3600.0),
+                project: none,
+                window: 3000.0,
+                running: vec![(1, 1.0, 700.0)],
+                pending: vec![(1, 1.0, DEFAULT)],
+                want: vec!["user time quota 3600 s reached: 3700 s used"],
+            },
+            Case {
+                name: "user time quota not reached yet",
+                user: q(0, 0.0, 3600.0),
+                project: none,
+                window: 3000.0,
+                running: vec![(1, 1.0, 500.0)],
+                pending: vec![(1, 1.0, DEFAULT)],
+                want: vec!["dispatched"],
+            },
+            Case {
+                name: "project cpu quota",
+                user: none,
+                project: q(4, 0.0, 0.0),
+                window: 0.0,
+                running: vec![(4, 1.0, 10.0)],
+                pending: vec![(1, 1.0, P80), (1, 1.0, DEFAULT)],
+                want: vec!["project cpu quota 4 reached: 4 in use", "dispatched"],
+            },
+            Case {
+                name: "project ram quota",
+                user: none,
+                project: q(0, 10.0, 0.0),
+                window: 0.0,
+                running: vec![(1, 8.0, 10.0)],
+                pending: vec![(1, 4.0, P80)],
+                want: vec!["project ram quota 10 GB reached: 8 GB in use"],
+            },
+            Case {
+                name: "project time quota",
+                user: none,
+                project: q(0, 0.0, 100.0),
+                window: 0.0,
+                running: vec![(1, 1.0, 150.0)],
+                pending: vec![(1, 1.0, P80)],
+                want: vec!["project time quota 100 s reached: 150 s used"],
+            },
+        ];
+        for c in cases {
+            let mut s = base();
+            s.users[ALICE as usize].quotas = c.user;
+            s.users[ALICE as usize].window_wall_seconds = c.window;
+            s.projects[P80 as usize].quotas = c.project;
+            // The project `default` has no quota, whatever is set.
+            s.projects[DEFAULT as usize].quotas = q(1, 1.0, 1.0);
+            s.running = c
+                .running
+                .iter()
+                .map(|&(cpu, ram, age)| Running {
+                    project: P80,
+                    ..running(ALICE, 0, cpu, ram, age, None)
+                })
+                .collect();
+            s.pending = c
+                .pending
+                .iter()
+                .enumerate()
+                .map(|(i, &(cpu, ram, p))| job(i as u64 + 1, ALICE, p, cpu, ram))
+                .collect();
+            let d = pass(&s, &config(Policy::FiFo));
+            let got: Vec<String> = (1..=c.pending.len() as u64).map(|i| why(&d, i)).collect();
+            assert_eq!(got, c.want, "{}", c.name);
+        }
+    }
+
+    #[test]
+    fn exceeds_alone_table() {
+        struct Case {
+            name: &'static str,
+            cpu: u32,
+            ram: f64,
+            user: Quotas,
+            /// `None`: the project `default`.
+            project: Option<Quotas>,
+            want: Option<&'static str>,
+        }
+        let cases = [
+            Case {
+                name: "within the user's quotas",
+                cpu: 4,
+                ram: 4.0,
+                user: q(8, 16.0, 10.0),
+                project: None,
+                want: None,
+            },
+            Case {
+                name: "more cpus than the user quota",
+                cpu: 16,
+                ram: 4.0,
+                user: q(8, 16.0, 10.0),
+                project: None,
+                want: Some("job needs 16 cpus, more than the user cpu quota of 8"),
+            },
+            Case {
+                name: "more ram than the user quota",
+                cpu: 4,
+                ram: 32.0,
+                user: q(8, 16.0, 10.0),
+                project: None,
+                want: Some("job needs 32 GB, more than the user ram quota of 16 GB"),
+            },
+            Case {
+                name: "more cpus than the project quota",
+                cpu: 4,
+                ram: 4.0,
+                user: q(0, 0.0, 10.0),
+                project: Some(q(2, 0.0, 10.0)),
+                want: Some("job needs 4 cpus, more than the project cpu quota of 2"),
+            },
+            Case {
+                name: "no cpu or ram quota anywhere",
+                cpu: 4,
+                ram: 4.0,
+                user: q(0, 0.0, 10.0),
+                project: Some(q(0, 0.0, 10.0)),
+                want: None,
+            },
+        ];
+        for c in cases {
+            let got =
+                exceeds_alone(c.cpu, c.ram, &c.user, c.project.as_ref()).map(|r| r.to_string());
+            assert_eq!(got.as_deref(), c.want, "{}", c.name);
+        }
+    }
+}

@@ -90,7 +90,10 @@
 //! Every job left pending has a [`Reason`] (data; the text is rendered by `Display` only on
 //! demand, so the caller can compare and write only changed ones). "Behind N jobs" is given to
 //! jobs that fit now but are held by the dispatch limit or by the reservation; N counts the
-//! jobs ahead of it that were dispatched or left waiting for resources in this pass.
+//! jobs ahead of it that were dispatched or left waiting for resources in this pass. Each
+//! reason has a [`ReasonKind`], a stable code the caller stores next to the text: a reason of
+//! a new kind is written at once, one whose figures only moved now and then
+//! ([`reason_to_write`]).
 //!
 //! # Cost
 //!
@@ -104,7 +107,7 @@ mod order;
 mod place;
 mod reason;
 #[cfg(test)]
-mod tests;
+mod test_support;
 
 pub use ledger::exceeds_alone;
 pub use model::{
@@ -112,7 +115,7 @@ pub use model::{
     ParentState, Pending, ProjectIx, Quotas, Running, Snapshot, Usage, UserIx,
 };
 pub use order::{Fair, Policy, Weights, DEFAULT_HALF_LIFE};
-pub use reason::{Dim, Hold, Limit, Ranking, Reason, Scope};
+pub use reason::{reason_to_write, Dim, Hold, Limit, Ranking, Reason, ReasonKind, Scope};
 
 use crate::task::JobId;
 use deps::Gate;
@@ -302,4 +305,330 @@ pub fn pass(s: &Snapshot, cfg: &PassConfig) -> Decision {
         start: sh.start,
     });
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn max_dispatch_holds_the_rest_behind() {
+        struct Case {
+            name: &'static str,
+            policy: Policy,
+            max_dispatch: usize,
+            want: Vec<u64>,
+            /// Why job 3 waits, why job 5 does.
+            why3: &'static str,
+            why5: &'static str,
+        }
+        let cases = [
+            Case {
+                name: "FiFo, 2 a pass",
+                policy: Policy::FiFo,
+                max_dispatch: 2,
+                want: vec![1, 2],
+                why3: "behind 2 older jobs",
+                why5: "behind 4 older jobs",
+            },
+            Case {
+                name: "FairShare, 2 a pass",
+                policy: fairshare_ref(),
+                max_dispatch: 2,
+                want: vec![1, 2],
+                why3: "behind 2 jobs with a better fair-share ticket",
+                why5: "behind 4 jobs with a better fair-share ticket",
+            },
+            Case {
+                name: "fairshare, 2 a pass",
+                policy: Policy::Fairshare(Fair::default()),
+                max_dispatch: 2,
+                want: vec![1, 2],
+                why3: "behind 2 jobs of users with less usage",
+                why5: "behind 4 jobs of users with less usage",
+            },
+            Case {
+                name: "FiFo, none a pass",
+                policy: Policy::FiFo,
+                max_dispatch: 0,
+                want: vec![],
+                why3: "behind 2 older jobs",
+                why5: "behind 4 older jobs",
+            },
+        ];
+        for c in cases {
+            let mut s = base();
+            s.pending = (1..=5).map(|i| job(i, ALICE, DEFAULT, 1, 1.0)).collect();
+            let cfg = PassConfig {
+                max_dispatch: c.max_dispatch,
+                ..config(c.policy)
+            };
+            let d = pass(&s, &cfg);
+            assert_eq!(ids(&d), c.want, "{}", c.name);
+            assert_eq!(why(&d, 3), c.why3, "{}: job 3", c.name);
+            assert_eq!(why(&d, 5), c.why5, "{}: job 5", c.name);
+            assert_eq!(d.waiting.len() + d.dispatch.len(), 5, "{}", c.name);
+            assert_eq!(
+                d.reserved, None,
+                "{}: no reservation once the limit is reached",
+                c.name
+            );
+        }
+    }
+
+    /// What the caller holds back waits with its reason, before dependencies and placement: a
+    /// disabled user, a guest not yet active, a full disk quota, a plugin's verdict.
+    #[test]
+    fn holds_come_first_and_say_why() {
+        struct Case {
+            name: &'static str,
+            /// Of alice, whose jobs are 50 and 51.
+            user: Option<Hold>,
+            /// Of job 50.
+            job: Option<Hold>,
+            want: &'static str,
+        }
+        let cases = [
+            Case {
+                name: "nothing held",
+                user: None,
+                job: None,
+                want: "dispatched",
+            },
+            Case {
+                name: "a disabled account",
+                user: Some(Hold::AccountDisabled),
+                job: None,
+                want: "the account is disabled: its jobs wait",
+            },
+            Case {
+                name: "a guest not active",
+                user: Some(Hold::GuestInactive),
+                job: None,
+                want: "the guest account is not active: its jobs wait for an administrator",
+            },
+            Case {
+                name: "a full disk quota",
+                user: Some(Hold::DiskQuota {
+                    quota: 100,
+                    used: 150,
+                }),
+                job: None,
+                want: "disk quota 100 bytes reached: 150 bytes in job directories (archive \
+                       old jobs to free them)",
+            },
+            Case {
+                name: "a plugin's verdict",
+                user: None,
+                job: Some(Hold::Plugin {
+                    reason: Arc::from("the fake watcher holds jobs named norun"),
+                }),
+                want: "the fake watcher holds jobs named norun",
+            },
+        ];
+        for c in cases {
+            let name = c.name;
+            let mut s = base();
+            let user_held = c.user.is_some();
+            s.users[ALICE as usize].hold = c.user.map(Arc::new);
+            // Its dependency is doomed, but the hold is said first (and the job is not ended).
+            let doomed_dep = Dependency {
+                parent: JobId(41),
+                condition: Condition::AfterOk,
+            };
+            s.parents.insert(JobId(41), ParentState::Missing);
+            s.pending = vec![
+                Pending {
+                    hold: c.job.map(Arc::new),
+                    ..job(50, ALICE, DEFAULT, 1, 1.0)
+                },
+                Pending {
+                    deps: vec![doomed_dep],
+                    ..job(51, ALICE, DEFAULT, 1, 1.0)
+                },
+                job(52, BOB, DEFAULT, 1, 1.0),
+            ];
+            let d = pass(&s, &config(Policy::FiFo));
+            assert_eq!(why(&d, 50), c.want, "{name}");
+            if user_held {
+                assert_eq!(why(&d, 51), c.want, "{name}: the whole account waits");
+                assert!(
+                    d.doomed.is_empty(),
+                    "{name}: held before its dependency is judged"
+                );
+            }
+            assert_eq!(why(&d, 52), "dispatched", "{name}: bob's job is not held");
+        }
+    }
+
+    #[test]
+    fn invalid_indices_wait_with_a_reason() {
+        let mut s = base();
+        s.pending = vec![
+            job(1, 99, DEFAULT, 1, 1.0),
+            job(2, ALICE, 99, 1, 1.0),
+            Pending {
+                labels: vec![99],
+                ..job(3, ALICE, DEFAULT, 1, 1.0)
+            },
+        ];
+        s.running = vec![running(99, 99, 1, 1.0, 1.0, None)];
+        let d = pass(&s, &config(fairshare_ref()));
+        let cases = [
+            (1, "invalid snapshot: unknown user"),
+            (2, "invalid snapshot: unknown project"),
+            (3, "invalid snapshot: unknown label"),
+        ];
+        for (id, want) in cases {
+            assert_eq!(why(&d, id), want, "job {id}");
+        }
+    }
+
+    /// Random snapshots: every pending job is answered exactly once, and what is dispatched fits
+    /// the nodes, the labels, the reservations and the quotas.
+    #[test]
+    fn invariants_over_random_snapshots() {
+        for seed in 1..60u64 {
+            let mut g = Lcg(seed);
+            let mut s = base();
+            s.users = (0..6)
+                .map(|i| Account {
+                    priority: g.below(101) as u8,
+                    quotas: Quotas {
+                        cpu: [0, 8, 16][g.below(3) as usize],
+                        ram: [0.0, 32.0][g.below(2) as usize],
+                        time: 0.0,
+                    },
+                    usage: Usage::of_run(1, 1.0, g.unit() * 1e5),
+                    ..Account::named(&format!("u{i}"))
+                })
+                .collect();
+            for p in s.projects.iter_mut() {
+                p.quotas.cpu = [0, 12][g.below(2) as usize];
+            }
+            s.nodes = (0..8)
+                .map(|i| {
+                    let mut n = node(&format!("n{i}"), 16, 64.0, [0, 0, 2][g.below(3) as usize]);
+                    if g.below(3) == 0 {
+                        n.labels.push(SSD);
+                    }
+                    if g.below(5) == 0 {
+                        n.reservation = Some(NodeReservation {
+                            users: vec![g.below(6) as u32],
+                            projects: vec![],
+                        });
+                    }
+                    n
+                })
+                .collect();
+            s.running = (0..10)
+                .map(|_| Running {
+                    project: g.below(5) as u32,
+                    ..running(
+                        g.below(6) as u32,
+                        g.below(8) as u32,
+                        1 + g.below(4) as u32,
+                        1.0 + g.below(8) as f64,
+                        g.unit() * 1000.0,
+                        Some(2000.0),
+                    )
+                })
+                .collect();
+            s.pending = (1..=80)
+                .map(|id| {
+                    let mut j = job(
+                        id,
+                        g.below(6) as u32,
+                        g.below(5) as u32,
+                        1 + g.below(8) as u32,
+                        1.0 + g.below(20) as f64,
+                    );
+                    j.gpus = if g.below(6) == 0 { 1 } else { 0 };
+                    if g.below(5) == 0 {
+                        j.labels.push(SSD);
+                    }
+                    if g.below(8) == 0 {
+                        j.deps.push(Dependency {
+                            parent: JobId(g.below(id)),
+                            condition: Condition::AfterAny,
+                        });
+                    }
+                    j.walltime = Some(100.0 + g.unit() * 5000.0);
+                    j
+                })
+                .collect();
+            for p in 0..80 {
+                if g.below(2) == 0 {
+                    s.parents.insert(JobId(p), ParentState::Active);
+                } else {
+                    s.parents
+                        .insert(JobId(p), ParentState::Over { exit_code: Some(0) });
+                }
+            }
+            for policy in [
+                Policy::FiFo,
+                fairshare_ref(),
+                Policy::Fairshare(Fair::default()),
+            ] {
+                let cfg = PassConfig {
+                    max_dispatch: 1 + g.below(30) as usize,
+                    ..config(policy)
+                };
+                let d = pass(&s, &cfg);
+                let mut seen: Vec<u64> = d
+                    .dispatch
+                    .iter()
+                    .map(|x| x.job.0)
+                    .chain(d.waiting.iter().map(|(j, _)| j.0))
+                    .chain(d.doomed.iter().map(|(j, _)| j.0))
+                    .collect();
+                seen.sort_unstable();
+                assert_eq!(seen, (1..=80).collect::<Vec<u64>>(), "seed {seed}");
+                assert!(d.dispatch.len() <= cfg.max_dispatch);
+                let mut cpu = vec![0i64; s.nodes.len()];
+                let mut ram = vec![0f64; s.nodes.len()];
+                let mut gpu = vec![0i64; s.nodes.len()];
+                let mut ucpu = vec![0u32; s.users.len()];
+                let mut pcpu = vec![0u32; s.projects.len()];
+                for r in &s.running {
+                    cpu[r.node as usize] += i64::from(r.cpu);
+                    ram[r.node as usize] += r.ram;
+                    gpu[r.node as usize] += i64::from(r.gpus);
+                    ucpu[r.user as usize] += r.cpu;
+                    pcpu[r.project as usize] += r.cpu;
+                }
+                for x in &d.dispatch {
+                    let j = s.pending.iter().find(|p| p.id == x.job).unwrap();
+                    let n = &s.nodes[x.node as usize];
+                    assert!(j.labels.iter().all(|l| n.labels.contains(l)), "seed {seed}");
+                    if let Some(r) = &n.reservation {
+                        assert!(r.admits(j.user, j.project), "seed {seed}");
+                    }
+                    let k = x.node as usize;
+                    cpu[k] += i64::from(j.cpu);
+                    ram[k] += j.ram;
+                    gpu[k] += i64::from(j.gpus);
+                    assert!(
+                        cpu[k] <= i64::from(n.cpus),
+                        "seed {seed}: cpus of {}",
+                        n.name
+                    );
+                    assert!(ram[k] <= n.ram + 1e-9, "seed {seed}: ram");
+                    assert!(gpu[k] <= i64::from(n.gpus), "seed {seed}: gpus");
+                    ucpu[j.user as usize] += j.cpu;
+                    pcpu[j.project as usize] += j.cpu;
+                    let uq = s.users[j.user as usize].quotas.cpu;
+                    assert!(
+                        uq == 0 || ucpu[j.user as usize] <= uq,
+                        "seed {seed}: user quota"
+                    );
+                    let pq = s.projects[j.project as usize].quotas.cpu;
+                    if j.project != DEFAULT {
+                        assert!(pq == 0 || pcpu[j.project as usize] <= pq, "seed {seed}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -298,3 +298,88 @@ impl Interner {
         &self.names
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decay_and_usage() {
+        let day = 86_400.0;
+        struct Case {
+            name: &'static str,
+            value: f64,
+            age: f64,
+            half_life: f64,
+            want: f64,
+        }
+        let cases = [
+            Case {
+                name: "one half-life: half",
+                value: 100.0,
+                age: 7.0 * day,
+                half_life: 7.0 * day,
+                want: 50.0,
+            },
+            Case {
+                name: "two half-lives: a quarter",
+                value: 100.0,
+                age: 14.0 * day,
+                half_life: 7.0 * day,
+                want: 25.0,
+            },
+            Case {
+                name: "no age: all of it",
+                value: 100.0,
+                age: 0.0,
+                half_life: 7.0 * day,
+                want: 100.0,
+            },
+            Case {
+                name: "from the future (clock skew): all of it",
+                value: 100.0,
+                age: -5.0,
+                half_life: 7.0 * day,
+                want: 100.0,
+            },
+            Case {
+                name: "half-life 0: no decay",
+                value: 100.0,
+                age: day,
+                half_life: 0.0,
+                want: 100.0,
+            },
+        ];
+        for c in cases {
+            let got = decay(c.value, c.age, c.half_life);
+            assert!((got - c.want).abs() < 1e-9, "{}: {got}", c.name);
+        }
+        let u = Usage::of_run(2, 4.0, 10.0);
+        assert_eq!(
+            u,
+            Usage {
+                cpu_seconds: 20.0,
+                ram_seconds: 40.0,
+                wall_seconds: 10.0
+            }
+        );
+        assert_eq!(u + u, u.scale(2.0));
+        // The decayed integral equals a fine Riemann sum.
+        let (start, end, now, h) = (0.0, 3600.0, 7200.0, 3600.0);
+        let exact = Usage::decayed_run(2, 1.0, start, end, now, h);
+        let steps = 100_000;
+        let dt = (end - start) / steps as f64;
+        let sum: f64 = (0..steps)
+            .map(|i| 2.0 * dt * decay(1.0, now - (start + (i as f64 + 0.5) * dt), h))
+            .sum();
+        assert!((exact.cpu_seconds - sum).abs() < 1e-6 * sum);
+        assert_eq!(
+            Usage::decayed_run(2, 1.0, start, end, now, 0.0),
+            Usage::of_run(2, 1.0, 3600.0)
+        );
+        // Adding a run then decaying is the same as decaying each part.
+        let a = Usage::decayed_run(1, 1.0, 0.0, 100.0, 100.0, h).decay(50.0, h);
+        let b = Usage::decayed_run(1, 1.0, 0.0, 100.0, 150.0, h);
+        assert!((a.cpu_seconds - b.cpu_seconds).abs() < 1e-9);
+    }
+}

@@ -379,3 +379,312 @@ fn factors(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::super::*;
+    use super::{norm, Tickets};
+
+    /// The reference's `FairShare` scenarios: the order of a few jobs.
+    #[test]
+    fn fairshare_reference_scenarios() {
+        struct Case {
+            name: &'static str,
+            edit: fn(&mut Snapshot),
+            pending: Vec<Pending>,
+            want: Vec<u64>,
+        }
+        let cases = [
+            Case {
+                name: "equal users: lower id first",
+                edit: |_| {},
+                pending: vec![job(2, BOB, DEFAULT, 1, 1.0), job(1, ALICE, DEFAULT, 1, 1.0)],
+                want: vec![1, 2],
+            },
+            Case {
+                name: "user prio 60 beats 50",
+                edit: |s| s.users[BOB as usize].priority = 60,
+                pending: vec![job(1, ALICE, DEFAULT, 1, 1.0), job(2, BOB, DEFAULT, 1, 1.0)],
+                want: vec![2, 1],
+            },
+            Case {
+                name: "project prio 80 beats default",
+                edit: |_| {},
+                pending: vec![job(1, ALICE, DEFAULT, 1, 1.0), job(2, ALICE, P80, 1, 1.0)],
+                want: vec![2, 1],
+            },
+            Case {
+                name: "project prio 20 loses to default",
+                edit: |_| {},
+                pending: vec![job(1, ALICE, P20, 1, 1.0), job(2, ALICE, DEFAULT, 1, 1.0)],
+                want: vec![2, 1],
+            },
+            Case {
+                name: "a user with usage goes after one without",
+                edit: |s| {
+                    s.users[ALICE as usize].usage = Usage {
+                        cpu_seconds: 3600.0,
+                        ram_seconds: 3600.0,
+                        wall_seconds: 3600.0,
+                    }
+                },
+                pending: vec![job(1, ALICE, DEFAULT, 1, 1.0), job(2, BOB, DEFAULT, 1, 1.0)],
+                want: vec![2, 1],
+            },
+            Case {
+                name: "a running job counts as usage",
+                edit: |s| s.running = vec![running(ALICE, 0, 1, 1.0, 3600.0, None)],
+                pending: vec![job(1, ALICE, DEFAULT, 1, 1.0), job(2, BOB, DEFAULT, 1, 1.0)],
+                want: vec![2, 1],
+            },
+            Case {
+                name: "default project counts as the worst consumer",
+                edit: |s| {
+                    s.projects[PUSED as usize].usage = Usage {
+                        cpu_seconds: 1e4,
+                        ram_seconds: 1e4,
+                        wall_seconds: 1e4,
+                    }
+                },
+                pending: vec![
+                    job(1, ALICE, DEFAULT, 1, 1.0),
+                    job(2, ALICE, P50, 1, 1.0),
+                    job(3, BOB, PUSED, 1, 1.0),
+                ],
+                want: vec![2, 1, 3],
+            },
+            Case {
+                name: "waiting time: the older job first when priorities are equal",
+                edit: |_| {},
+                pending: vec![
+                    Pending {
+                        submitted: NOW - 100.0,
+                        ..job(2, BOB, DEFAULT, 1, 1.0)
+                    },
+                    Pending {
+                        submitted: NOW - 10.0,
+                        ..job(1, ALICE, DEFAULT, 1, 1.0)
+                    },
+                ],
+                want: vec![2, 1],
+            },
+            Case {
+                name: "three users scheduled, all at once",
+                edit: |_| {},
+                pending: vec![
+                    job(3, CAROL, DEFAULT, 1, 1.0),
+                    job(1, ALICE, DEFAULT, 1, 1.0),
+                    job(2, BOB, DEFAULT, 1, 1.0),
+                ],
+                want: vec![1, 2, 3],
+            },
+        ];
+        for c in cases {
+            let mut s = base();
+            (c.edit)(&mut s);
+            s.pending = c.pending;
+            let d = pass(&s, &config(fairshare_ref()));
+            assert_eq!(ids(&d), c.want, "{}", c.name);
+            for w in d.dispatch.windows(2) {
+                assert!(w[0].score <= w[1].score, "{}: scores ascending", c.name);
+            }
+        }
+    }
+
+    /// Random accounts and queues: every ticket within its bounds, dispatch in ticket order.
+    #[test]
+    fn fairshare_bounds_sanity() {
+        let w = Weights::default();
+        let max_ticket = w.waiting_time
+            + w.user_time
+            + w.user_cpu
+            + w.user_ram
+            + w.group_time
+            + w.group_cpu
+            + w.group_ram
+            + w.user
+            + w.group;
+        for seed in 0..20 {
+            let mut g = Lcg(seed);
+            let mut s = base();
+            s.users = (0..10)
+                .map(|i| Account {
+                    priority: g.below(101) as u8,
+                    usage: Usage {
+                        cpu_seconds: g.unit() * 1e6,
+                        ram_seconds: g.unit() * 1e6,
+                        wall_seconds: g.unit() * 1e5,
+                    },
+                    ..Account::named(&format!("u{i}"))
+                })
+                .collect();
+            for p in s.projects.iter_mut().skip(1) {
+                p.usage.cpu_seconds = g.unit() * 1e6;
+                p.usage.wall_seconds = g.unit() * 1e5;
+            }
+            s.pending = (1..=50)
+                .map(|id| Pending {
+                    submitted: NOW - g.unit() * 1e4,
+                    ..job(id, g.below(10) as u32, g.below(5) as u32, 1, 1.0)
+                })
+                .collect();
+            let ledger = Ledger::new(&s);
+            let t = Tickets::new(&s, &w, &ledger);
+            for j in &s.pending {
+                let ticket = t.ticket(NOW - j.submitted, j.user, j.project);
+                assert!(
+                    (0.0..=max_ticket + 1e-9).contains(&ticket),
+                    "seed {seed}: ticket {ticket} out of [0, {max_ticket}]"
+                );
+            }
+            let d = pass(&s, &config(fairshare_ref()));
+            assert_eq!(d.dispatch.len(), 50, "seed {seed}");
+            for x in d.dispatch.windows(2) {
+                assert!(
+                    (x[0].score, x[0].job) <= (x[1].score, x[1].job),
+                    "seed {seed}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn norm_is_one_half_under_a_spread_of_one_else_the_position() {
+        // (v, min, max, expected)
+        let cases = [
+            (5.0, 5.0, 5.5, 0.5),
+            (0.0, 0.0, 10.0, 0.0),
+            (10.0, 0.0, 10.0, 1.0),
+            (2.5, 0.0, 10.0, 0.25),
+        ];
+        for (v, min, max, want) in cases {
+            assert_eq!(norm(v, min, max), want, "norm({v}, {min}, {max})");
+        }
+    }
+
+    #[test]
+    fn our_fairshare_orders_by_usage_over_share() {
+        fn user(name: &str, priority: u8, cpu_seconds: f64) -> Account {
+            Account {
+                priority,
+                usage: Usage {
+                    cpu_seconds,
+                    ..Usage::default()
+                },
+                ..Account::named(name)
+            }
+        }
+        struct Case {
+            name: &'static str,
+            users: Vec<Account>,
+            /// Decayed cpu·seconds of projects.
+            projects: Vec<(u32, f64)>,
+            running: Vec<Running>,
+            pending: Vec<Pending>,
+            want: Vec<u64>,
+        }
+        let cases = [
+            Case {
+                name: "no usage anywhere: older job first",
+                users: vec![user("a", 10, 0.0), user("b", 90, 0.0)],
+                projects: vec![],
+                running: vec![],
+                pending: vec![job(2, 1, DEFAULT, 1, 1.0), job(1, 0, DEFAULT, 1, 1.0)],
+                want: vec![1, 2],
+            },
+            Case {
+                name: "usage ÷ share: 100/10 is worse than 150/20",
+                users: vec![user("a", 10, 100.0), user("b", 20, 150.0)],
+                projects: vec![],
+                running: vec![],
+                pending: vec![job(1, 0, DEFAULT, 1, 1.0), job(2, 1, DEFAULT, 1, 1.0)],
+                want: vec![2, 1],
+            },
+            Case {
+                name: "same usage: higher priority first",
+                users: vec![user("a", 10, 100.0), user("b", 20, 100.0)],
+                projects: vec![],
+                running: vec![],
+                pending: vec![job(1, 0, DEFAULT, 1, 1.0), job(2, 1, DEFAULT, 1, 1.0)],
+                want: vec![2, 1],
+            },
+            Case {
+                name: "running jobs are charged up to now",
+                users: vec![user("a", 50, 100.0), user("b", 50, 200.0)],
+                projects: vec![],
+                running: vec![running(0, 0, 1, 1.0, 500.0, None)],
+                pending: vec![job(1, 0, DEFAULT, 1, 1.0), job(2, 1, DEFAULT, 1, 1.0)],
+                want: vec![2, 1],
+            },
+            Case {
+                name: "older (lower id) job first within a user",
+                users: vec![user("a", 50, 100.0)],
+                projects: vec![],
+                running: vec![],
+                pending: vec![job(2, 0, DEFAULT, 1, 1.0), job(1, 0, DEFAULT, 1, 1.0)],
+                want: vec![1, 2],
+            },
+            Case {
+                name: "same users, same usage: project priority 80 before 20",
+                users: vec![
+                    user("alice", 50, 100.0),
+                    user("bob", 50, 100.0),
+                    user("carol", 50, 0.0),
+                ],
+                projects: vec![(P80, 100.0), (P20, 100.0)],
+                running: vec![],
+                pending: vec![job(1, ALICE, P20, 1, 1.0), job(2, BOB, P80, 1, 1.0)],
+                want: vec![2, 1],
+            },
+        ];
+        for c in cases {
+            let mut s = base();
+            s.users = c.users;
+            for (p, cpu_seconds) in c.projects {
+                s.projects[p as usize].usage.cpu_seconds = cpu_seconds;
+            }
+            s.running = c.running;
+            s.pending = c.pending;
+            let d = pass(&s, &config(Policy::Fairshare(Fair::default())));
+            assert_eq!(ids(&d), c.want, "{}", c.name);
+        }
+    }
+
+    #[test]
+    fn fifo_order_is_id_order() {
+        let mut s = base();
+        s.pending = vec![
+            job(3, ALICE, DEFAULT, 1, 1.0),
+            job(1, BOB, DEFAULT, 1, 1.0),
+            job(2, CAROL, DEFAULT, 1, 1.0),
+        ];
+        s.users[ALICE as usize].priority = 100;
+        let d = pass(&s, &config(Policy::FiFo));
+        assert_eq!(ids(&d), vec![1, 2, 3]);
+        assert!(d.dispatch.iter().all(|x| x.score == 0.0));
+    }
+
+    #[test]
+    fn weights_and_policy_from_config() {
+        let mut w = Weights::default();
+        for (i, key) in Weights::KEYS.iter().enumerate() {
+            assert!(w.set(key, i as f64), "{key}");
+        }
+        assert!(!w.set("fairshare_nope", 1.0));
+        assert_eq!(w.waiting_time, 0.0);
+        assert_eq!(w.group, 8.0);
+        // (scheduler_policy, the ranking of its policy)
+        let cases = [
+            ("FiFo", Some(Ranking::Submission)),
+            ("fifo", Some(Ranking::Submission)),
+            ("FairShare", Some(Ranking::Ticket)),
+            ("fairshare", Some(Ranking::Usage)),
+            ("lottery", None),
+        ];
+        for (name, want) in cases {
+            let p = Policy::named(name, Weights::default(), DEFAULT_HALF_LIFE);
+            assert_eq!(p.map(|p| p.ranking()), want, "{name}");
+        }
+    }
+}

@@ -578,3 +578,6 @@ impl<'a> Placer<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

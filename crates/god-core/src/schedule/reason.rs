@@ -6,14 +6,14 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Whose quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
     User,
     Project,
 }
 
 /// Which quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Limit {
     /// CPUs in use at once.
     Cpu,
@@ -75,7 +75,7 @@ impl fmt::Display for Hold {
 }
 
 /// Why a job stays pending (or, for the dependency variants in [`Decision::doomed`], why it
-/// never will run). 24 bytes; compare with `==` to write only changed reasons.
+/// never will run). 24 bytes. Its [`kind`](Reason::kind) is stored beside its text, and [`reason_to_write`] says when to write it.
 ///
 /// [`Decision::doomed`]: super::Decision::doomed
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +137,172 @@ pub enum Reason {
     Invalid { what: &'static str },
     /// Held back by the caller (the job's account, a plugin): see [`Hold`].
     Held(Arc<Hold>),
+}
+
+/// What kind of reason a job waits with: a stable code (`quota.user.cpu`, `held.disabled`,
+/// `resources`...), stored next to the reason's text. Two reasons of one kind differ only in
+/// their figures or names ("behind 120 jobs" and "behind 118 jobs"), so the scheduler writes a
+/// reason at once when its kind changes and refreshes its text only now and then otherwise
+/// ([`reason_to_write`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReasonKind {
+    /// `dependency`: [`Reason::WaitingFor`]
+    Dependency,
+    /// `dependency.failed`: the doomed [`Reason::ParentEnded`], [`Reason::ParentNeverRan`],
+    /// [`Reason::ParentMissing`], [`Reason::ParentDoomed`]
+    DependencyFailed,
+    /// `quota.user.cpu`, `quota.project.time`...: [`Reason::Quota`]
+    Quota(Scope, Limit),
+    /// `quota.exceeded`: [`Reason::ExceedsQuota`] (at submission)
+    ExceedsQuota,
+    /// `placement.label`: [`Reason::NoLabel`]
+    NoLabel,
+    /// `placement.labels`: [`Reason::NoLabelCombination`]
+    NoLabelCombination,
+    /// `placement.reserved`: [`Reason::NotOpen`]
+    NotOpen,
+    /// `placement.no_nodes`: [`Reason::NoNodes`]
+    NoNodes,
+    /// `resources.too_large`: [`Reason::TooLarge`]
+    TooLarge,
+    /// `resources`: [`Reason::NoFreeNode`]
+    Resources,
+    /// `queue.behind`: [`Reason::Behind`]
+    Behind,
+    /// `invalid`: [`Reason::Invalid`]
+    Invalid,
+    /// `held.disabled`: [`Hold::AccountDisabled`]
+    HeldDisabled,
+    /// `held.guest`: [`Hold::GuestInactive`]
+    HeldGuest,
+    /// `held.disk_quota`: [`Hold::DiskQuota`]
+    HeldDiskQuota,
+    /// `held.plugin`: [`Hold::Plugin`]
+    HeldPlugin,
+    /// `executor`: not a decision of the pass; the executor does not answer, so the scheduler
+    /// plans nothing and every pending job waits for it
+    Executor,
+}
+
+impl ReasonKind {
+    /// Every kind, each once.
+    pub const ALL: [ReasonKind; 22] = [
+        ReasonKind::Dependency,
+        ReasonKind::DependencyFailed,
+        ReasonKind::Quota(Scope::User, Limit::Cpu),
+        ReasonKind::Quota(Scope::User, Limit::Ram),
+        ReasonKind::Quota(Scope::User, Limit::Time),
+        ReasonKind::Quota(Scope::Project, Limit::Cpu),
+        ReasonKind::Quota(Scope::Project, Limit::Ram),
+        ReasonKind::Quota(Scope::Project, Limit::Time),
+        ReasonKind::ExceedsQuota,
+        ReasonKind::NoLabel,
+        ReasonKind::NoLabelCombination,
+        ReasonKind::NotOpen,
+        ReasonKind::NoNodes,
+        ReasonKind::TooLarge,
+        ReasonKind::Resources,
+        ReasonKind::Behind,
+        ReasonKind::Invalid,
+        ReasonKind::HeldDisabled,
+        ReasonKind::HeldGuest,
+        ReasonKind::HeldDiskQuota,
+        ReasonKind::HeldPlugin,
+        ReasonKind::Executor,
+    ];
+
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonKind::Dependency => "dependency",
+            ReasonKind::DependencyFailed => "dependency.failed",
+            ReasonKind::Quota(Scope::User, Limit::Cpu) => "quota.user.cpu",
+            ReasonKind::Quota(Scope::User, Limit::Ram) => "quota.user.ram",
+            ReasonKind::Quota(Scope::User, Limit::Time) => "quota.user.time",
+            ReasonKind::Quota(Scope::Project, Limit::Cpu) => "quota.project.cpu",
+            ReasonKind::Quota(Scope::Project, Limit::Ram) => "quota.project.ram",
+            ReasonKind::Quota(Scope::Project, Limit::Time) => "quota.project.time",
+            ReasonKind::ExceedsQuota => "quota.exceeded",
+            ReasonKind::NoLabel => "placement.label",
+            ReasonKind::NoLabelCombination => "placement.labels",
+            ReasonKind::NotOpen => "placement.reserved",
+            ReasonKind::NoNodes => "placement.no_nodes",
+            ReasonKind::TooLarge => "resources.too_large",
+            ReasonKind::Resources => "resources",
+            ReasonKind::Behind => "queue.behind",
+            ReasonKind::Invalid => "invalid",
+            ReasonKind::HeldDisabled => "held.disabled",
+            ReasonKind::HeldGuest => "held.guest",
+            ReasonKind::HeldDiskQuota => "held.disk_quota",
+            ReasonKind::HeldPlugin => "held.plugin",
+            ReasonKind::Executor => "executor",
+        }
+    }
+
+    /// The kind a stored code names (`None`: a code this version does not know).
+    pub fn parse(code: &str) -> Option<ReasonKind> {
+        ReasonKind::ALL.into_iter().find(|k| k.as_str() == code)
+    }
+}
+
+impl fmt::Display for ReasonKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Hold {
+    pub fn kind(&self) -> ReasonKind {
+        match self {
+            Hold::AccountDisabled => ReasonKind::HeldDisabled,
+            Hold::GuestInactive => ReasonKind::HeldGuest,
+            Hold::DiskQuota { .. } => ReasonKind::HeldDiskQuota,
+            Hold::Plugin { .. } => ReasonKind::HeldPlugin,
+        }
+    }
+}
+
+impl Reason {
+    pub fn kind(&self) -> ReasonKind {
+        match self {
+            Reason::WaitingFor { .. } => ReasonKind::Dependency,
+            Reason::ParentEnded { .. }
+            | Reason::ParentNeverRan { .. }
+            | Reason::ParentMissing { .. }
+            | Reason::ParentDoomed { .. } => ReasonKind::DependencyFailed,
+            Reason::Quota { scope, limit, .. } => ReasonKind::Quota(*scope, *limit),
+            Reason::ExceedsQuota { .. } => ReasonKind::ExceedsQuota,
+            Reason::NoLabel { .. } => ReasonKind::NoLabel,
+            Reason::NoLabelCombination => ReasonKind::NoLabelCombination,
+            Reason::NotOpen => ReasonKind::NotOpen,
+            Reason::NoNodes => ReasonKind::NoNodes,
+            Reason::TooLarge { .. } => ReasonKind::TooLarge,
+            Reason::NoFreeNode { .. } => ReasonKind::Resources,
+            Reason::Behind { .. } => ReasonKind::Behind,
+            Reason::Invalid { .. } => ReasonKind::Invalid,
+            Reason::Held(hold) => hold.kind(),
+        }
+    }
+}
+
+/// The text to store for a pending job that now waits with `new`, given the kind and text
+/// stored for it; `None` to leave the row alone. A reason of another kind (or none stored, or
+/// one of no known kind) is written at once; one of the same kind only when its text changed
+/// and `refresh` is due (the caller's periodic refresh), so that figures moving at every pass
+/// ("behind 120 jobs" → "behind 118 jobs") do not rewrite a busy queue at every pass. The text
+/// is rendered only when it may be written.
+pub fn reason_to_write(
+    stored_kind: Option<ReasonKind>,
+    stored_text: Option<&str>,
+    new: &Reason,
+    refresh: bool,
+) -> Option<String> {
+    let kind_changed = stored_kind != Some(new.kind());
+    if !kind_changed && !refresh {
+        return None;
+    }
+    let text = new.to_string();
+    (kind_changed || stored_text != Some(text.as_str())).then_some(text)
 }
 
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
@@ -335,3 +501,6 @@ impl fmt::Display for Reason {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

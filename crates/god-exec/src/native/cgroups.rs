@@ -158,7 +158,50 @@ pub(super) fn enable_controllers(dir: &Path) -> io::Result<()> {
     f.write_all(b"+memory +cpu")
 }
 
+/// A v2 job group's usage: `cpu.stat` `usage_usec`, `memory.current` less `inactive_file` of
+/// `memory.stat`, `memory.max` (`max`: no limit).
+pub(super) fn v2_stats(dir: &Path) -> io::Result<ContainerStats> {
+    let read = |file: &str| fs::read_to_string(dir.join(file));
+    let field = |text: &str, key: &str| {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+            .find_map(|v| v.trim().parse::<u64>().ok())
+    };
+    let bad = |file: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{file} unreadable"));
+    let usage_usec = field(&read("cpu.stat")?, "usage_usec").ok_or_else(|| bad("cpu.stat"))?;
+    let current = read("memory.current")?
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| bad("memory.current"))?;
+    let inactive = read("memory.stat")
+        .ok()
+        .and_then(|t| field(&t, "inactive_file"))
+        .unwrap_or(0);
+    Ok(ContainerStats {
+        cpu_seconds: usage_usec as f64 / 1e6,
+        memory_bytes: current.saturating_sub(inactive),
+        memory_limit_bytes: read("memory.max")?.trim().parse::<u64>().ok(),
+    })
+}
+
 impl Shared {
+    /// A running job's usage, from its v2 cgroup (v1 groups, when there are any, are not read).
+    pub(super) fn stats(&self, name: &str) -> Result<ContainerStats, ExecError> {
+        let not_running = || ExecError::Refused(format!("job {name} is not running"));
+        let snap = self.snapshot(name).ok_or_else(not_running)?;
+        self.live_proc(&snap).ok_or_else(not_running)?;
+        let dir = match (&self.cgroups.v2, snap.entry.cgroups.first()) {
+            (Some(_), Some(dir)) => dir,
+            _ => {
+                return Err(ExecError::Unsupported {
+                    what: "give the stats of a job without a cgroup",
+                    executor: "native",
+                })
+            }
+        };
+        v2_stats(dir).map_err(|e| unavailable(&format!("cgroup {}", dir.display()), e))
+    }
+
     /// Create the job's cgroups with their limits; their directories and `cgroup.procs` files.
     pub(super) fn make_cgroups(&self, spec: &LaunchSpec) -> (Vec<PathBuf>, Vec<PathBuf>) {
         let mut dirs = Vec::new();
@@ -210,5 +253,35 @@ impl Shared {
         }
         let procs = dirs.iter().map(|d| d.join("cgroup.procs")).collect();
         (dirs, procs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn v2_group_files_make_stats() {
+        let dir = std::env::temp_dir().join(format!("god-cg-stats-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let write = |f: &str, t: &str| fs::write(dir.join(f), t).unwrap();
+        write("cpu.stat", "usage_usec 2500000\nuser_usec 2000000\n");
+        write("memory.current", "10000\n");
+        write(
+            "memory.stat",
+            "anon 6000\nactive_file 1000\ninactive_file 3000\n",
+        );
+        write("memory.max", "max\n");
+        let s = v2_stats(&dir).unwrap();
+        assert_eq!(
+            (s.cpu_seconds, s.memory_bytes, s.memory_limit_bytes),
+            (2.5, 7000, None)
+        );
+        write("memory.max", "65536\n");
+        assert_eq!(v2_stats(&dir).unwrap().memory_limit_bytes, Some(65536));
+        fs::remove_file(dir.join("cpu.stat")).unwrap();
+        assert!(v2_stats(&dir).is_err());
+        let _ = fs::remove_dir_all(&dir);
     }
 }

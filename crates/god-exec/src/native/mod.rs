@@ -78,7 +78,10 @@ use exits::watch_dir;
 use procfs::*;
 use registry::*;
 
-use crate::{Capacity, ContainerState, ExecError, Executor, Labelled, LaunchSpec};
+use crate::{
+    Capabilities, Capacity, ContainerState, ContainerStats, ExecError, Executor, Labelled,
+    LaunchSpec,
+};
 use async_trait::async_trait;
 use god_core::launch::{LABEL_JOB, LABEL_SERVER};
 use god_core::JobId;
@@ -715,6 +718,19 @@ impl Executor for NativeExecutor {
 
     async fn kill(&self, container: &str) -> Result<(), ExecError> {
         self.shared.kill(container)
+    }
+
+    /// Pause is SIGSTOP to the job's processes; stats come from its cgroup (v2 only).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            pause: true,
+            stats: self.shared.cgroups.v2.is_some(),
+            exec: false,
+        }
+    }
+
+    async fn stats(&self, container: &str) -> Result<ContainerStats, ExecError> {
+        self.shared.stats(container)
     }
 
     async fn pause(&self, container: &str) -> Result<(), ExecError> {

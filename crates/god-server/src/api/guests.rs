@@ -26,13 +26,8 @@ fn provider(state: &AppState) -> Result<&crate::auth::oidc::OidcLogin, ApiError>
 
 /// This server's address as the provider sends people back to it (`oidc.redirect_url`
 /// without its path).
-fn server_url(state: &AppState) -> String {
-    let redirect = state
-        .config
-        .oidc
-        .redirect_url
-        .as_deref()
-        .unwrap_or_default();
+fn server_url(oidc: &crate::auth::oidc::OidcLogin) -> String {
+    let redirect = oidc.guests.oidc.redirect_url.as_str();
     redirect
         .strip_suffix("/auth/oidc/callback")
         .unwrap_or(redirect)
@@ -112,7 +107,7 @@ pub async fn callback(
             OidcError::Refused(_) => ApiError::unauthorized(e.to_string()),
             OidcError::Unavailable(a) => a.into(),
         })?;
-    let user = guest::provision(&state.store, &state.config, &who).await?;
+    let user = guest::provision(&state.store, &oidc.guests, &who).await?;
     if user.disabled {
         return Err(ApiError::unauthorized("this account is disabled"));
     }
@@ -134,7 +129,7 @@ pub async fn callback(
     // Logins and tokens are made of [A-Za-z0-9._-]: nothing to escape but the configured URL.
     let cli = format!(
         "god login --server {} --user {} --token {token}",
-        html_escape(&server_url(&state)),
+        html_escape(&server_url(oidc)),
         user.login
     );
     let body = if active {

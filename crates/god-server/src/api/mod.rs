@@ -1,6 +1,7 @@
 //! The REST API: the Go-Docker 1.0 routes (reference section 7.1) that existing clients call,
 //! plus our additions. Handlers check who may do what, turn requests into store transitions, and
-//! wake the loops; they never talk to the executor.
+//! wake the loops; they never talk to the executor (only through the narrow handles of
+//! [`crate::handles`]).
 
 mod body;
 mod events;
@@ -10,6 +11,7 @@ mod openapi;
 mod projects;
 mod public;
 mod routes;
+mod stats;
 mod tasks;
 mod usage;
 mod users;

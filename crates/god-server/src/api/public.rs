@@ -63,11 +63,7 @@ pub async fn authenticate(
         }));
     };
     let user = if by_password && auth.policy.provisions_users() {
-        match crate::accounts::provision(&state.store, &found).await {
-            Ok(u) => u,
-            Err(crate::ServerError::Store(e)) => return Err(e.into()),
-            Err(e) => return Err(ApiError::forbidden(e.to_string())),
-        }
+        crate::accounts::provision(&state.store, &found).await?
     } else {
         state
             .store
@@ -141,7 +137,10 @@ pub async fn config(State(state): State<AppState>) -> Json<ConfigAnswer> {
         images,
         constraints,
         volumes,
-        executor_features: vec!["kill".into(), "pause".into()],
+        executor_features: crate::handles::executor_features(state.capabilities())
+            .into_iter()
+            .map(String::from)
+            .collect(),
         executors: c.executors.iter().map(|e| e.to_string()).collect(),
         defaults_cpu: c.defaults_cpu,
         defaults_ram: c.defaults_ram,

@@ -3,7 +3,7 @@
 //! document (`GET /api/1.0/openapi.json`) is generated from it, so neither can miss a route.
 
 use super::openapi::{self, route, Route};
-use super::{events, files, guests, projects, public, tasks, users};
+use super::{events, files, guests, projects, public, stats, tasks, users};
 use axum::Json;
 use god_core::api::{self as wire, CountAnswer, MsgAnswer};
 use god_core::{JobId, Task};
@@ -117,6 +117,13 @@ pub fn table() -> Vec<Route> {
             tasks::status,
         )
         .answers::<wire::StatusAnswer>(),
+        route(
+            "get",
+            "/api/1.0/task/{id}/stats",
+            "What a running job's container uses now",
+            stats::stats,
+        )
+        .answers::<wire::tasks::StatsAnswer>(),
         route(
             "get",
             "/api/1.0/task/{id}/suspend",

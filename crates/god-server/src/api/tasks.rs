@@ -45,18 +45,14 @@ pub async fn submit(
     let world = submit::World {
         now: state.clock.now(),
         path_exists: &|p| std::path::Path::new(p).exists(),
-        node_gpus: state.node_gpus(),
+        node_gpus: state.nodes.get(&state.store).await?.max_gpus(),
     };
     let task =
         submit::validate(parsed, &caller.identity(), &config, &world).map_err(submit_error)?;
     check_project_and_quotas(&state, &caller, &task).await?;
     check_dependencies(&state, &caller, &task).await?;
     check_rate_limits(&state, &caller, &task).await?;
-    let id = state
-        .submit
-        .submit(task)
-        .await
-        .map_err(|e| ApiError::unavailable(format!("the job could not be stored: {e}")))?;
+    let id = state.submit.submit(task).await?;
     state.wake.scheduler.notify_one();
     Ok(Json(MsgAnswer::new("Task added", id)))
 }

@@ -11,7 +11,7 @@ use super::nss;
 use super::oidc::GuestIdentity;
 use super::policy::{AuthError, DirectoryUser};
 use crate::auth::new_apikey;
-use god_core::config::Config;
+use god_core::config::{GuestHome, GuestSettings};
 use god_core::names::valid_login;
 use god_store::{Guest, Store, StoreError, UserRecord};
 use std::sync::Arc;
@@ -41,11 +41,11 @@ pub fn guest_login(prefix: &str, username: &str, n: u32) -> String {
 }
 
 /// Where a guest's home is, by `guest_home_root` (see the module documentation).
-pub fn guest_home(config: &Config, bind_home: Option<&str>, login: &str) -> Option<String> {
-    match config.guest_home_root.as_deref() {
-        None => None,
-        Some("default") => bind_home.map(str::to_string),
-        Some(root) => Some(format!("{}/{login}", root.trim_end_matches('/'))),
+pub fn guest_home(home: &GuestHome, bind_home: Option<&str>, login: &str) -> Option<String> {
+    match home {
+        GuestHome::None => None,
+        GuestHome::BindHome => bind_home.map(str::to_string),
+        GuestHome::Under(root) => Some(format!("{}/{login}", root.trim_end_matches('/'))),
     }
 }
 
@@ -53,11 +53,11 @@ pub fn guest_home(config: &Config, bind_home: Option<&str>, login: &str) -> Opti
 /// uid/gid follow `guest_bind` on every login; flags, quotas and keys stay ours.
 pub async fn provision(
     store: &Arc<dyn Store>,
-    config: &Config,
+    guests: &GuestSettings,
     who: &GuestIdentity,
 ) -> Result<UserRecord, AuthError> {
-    let bind_login = config.guest_bind.clone().unwrap_or_default();
-    let bind = nss::lookup_blocking(&bind_login).await?.ok_or_else(|| {
+    let bind_login = &guests.bind;
+    let bind = nss::lookup_blocking(bind_login).await?.ok_or_else(|| {
         AuthError::Unavailable(format!(
             "guest_bind: {bind_login:?} is not an account of this host"
         ))
@@ -76,14 +76,14 @@ pub async fn provision(
         return Ok(u);
     }
     for n in 1..=20 {
-        let login = guest_login(&config.oidc.login_prefix, &who.username, n);
+        let login = guest_login(&guests.oidc.login_prefix, &who.username, n);
         if !valid_login(&login) {
             return Err(AuthError::NotSupported(format!(
                 "cannot make a login of {:?}",
                 who.username
             )));
         }
-        let home = guest_home(config, bind.home.as_deref(), &login);
+        let home = guest_home(&guests.home, bind.home.as_deref(), &login);
         let who_here = DirectoryUser {
             login: login.clone(),
             uid: bind.uid,
@@ -103,7 +103,7 @@ pub async fn provision(
                     "first login of guest {login} ({}): waiting for an administrator",
                     who.subject
                 );
-                let own_home = config.guest_home_root.as_deref() != Some("default");
+                let own_home = matches!(guests.home, GuestHome::Under(_));
                 if let (Some(home), true) = (&home, own_home) {
                     make_home(home, bind.uid, bind.gid).await;
                 }
@@ -168,17 +168,49 @@ mod tests {
 
     #[test]
     fn homes_follow_guest_home_root() {
-        let mut c = Config::default();
-        assert_eq!(guest_home(&c, Some("/home/g"), "guest-a"), None);
-        c.guest_home_root = Some("default".into());
         assert_eq!(
-            guest_home(&c, Some("/home/g"), "guest-a").as_deref(),
+            guest_home(&GuestHome::None, Some("/home/g"), "guest-a"),
+            None
+        );
+        assert_eq!(
+            guest_home(&GuestHome::BindHome, Some("/home/g"), "guest-a").as_deref(),
             Some("/home/g")
         );
-        c.guest_home_root = Some("/srv/guests/".into());
+        let under = GuestHome::Under("/srv/guests/".into());
         assert_eq!(
-            guest_home(&c, Some("/home/g"), "guest-a").as_deref(),
+            guest_home(&under, Some("/home/g"), "guest-a").as_deref(),
             Some("/srv/guests/guest-a")
         );
+    }
+}
+
+#[cfg(test)]
+mod provision_tests {
+    use super::*;
+    use crate::testing::TestEnv;
+
+    /// The typed guest settings drive the account: guest_bind's uid and gid, the login prefix,
+    /// guest_bind's home with `default`; a second login finds the same account.
+    #[tokio::test]
+    async fn a_guest_account_follows_the_guest_settings() {
+        let env = TestEnv::new(
+            "guest_allow: true\nguest_bind: nobody\nguest_home_root: default\n\
+             oidc: {issuer: 'http://idp', client_id: c, redirect_url: 'http://h/auth/oidc/callback', login_prefix: g-}\n",
+        )
+        .await;
+        let guests = env.state.config.guest_settings().unwrap().unwrap();
+        let who = GuestIdentity {
+            subject: "http://idp ann".into(),
+            username: "Ann".into(),
+            email: None,
+        };
+        let u = provision(&env.state.store, &guests, &who).await.unwrap();
+        assert_eq!(
+            (u.login.as_str(), u.uid, u.gid, u.home.as_deref()),
+            ("g-ann", 65534, 65534, Some("/nonexistent"))
+        );
+        assert!(u.inactive_guest());
+        let again = provision(&env.state.store, &guests, &who).await.unwrap();
+        assert_eq!(again.login, "g-ann");
     }
 }

@@ -12,8 +12,9 @@
 
 use super::policy::{AuthError, AuthPolicy, DirectoryUser};
 use async_trait::async_trait;
-use god_core::config::Config;
+use god_core::config::{Config, LdapService, LdapSettings, LdapTls};
 use god_core::names::valid_login;
+use god_core::ConfigError;
 use god_store::Store;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOptions};
 use rustls::pki_types::pem::PemObject;
@@ -39,7 +40,7 @@ struct Directory {
     starttls: bool,
     base_dn: String,
     search_base: String,
-    admin: Option<(String, String)>,
+    service: Option<LdapService>,
     home_attr: String,
     timeout: Duration,
 }
@@ -61,21 +62,21 @@ pub fn escape_filter_value(v: &str) -> String {
     out
 }
 
-/// The TLS client configuration: roots from `ca_cert` (PEM) only, else the system's.
-fn tls_config(ca_cert: Option<&str>) -> Result<Arc<rustls::ClientConfig>, String> {
+/// The TLS client configuration: roots from `ca_cert` (PEM) only, else the system's. A file
+/// that gives none, or a system without roots, is a problem of `ldap.ca_cert`.
+fn tls_config(ca_cert: Option<&str>) -> Result<Arc<rustls::ClientConfig>, ConfigError> {
+    let bad = |msg: String| ConfigError::new("ldap.ca_cert", msg);
     let mut roots = rustls::RootCertStore::empty();
     match ca_cert {
         Some(path) => {
             let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("ldap.ca_cert: cannot read {path}: {e}"))?;
+                .map_err(|e| bad(format!("cannot read {path}: {e}")))?;
             for cert in certs {
-                let cert = cert.map_err(|e| format!("ldap.ca_cert: {path}: {e}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("ldap.ca_cert: {path}: {e}"))?;
+                let cert = cert.map_err(|e| bad(format!("{path}: {e}")))?;
+                roots.add(cert).map_err(|e| bad(format!("{path}: {e}")))?;
             }
             if roots.is_empty() {
-                return Err(format!("ldap.ca_cert: {path} holds no PEM certificate"));
+                return Err(bad(format!("{path} holds no PEM certificate")));
             }
         }
         None => {
@@ -84,17 +85,16 @@ fn tls_config(ca_cert: Option<&str>) -> Result<Arc<rustls::ClientConfig>, String
                 let _ = roots.add(cert);
             }
             if roots.is_empty() {
-                return Err(
-                    "ldap: TLS asked for but the system has no CA certificates: set ldap.ca_cert"
-                        .into(),
-                );
+                return Err(bad(
+                    "TLS asked for but the system has no CA certificates: set ldap.ca_cert".into(),
+                ));
             }
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("ldap: TLS: {e}"))?
+        .map_err(|e| ConfigError::new("ldap", format!("TLS: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
@@ -119,10 +119,10 @@ fn first<'a>(attrs: &'a HashMap<String, Vec<String>>, name: &str) -> Option<&'a 
 }
 
 impl LdapPolicy {
-    pub fn from_config(config: &Config, store: Arc<dyn Store>) -> Result<Self, String> {
+    pub fn from_config(config: &Config, store: Arc<dyn Store>) -> Result<Self, ConfigError> {
         Ok(LdapPolicy {
             store,
-            dir: Directory::from_config(config)?,
+            dir: Directory::new(&config.ldap_settings()?)?,
         })
     }
 
@@ -133,56 +133,34 @@ impl LdapPolicy {
 }
 
 impl Directory {
-    fn from_config(config: &Config) -> Result<Self, String> {
-        let host = config
-            .ldap_host
-            .clone()
-            .filter(|h| !h.is_empty())
-            .ok_or("ldap_host: required by auth_policy: ldap")?;
-        let base_dn = config
-            .ldap_dn
-            .clone()
-            .filter(|h| !h.is_empty())
-            .ok_or("ldap_dn: required by auth_policy: ldap")?;
-        let l = &config.ldap;
-        if l.ssl && l.starttls {
-            return Err(
-                "ldap.starttls: choose ldap.ssl (ldaps://) or ldap.starttls, not both".into(),
-            );
-        }
-        let port = config.ldap_port.unwrap_or(if l.ssl { 636 } else { 389 });
-        let host = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
+    fn new(s: &LdapSettings) -> Result<Self, ConfigError> {
+        let host = if s.host.contains(':') && !s.host.starts_with('[') {
+            format!("[{}]", s.host)
         } else {
-            host
+            s.host.clone()
         };
-        let scheme = if l.ssl { "ldaps" } else { "ldap" };
-        let tls = if l.ssl || l.starttls {
-            Some(tls_config(l.ca_cert.as_deref())?)
-        } else {
-            if l.ca_cert.is_some() {
-                tracing::warn!("ldap.ca_cert is set but neither ldap.ssl nor ldap.starttls: passwords go to the directory in clear");
+        let scheme = match s.tls {
+            LdapTls::Ldaps => "ldaps",
+            LdapTls::Clear | LdapTls::StartTls => "ldap",
+        };
+        let tls = match s.tls {
+            LdapTls::Ldaps | LdapTls::StartTls => Some(tls_config(s.ca_cert.as_deref())?),
+            LdapTls::Clear => {
+                if s.ca_cert.is_some() {
+                    tracing::warn!("ldap.ca_cert is set but neither ldap.ssl nor ldap.starttls: passwords go to the directory in clear");
+                }
+                None
             }
-            None
         };
-        let search_base = match config.ldap_base_dn_filter.trim() {
-            "" => base_dn.clone(),
-            f => format!("{f},{base_dn}"),
-        };
-        let admin = config
-            .ldap_admin_dn
-            .clone()
-            .filter(|d| !d.is_empty())
-            .map(|d| (d, config.ldap_admin_password.clone().unwrap_or_default()));
         Ok(Directory {
-            url: format!("{scheme}://{host}:{port}"),
+            url: format!("{scheme}://{host}:{}", s.port),
             tls,
-            starttls: l.starttls,
-            base_dn,
-            search_base,
-            admin,
-            home_attr: l.fields.home_directory.clone(),
-            timeout: Duration::from_secs_f64(l.timeout.unwrap_or(10.0)),
+            starttls: s.tls == LdapTls::StartTls,
+            base_dn: s.base_dn.clone(),
+            search_base: s.search_base.clone(),
+            service: s.service.clone(),
+            home_attr: s.home_attr.clone(),
+            timeout: Duration::from_secs_f64(s.timeout_secs),
         })
     }
 
@@ -210,9 +188,9 @@ impl Directory {
         ldap: &mut Ldap,
         login: &str,
     ) -> Result<Option<(String, DirectoryUser)>, AuthError> {
-        if let Some((dn, pw)) = &self.admin {
+        if let Some(LdapService { dn, password }) = &self.service {
             ldap.with_timeout(self.timeout)
-                .simple_bind(dn, pw)
+                .simple_bind(dn, password)
                 .await
                 .map_err(|e| unavailable("service bind", e))?
                 .success()
@@ -442,23 +420,23 @@ mod tests {
 
     #[test]
     fn urls_and_search_base_follow_the_configuration() {
-        let p = Directory::from_config(&cfg("")).unwrap();
+        let dir = |extra: &str| cfg(extra).ldap_settings().and_then(|s| Directory::new(&s));
+        let p = dir("").unwrap();
         assert_eq!(p.url, "ldap://127.0.0.1:389");
         assert_eq!(p.search_base, "ou=People,dc=example,dc=org");
         assert!(p.tls.is_none());
-        let p = Directory::from_config(&cfg("ldap: {ssl: true}\n")).unwrap();
+        let p = dir("ldap: {ssl: true}\n").unwrap();
         assert_eq!(p.url, "ldaps://127.0.0.1:636");
         assert!(p.tls.is_some());
-        let p = Directory::from_config(&cfg(
-            "ldap_port: 3389\nldap_base_dn_filter: ou=people\nldap: {starttls: true}\n",
-        ))
-        .unwrap();
+        let p = dir("ldap_port: 3389\nldap_base_dn_filter: ou=people\nldap: {starttls: true}\n")
+            .unwrap();
         assert_eq!(p.url, "ldap://127.0.0.1:3389");
         assert!(p.starttls && p.tls.is_some());
         assert_eq!(p.search_base, "ou=people,dc=example,dc=org");
-        let err = Directory::from_config(&cfg("ldap: {ssl: true, ca_cert: /nonexistent/ca.pem}\n"))
+        let err = dir("ldap: {ssl: true, ca_cert: /nonexistent/ca.pem}\n")
             .err()
             .unwrap();
-        assert!(err.contains("ldap.ca_cert"), "{err}");
+        let fields: Vec<&str> = err.fields().collect();
+        assert_eq!(fields, ["ldap.ca_cert"], "{err}");
     }
 }

@@ -29,6 +29,7 @@ use crate::error::ApiError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use god_core::config::{AuthPolicyName, Config};
+use god_core::ConfigError;
 use god_store::{Store, UserRecord};
 use hmac::{Hmac, Mac};
 use rand::distributions::Alphanumeric;
@@ -50,7 +51,7 @@ pub struct Auth {
 impl Auth {
     /// Build the policy named by `auth_policy`. Refuses `fake` unless `allow_fake_auth`, an
     /// unknown policy, and an LDAP configuration that cannot work (e.g. an unreadable `ca_cert`).
-    pub fn from_config(config: &Config, store: Arc<dyn Store>) -> Result<Auth, String> {
+    pub fn from_config(config: &Config, store: Arc<dyn Store>) -> Result<Auth, ConfigError> {
         Ok(Auth {
             policy: policy_from_config(config, store)?,
             limiter: LoginLimiter::new(&config.login_rate_limit),
@@ -63,23 +64,21 @@ impl Auth {
 fn policy_from_config(
     config: &Config,
     store: Arc<dyn Store>,
-) -> Result<Arc<dyn AuthPolicy>, String> {
+) -> Result<Arc<dyn AuthPolicy>, ConfigError> {
     match config.auth_policy {
         AuthPolicyName::Local => Ok(Arc::new(local::LocalPolicy::new(store))),
         AuthPolicyName::System => Ok(Arc::new(system::SystemPolicy::new(
             store,
             &config.pam_service,
         ))),
-        AuthPolicyName::Ldap => Ok(Arc::new(ldap::LdapPolicy::from_config(
-            config, store,
-        )?)),
+        AuthPolicyName::Ldap => Ok(Arc::new(ldap::LdapPolicy::from_config(config, store)?)),
         AuthPolicyName::Fake if config.allow_fake_auth => {
             Ok(Arc::new(fake::FakePolicy::new(store)))
         }
-        AuthPolicyName::Fake => Err(
-            "auth_policy: fake authentication accepts any password: also set allow_fake_auth: true (tests only)"
-                .into(),
-        ),
+        AuthPolicyName::Fake => Err(ConfigError::new(
+            "auth_policy",
+            "fake authentication accepts any password: also set allow_fake_auth: true (tests only)",
+        )),
     }
 }
 

@@ -8,7 +8,8 @@
 //! that is [`super::guest`]'s job.
 
 use super::policy::AuthError;
-use god_core::config::Config;
+use god_core::config::{Config, GuestSettings};
+use god_core::ConfigError;
 use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
 use openidconnect::reqwest;
 use openidconnect::{
@@ -58,6 +59,8 @@ struct Pending {
 
 /// The configured provider and the logins in progress.
 pub struct OidcLogin {
+    /// Guests' settings: who they run as, their homes, the provider.
+    pub guests: GuestSettings,
     issuer: IssuerUrl,
     client_id: ClientId,
     client_secret: Option<ClientSecret>,
@@ -69,30 +72,35 @@ pub struct OidcLogin {
 
 impl OidcLogin {
     /// The provider of `oidc`, when `guest_allow` is on.
-    pub fn from_config(config: &Config) -> Result<Option<OidcLogin>, String> {
-        if !config.guest_allow {
-            return Ok(None);
+    pub fn from_config(config: &Config) -> Result<Option<OidcLogin>, ConfigError> {
+        match config.guest_settings()? {
+            Some(guests) => Ok(Some(OidcLogin::new(guests)?)),
+            None => Ok(None),
         }
-        let o = &config.oidc;
-        let issuer = IssuerUrl::new(o.issuer.clone().unwrap_or_default())
-            .map_err(|e| format!("oidc.issuer: {e}"))?;
-        let redirect = RedirectUrl::new(o.redirect_url.clone().unwrap_or_default())
-            .map_err(|e| format!("oidc.redirect_url: {e}"))?;
+    }
+
+    fn new(guests: GuestSettings) -> Result<OidcLogin, ConfigError> {
+        let o = &guests.oidc;
+        let issuer = IssuerUrl::new(o.issuer.clone())
+            .map_err(|e| ConfigError::new("oidc.issuer", e.to_string()))?;
+        let redirect = RedirectUrl::new(o.redirect_url.clone())
+            .map_err(|e| ConfigError::new("oidc.redirect_url", e.to_string()))?;
         let http = reqwest::Client::builder()
             // The provider's answers are never followed: a redirect here would be an attack.
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs_f64(o.timeout))
+            .timeout(Duration::from_secs_f64(o.timeout_secs))
             .build()
-            .map_err(|e| format!("oidc: HTTP client: {e}"))?;
-        Ok(Some(OidcLogin {
+            .map_err(|e| ConfigError::new("oidc", format!("HTTP client: {e}")))?;
+        Ok(OidcLogin {
             issuer,
-            client_id: ClientId::new(o.client_id.clone().unwrap_or_default()),
+            client_id: ClientId::new(o.client_id.clone()),
             client_secret: o.client_secret.clone().map(ClientSecret::new),
             redirect,
             http,
             metadata: tokio::sync::Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
-        }))
+            guests,
+        })
     }
 
     async fn metadata(&self) -> Result<CoreProviderMetadata, AuthError> {

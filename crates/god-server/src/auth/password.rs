@@ -1,6 +1,7 @@
 //! Local passwords: argon2id hashes in PHC strings (`$argon2id$v=19$...`), the length rule, and
 //! the rules `POST /api/1.0/user/<login>/password` applies.
 
+use super::AuthError;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 
@@ -9,30 +10,42 @@ pub const MIN_LEN: usize = 8;
 /// Longest password accepted (characters).
 pub const MAX_LEN: usize = 1024;
 
-/// Does `password` follow the rules? `Err` says why, for the user.
-pub fn check_rules(password: &str) -> Result<(), String> {
+/// A rule a new password breaks; the message is for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRule {
+    #[error("password too short: at least {min} characters, got {got}")]
+    TooShort { min: usize, got: usize },
+    #[error("password too long: at most {max} characters")]
+    TooLong { max: usize },
+    #[error("password must not contain NUL characters")]
+    Nul,
+}
+
+/// Does `password` follow the rules? `Err` says which it breaks.
+pub fn check_rules(password: &str) -> Result<(), PasswordRule> {
     let n = password.chars().count();
     if n < MIN_LEN {
-        return Err(format!(
-            "password too short: at least {MIN_LEN} characters, got {n}"
-        ));
+        return Err(PasswordRule::TooShort {
+            min: MIN_LEN,
+            got: n,
+        });
     }
     if n > MAX_LEN {
-        return Err(format!("password too long: at most {MAX_LEN} characters"));
+        return Err(PasswordRule::TooLong { max: MAX_LEN });
     }
     if password.contains('\0') {
-        return Err("password must not contain NUL characters".into());
+        return Err(PasswordRule::Nul);
     }
     Ok(())
 }
 
 /// Hash with argon2id (default parameters: 19 MiB, 2 passes) and a random salt. CPU-heavy:
 /// call from a blocking thread.
-pub fn hash(password: &str) -> Result<String, String> {
+pub fn hash(password: &str) -> Result<String, AuthError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| format!("hashing the password: {e}"))
+        .map_err(|e| AuthError::Hashing(e.to_string()))
 }
 
 /// Check `password` against a PHC string; a malformed hash never matches. CPU-heavy.
@@ -52,11 +65,11 @@ pub fn dummy_verify(password: &str) {
 }
 
 /// `hash` on a blocking thread.
-pub async fn hash_blocking(password: &str) -> Result<String, String> {
+pub async fn hash_blocking(password: &str) -> Result<String, AuthError> {
     let pw = password.to_string();
     tokio::task::spawn_blocking(move || hash(&pw))
         .await
-        .map_err(|e| format!("hashing the password: {e}"))?
+        .map_err(|e| AuthError::Hashing(e.to_string()))?
 }
 
 /// `verify` on a blocking thread (`None` hash: the dummy, always false).
@@ -76,6 +89,7 @@ pub async fn verify_blocking(password: &str, phc: Option<String>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ApiError;
 
     #[test]
     fn argon2id_hashes_verify_and_are_salted() {
@@ -88,11 +102,49 @@ mod tests {
     }
 
     #[test]
-    fn length_rules() {
-        assert!(check_rules("1234567").is_err());
-        assert!(check_rules("12345678").is_ok());
-        assert!(check_rules("ééééééé").is_err(), "characters, not bytes");
-        assert!(check_rules(&"x".repeat(MAX_LEN + 1)).is_err());
-        assert!(check_rules("abcdefgh\0").is_err());
+    fn rules_say_which_is_broken() {
+        let long = "x".repeat(MAX_LEN + 1);
+        let cases = [
+            ("1234567", Err(PasswordRule::TooShort { min: 8, got: 7 })),
+            ("12345678", Ok(())),
+            ("ééééééé", Err(PasswordRule::TooShort { min: 8, got: 7 })),
+            (long.as_str(), Err(PasswordRule::TooLong { max: MAX_LEN })),
+            ("abcdefgh\0", Err(PasswordRule::Nul)),
+        ];
+        for (pw, want) in cases {
+            assert_eq!(check_rules(pw), want, "{pw:?}");
+        }
+        assert_eq!(
+            PasswordRule::TooShort { min: 8, got: 5 }.to_string(),
+            "password too short: at least 8 characters, got 5"
+        );
+    }
+
+    /// A broken rule is the user's to fix: 400 naming `password`, saying which rule. A hashing
+    /// failure is the server's: 500, and nothing of it in the answer.
+    #[test]
+    fn password_errors_answer_by_kind() {
+        use axum::http::StatusCode;
+        let rule = ApiError::from(crate::ServerError::from(AuthError::PasswordRule(
+            PasswordRule::TooShort { min: 8, got: 5 },
+        )));
+        assert_eq!(
+            (rule.status, rule.field.as_deref(), rule.error.as_str()),
+            (
+                StatusCode::BAD_REQUEST,
+                Some("password"),
+                "password too short: at least 8 characters, got 5"
+            )
+        );
+        let hashing = ApiError::from(crate::ServerError::from(AuthError::Hashing(
+            "salt string too short at /src/argon2".into(),
+        )));
+        assert_eq!(hashing.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(hashing.field, None);
+        assert!(
+            !hashing.error.contains("salt") && !hashing.error.contains("argon2"),
+            "{}",
+            hashing.error
+        );
     }
 }

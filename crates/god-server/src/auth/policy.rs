@@ -5,7 +5,7 @@ use super::{hash_apikey, same_hash};
 use crate::error::ApiError;
 use async_trait::async_trait;
 use god_core::Task;
-use god_store::{Store, UserRecord};
+use god_store::{Store, StoreError, UserRecord};
 use std::sync::Arc;
 
 /// Who a login is, as the policy's directory says (reference 5.1: `{id, uidNumber, gidNumber,
@@ -34,8 +34,9 @@ impl DirectoryUser {
     }
 }
 
-/// A credential that could not be checked (as opposed to a wrong one, which is `Ok(None)`).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// A credential that could not be checked (as opposed to a wrong one, which is `Ok(None)`), or
+/// a password that could not be set.
+#[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// This policy cannot check this kind of credential on this server (e.g. no PAM).
     #[error("{0}")]
@@ -43,6 +44,15 @@ pub enum AuthError {
     /// The directory behind the policy is unreachable or misbehaves (network, TLS, search base).
     #[error("{0}")]
     Unavailable(String),
+    /// A new password breaks a rule: the user's to fix.
+    #[error(transparent)]
+    PasswordRule(#[from] super::password::PasswordRule),
+    /// Hashing a password failed: the server's trouble (the detail is for its log).
+    #[error("hashing the password: {0}")]
+    Hashing(String),
+    /// Our own user database failed (the detail is for the server's log).
+    #[error("user database: {0}")]
+    Store(#[from] StoreError),
 }
 
 impl From<AuthError> for ApiError {
@@ -53,13 +63,26 @@ impl From<AuthError> for ApiError {
                 tracing::warn!("authentication: {m}");
                 ApiError::unavailable(format!("cannot check credentials now: {m}"))
             }
+            AuthError::PasswordRule(rule) => {
+                ApiError::bad_request(rule.to_string()).field("password")
+            }
+            AuthError::Store(e @ (StoreError::UserNotFound(_) | StoreError::UserExists(_))) => {
+                e.into()
+            }
+            AuthError::Store(e) => {
+                tracing::warn!("authentication: user database: {e}");
+                ApiError::unavailable(
+                    "cannot check credentials now: the user database is unavailable; try again later",
+                )
+            }
+            e @ AuthError::Hashing(_) => {
+                tracing::error!("{e}");
+                ApiError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "the password could not be set; try again later",
+                )
+            }
         }
-    }
-}
-
-impl From<god_store::StoreError> for AuthError {
-    fn from(e: god_store::StoreError) -> Self {
-        AuthError::Unavailable(format!("user database: {e}"))
     }
 }
 
@@ -116,5 +139,62 @@ pub trait AuthPolicy: Send + Sync {
     /// Are passwords ours to set (`POST /api/1.0/user/<login>/password`)?
     fn manages_passwords(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    /// Each kind of failure answers with its status; what only the server should know (a
+    /// database path, a hashing detail) stays out of the answer.
+    #[test]
+    fn auth_errors_answer_by_kind() {
+        let cases = [
+            (
+                AuthError::NotSupported("no PAM here".into()),
+                StatusCode::UNAUTHORIZED,
+                None,
+            ),
+            (
+                AuthError::Unavailable("LDAP server x: refused".into()),
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+            ),
+            (
+                AuthError::Store(StoreError::Open {
+                    path: "/srv/secret/god.db".into(),
+                    detail: "disk I/O error".into(),
+                }),
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+            ),
+            (
+                AuthError::Store(StoreError::UserNotFound("ann".into())),
+                StatusCode::NOT_FOUND,
+                None,
+            ),
+            (
+                AuthError::PasswordRule(super::super::password::PasswordRule::Nul),
+                StatusCode::BAD_REQUEST,
+                Some("password"),
+            ),
+            (
+                AuthError::Hashing("/srv/secret: salt".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+            ),
+        ];
+        for (e, status, field) in cases {
+            let said = e.to_string();
+            let api = ApiError::from(e);
+            assert_eq!(
+                (api.status, api.field.as_deref()),
+                (status, field),
+                "{said}"
+            );
+            assert!(!api.error.contains("/srv/secret"), "{said}: {}", api.error);
+        }
     }
 }

@@ -12,11 +12,13 @@ mod snapshot;
 use crate::state::LoopState;
 use crate::ServerError;
 use futures_util::stream::{self, StreamExt};
-use god_core::schedule::{pass as plan, PassConfig, Policy, Weights};
+use god_core::node::NodeView;
+use god_core::roles::SchedulerEvent;
+use god_core::schedule::{pass as plan, reason_to_write, PassConfig, Policy, ReasonKind, Weights};
 use god_core::transition::Event;
 use god_core::{launch, JobId, Primary, Task};
 use god_exec::{jobdir, Capacity, ExecError};
-use god_store::PendingRow;
+use god_store::{PendingRow, WaitReason};
 use rand::Rng;
 use snapshot::{Inputs, NodeInfo};
 use std::collections::HashMap;
@@ -34,33 +36,27 @@ const ARRAY_WINDOW: u64 = 1000;
 /// Shortest time between the starts of two passes when wake-ups come quickly.
 const MIN_PASS_INTERVAL: Duration = Duration::from_millis(20);
 
-/// How often reasons whose only change is a figure are written again.
-const REASON_REFRESH: Duration = Duration::from_secs(10);
+/// How often reasons of the same kind whose text changed (a figure moved) are written again.
+pub const REASON_REFRESH: Duration = Duration::from_secs(10);
 
-/// When reasons were last refreshed in full.
+/// When reasons were last refreshed in full, on the loops' clock (seconds since the epoch).
 #[derive(Default)]
 pub struct ReasonClock {
-    last: Option<tokio::time::Instant>,
+    last: Option<f64>,
 }
 
 impl ReasonClock {
-    fn due(&mut self) -> bool {
-        let due = self.last.is_none_or(|t| t.elapsed() >= REASON_REFRESH);
+    /// Whether a full refresh is due at `now` (it then counts as done). A clock that went back
+    /// makes it due.
+    fn due(&mut self, now: f64) -> bool {
+        let due = self
+            .last
+            .is_none_or(|t| now < t || now - t >= REASON_REFRESH.as_secs_f64());
         if due {
-            self.last = Some(tokio::time::Instant::now());
+            self.last = Some(now);
         }
         due
     }
-}
-
-/// Two reasons of the same kind: equal once their numbers are taken out.
-fn same_kind(a: &str, b: &str) -> bool {
-    let strip = |s: &str| {
-        s.chars()
-            .filter(|c| !c.is_ascii_digit() && *c != '.')
-            .collect::<String>()
-    };
-    strip(a) == strip(b)
 }
 
 /// How long the executor's capacity is trusted before asking again (asking the Docker Engine
@@ -71,19 +67,68 @@ const CAPACITY_TTL: Duration = Duration::from_secs(15);
 #[derive(Default)]
 pub struct CapacityCache {
     cached: Option<(tokio::time::Instant, Capacity)>,
+    /// The node views this scheduler last published.
+    published: Option<Vec<NodeView>>,
 }
 
 impl CapacityCache {
-    async fn get(&mut self, state: &LoopState) -> Result<Capacity, ServerError> {
+    /// Ask the executor afresh at the next pass (what was published is kept).
+    pub fn expire(&mut self) {
+        self.cached = None;
+    }
+
+    /// The capacity, asked afresh when the cached answer is too old; what changed is published
+    /// into the store as node views (for processes that never talk to the engines).
+    pub(crate) async fn get(&mut self, state: &LoopState) -> Result<Capacity, ServerError> {
         if let Some((at, cap)) = self.cached {
             if at.elapsed() < CAPACITY_TTL {
                 return Ok(cap);
             }
         }
-        let cap = state.exec.capacity().await?;
+        let asked = state.exec.capacity().await;
+        let views = node_views(
+            &state.config,
+            asked.as_ref().ok(),
+            self.published.as_deref(),
+        );
+        if self.published.as_ref() != Some(&views) {
+            state.store.publish_nodes(&views, state.clock.now()).await?;
+            self.published = Some(views);
+        }
+        let cap = asked?;
         self.cached = Some((tokio::time::Instant::now(), cap));
         Ok(cap)
     }
+}
+
+/// The node views to publish: the executor's node as it answered, or the ones last published
+/// marked unavailable when it did not answer.
+fn node_views(
+    config: &god_core::config::Config,
+    answered: Option<&Capacity>,
+    last: Option<&[NodeView]>,
+) -> Vec<NodeView> {
+    let Some(cap) = answered else {
+        let mut nodes = last.map(<[NodeView]>::to_vec).unwrap_or_default();
+        for n in &mut nodes {
+            n.available = false;
+        }
+        return nodes;
+    };
+    let executor = config.executors.runs().kind;
+    vec![NodeView {
+        name: cap.node.to_string(),
+        executor: executor.as_str().to_string(),
+        cpus: cap.cpus,
+        ram: cap.ram,
+        gpus: 0,
+        labels: config
+            .node_labels
+            .iter()
+            .map(|(k, v)| format!("{k}=={v}"))
+            .collect(),
+        available: true,
+    }]
 }
 
 pub async fn run(state: LoopState) {
@@ -156,6 +201,12 @@ pub async fn pass(
     fill_arrays(state).await?;
     let pending = state.store.pending(0).await?;
     if pending.is_empty() {
+        // Nothing to place, but the published node views stay current for the API (the
+        // executor is asked at most every CAPACITY_TTL).
+        match capacity.get(state).await {
+            Ok(_) | Err(ServerError::Exec(ExecError::Unavailable(_))) => {}
+            Err(e) => tracing::warn!("asking the executor's capacity: {e}"),
+        }
         return Ok(0);
     }
     let t = state.clock.now();
@@ -165,10 +216,17 @@ pub async fn pass(
         Ok(_) => return Ok(0),
         Err(ServerError::Exec(ExecError::Unavailable(why))) => {
             let reason = format!("waiting for the executor: {why}");
-            let changed: Vec<(JobId, String)> = pending
+            let changed: Vec<WaitReason> = pending
                 .iter()
-                .filter(|p| p.reason.as_deref() != Some(reason.as_str()))
-                .map(|p| (p.id, reason.clone()))
+                .filter(|p| {
+                    p.reason_kind != Some(ReasonKind::Executor)
+                        || p.reason.as_deref() != Some(reason.as_str())
+                })
+                .map(|p| WaitReason {
+                    id: p.id,
+                    kind: ReasonKind::Executor,
+                    text: reason.clone(),
+                })
                 .collect();
             state.store.set_reasons(&changed).await?;
             return Ok(0);
@@ -235,18 +293,26 @@ pub async fn pass(
 
     // Reasons: write those whose kind changed at once; those whose figures only moved
     // ("behind 120 jobs" → "behind 118 jobs") at most every REASON_REFRESH.
-    let refresh = reasons.due();
-    let current: HashMap<JobId, Option<&String>> =
-        pending.iter().map(|p| (p.id, p.reason.as_ref())).collect();
-    let mut changed: Vec<(JobId, String)> = Vec::new();
-    for (id, why) in &decision.waiting {
-        let why = why.to_string();
-        let old = current.get(id).copied().flatten();
-        let differs = old != Some(&why);
-        if differs && (refresh || old.is_none_or(|o| !same_kind(o, &why))) {
-            changed.push((*id, why));
-        }
-    }
+    let refresh = reasons.due(t);
+    let stored: HashMap<JobId, &PendingRow> = pending.iter().map(|p| (p.id, p)).collect();
+    let changed: Vec<WaitReason> = decision
+        .waiting
+        .iter()
+        .filter_map(|(id, why)| {
+            let row = stored.get(id);
+            let text = reason_to_write(
+                row.and_then(|p| p.reason_kind),
+                row.and_then(|p| p.reason.as_deref()),
+                why,
+                refresh,
+            )?;
+            Some(WaitReason {
+                id: *id,
+                kind: why.kind(),
+                text,
+            })
+        })
+        .collect();
     state.store.set_reasons(&changed).await?;
 
     if !decision.doomed.is_empty() {
@@ -256,9 +322,10 @@ pub async fn pass(
             .map(|(id, why)| {
                 (
                     *id,
-                    Event::DependencyFailed {
+                    SchedulerEvent::DependencyFailed {
                         reason: why.to_string(),
-                    },
+                    }
+                    .into(),
                 )
             })
             .collect();
@@ -323,11 +390,12 @@ async fn dispatch(state: &LoopState, jobs: &[(JobId, String)]) -> Result<(), Ser
         .map(|(id, node)| {
             (
                 *id,
-                Event::Dispatch {
+                SchedulerEvent::Dispatch {
                     node: node.clone(),
                     container_name: launch::container_name(&state.server_id, *id, &nonce()),
                     shared_dir: shared_dir.clone(),
-                },
+                }
+                .into(),
             )
         })
         .collect();
@@ -352,7 +420,7 @@ async fn dispatch(state: &LoopState, jobs: &[(JobId, String)]) -> Result<(), Ser
     let outcomes: Vec<(JobId, Event)> = started
         .into_iter()
         .map(|(id, s)| match s {
-            Started::Yes(e) | Started::No(e) | Started::EngineTrouble(e) => (id, e),
+            Started::Yes(e) | Started::No(e) | Started::EngineTrouble(e) => (id, e.into()),
         })
         .collect();
     let t_started = clock.elapsed();
@@ -378,23 +446,22 @@ async fn dispatch(state: &LoopState, jobs: &[(JobId, String)]) -> Result<(), Ser
 
 /// How one start went, and the event to record.
 enum Started {
-    Yes(Event),
+    Yes(SchedulerEvent),
     /// Refused, rejected or ended: someone else may take its place now.
-    No(Event),
+    No(SchedulerEvent),
     /// The engine is unavailable: back to the queue until the next tick.
-    EngineTrouble(Event),
+    EngineTrouble(SchedulerEvent),
 }
 
 /// Write the job directory and start the container.
 async fn start(state: &LoopState, task: Task) -> Started {
     if !state.auth.policy.can_run(&task).await {
-        return Started::No(Event::Finished {
+        return Started::No(SchedulerEvent::StartFailed {
             exit_code: START_FAILED_EXIT_CODE,
-            reason: Some(format!(
+            reason: format!(
                 "the {} authentication policy does not let this job run",
                 state.auth.policy.name()
-            )),
-            duration: Some(0.0),
+            ),
         });
     }
     let shared = state.paths.shared_dir.clone();
@@ -421,27 +488,26 @@ async fn start(state: &LoopState, task: Task) -> Started {
             for p in state.plugins.iter() {
                 p.started(&task);
             }
-            Started::Yes(Event::Started { container_id })
+            Started::Yes(SchedulerEvent::Started { container_id })
         }
         Err(e) => {
             if let Some(name) = &task.container.name {
                 let _ = state.exec.remove(name).await;
             }
             match e {
-                ExecError::Rejected(reason) => Started::No(Event::DispatchRejected { reason }),
+                ExecError::Rejected(reason) => Started::No(SchedulerEvent::Rejected { reason }),
                 ExecError::Unavailable(reason) => {
                     tracing::warn!(
                         "job {}: could not start, back to the queue: {reason}",
                         task.id
                     );
-                    Started::EngineTrouble(Event::DispatchRejected { reason })
+                    Started::EngineTrouble(SchedulerEvent::Rejected { reason })
                 }
                 e => {
                     tracing::info!("job {}: the engine refused it: {e}", task.id);
-                    Started::No(Event::Finished {
+                    Started::No(SchedulerEvent::StartFailed {
                         exit_code: START_FAILED_EXIT_CODE,
-                        reason: Some(e.to_string()),
-                        duration: Some(0.0),
+                        reason: e.to_string(),
                     })
                 }
             }

@@ -147,8 +147,10 @@ impl Batch {
                 }));
             }
             sqlx::query(
+                // A transition's reason is not the scheduler's: its kind is cleared.
                 "UPDATE jobs SET state = j.value ->> 'state', secondary = j.value ->> 'secondary',
                      date_over = j.value ->> 'date_over', doc = j.value ->> 'doc',
+                     reason_kind = NULL,
                      archive_requested = CASE WHEN j.value ->> 'state' = 'over'
                                               THEN archive_requested ELSE 0 END
                  FROM json_each(?) AS j WHERE jobs.id = j.value ->> 'id'",

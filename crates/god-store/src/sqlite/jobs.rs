@@ -2,8 +2,9 @@
 
 use super::batch::Batch;
 use super::{doc_of, events, push_ids, task_of, SqliteStore, BEGIN};
-use crate::{ArrayFill, JobQuery, JobStore, PendingRow, StoreError};
+use crate::{ArrayFill, JobQuery, JobStore, PendingRow, StoreError, WaitReason};
 use async_trait::async_trait;
+use god_core::schedule::ReasonKind;
 use god_core::transition::{apply, Event};
 use god_core::{array, deps, JobId, Primary, Task};
 use sqlx::sqlite::SqliteRow;
@@ -30,7 +31,7 @@ async fn load(conn: &mut SqliteConnection, id: JobId) -> Result<Task, StoreError
 
 async fn save(conn: &mut SqliteConnection, task: &Task) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE jobs SET state = ?, secondary = ?, date_over = ?, doc = ?,
+        "UPDATE jobs SET state = ?, secondary = ?, date_over = ?, doc = ?, reason_kind = NULL,
              archive_requested = CASE WHEN ? = 'over' THEN archive_requested ELSE 0 END
          WHERE id = ?",
     )
@@ -191,7 +192,7 @@ impl JobStore for SqliteStore {
     async fn pending(&self, limit: u64) -> Result<Vec<PendingRow>, StoreError> {
         let limit = if limit == 0 { -1 } else { limit as i64 };
         let rows = sqlx::query(
-            "SELECT id, user_id, project, cpu, ram, deps, submitted,
+            "SELECT id, user_id, project, cpu, ram, deps, submitted, reason_kind,
                     json_extract(doc, '$.status.reason', '$.requirements.gpus',
                                  '$.requirements.label', '$.requirements.maxlifespan') AS extra
              FROM jobs WHERE state = 'pending' AND array_total = 0 ORDER BY id LIMIT ?",
@@ -215,6 +216,9 @@ impl JobStore for SqliteStore {
                     deps: r.try_get("deps")?,
                     date: r.try_get("submitted")?,
                     reason: extra[0].as_str().map(String::from),
+                    reason_kind: r
+                        .try_get::<Option<&str>, _>("reason_kind")?
+                        .and_then(ReasonKind::parse),
                     gpus: extra[1].as_u64().unwrap_or(0) as u32,
                     labels: extra[2]
                         .as_array()
@@ -245,13 +249,13 @@ impl JobStore for SqliteStore {
         Ok(n.max(0) as u64)
     }
 
-    async fn set_reasons(&self, reasons: &[(JobId, String)]) -> Result<(), StoreError> {
+    async fn set_reasons(&self, reasons: &[WaitReason]) -> Result<(), StoreError> {
         if reasons.is_empty() {
             return Ok(());
         }
         let rows: Vec<serde_json::Value> = reasons
             .iter()
-            .map(|(id, r)| serde_json::json!({"id": id.0, "reason": r}))
+            .map(|r| serde_json::json!({"id": r.id.0, "reason": r.text, "kind": r.kind.as_str()}))
             .collect();
         let mut tx = self.write.begin_with(BEGIN).await?;
         sqlx::query(
@@ -259,13 +263,15 @@ impl JobStore for SqliteStore {
             // its id (a `state = ...` term made SQLite scan every pending job per batch row).
             "UPDATE jobs SET doc = CASE WHEN state = 'pending'
                                    THEN json_set(doc, '$.status.reason', j.value ->> 'reason')
-                                   ELSE doc END
+                                   ELSE doc END,
+                             reason_kind = CASE WHEN state = 'pending'
+                                           THEN j.value ->> 'kind' ELSE reason_kind END
              FROM json_each(?) AS j WHERE jobs.id = j.value ->> 'id'",
         )
         .bind(serde_json::Value::from(rows).to_string())
         .execute(&mut *tx)
         .await?;
-        let ids: Vec<JobId> = reasons.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<JobId> = reasons.iter().map(|r| r.id).collect();
         let last = events::jobs_changed(&mut tx, &ids).await?;
         tx.commit().await?;
         self.published(last);

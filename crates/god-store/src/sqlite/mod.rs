@@ -8,6 +8,7 @@ mod accounts;
 mod batch;
 mod events;
 mod jobs;
+mod nodes;
 
 use crate::StoreError;
 use god_core::{JobId, Task};

@@ -1,5 +1,6 @@
 use super::*;
-use crate::{AccountStore, ChangeKind, ChangeLog, JobQuery, JobStore};
+use crate::{AccountStore, ChangeKind, ChangeLog, JobQuery, JobStore, WaitReason};
+use god_core::schedule::ReasonKind;
 use god_core::testing::TaskBuilder;
 use god_core::transition::Event;
 use god_core::{Primary, Secondary};
@@ -57,6 +58,83 @@ async fn ids_increase_and_transitions_persist() {
     assert_eq!(s.list_jobs(&q).await.unwrap().len(), 1);
     assert_eq!(s.count_pending(Some("b")).await.unwrap(), 1);
     assert_eq!(s.count_pending(Some("a")).await.unwrap(), 0);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn wait(id: JobId, kind: ReasonKind, text: &str) -> WaitReason {
+    WaitReason {
+        id,
+        kind,
+        text: text.into(),
+    }
+}
+
+/// The scheduler's reasons are stored with their kind, pending jobs only; a transition's
+/// reason is not the scheduler's, so any transition clears the kind.
+#[tokio::test]
+async fn reasons_are_stored_with_their_kind_until_a_transition() {
+    let (s, dir) = store().await;
+    let ids = s.insert_jobs(&[job("a"), job("b")]).await.unwrap();
+    let kinds = |rows: Vec<crate::PendingRow>| -> Vec<(JobId, Option<String>, Option<ReasonKind>)> {
+        rows.into_iter()
+            .map(|p| (p.id, p.reason, p.reason_kind))
+            .collect()
+    };
+    assert_eq!(
+        kinds(s.pending(0).await.unwrap()),
+        vec![(ids[0], None, None), (ids[1], None, None)]
+    );
+    s.transition(ids[0], &dispatch(), 10.0).await.unwrap();
+    let quota = ReasonKind::Quota(
+        god_core::schedule::Scope::User,
+        god_core::schedule::Limit::Cpu,
+    );
+    s.set_reasons(&[
+        wait(ids[0], ReasonKind::Behind, "not pending: left alone"),
+        wait(ids[1], quota, "user cpu quota 8 reached: 8 in use"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        kinds(s.pending(0).await.unwrap()),
+        vec![(
+            ids[1],
+            Some("user cpu quota 8 reached: 8 in use".into()),
+            Some(quota)
+        )]
+    );
+    let running = s.get_job(ids[0]).await.unwrap().unwrap();
+    assert_eq!(
+        running.status.reason, None,
+        "a running job's reason is not set"
+    );
+    // Back to the queue with the engine's reason: no kind (the scheduler's comes next pass).
+    s.transition(
+        ids[0],
+        &Event::DispatchRejected {
+            reason: "busy".into(),
+        },
+        11.0,
+    )
+    .await
+    .unwrap();
+    s.transition(ids[1], &dispatch(), 12.0).await.unwrap();
+    s.transition(
+        ids[1],
+        &Event::DispatchRejected {
+            reason: "full".into(),
+        },
+        13.0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        kinds(s.pending(0).await.unwrap()),
+        vec![
+            (ids[0], Some("busy".into()), None),
+            (ids[1], Some("full".into()), None)
+        ]
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -280,7 +358,9 @@ async fn the_change_log_records_every_change_in_order() {
     let ids = s.insert_jobs(&[job("a"), job("b")]).await.unwrap();
     assert!(follower.has_changed().unwrap(), "told of the new jobs");
     s.transition(ids[0], &dispatch(), 10.0).await.unwrap();
-    s.set_reasons(&[(ids[1], "waiting".into())]).await.unwrap();
+    s.set_reasons(&[wait(ids[1], ReasonKind::Resources, "waiting")])
+        .await
+        .unwrap();
     s.transition(ids[0], &finished(3), 11.0).await.unwrap();
     s.delete_job(ids[0]).await.unwrap();
     let user = crate::UserRecord {
@@ -333,4 +413,30 @@ async fn the_change_log_records_every_change_in_order() {
     assert_eq!(s.trim_changes(3).await.unwrap(), 5);
     assert_eq!(s.changes_since(0, 100).await.unwrap()[0].id, log[5].id);
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn node_views_are_replaced_as_a_whole_and_say_when() {
+    use crate::NodeStore;
+    use god_core::node::NodeView;
+    let (s, dir) = store().await;
+    assert_eq!(s.node_views().await.unwrap().published, None);
+    let node = |name: &str, gpus| NodeView {
+        name: name.into(),
+        executor: "docker".into(),
+        cpus: 8.0,
+        ram: 16.0,
+        gpus,
+        labels: vec!["storage==ssd".into()],
+        available: true,
+    };
+    s.publish_nodes(&[node("a", 0), node("b", 2)], 10.0)
+        .await
+        .unwrap();
+    s.publish_nodes(&[node("b", 4)], 20.0).await.unwrap();
+    let views = s.node_views().await.unwrap();
+    assert_eq!(views.published, Some(20.0));
+    assert_eq!(views.nodes, vec![node("b", 4)]);
+    assert_eq!(views.max_gpus(), Some(4));
+    std::fs::remove_dir_all(dir).unwrap();
 }

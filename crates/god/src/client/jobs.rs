@@ -1,311 +1,13 @@
-//! Job commands: `list`, `show`, the requests on running jobs (`kill`, `suspend`, `resume`,
-//! `reschedule`) and `archive`.
+//! Job commands: `show`, the requests on running jobs (`kill`, `suspend`, `resume`,
+//! `reschedule`), `update` and `archive`. `god list` is in `list.rs`.
 
 use super::http::{self, Api};
-use super::output::{
-    emit, emit_line, format_duration, format_gb, format_time, print_json, truncate, Job, Table,
-};
+use super::list::{array_field, array_spec, parent_of};
+use super::output::{emit, emit_line, format_duration, format_gb, format_time, print_json, Job};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use reqwest::Method;
 use serde_json::Value;
-
-#[derive(Args)]
-pub struct ListArgs {
-    /// Finished jobs (over or archived), newest first, instead of active ones
-    #[arg(long)]
-    over: bool,
-    /// Everybody's jobs (administrators)
-    #[arg(long)]
-    all: bool,
-    /// With --over: how many jobs at most (array tasks count as jobs)
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    limit: u64,
-    /// List each task of a job array under its parent (by default an array is one line, with
-    /// how many of its tasks are in each state)
-    #[arg(long)]
-    expand: bool,
-    /// Print the server's JSON (a list of task documents)
-    #[arg(long)]
-    json: bool,
-}
-
-/// The API path that lists what `god list` was asked for.
-pub fn list_path(over: bool, all: bool, limit: u64) -> (Method, String) {
-    match (over, all) {
-        (false, false) => (Method::GET, "/api/1.0/task/active".into()),
-        (false, true) => (Method::GET, "/api/1.0/task/active/all".into()),
-        (true, false) => (Method::POST, format!("/api/1.0/task/over/0/{limit}")),
-        (true, true) => (Method::POST, format!("/api/1.0/task/over/all/0/{limit}")),
-    }
-}
-
-/// How many tasks of an array are in each state.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ArrayCounts {
-    /// `(primary state, count)`, in first-seen order; see [`ArrayCounts::summary`] for the
-    /// order shown.
-    pub states: Vec<(String, u64)>,
-    /// Tasks over with a non-zero exit code (or never run), from the parent.
-    pub failed: u64,
-}
-
-impl ArrayCounts {
-    fn add(&mut self, state: &str, n: u64) {
-        if n == 0 {
-            return;
-        }
-        match self.states.iter_mut().find(|(s, _)| s == state) {
-            Some((_, c)) => *c += n,
-            None => self.states.push((state.to_string(), n)),
-        }
-    }
-
-    pub fn get(&self, state: &str) -> u64 {
-        self.states
-            .iter()
-            .find(|(s, _)| s == state)
-            .map(|(_, c)| *c)
-            .unwrap_or(0)
-    }
-
-    /// `12 running, 300 pending, 688 over (3 failed)`.
-    pub fn summary(&self) -> String {
-        const ORDER: [&str; 4] = ["running", "pending", "over", "archived"];
-        let mut parts: Vec<String> = ORDER
-            .iter()
-            .map(|s| (*s, self.get(s)))
-            .filter(|(_, n)| *n > 0)
-            .map(|(s, n)| format!("{n} {s}"))
-            .collect();
-        parts.extend(
-            self.states
-                .iter()
-                .filter(|(s, n)| *n > 0 && !ORDER.contains(&s.as_str()))
-                .map(|(s, n)| format!("{n} {s}")),
-        );
-        let mut text = if parts.is_empty() {
-            "no tasks".to_string()
-        } else {
-            parts.join(", ")
-        };
-        if self.failed > 0 {
-            text.push_str(&format!(" ({} failed)", self.failed));
-        }
-        text
-    }
-}
-
-/// What the parent of an array says about its tasks (`requirements.array`).
-fn array_field(parent: &Value, key: &str) -> u64 {
-    parent
-        .pointer(&format!("/requirements/array/{key}"))
-        .and_then(Value::as_u64)
-        .unwrap_or(0)
-}
-
-/// The array spec of a parent (`requirements.array.values`), if it is one.
-pub fn array_spec(v: &Value) -> Option<&str> {
-    v.pointer("/requirements/array/values")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-}
-
-/// The parent of an array task, if it is one.
-pub fn parent_of(v: &Value) -> Option<u64> {
-    v.get("parent_task_id").and_then(Value::as_u64)
-}
-
-/// Count an array's tasks: those in the listing by `status.primary`; the parent's count of
-/// tasks over that the listing does not show (an active listing holds no finished tasks) as
-/// over; the tasks not created yet (`nb_tasks - nb_tasks_created`) as pending.
-pub fn array_counts(parent: Option<&Value>, children: &[&Value]) -> ArrayCounts {
-    let mut c = ArrayCounts::default();
-    for child in children {
-        c.add(Job(child).primary(), 1);
-    }
-    let Some(p) = parent else {
-        return c;
-    };
-    let finished = c.get("over") + c.get("archived");
-    let over_elsewhere = array_field(p, "nb_tasks_over").saturating_sub(finished);
-    c.add("over", over_elsewhere);
-    let accounted =
-        (children.len() as u64 + over_elsewhere).max(array_field(p, "nb_tasks_created"));
-    c.add(
-        "pending",
-        array_field(p, "nb_tasks").saturating_sub(accounted),
-    );
-    c.failed = array_field(p, "nb_tasks_failed");
-    c
-}
-
-/// One line of `god list`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Row<'a> {
-    /// A job that is not part of an array.
-    Job(&'a Value),
-    /// An array parent and how its tasks are.
-    Array(&'a Value, ArrayCounts),
-    /// Tasks of an array whose parent is not in the listing (cut by --limit): its id, one of
-    /// the tasks (for the name and owner), the counts.
-    Orphans(u64, &'a Value, ArrayCounts),
-    /// One task of an array (with --expand), after its parent.
-    Task(&'a Value),
-}
-
-/// Group a listing: each array parent takes the place of its tasks, which follow it only when
-/// `expand` is set. The order is the server's, an array at its parent's place (or its first
-/// task's, when the parent is not listed).
-pub fn group_jobs(jobs: &[Value], expand: bool) -> Vec<Row<'_>> {
-    use std::collections::{HashMap, HashSet};
-    let parents: HashSet<u64> = jobs
-        .iter()
-        .filter(|j| array_spec(j).is_some())
-        .filter_map(|j| j.get("id").and_then(Value::as_u64))
-        .collect();
-    let mut children: HashMap<u64, Vec<&Value>> = HashMap::new();
-    for j in jobs {
-        if let Some(p) = parent_of(j) {
-            children.entry(p).or_default().push(j);
-        }
-    }
-    let mut rows = Vec::new();
-    let mut orphans_done: HashSet<u64> = HashSet::new();
-    for j in jobs {
-        let id = j.get("id").and_then(Value::as_u64);
-        let tasks = |p: u64| children.get(&p).cloned().unwrap_or_default();
-        match (parent_of(j), id) {
-            (Some(p), _) if parents.contains(&p) => {}
-            (Some(p), _) => {
-                if orphans_done.insert(p) {
-                    let mine = tasks(p);
-                    rows.push(Row::Orphans(p, j, array_counts(None, &mine)));
-                    if expand {
-                        rows.extend(mine.into_iter().map(Row::Task));
-                    }
-                }
-            }
-            (None, Some(id)) if parents.contains(&id) => {
-                let mine = tasks(id);
-                rows.push(Row::Array(j, array_counts(Some(j), &mine)));
-                if expand {
-                    rows.extend(mine.into_iter().map(Row::Task));
-                }
-            }
-            _ => rows.push(Row::Job(j)),
-        }
-    }
-    rows
-}
-
-/// The table of `god list`, arrays grouped.
-pub fn rows_table(rows: &[Row]) -> Table {
-    let mut t = Table::new(&[
-        ("ID", true),
-        ("USER", false),
-        ("NAME", false),
-        ("STATE", false),
-        ("CPU", true),
-        ("RAM", true),
-        ("SUBMITTED", false),
-        ("EXIT", true),
-        ("REASON", false),
-    ]);
-    let reason = |j: Job| {
-        truncate(
-            &j.reason().map(super::output::one_line).unwrap_or_default(),
-            40,
-        )
-    };
-    for row in rows {
-        let (v, id, name, state, info) = match row {
-            Row::Job(v) => (
-                *v,
-                Job(v).id(),
-                truncate(Job(v).name(), 30),
-                Job(v).state(),
-                reason(Job(v)),
-            ),
-            Row::Array(v, counts) => {
-                let spec = array_spec(v).unwrap_or("?");
-                let mut info = format!("array {spec}: {}", counts.summary());
-                // The parent's own reason, unless it only repeats the failure count.
-                if let Some(r) = Job(v).reason().filter(|r| !r.contains("tasks failed")) {
-                    info.push_str(&format!("; {}", truncate(&super::output::one_line(r), 40)));
-                }
-                (
-                    *v,
-                    Job(v).id(),
-                    truncate(Job(v).name(), 30),
-                    Job(v).state(),
-                    info,
-                )
-            }
-            Row::Orphans(parent, v, counts) => (
-                *v,
-                parent.to_string(),
-                truncate(Job(v).name(), 30),
-                "-".to_string(),
-                format!("array (parent not listed): {}", counts.summary()),
-            ),
-            Row::Task(v) => {
-                let index = v
-                    .pointer("/requirements/array/task_id")
-                    .and_then(Value::as_i64)
-                    .map(|i| format!("[{i}]"))
-                    .unwrap_or_default();
-                let name = format!("{}{index}", truncate(Job(v).name(), 30));
-                (*v, Job(v).id(), name, Job(v).state(), reason(Job(v)))
-            }
-        };
-        let j = Job(v);
-        let exit = match row {
-            Row::Orphans(..) => "-".to_string(),
-            _ => j
-                .exitcode()
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "-".into()),
-        };
-        let submitted = match row {
-            Row::Orphans(..) => "-".to_string(),
-            _ => j.date().map(format_time).unwrap_or_else(|| "-".into()),
-        };
-        t.row(vec![
-            id,
-            j.user().to_string(),
-            name,
-            state,
-            j.cpu().map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
-            j.ram().map(format_gb).unwrap_or_else(|| "-".into()),
-            submitted,
-            exit,
-            info,
-        ]);
-    }
-    t
-}
-
-pub fn list(a: ListArgs) -> Result<i32> {
-    let mut api = Api::connect()?;
-    let (method, path) = list_path(a.over, a.all, a.limit);
-    let reply = api.call(method, &path)?;
-    if a.json {
-        print_json(&reply)?;
-        return Ok(0);
-    }
-    let jobs = reply
-        .as_array()
-        .ok_or_else(|| anyhow!("the server answered {path} with something that is not a list"))?;
-    if jobs.is_empty() {
-        let what = if a.over { "finished" } else { "active" };
-        let whose = if a.all { "" } else { " of yours" };
-        emit_line(&format!("No {what} jobs{whose}."))?;
-        return Ok(0);
-    }
-    rows_table(&group_jobs(jobs, a.expand)).print()?;
-    Ok(0)
-}
 
 #[derive(Args)]
 pub struct ShowArgs {
@@ -702,131 +404,8 @@ pub fn archive(a: ArchiveArgs) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use expect_test::expect;
     use serde_json::json;
-
-    #[test]
-    fn list_routes() {
-        assert_eq!(
-            list_path(false, false, 100),
-            (Method::GET, "/api/1.0/task/active".to_string())
-        );
-        assert_eq!(
-            list_path(false, true, 100),
-            (Method::GET, "/api/1.0/task/active/all".to_string())
-        );
-        assert_eq!(
-            list_path(true, false, 5),
-            (Method::POST, "/api/1.0/task/over/0/5".to_string())
-        );
-        assert_eq!(
-            list_path(true, true, 7),
-            (Method::POST, "/api/1.0/task/over/all/0/7".to_string())
-        );
-    }
-
-    #[test]
-    fn list_table() {
-        let jobs = vec![
-            json!({"id": 3, "date": 0.0, "user": {"id": "alice"}, "meta": {"name": "sleep"},
-                "requirements": {"cpu": 1, "ram": 0.5},
-                "status": {"primary": "pending", "secondary": "rejected by scheduler",
-                           "reason": "not enough resources available right now for this job, sorry"}}),
-            json!({"id": 12, "user": {"id": "bob"}, "meta": {"name": "make"},
-                "requirements": {"cpu": 2, "ram": 2}, "status": {"primary": "over", "exitcode": 0}}),
-        ];
-        let text = rows_table(&group_jobs(&jobs, false)).render();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3);
-        assert!(lines[0].starts_with("ID  USER   NAME   STATE"), "{text}");
-        assert!(
-            lines[1].starts_with(" 3  alice  sleep  pending/rejected by scheduler"),
-            "{text}"
-        );
-        assert!(
-            lines[1].ends_with("not enough resources available right no…"),
-            "{text}"
-        );
-        assert!(lines[2].contains(" 2G  - "), "{text}");
-    }
-
-    fn array_listing() -> Vec<Value> {
-        let parent = json!({"id": 10, "user": {"id": "alice"}, "meta": {"name": "sweep"},
-            "requirements": {"cpu": 1, "ram": 1, "array": {"values": "1:1000", "nb_tasks": 1000,
-                "nb_tasks_over": 688, "nb_tasks_created": 700, "nb_tasks_failed": 3}},
-            "status": {"primary": "running"}});
-        let mut jobs = vec![
-            json!({"id": 5, "user": {"id": "alice"}, "meta": {"name": "solo"},
-            "status": {"primary": "pending"}}),
-        ];
-        jobs.push(parent);
-        for k in 0..12 {
-            jobs.push(
-                json!({"id": 700 + k, "parent_task_id": 10, "meta": {"name": "sweep"},
-                "requirements": {"array": {"task_id": 689 + k}}, "status": {"primary": "running"}}),
-            );
-        }
-        jobs
-    }
-
-    #[test]
-    fn arrays_are_counted() {
-        let jobs = array_listing();
-        let children: Vec<&Value> = jobs.iter().filter(|j| parent_of(j).is_some()).collect();
-        let c = array_counts(Some(&jobs[1]), &children);
-        // 12 listed running; 688 over (not listed); 1000 - 700 created = 300 pending.
-        assert_eq!(
-            (c.get("running"), c.get("pending"), c.get("over")),
-            (12, 300, 688)
-        );
-        assert_eq!(c.summary(), "12 running, 300 pending, 688 over (3 failed)");
-
-        // An over listing: all tasks listed, some archived.
-        let parent = json!({"id": 1, "requirements": {"array": {"values": "1:9:3", "nb_tasks": 3,
-            "nb_tasks_over": 3, "nb_tasks_created": 3}}, "status": {"primary": "over"}});
-        let over = json!({"status": {"primary": "over"}});
-        let archived = json!({"status": {"primary": "archived"}});
-        let c = array_counts(Some(&parent), &[&over, &over, &archived]);
-        assert_eq!(c.summary(), "2 over, 1 archived");
-        // Old documents without nb_tasks_created: listed tasks are not counted twice.
-        let parent = json!({"id": 1, "requirements": {"array": {"values": "4", "nb_tasks": 4}}});
-        let pending = json!({"status": {"primary": "pending"}});
-        let c = array_counts(Some(&parent), &[&pending, &pending]);
-        assert_eq!(c.summary(), "4 pending");
-        assert_eq!(array_counts(None, &[]).summary(), "no tasks");
-    }
-
-    #[test]
-    fn arrays_are_grouped() {
-        let jobs = array_listing();
-        let rows = group_jobs(&jobs, false);
-        assert_eq!(rows.len(), 2);
-        assert!(matches!(rows[0], Row::Job(_)));
-        assert!(matches!(&rows[1], Row::Array(p, _) if p["id"] == 10));
-        let text = rows_table(&rows).render();
-        assert!(
-            text.lines()
-                .nth(2)
-                .unwrap()
-                .ends_with("array 1:1000: 12 running, 300 pending, 688 over (3 failed)"),
-            "{text}"
-        );
-        let rows = group_jobs(&jobs, true);
-        assert_eq!(rows.len(), 14);
-        assert!(matches!(rows[2], Row::Task(t) if t["id"] == 700));
-        let text = rows_table(&rows).render();
-        assert!(text.contains("sweep[689]"), "{text}");
-
-        // The parent cut off the listing: its tasks still make one line, under its id.
-        let orphans: Vec<Value> = jobs.iter().filter(|j| j["id"] != 10).cloned().collect();
-        let rows = group_jobs(&orphans, false);
-        assert_eq!(rows.len(), 2);
-        assert!(matches!(&rows[1], Row::Orphans(10, _, c) if c.get("running") == 12));
-        let text = rows_table(&rows).render();
-        assert!(
-            text.contains("array (parent not listed): 12 running"),
-            "{text}"
-        );
-    }
 
     #[test]
     fn dependencies_read() {
@@ -863,22 +442,40 @@ mod tests {
                 "volumes": [{"name": "home", "acl": "rw", "mount": "/mnt/home"}]},
             "command": {"cmd": "make\nmake test\n"},
             "status": {"primary": "over", "exitcode": 2, "duration": 65.0}});
-        let text = describe(&v, 0.0);
-        assert!(text.starts_with("Job 12: make\n"), "{text}");
-        assert!(
-            text.contains("  Requires:  2 CPU, 2G RAM, after job 3\n"),
-            "{text}"
-        );
-        assert!(text.contains("  Duration:  1:05\n"), "{text}");
-        assert!(text.contains("  Exit code: 2\n"), "{text}");
-        assert!(text.contains("  Node:      n1\n"), "{text}");
-        assert!(
-            text.contains("  Volumes:   home (rw) on /mnt/home\n"),
-            "{text}"
-        );
-        assert!(
-            text.ends_with("  Command:\n    make\n    make test\n"),
-            "{text}"
-        );
+        expect![[r#"
+            Job 12: make
+              User:      bob (project default)
+              Tags:      a, b
+              Image:     debian
+              State:     over
+              Requires:  2 CPU, 2G RAM, after job 3
+              Duration:  1:05
+              Exit code: 2
+              Node:      n1
+              Container: abc
+              Volumes:   home (rw) on /mnt/home
+              Command:
+                make
+                make test
+        "#]]
+        .assert_eq(&describe(&v, 0.0));
+        let pending = json!({"id": 3, "user": {"id": "alice"}, "meta": {"name": "big"},
+            "requirements": {"cpu": 16, "ram": 64, "gpus": 1, "label": ["disk==ssd"],
+                "tasks": ["afterany:1", "afternotok:2"], "maxlifespan": "2h", "failure_policy": 2},
+            "container": {"image": "god-test/minimal", "root": true},
+            "command": {"cmd": "./run"},
+            "status": {"primary": "pending", "reason": "waiting for resources: 16 CPU, 64G RAM"}});
+        expect![[r#"
+            Job 3: big
+              User:     alice
+              Image:    god-test/minimal
+              Runs as:  root
+              State:    pending
+              Reason:   waiting for resources: 16 CPU, 64G RAM
+              Requires: 16 CPU, 64G RAM, 1 GPU, on disk==ssd, after job 1 ends, after job 2 fails, at most 2h
+              Retries:  up to 2 when its node fails
+              Command:
+                ./run
+        "#]].assert_eq(&describe(&pending, 0.0));
     }
 }

@@ -10,8 +10,10 @@ mod files;
 mod http;
 mod jobs;
 mod limits;
+mod list;
 mod output;
 mod project;
+mod session;
 mod submit;
 
 use anyhow::Result;
@@ -27,7 +29,7 @@ pub enum Command {
         key is asked for when standard input is a terminal; `--apikey -` reads it from standard \
         input.\n\nScripts can skip login altogether: set GOD_SERVER, GOD_USER and GOD_APIKEY."
     )]
-    Login(account::LoginArgs),
+    Login(session::LoginArgs),
     /// Submit a job: a command line or a bash script, run in a container as you
     #[command(
         long_about = "Submit a job: a command line or a bash script, run in a container as you.\n\n\
@@ -47,7 +49,7 @@ pub enum Command {
         (`array 1:1000: 12 running, 300 pending, 688 over`; tasks not created yet count as \
         pending); --expand lists each task under it. --json prints the server's list as it is."
     )]
-    List(jobs::ListArgs),
+    List(list::ListArgs),
     /// Show one job: state, requirements, times, exit code, node, volumes
     Show(jobs::ShowArgs),
     /// Print a job's output (god.log, or god.err with --err); -f follows it until the job ends
@@ -118,10 +120,10 @@ pub fn user_set(a: AccountSetArgs) -> Result<()> {
 
 pub fn run(cmd: Command) -> Result<()> {
     let code = match cmd {
-        Command::Login(a) => account::login(a)?,
+        Command::Login(a) => session::login(a)?,
         Command::Whoami(a) => account::whoami(a)?,
         Command::Submit(a) => submit::submit(*a)?,
-        Command::List(a) => jobs::list(a)?,
+        Command::List(a) => list::list(a)?,
         Command::Show(a) => jobs::show(a)?,
         Command::Kill(a) => jobs::control(a, jobs::Action::Kill)?,
         Command::Suspend(a) => jobs::control(a, jobs::Action::Suspend)?,

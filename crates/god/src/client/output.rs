@@ -305,6 +305,7 @@ pub fn terminal_width() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use expect_test::expect;
     use serde_json::json;
 
     #[test]
@@ -366,24 +367,34 @@ mod tests {
 
     #[test]
     fn status_lines() {
-        let pending = json!({"id": 3, "status": {"primary": "pending", "secondary": "rejected by scheduler",
-            "reason": "waiting for resources: 2 CPU"}});
-        assert_eq!(
-            Job(&pending).status_line(0.0),
-            "pending (rejected by scheduler: waiting for resources: 2 CPU)"
-        );
-        assert_eq!(Job(&pending).state(), "pending/rejected by scheduler");
-        let running = json!({"status": {"primary": "running", "secondary": null, "reason": "", "date_running": 100.0}});
-        assert_eq!(Job(&running).status_line(105.2), "running 0:05");
-        let over = json!({"status": {"primary": "over", "secondary": "killed", "exitcode": 137, "duration": 3.0}});
-        assert_eq!(
-            Job(&over).status_line(0.0),
-            "over (killed), exit code 137 after 0:03"
-        );
-        assert!(Job(&over).is_finished());
+        let docs = [
+            json!({"id": 3, "status": {"primary": "pending", "secondary": "rejected by scheduler",
+                "reason": "waiting for resources: 2 CPU"}}),
+            json!({"id": 4, "status": {"primary": "pending", "reason": "after job 3"}}),
+            json!({"status": {"primary": "running", "secondary": null, "reason": "", "date_running": 100.0}}),
+            json!({"status": {"primary": "running", "secondary": "suspended", "date_running": 40.0}}),
+            json!({"status": {"primary": "over", "secondary": "killed", "exitcode": 137, "duration": 3.0}}),
+            json!({"status": {"primary": "over", "reason": "container vanished"}}),
+            json!({"status": {"primary": "archived", "exitcode": 0, "duration": 3725.0}}),
+            json!({}),
+        ];
+        let text: String = docs
+            .iter()
+            .map(|d| format!("{:<40} | {}\n", Job(d).state(), Job(d).status_line(105.2)))
+            .collect();
+        expect![[r#"
+            pending/rejected by scheduler            | pending (rejected by scheduler: waiting for resources: 2 CPU)
+            pending                                  | pending (after job 3)
+            running                                  | running 0:05
+            running/suspended                        | running 1:05 (suspended)
+            over/killed                              | over (killed), exit code 137 after 0:03
+            over                                     | over (container vanished), no exit code
+            archived                                 | archived, exit code 0 after 1:02:05
+            ?                                        | ?
+        "#]].assert_eq(&text);
+        assert!(Job(&docs[4]).is_finished());
         let bare = json!({});
         assert_eq!(Job(&bare).id(), "?");
-        assert_eq!(Job(&bare).state(), "?");
         assert_eq!(Job(&bare).exitcode(), None);
     }
 }

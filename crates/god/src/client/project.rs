@@ -471,6 +471,7 @@ fn members(api: &mut Api, a: MembersArgs, add: bool) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use expect_test::expect;
 
     #[test]
     fn member_lists() {
@@ -550,16 +551,30 @@ mod tests {
     fn project_views() {
         let p = json!({"id": "g", "description": "Genomes", "prio": 60, "quota_cpu": 8,
             "quota_ram": 0.5, "quota_time": 0, "members": ["alice", "bob"], "volumes": []});
-        let text = describe(&p);
-        assert!(
-            text.contains("Quotas:      cpu 8, ram 0.5G, time none"),
-            "{text}"
-        );
-        assert!(text.contains("Members:     alice, bob"), "{text}");
-        let t = projects_table(&[json!({"id": "default", "prio": 50, "members": []}), p]).render();
-        let lines: Vec<&str> = t.lines().collect();
-        assert!(lines[1].starts_with("default    50"), "{t}");
-        assert!(lines[1].contains("everybody"), "{t}");
-        assert!(lines[2].contains("alice,bob  Genomes"), "{t}");
+        expect![[r#"
+            Project:     g
+            Description: Genomes
+            Priority:    60
+            Quotas:      cpu 8, ram 0.5G, time none
+            Members:     alice, bob"#]]
+        .assert_eq(&describe(&p));
+        let default = json!({"id": "default", "prio": 50, "members": [],
+            "volumes": [{"name": "scratch", "path": "/scratch"}]});
+        expect![[r#"
+            Project:     default
+            Description: -
+            Priority:    50
+            Quotas:      cpu none, ram none, time none
+            Members:     everybody
+            Volumes:     scratch (/scratch)"#]]
+        .assert_eq(&describe(&default));
+        let long = json!({"id": "lab", "quota_time": 3600, "members": ["a-very-long-login-name",
+            "another-very-long-login", "third"], "description": "x".repeat(60)});
+        expect![[r#"
+            ID       PRIO  CPU   RAM   TIME  MEMBERS                                   DESCRIPTION
+            default    50    -     -      -  everybody
+            g          60    8  0.5G      -  alice,bob                                 Genomes
+            lab         -    -     -  3600s  a-very-long-login-name,another-very-lon…  xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…
+        "#]].assert_eq(&projects_table(&[default, p, long]).render());
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod oidc;
+pub mod transcript;
 
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
