@@ -105,6 +105,28 @@ fn submit_wait_list_show_logs_files_kill() {
         "{files}"
     );
 
+    // `logs -f` follows a job from before it starts until it is over, told of its end by the
+    // event stream, and prints every line once.
+    let slow = cli.ok(&[
+        "submit",
+        "--image",
+        MINIMAL_IMAGE,
+        "--ram",
+        "0.25",
+        "--",
+        "for i in 1 2 3; do echo line $i; sleep 0.4; done",
+    ]);
+    let slow_id: String = slow.chars().filter(|c| c.is_ascii_digit()).collect();
+    let started = std::time::Instant::now();
+    assert_eq!(
+        cli.ok(&["logs", "-f", &slow_id]),
+        "line 1\nline 2\nline 3\n"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "logs -f returns once the job is over"
+    );
+
     // One CPU: a long job runs, the next one waits; kill both.
     let long = cli.ok(&[
         "submit",

@@ -1,6 +1,6 @@
 //! Following the server's change stream (`GET /api/1.0/events`, server-sent events) from the
-//! command line: `god submit --wait` learns of its job's changes as they are committed instead of
-//! polling for them.
+//! command line: `god submit --wait` and `god logs -f` learn of their job's changes as they are
+//! committed instead of polling for them.
 
 use super::http::{Api, ApiError};
 use anyhow::Result;
@@ -89,6 +89,53 @@ pub fn open(api: &mut Api) -> Result<Option<mpsc::Receiver<Result<ServerEvent, S
         let _ = tx.send(Err("the server closed the event stream".into()));
     });
     Ok(Some(rx))
+}
+
+/// Tells a follower when one job may have changed: from the event stream, or, where the server
+/// has none (or the stream broke), never by itself (the caller then looks on its own schedule).
+pub struct JobChanges {
+    id: u64,
+    stream: Option<mpsc::Receiver<Result<ServerEvent, String>>>,
+    changed: bool,
+}
+
+impl JobChanges {
+    /// Open the stream before the caller first looks at the job, so that no change in between
+    /// is lost.
+    pub fn open(api: &mut Api, id: u64) -> Result<JobChanges> {
+        Ok(JobChanges {
+            id,
+            stream: open(api)?,
+            changed: false,
+        })
+    }
+
+    /// Whether changes come from the stream (else the caller polls).
+    pub fn streaming(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Wait at most `wait` for a change of the job. A stream that ends (an expired session, a
+    /// server restart) counts as a change, and the caller polls from then on.
+    pub fn wait(&mut self, wait: Duration) {
+        let Some(rx) = &self.stream else {
+            std::thread::sleep(wait);
+            return;
+        };
+        match rx.recv_timeout(wait) {
+            Ok(Ok(e)) if e.kind == "job" && e.data["job"] == self.id => self.changed = true,
+            Ok(Ok(_)) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                self.stream = None;
+                self.changed = true;
+            }
+        }
+    }
+
+    /// Whether the job changed since the last call.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
 }
 
 #[cfg(test)]

@@ -96,14 +96,23 @@ pub fn logs(a: LogsArgs) -> Result<i32> {
     let mut offset = 0u64;
     let mut told_waiting = false;
     let mut stdout = std::io::stdout().lock();
+    // Following: the job's state is read again when the event stream says it changed (at each
+    // look without a stream); the file itself is fetched from where it was left every half
+    // second.
+    let mut changes = if a.follow {
+        Some(super::events::JobChanges::open(&mut api, id)?)
+    } else {
+        None
+    };
+    let mut job: Option<Value> = None;
     loop {
         // The state is read before the file, so that once the job is seen over, the file
         // fetched after it holds everything.
-        let job = if a.follow {
-            Some(api.get(&task_path)?)
-        } else {
-            None
-        };
+        if let Some(c) = &mut changes {
+            if job.is_none() || c.take_changed() || !c.streaming() {
+                job = Some(api.get(&task_path)?);
+            }
+        }
         let finished = job.as_ref().is_some_and(|j| Job(j).is_finished());
         match fetch(&mut api, &url, offset) {
             Ok(resp) => {
@@ -117,8 +126,8 @@ pub fn logs(a: LogsArgs) -> Result<i32> {
                 }
             }
             Err(e) if status_of(&e) == Some(404) => {
-                let job = match job {
-                    Some(j) => j,
+                let job = match &job {
+                    Some(j) => j.clone(),
                     None => api.get(&task_path)?,
                 };
                 let j = Job(&job);
@@ -138,10 +147,10 @@ pub fn logs(a: LogsArgs) -> Result<i32> {
             }
             Err(e) => return Err(e),
         }
-        if !a.follow || finished {
-            return Ok(0);
+        match &mut changes {
+            Some(c) if !finished => c.wait(Duration::from_millis(500)),
+            _ => return Ok(0),
         }
-        std::thread::sleep(Duration::from_millis(500));
     }
 }
 

@@ -7,7 +7,6 @@ use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Read, Write};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 #[derive(Args)]
@@ -385,7 +384,7 @@ pub fn wait_for(api: &mut Api, id: u64) -> Result<Value> {
     let width = terminal_width().saturating_sub(1);
     let path = format!("/api/1.0/task/{id}");
     // The stream first: a change between our look at the job and the stream's start is not lost.
-    let mut events = events::open(api)?;
+    let mut changes = events::JobChanges::open(api, id)?;
     let mut interval = Duration::from_millis(200);
     let mut next_look = Instant::now();
     let mut last: Option<Value> = None;
@@ -397,7 +396,7 @@ pub fn wait_for(api: &mut Api, id: u64) -> Result<Value> {
         }
     };
     loop {
-        if Instant::now() >= next_look {
+        if changes.take_changed() || Instant::now() >= next_look {
             let job = api.get(&path).map_err(|e| {
                 clear(shown);
                 anyhow!("waiting for job {id}: {e:#}")
@@ -407,14 +406,13 @@ pub fn wait_for(api: &mut Api, id: u64) -> Result<Value> {
                 return Ok(job);
             }
             last = Some(job);
-            next_look = match events {
+            next_look = if changes.streaming() {
                 // Looked at again when the stream says it changed (or as a check, rarely).
-                Some(_) => Instant::now() + Duration::from_secs(60),
-                None => {
-                    let next = Instant::now() + interval;
-                    interval = (interval * 3 / 2).min(Duration::from_secs(2));
-                    next
-                }
+                Instant::now() + Duration::from_secs(60)
+            } else {
+                let next = Instant::now() + interval;
+                interval = (interval * 3 / 2).min(Duration::from_secs(2));
+                next
             };
         }
         if live {
@@ -429,21 +427,14 @@ pub fn wait_for(api: &mut Api, id: u64) -> Result<Value> {
             }
         }
         let tick = Duration::from_millis(250);
-        match &events {
-            Some(rx) => match rx.recv_timeout(tick) {
-                Ok(Ok(e)) if e.kind == "job" && e.data["job"] == id => next_look = Instant::now(),
-                Ok(Ok(_)) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-                // The stream ended (a session that expired, a server restart): poll instead.
-                Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    events = None;
-                    next_look = Instant::now();
-                }
-            },
-            None => {
-                let wait = next_look.saturating_duration_since(Instant::now());
-                std::thread::sleep(wait.min(tick));
-            }
-        }
+        let wait = if changes.streaming() {
+            tick
+        } else {
+            next_look
+                .saturating_duration_since(Instant::now())
+                .min(tick)
+        };
+        changes.wait(wait);
     }
 }
 
