@@ -4,6 +4,7 @@ use super::http::{status_of, Api, ApiError};
 use super::output::{emit_line, format_bytes, print_json, Job, Table};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
+use god_core::Task;
 use reqwest::blocking::Response;
 use reqwest::header::{CONTENT_TYPE, RANGE};
 use reqwest::{Method, StatusCode, Url};
@@ -104,13 +105,13 @@ pub fn logs(a: LogsArgs) -> Result<i32> {
     } else {
         None
     };
-    let mut job: Option<Value> = None;
+    let mut job: Option<Task> = None;
     loop {
         // The state is read before the file, so that once the job is seen over, the file
         // fetched after it holds everything.
         if let Some(c) = &mut changes {
             if job.is_none() || c.take_changed() || !c.streaming() {
-                job = Some(api.get(&task_path)?);
+                job = Some(api.get_as(&task_path)?);
             }
         }
         let finished = job.as_ref().is_some_and(|j| Job(j).is_finished());
@@ -128,7 +129,7 @@ pub fn logs(a: LogsArgs) -> Result<i32> {
             Err(e) if status_of(&e) == Some(404) => {
                 let job = match &job {
                     Some(j) => j.clone(),
-                    None => api.get(&task_path)?,
+                    None => api.get_as(&task_path)?,
                 };
                 let j = Job(&job);
                 if !a.follow {
