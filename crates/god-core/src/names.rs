@@ -8,6 +8,9 @@
 
 use crate::FieldError;
 
+/// Login of the administrator created on first start (it logs in with its API key).
+pub const ADMIN_LOGIN: &str = "admin";
+
 /// The project everybody is a member of.
 pub const DEFAULT_PROJECT: &str = "default";
 

@@ -2,6 +2,7 @@
 //! the rules `POST /api/1.0/user/<login>/password` applies.
 
 use super::AuthError;
+pub use crate::error::PasswordRule;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 
@@ -9,17 +10,6 @@ use argon2::Argon2;
 pub const MIN_LEN: usize = 8;
 /// Longest password accepted (characters).
 pub const MAX_LEN: usize = 1024;
-
-/// A rule a new password breaks; the message is for the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PasswordRule {
-    #[error("password too short: at least {min} characters, got {got}")]
-    TooShort { min: usize, got: usize },
-    #[error("password too long: at most {max} characters")]
-    TooLong { max: usize },
-    #[error("password must not contain NUL characters")]
-    Nul,
-}
 
 /// Does `password` follow the rules? `Err` says which it breaks.
 pub fn check_rules(password: &str) -> Result<(), PasswordRule> {
