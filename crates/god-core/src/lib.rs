@@ -4,6 +4,7 @@
 //! Architecture invariant: nothing in this crate performs I/O or reads the clock. Callers pass
 //! `now` explicitly, so every decision is a plain function over data that tests drive with tables.
 
+pub mod api;
 pub mod array;
 pub mod clock;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod deps;
 pub mod ending;
 pub mod error;
 pub mod launch;
+pub mod names;
 pub mod node;
 pub mod pairtree;
 pub mod recover;

@@ -118,18 +118,10 @@ pub fn validate(
 ) -> Result<Task, SubmitError> {
     let now = world.now;
     // Identity.
-    let project = if task.user.project.is_empty() {
-        "default".to_string()
-    } else {
-        task.user.project.clone()
-    };
+    let project = crate::names::project_or_default(&task.user.project).to_string();
     // Membership is the server's to check (projects live in the database); the name must at
     // least be a name.
-    if project.len() > 64
-        || !project
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
+    if !crate::names::valid_login(&project) {
         return Err(invalid(
             "user.project",
             format!("{project:?} is not a project name"),

@@ -1,64 +1,13 @@
 //! Local user accounts: creation (also while the server runs: the database is the truth), API
 //! key renewal, and the administrator created on first start.
 
-use crate::auth::{hash_apikey, new_apikey, AuthError, DirectoryUser};
-use crate::clock::now;
+use crate::auth::{hash_apikey, new_apikey, new_record, AuthError, DirectoryUser};
+pub use crate::error::AccountError;
 use crate::ServerError;
+use god_core::names::valid_login;
+pub use god_core::names::ADMIN_LOGIN;
 use god_store::{Store, StoreError, UserRecord};
 use std::sync::Arc;
-
-/// Login of the administrator created on first start.
-pub const ADMIN_LOGIN: &str = "admin";
-
-/// Why an account cannot be created or used as asked. The messages are for the person who
-/// asked (the login's owner, or the administrator at `god user add`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AccountError {
-    #[error("{0:?} is not a valid login (letters, digits, '.', '_', '-')")]
-    InvalidLogin(String),
-    /// The directory gives this login uid 0.
-    #[error("{0} has uid 0 (root) in the directory: root cannot log in to Go-Docker")]
-    Root(String),
-    /// A directory login named like a guest's account.
-    #[error("{0} is a guest's account: it logs in through the identity provider")]
-    Guest(String),
-    /// A directory login named like our first-start administrator.
-    #[error(
-        "{} is this server's own administrator: log in with its API key",
-        ADMIN_LOGIN
-    )]
-    OwnAdministrator,
-    /// Concurrent logins kept creating and removing it: not this login's fault.
-    #[error("cannot create the account of {0}")]
-    NotCreated(String),
-}
-
-/// Check a login: 1 to 64 characters of `[A-Za-z0-9._-]`, not starting with `-` or `.`.
-pub fn valid_login(login: &str) -> bool {
-    !login.is_empty()
-        && login.len() <= 64
-        && !login.starts_with(['-', '.'])
-        && login
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-/// The record of a new account for `who`, holding `apikey` (stored hashed); priority, quotas
-/// and flags at their defaults.
-pub fn new_record(who: &DirectoryUser, apikey: &str) -> UserRecord {
-    UserRecord {
-        login: who.login.clone(),
-        uid: who.uid,
-        gid: who.gid,
-        sgids: who.sgids.clone(),
-        home: who.home.clone(),
-        email: who.email.clone(),
-        apikey_hash: hash_apikey(apikey),
-        key_version: 1,
-        created: now(),
-        ..Default::default()
-    }
-}
 
 /// Create a user (`god user add`); returns its API key (shown once, stored hashed).
 pub async fn add_user(

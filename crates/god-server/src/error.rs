@@ -28,9 +28,95 @@ pub enum ServerError {
     #[error(transparent)]
     Config(#[from] god_core::ConfigError),
     #[error(transparent)]
-    Account(#[from] crate::accounts::AccountError),
+    Account(#[from] AccountError),
     #[error(transparent)]
-    Auth(#[from] crate::auth::AuthError),
+    Auth(#[from] AuthError),
+}
+
+/// Why an account cannot be created or used as asked. The messages are for the person who
+/// asked (the login's owner, or the administrator at `god user add`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0:?} is not a valid login (letters, digits, '.', '_', '-')")]
+    InvalidLogin(String),
+    /// The directory gives this login uid 0.
+    #[error("{0} has uid 0 (root) in the directory: root cannot log in to Go-Docker")]
+    Root(String),
+    /// A directory login named like a guest's account.
+    #[error("{0} is a guest's account: it logs in through the identity provider")]
+    Guest(String),
+    /// A directory login named like our first-start administrator.
+    #[error(
+        "{} is this server's own administrator: log in with its API key",
+        god_core::names::ADMIN_LOGIN
+    )]
+    OwnAdministrator,
+    /// Concurrent logins kept creating and removing it: not this login's fault.
+    #[error("cannot create the account of {0}")]
+    NotCreated(String),
+}
+
+/// A rule a new password breaks; the message is for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRule {
+    #[error("password too short: at least {min} characters, got {got}")]
+    TooShort { min: usize, got: usize },
+    #[error("password too long: at most {max} characters")]
+    TooLong { max: usize },
+    #[error("password must not contain NUL characters")]
+    Nul,
+}
+
+/// A credential that could not be checked (as opposed to a wrong one, which is `Ok(None)`), or
+/// a password that could not be set.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// This policy cannot check this kind of credential on this server (e.g. no PAM).
+    #[error("{0}")]
+    NotSupported(String),
+    /// The directory behind the policy is unreachable or misbehaves (network, TLS, search base).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A new password breaks a rule: the user's to fix.
+    #[error(transparent)]
+    PasswordRule(#[from] PasswordRule),
+    /// Hashing a password failed: the server's trouble (the detail is for its log).
+    #[error("hashing the password: {0}")]
+    Hashing(String),
+    /// Our own user database failed (the detail is for the server's log).
+    #[error("user database: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::NotSupported(m) => ApiError::unauthorized(m),
+            AuthError::Unavailable(m) => {
+                tracing::warn!("authentication: {m}");
+                ApiError::unavailable(format!("cannot check credentials now: {m}"))
+            }
+            AuthError::PasswordRule(rule) => {
+                ApiError::bad_request(rule.to_string()).field("password")
+            }
+            AuthError::Store(e @ (StoreError::UserNotFound(_) | StoreError::UserExists(_))) => {
+                e.into()
+            }
+            AuthError::Store(e) => {
+                tracing::warn!("authentication: user database: {e}");
+                ApiError::unavailable(
+                    "cannot check credentials now: the user database is unavailable; try again later",
+                )
+            }
+            e @ AuthError::Hashing(_) => {
+                tracing::error!("{e}");
+                ApiError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "the password could not be set; try again later",
+                )
+            }
+        }
+    }
 }
 
 /// An answer to a client that is not a success.
@@ -108,17 +194,8 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<crate::submit::NotStored> for ApiError {
-    /// Either way the job is not stored and the client may submit it again: 503. What the
-    /// database said is in the server's log.
-    fn from(e: crate::submit::NotStored) -> Self {
-        ApiError::unavailable(format!("the job could not be stored: {e}"))
-    }
-}
-
 impl From<ServerError> for ApiError {
     fn from(e: ServerError) -> Self {
-        use crate::accounts::AccountError;
         match e {
             ServerError::Store(e) => e.into(),
             ServerError::Account(e @ AccountError::NotCreated(_)) => {
@@ -141,7 +218,10 @@ impl From<ServerError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.error, "field": self.field });
+        let body = god_core::api::ErrorBody {
+            error: self.error,
+            field: self.field,
+        };
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             resp.headers_mut().insert(

@@ -2,6 +2,7 @@
 //! restart, then runs the roles asked for: the REST API, the scheduler, the watcher and the
 //! archiver (all of them in `god up`).
 
+pub mod access;
 pub mod accounts;
 mod api;
 pub mod archiver;

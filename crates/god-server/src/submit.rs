@@ -76,6 +76,14 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Task, Reply)>) {
     }
 }
 
+impl From<NotStored> for crate::error::ApiError {
+    /// Either way the job is not stored and the client may submit it again: 503. What the
+    /// database said is in the server's log.
+    fn from(e: crate::submit::NotStored) -> Self {
+        crate::error::ApiError::unavailable(format!("the job could not be stored: {e}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

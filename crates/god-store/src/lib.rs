@@ -85,14 +85,36 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The quotas the scheduling pass and the submission check read.
+    pub fn quotas(&self) -> god_core::schedule::Quotas {
+        god_core::schedule::Quotas {
+            cpu: self.quota_cpu.max(0.0).floor() as u32,
+            ram: self.quota_ram,
+            time: self.quota_time,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProjectRecord {
     pub id: String,
     pub description: String,
     pub limits: Limits,
     pub members: Vec<String>,
-    /// Volume entries `{name, acl, path, mount}` as JSON values.
-    pub volumes: Vec<serde_json::Value>,
+    /// Volumes offered to the project's members.
+    pub volumes: Vec<god_core::config::VolumeConfig>,
+}
+
+impl ProjectRecord {
+    /// The project `default`: everybody's, no quota, no volume.
+    pub fn default_project() -> ProjectRecord {
+        ProjectRecord {
+            id: god_core::names::DEFAULT_PROJECT.into(),
+            description: god_core::names::DEFAULT_PROJECT_DESCRIPTION.into(),
+            ..Default::default()
+        }
+    }
 }
 
 /// What one finished run consumed.

@@ -188,6 +188,145 @@ fn bad_input_is_a_clear_4xx_and_stores_nothing() {
     assert_eq!(admin.get("/api/1.0/task/12345").0, StatusCode::NOT_FOUND);
 }
 
+/// Every route taking JSON refuses a field it does not know, naming it (400 `{error, field}`),
+/// and takes back unchanged the whole document its `GET` gives (what `goduser update` and
+/// `godproject addmember` send).
+#[test]
+fn unknown_fields_are_refused_by_name_and_get_documents_come_back() {
+    let srv = Server::start("unknownfields", FAKE);
+    let admin = srv.admin();
+    let key = srv.add_user("carol", 1201, 1201, &[]);
+    let carol = srv.client("carol", &key);
+    let (s, _) = admin.post(
+        "/api/1.0/project",
+        &json!({"id": "lab", "members": ["carol"]}),
+    );
+    assert_eq!(s, StatusCode::OK);
+    let task = format!("/api/1.0/task/{}", carol.submit("img:1", "true", json!({})));
+    let cases: Vec<(&str, &str, Value, &str)> = vec![
+        (
+            "POST",
+            "/api/1.0/authenticate",
+            json!({"user": "carol", "apikey": key, "otp": 1}),
+            "otp",
+        ),
+        (
+            "PUT",
+            "/api/1.0/user/carol",
+            json!({"nickname": "c"}),
+            "nickname",
+        ),
+        (
+            "PUT",
+            "/api/1.0/user/carol",
+            json!({"usage": {"prio": 50, "fast": true}}),
+            "usage.fast",
+        ),
+        (
+            "PUT",
+            "/api/1.0/user/carol",
+            json!({"usage": {"prio": "high"}}),
+            "usage.prio",
+        ),
+        (
+            "PUT",
+            "/api/1.0/user/carol",
+            json!({"credentials": {"private": "x"}}),
+            "credentials.private",
+        ),
+        (
+            "POST",
+            "/api/1.0/project",
+            json!({"id": "p2", "owner": "carol"}),
+            "owner",
+        ),
+        (
+            "POST",
+            "/api/1.0/project/lab",
+            json!({"budget": 3}),
+            "budget",
+        ),
+        (
+            "POST",
+            "/api/1.0/project/lab",
+            json!({"volumes": [{"name": "v", "path": "/v", "acl": "xx"}]}),
+            "volumes[0].acl",
+        ),
+        (
+            "POST",
+            "/api/1.0/user/carol/password",
+            json!({"password": "12345678", "old": "x"}),
+            "old",
+        ),
+        (
+            "PUT",
+            &task,
+            json!({"name": "maxlifespan", "value": "1d", "why": 1}),
+            "why",
+        ),
+    ];
+    for (method, path, body, field) in &cases {
+        let (s, v) = match *method {
+            "PUT" => admin.put(path, body),
+            _ => admin.post(path, body),
+        };
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{method} {path} {body}: {v}");
+        assert_eq!(v["field"], *field, "{method} {path} {body}: {v}");
+    }
+    // The GET documents go back as they are.
+    let (_, user) = carol.get("/api/1.0/user/carol");
+    let (s, v) = carol.put("/api/1.0/user/carol", &user);
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v, user, "nothing changed");
+    let (_, mut project) = admin.get("/api/1.0/project/lab");
+    project["volumes"] =
+        json!([{"name": "scratch", "path": "/tmp", "mount": "/scratch", "acl": "ro"}]);
+    let (s, v) = admin.post("/api/1.0/project/lab", &project);
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(admin.get("/api/1.0/project/lab").1, project);
+}
+
+/// The OpenAPI document names every route the server serves, and each route it names is served
+/// (none answers the fallback's "no such route").
+#[test]
+fn the_openapi_document_lists_the_routes_served() {
+    let srv = Server::start("openapi", FAKE);
+    let admin = srv.admin();
+    let (s, doc) = admin.get("/api/1.0/openapi.json");
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    let paths = doc["paths"].as_object().unwrap();
+    let mut n = 0;
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            if path == "/api/1.0/events" {
+                continue; // a stream: served, checked by events.rs
+            }
+            let concrete: String = path
+                .split('/')
+                .map(|p| if p.starts_with('{') { "x1" } else { p })
+                .collect::<Vec<_>>()
+                .join("/");
+            let (s, v) = match method.as_str() {
+                "get" => admin.get(&concrete),
+                "post" => admin.post(&concrete, &json!({})),
+                "put" => admin.put(&concrete, &json!({})),
+                "delete" => admin.delete(&concrete),
+                other => panic!("method {other}"),
+            };
+            assert_ne!(v["error"], "no such route", "{method} {path} ({s})");
+            n += 1;
+        }
+    }
+    assert!(n > 40, "only {n} routes documented");
+    // And a route it does not name is not served.
+    let (s, v) = admin.get("/api/1.0/nowhere");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no such route"))
+    );
+}
+
 fn post_huge(srv: &Server, token: &str, len: usize) -> u16 {
     use std::io::{Read, Write};
     let addr = srv.url.trim_start_matches("http://");

@@ -125,6 +125,8 @@ fn every_route_answers_as_recorded() {
 
     // Public and accounts.
     s.call(no, "GET", "/api/1.0/config", None);
+    // The OpenAPI document of every route, generated from the wire types.
+    s.call(no, "GET", "/api/1.0/openapi.json", None);
     s.call(
         no,
         "POST",

@@ -248,13 +248,44 @@ pub struct ImageEntry {
     pub default: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct VolumeConfig {
     pub name: String,
     pub acl: String,
     pub path: String,
     pub mount: Option<String>,
+}
+
+impl VolumeConfig {
+    /// The one check of a volume offered to users (configured, or a project's): a name, an
+    /// access mode `ro` or `rw`, and an absolute host path that does not climb (`home` takes
+    /// each user's home directory and needs none). The error names the field (`name`, `acl`,
+    /// `path`).
+    pub fn check(&self) -> Result<(), crate::FieldError> {
+        use crate::FieldError;
+        if self.name.is_empty() {
+            return Err(FieldError::new("name", "must not be empty"));
+        }
+        if !matches!(self.acl.as_str(), "ro" | "rw") {
+            return Err(FieldError::new(
+                "acl",
+                format!("{:?}: use ro or rw", self.acl),
+            ));
+        }
+        let climbs = |p: &str| p.split('/').any(|s| s == "..");
+        if self.name != "home" && (!self.path.starts_with('/') || climbs(&self.path)) {
+            return Err(FieldError::new("path", "must be an absolute path"));
+        }
+        if self
+            .mount
+            .as_deref()
+            .is_some_and(|m| !m.starts_with('/') || climbs(m))
+        {
+            return Err(FieldError::new("mount", "must be an absolute path"));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

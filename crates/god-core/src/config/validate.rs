@@ -10,25 +10,11 @@ use crate::error::FieldError;
 pub(super) fn validate(c: &Config) -> Vec<FieldError> {
     let mut problems = Vec::new();
     for (i, v) in c.volumes.iter().enumerate() {
-        if v.name.is_empty() {
+        if let Err(e) = v.check() {
             push(
                 &mut problems,
-                &format!("volumes[{i}].name"),
-                "must not be empty",
-            );
-        }
-        if !matches!(v.acl.as_str(), "ro" | "rw") {
-            push(
-                &mut problems,
-                &format!("volumes[{i}].acl"),
-                &format!("{:?}: use ro or rw", v.acl),
-            );
-        }
-        if v.name != "home" && !v.path.starts_with('/') {
-            push(
-                &mut problems,
-                &format!("volumes[{i}].path"),
-                "must be an absolute path",
+                &format!("volumes[{i}].{}", e.field),
+                &e.message,
             );
         }
     }
@@ -61,4 +47,33 @@ pub(super) fn validate(c: &Config) -> Vec<FieldError> {
 
 fn push(problems: &mut Vec<FieldError>, key: &str, msg: &str) {
     problems.push(FieldError::new(key, msg));
+}
+
+#[cfg(test)]
+mod volume_tests {
+    use crate::config::VolumeConfig;
+
+    #[test]
+    fn one_volume_check() {
+        let v = |name: &str, acl: &str, path: &str, mount: Option<&str>| VolumeConfig {
+            name: name.into(),
+            acl: acl.into(),
+            path: path.into(),
+            mount: mount.map(String::from),
+        };
+        let field = |v: VolumeConfig| v.check().err().map(|e| e.field);
+        let cases = [
+            (v("data", "ro", "/data", None), None),
+            (v("home", "rw", "", None), None),
+            (v("", "ro", "/data", None), Some("name")),
+            (v("data", "rx", "/data", None), Some("acl")),
+            (v("data", "ro", "data", None), Some("path")),
+            (v("data", "ro", "/data/../etc", None), Some("path")),
+            (v("data", "ro", "/data", Some("mnt")), Some("mount")),
+            (v("data", "ro", "/data", Some("/mnt/../..")), Some("mount")),
+        ];
+        for (vol, want) in cases {
+            assert_eq!(field(vol.clone()).as_deref(), want, "{vol:?}");
+        }
+    }
 }

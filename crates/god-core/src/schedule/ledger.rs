@@ -70,7 +70,7 @@ impl Ledger {
             default_project: s
                 .projects
                 .iter()
-                .position(|p| p.name == "default")
+                .position(|p| &*p.name == crate::names::DEFAULT_PROJECT)
                 .map(|p| p as u32),
         };
         for r in &s.running {

@@ -1,6 +1,6 @@
 //! Why a job is not dispatched, as data; the sentence is rendered only on demand (`Display`).
 
-use super::model::Condition;
+use crate::deps::Condition;
 use crate::task::JobId;
 use std::fmt;
 use std::sync::Arc;

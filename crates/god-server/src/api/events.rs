@@ -7,7 +7,7 @@
 //! again every [`RECHECK`] and the stream ends (`event: end`) when the token expires, the API key
 //! is renewed or the account is disabled.
 
-use crate::auth::Caller;
+use crate::access::{visibility, Caller};
 use crate::feed::{Visibility, PAGE};
 use crate::state::AppState;
 use crate::ApiError;
@@ -15,6 +15,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
+use god_core::api::tasks::ChangeEvent;
 use god_store::{Change, ChangeKind};
 use serde::Deserialize;
 use std::convert::Infallible;
@@ -58,26 +59,6 @@ pub async fn follow(
             |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
         );
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-/// What `caller` may see (projects read now; again at each re-check).
-async fn visibility(state: &AppState, caller: &Caller) -> Result<Visibility, ApiError> {
-    let mut view = Visibility {
-        login: caller.login().to_string(),
-        admin: caller.admin,
-        ..Default::default()
-    };
-    if !caller.admin {
-        for p in state.store.list_projects().await? {
-            if p.members.iter().any(|m| m == caller.login()) {
-                if state.config.share_project_tasks {
-                    view.shared.insert(p.id.clone());
-                }
-                view.member_of.insert(p.id);
-            }
-        }
-    }
-    Ok(view)
 }
 
 /// Send what the caller missed after `sent`, then live changes, until the client goes away
@@ -167,17 +148,20 @@ async fn send(view: &Visibility, c: &Change, sent: &mut u64, tx: &mpsc::Sender<E
     if !view.sees(c) {
         return true;
     }
-    let data = serde_json::json!({
-        "id": c.id,
-        "at": c.at,
-        "kind": c.kind.as_str(),
-        "job": c.job.map(|j| j.0),
-        "body": c.body,
-    });
+    let data = ChangeEvent {
+        id: c.id,
+        at: c.at,
+        kind: c.kind.as_str().into(),
+        job: c.job.map(|j| j.0),
+        body: c.body.clone(),
+    };
+    let Ok(data) = serde_json::to_string(&data) else {
+        return true;
+    };
     let event = Event::default()
         .id(c.id.to_string())
         .event(c.kind.as_str())
-        .data(data.to_string());
+        .data(data);
     tx.send(event).await.is_ok()
 }
 

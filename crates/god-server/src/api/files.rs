@@ -5,14 +5,14 @@
 //! window between a check and the open. Kernels without `openat2` fall back to opening one
 //! component at a time with `O_NOFOLLOW` (no symlink is followed at all).
 
-use super::tasks::visible_job;
-use crate::auth::Caller;
+use crate::access::{visible_job, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use god_core::api::FileEntry;
 use god_exec::jobdir;
 use rustix::fs::{openat, openat2, statat, AtFlags, Dir, FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
@@ -169,11 +169,11 @@ async fn serve(
 }
 
 enum Opened {
-    Listing(Vec<serde_json::Value>),
+    Listing(Vec<FileEntry>),
     File(OwnedFd, u64),
 }
 
-fn list(fd: OwnedFd) -> Result<Vec<serde_json::Value>, ApiError> {
+fn list(fd: OwnedFd) -> Result<Vec<FileEntry>, ApiError> {
     let unavailable = |e: Errno| ApiError::unavailable(e.to_string());
     let mut out = Vec::new();
     let dir = Dir::read_from(&fd).map_err(unavailable)?;
@@ -192,8 +192,12 @@ fn list(fd: OwnedFd) -> Result<Vec<serde_json::Value>, ApiError> {
             FileType::Symlink => ("link", 0),
             _ => ("other", 0),
         };
-        out.push(serde_json::json!({ "name": name, "type": kind, "size": size }));
+        out.push(FileEntry {
+            name,
+            kind: kind.into(),
+            size,
+        });
     }
-    out.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }

@@ -13,8 +13,8 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
+use god_core::api::public::GuestLoginAnswer;
 use serde::Deserialize;
-use serde_json::json;
 
 fn provider(state: &AppState) -> Result<&crate::auth::oidc::OidcLogin, ApiError> {
     state
@@ -118,12 +118,12 @@ pub async fn callback(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
     if wants_json {
-        return Ok(Json(json!({
-            "token": token,
-            "expires": expires,
-            "user": user.login,
-            "active": active,
-        }))
+        return Ok(Json(GuestLoginAnswer {
+            token,
+            expires,
+            user: user.login,
+            active,
+        })
         .into_response());
     }
     // Logins and tokens are made of [A-Za-z0-9._-]: nothing to escape but the configured URL.

@@ -1,120 +1,89 @@
 //! Project routes (reference 7.1): administrators create and change projects; members see them.
 
-use super::tasks::require_admin;
-use super::users::per_day;
-use crate::auth::Caller;
+use super::body::JsonBody;
+use super::usage::per_day;
+use crate::access::{require_admin, visible_project, Caller};
 use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
-use bytes::Bytes;
+use god_core::api::{MsgAnswer, ProjectDoc, ProjectUpdate, UsageDay};
+use god_core::names::{check_project_action, is_default_project, ProjectAction, ProjectRefusal};
 use god_store::{Limits, ProjectRecord};
-use serde_json::{json, Value};
 
-/// The project everybody is a member of.
-pub const DEFAULT_PROJECT: &str = "default";
+pub fn project_doc(p: &ProjectRecord) -> ProjectDoc {
+    ProjectDoc {
+        id: p.id.clone(),
+        description: p.description.clone(),
+        prio: p.limits.prio,
+        quota_cpu: p.limits.quota_cpu,
+        quota_ram: p.limits.quota_ram,
+        quota_time: p.limits.quota_time,
+        members: p.members.clone(),
+        volumes: p.volumes.clone(),
+    }
+}
 
-pub fn project_json(p: &ProjectRecord) -> Value {
-    json!({
-        "id": p.id,
-        "description": p.description,
-        "prio": p.limits.prio,
-        "quota_cpu": p.limits.quota_cpu,
-        "quota_ram": p.limits.quota_ram,
-        "quota_time": p.limits.quota_time,
-        "members": p.members,
-        "volumes": p.volumes,
+/// May `action` be done to the project `id` (existence aside)?
+fn may(id: &str, action: ProjectAction) -> Result<(), ApiError> {
+    check_project_action(id, action).map_err(|r| match r {
+        ProjectRefusal::Invalid(f) => ApiError::bad_request(f.message).field(f.field),
+        ProjectRefusal::Exists(f) => ApiError::conflict(f.message).field(f.field),
+        ProjectRefusal::Forbidden(f) => ApiError::forbidden(f.message).field(f.field),
     })
 }
 
-pub fn default_project() -> ProjectRecord {
-    ProjectRecord {
-        id: DEFAULT_PROJECT.into(),
-        description: "default project".into(),
-        ..Default::default()
+/// A project that must exist (administrators' routes: no need to hide which do).
+async fn existing(state: &AppState, id: &str) -> Result<ProjectRecord, ApiError> {
+    state
+        .store
+        .get_project(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("project {id} does not exist")))
+}
+
+fn number(v: Option<f64>, field: &str, max: f64) -> Result<Option<f64>, ApiError> {
+    match v {
+        Some(n) if !(n.is_finite() && (0.0..=max).contains(&n)) => Err(ApiError::bad_request(
+            format!("{n} is not a number between 0 and {max}"),
+        )
+        .field(field)),
+        other => Ok(other),
     }
 }
 
-fn number(v: &Value, field: &str, min: f64, max: f64) -> Result<Option<f64>, ApiError> {
-    match v.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(x) => match x.as_f64() {
-            Some(n) if n.is_finite() && n >= min && n <= max => Ok(Some(n)),
-            _ => Err(
-                ApiError::bad_request(format!("{x} is not a number between {min} and {max}"))
-                    .field(field),
-            ),
-        },
+/// Apply a project body to `p` (fields absent or `null` keep their value).
+fn read_project(v: ProjectUpdate, p: &mut ProjectRecord) -> Result<(), ApiError> {
+    if let Some(d) = v.description {
+        p.description = d;
     }
-}
-
-/// Read a project body onto `p` (fields absent keep their value).
-fn read_project(body: &[u8], p: &mut ProjectRecord) -> Result<(), ApiError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("not valid JSON: {e}")).field("body"))?;
-    if !v.is_object() {
-        return Err(ApiError::bad_request("expected a project object").field("body"));
-    }
-    if let Some(d) = v.get("description") {
-        p.description = d
-            .as_str()
-            .ok_or_else(|| ApiError::bad_request("must be a string").field("description"))?
-            .to_string();
-    }
-    if let Some(n) = number(&v, "prio", 0.0, 100.0)? {
+    if let Some(n) = number(v.prio, "prio", 100.0)? {
         p.limits.prio = n as u32;
     }
-    for (field, slot) in [
-        ("quota_cpu", &mut p.limits.quota_cpu),
-        ("quota_ram", &mut p.limits.quota_ram),
-        ("quota_time", &mut p.limits.quota_time),
+    for (field, value, slot) in [
+        ("quota_cpu", v.quota_cpu, &mut p.limits.quota_cpu),
+        ("quota_ram", v.quota_ram, &mut p.limits.quota_ram),
+        ("quota_time", v.quota_time, &mut p.limits.quota_time),
     ] {
-        if let Some(n) = number(&v, field, 0.0, 1e15)? {
+        if let Some(n) = number(value, field, 1e15)? {
             *slot = n;
         }
     }
-    match v.get("members") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(a)) => {
-            let mut members = Vec::new();
-            for m in a {
-                let m = m.as_str().ok_or_else(|| {
-                    ApiError::bad_request("members must be logins").field("members")
-                })?;
-                if !m.is_empty() && !members.iter().any(|x: &String| x == m) {
-                    members.push(m.to_string());
-                }
-            }
-            p.members = members;
-        }
-        Some(Value::String(s)) => {
-            p.members = s
-                .split(',')
-                .map(|m| m.trim().to_string())
-                .filter(|m| !m.is_empty())
-                .collect();
-        }
-        Some(_) => {
-            return Err(ApiError::bad_request("members must be a list of logins").field("members"))
-        }
+    if let Some(m) = v.members {
+        p.members = m.logins();
     }
-    match v.get("volumes") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(a)) => {
-            for (i, vol) in a.iter().enumerate() {
-                let path = vol.get("path").and_then(|p| p.as_str()).unwrap_or("");
-                let name = vol.get("name").and_then(|p| p.as_str()).unwrap_or("");
-                if name.is_empty() || !path.starts_with('/') || path.split('/').any(|s| s == "..") {
-                    return Err(ApiError::bad_request(
-                        "a volume needs a name and an absolute path",
-                    )
-                    .field(format!("volumes[{i}]")));
-                }
+    if let Some(mut volumes) = v.volumes {
+        for (i, vol) in volumes.iter_mut().enumerate() {
+            // Without an access mode, read-only.
+            if vol.acl.is_empty() {
+                vol.acl = "ro".into();
             }
-            p.volumes = a.clone();
+            vol.check().map_err(|e| {
+                ApiError::bad_request(e.message).field(format!("volumes[{i}].{}", e.field))
+            })?;
         }
-        Some(_) => return Err(ApiError::bad_request("volumes must be a list").field("volumes")),
+        p.volumes = volumes;
     }
     Ok(())
 }
@@ -132,38 +101,27 @@ async fn check_members(state: &AppState, members: &[String]) -> Result<(), ApiEr
     Ok(())
 }
 
-fn body(b: Result<Bytes, axum::extract::rejection::BytesRejection>) -> Result<Bytes, ApiError> {
-    b.map_err(|e| ApiError::new(e.status(), e.body_text()).field("body"))
-}
-
 /// `GET /api/1.0/project` (admins).
-pub async fn list(caller: Caller, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<ProjectDoc>>, ApiError> {
     require_admin(&caller)?;
-    let mut out = vec![project_json(&default_project())];
-    out.extend(state.store.list_projects().await?.iter().map(project_json));
-    Ok(Json(json!(out)))
+    let mut out = vec![project_doc(&ProjectRecord::default_project())];
+    out.extend(state.store.list_projects().await?.iter().map(project_doc));
+    Ok(Json(out))
 }
 
 /// `POST /api/1.0/project` (admins): create.
 pub async fn create(
     caller: Caller,
     State(state): State<AppState>,
-    b: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+    JsonBody(v): JsonBody<ProjectUpdate>,
+) -> Result<Json<MsgAnswer<String>>, ApiError> {
     require_admin(&caller)?;
-    let b = body(b)?;
-    let v: Value = serde_json::from_slice(&b)
-        .map_err(|e| ApiError::bad_request(format!("not valid JSON: {e}")).field("body"))?;
-    let id = v
-        .get("id")
-        .and_then(|i| i.as_str())
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    if !crate::accounts::valid_login(&id) {
-        return Err(ApiError::bad_request(format!("{id:?} is not a valid project id")).field("id"));
-    }
-    if id == DEFAULT_PROJECT || state.store.get_project(&id).await?.is_some() {
+    let id = v.id.as_deref().unwrap_or("").trim().to_string();
+    may(&id, ProjectAction::Create)?;
+    if state.store.get_project(&id).await?.is_some() {
         return Err(ApiError::conflict(format!("project {id} already exists")).field("id"));
     }
     let mut p = ProjectRecord {
@@ -171,20 +129,10 @@ pub async fn create(
         limits: Limits::default(),
         ..Default::default()
     };
-    read_project(&b, &mut p)?;
+    read_project(v, &mut p)?;
     check_members(&state, &p.members).await?;
     state.store.put_project(&p).await?;
-    Ok(Json(json!({ "msg": "project created", "id": id })))
-}
-
-async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<ProjectRecord, ApiError> {
-    if id == DEFAULT_PROJECT {
-        return Ok(default_project());
-    }
-    match state.store.get_project(id).await? {
-        Some(p) if caller.admin || p.members.iter().any(|m| m == caller.login()) => Ok(p),
-        _ => Err(ApiError::not_found(format!("project {id} does not exist"))),
-    }
+    Ok(Json(MsgAnswer::new("project created", id)))
 }
 
 /// `GET /api/1.0/project/<id>` (admins and members).
@@ -192,8 +140,10 @@ pub async fn show(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(project_json(&visible(&state, &caller, &id).await?)))
+) -> Result<Json<ProjectDoc>, ApiError> {
+    Ok(Json(project_doc(
+        &visible_project(&state, &caller, &id).await?,
+    )))
 }
 
 /// `POST /api/1.0/project/<id>` (admins): update with the full project.
@@ -201,20 +151,13 @@ pub async fn update(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    b: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+    JsonBody(v): JsonBody<ProjectUpdate>,
+) -> Result<Json<MsgAnswer<String>>, ApiError> {
     require_admin(&caller)?;
-    if id == DEFAULT_PROJECT {
-        return Err(ApiError::forbidden("the default project cannot be changed").field("id"));
-    }
-    let b = body(b)?;
-    let mut p = state
-        .store
-        .get_project(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("project {id} does not exist")))?;
+    may(&id, ProjectAction::Change)?;
+    let mut p = existing(&state, &id).await?;
     let before = p.members.clone();
-    read_project(&b, &mut p)?;
+    read_project(v, &mut p)?;
     let added: Vec<String> = p
         .members
         .iter()
@@ -223,7 +166,7 @@ pub async fn update(
         .collect();
     check_members(&state, &added).await?;
     state.store.put_project(&p).await?;
-    Ok(Json(json!({ "msg": "project updated", "id": id })))
+    Ok(Json(MsgAnswer::new("project updated", id)))
 }
 
 /// `DELETE /api/1.0/project/<id>` (admins).
@@ -231,16 +174,12 @@ pub async fn delete(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MsgAnswer<String>>, ApiError> {
     require_admin(&caller)?;
-    if id == DEFAULT_PROJECT {
-        return Err(ApiError::forbidden("the default project cannot be deleted").field("id"));
-    }
-    if state.store.get_project(&id).await?.is_none() {
-        return Err(ApiError::not_found(format!("project {id} does not exist")));
-    }
+    may(&id, ProjectAction::Delete)?;
+    existing(&state, &id).await?;
     state.store.delete_project(&id).await?;
-    Ok(Json(json!({ "msg": "project deleted", "id": id })))
+    Ok(Json(MsgAnswer::new("project deleted", id)))
 }
 
 /// `GET /api/1.0/project/<id>/usage` (admins and members): per-day usage of the last 30 days.
@@ -248,8 +187,8 @@ pub async fn usage(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    visible(&state, &caller, &id).await?;
+) -> Result<Json<Vec<UsageDay>>, ApiError> {
+    visible_project(&state, &caller, &id).await?;
     let records = state.store.usage_since(now() - 30.0 * 86_400.0).await?;
     Ok(Json(per_day(records.iter().filter(|r| r.project == id))))
 }
@@ -259,11 +198,11 @@ pub async fn reset_usage(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MsgAnswer<String>>, ApiError> {
     require_admin(&caller)?;
-    if id != DEFAULT_PROJECT && state.store.get_project(&id).await?.is_none() {
-        return Err(ApiError::not_found(format!("project {id} does not exist")));
+    if !is_default_project(&id) {
+        existing(&state, &id).await?;
     }
     state.store.reset_project_usage(&id).await?;
-    Ok(Json(json!({ "msg": "project usage reset", "id": id })))
+    Ok(Json(MsgAnswer::new("project usage reset", id)))
 }

@@ -1,25 +1,19 @@
 //! Routes without a token: authentication and the public configuration.
 
-use crate::auth::{issue_token, Caller, Claims};
+use super::body::JsonBody;
+use crate::access::Caller;
+use crate::auth::{issue_token, Claims};
 use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Html;
 use axum::Json;
-use bytes::Bytes;
+use god_core::api::public::{
+    ConfigAnswer, ConstraintEntry, DynamicFieldEntry, ImageEntry, VolumeEntry,
+};
+use god_core::api::{LoginRequest, TokenAnswer};
 use god_store::UserRecord;
-use serde::Deserialize;
-use serde_json::{json, Value};
-
-#[derive(Deserialize)]
-struct Login {
-    user: String,
-    #[serde(default)]
-    apikey: Option<String>,
-    #[serde(default)]
-    password: Option<String>,
-}
 
 /// `POST /api/1.0/authenticate` with `{user, apikey}` (checked against our database, whatever
 /// the policy) or `{user, password}` (checked by the `auth_policy`) → `{token, expires}`.
@@ -28,15 +22,8 @@ struct Login {
 pub async fn authenticate(
     State(state): State<AppState>,
     extensions: axum::http::Extensions,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
-    let login: Login = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "expected {{\"user\": ..., \"apikey\": ...}} or {{\"user\": ..., \"password\": ...}}: {e}"
-        ))
-        .field("body")
-    })?;
+    JsonBody(login): JsonBody<LoginRequest>,
+) -> Result<Json<TokenAnswer>, ApiError> {
     if login.user.is_empty() || login.user.len() > 256 {
         return Err(ApiError::bad_request("user: 1 to 256 characters").field("user"));
     }
@@ -89,7 +76,7 @@ pub async fn authenticate(
     }
     auth.limiter.succeeded(&login.user);
     let (token, expires) = session(&state, &user)?;
-    Ok(Json(json!({ "token": token, "expires": expires })))
+    Ok(Json(TokenAnswer { token, expires }))
 }
 
 /// A session token for `user` (who has just proved who they are) and when it expires.
@@ -104,55 +91,79 @@ pub(crate) fn session(state: &AppState, user: &UserRecord) -> Result<(String, f6
 }
 
 /// `GET /api/1.0/config`: what clients need to build a job.
-pub async fn config(State(state): State<AppState>) -> Json<Value> {
+pub async fn config(State(state): State<AppState>) -> Json<ConfigAnswer> {
     let c = &state.config;
-    let images: Vec<Value> = c
+    let images = c
         .default_images
         .iter()
-        .map(|i| json!({"name": i.name, "url": i.url, "interactive": i.interactive, "default": i.default}))
+        .map(|i| ImageEntry {
+            name: i.name.clone(),
+            url: i.url.clone(),
+            interactive: i.interactive,
+            default: i.default,
+        })
         .collect();
-    let constraints: Vec<Value> = c
+    let constraints = c
         .constraints
         .iter()
-        .map(|k| {
-            let values: Vec<&str> = k
+        .map(|k| ConstraintEntry {
+            name: k.name.clone(),
+            value: k
                 .value
                 .split(',')
                 .map(|v| v.trim())
                 .filter(|v| !v.is_empty())
-                .collect();
-            json!({"name": k.name, "value": values})
+                .map(String::from)
+                .collect(),
         })
         .collect();
-    let mut volumes: Vec<Value> = c
+    let mut volumes: Vec<VolumeEntry> = c
         .volumes
         .iter()
-        .map(|v| json!({"name": v.name, "acl": v.acl, "mount": v.mount}))
+        .map(|v| VolumeEntry {
+            name: v.name.clone(),
+            acl: v.acl.clone(),
+            mount: v.mount.clone(),
+        })
         .collect();
     if !c.volumes.iter().any(|v| v.name == "home") {
-        volumes.push(json!({"name": "home", "acl": "rw", "mount": "/mnt/home"}));
+        volumes.push(VolumeEntry {
+            name: "home".into(),
+            acl: "rw".into(),
+            mount: Some("/mnt/home".into()),
+        });
     }
-    Json(json!({
-        "images": images,
-        "constraints": constraints,
-        "volumes": volumes,
-        "executor_features": crate::handles::executor_features(state.capabilities()),
-        "executors": c.executors,
-        "defaults_cpu": c.defaults_cpu,
-        "defaults_ram": c.defaults_ram,
-        "allow_root": c.allow_root,
-        "allow_user_images": c.allow_user_images,
-        "dynamic_fields": c.dynamic_fields.iter().map(|d| json!({"name": d.name, "admin_only": d.admin_only})).collect::<Vec<_>>(),
-        "version": env!("CARGO_PKG_VERSION"),
-    }))
+    Json(ConfigAnswer {
+        images,
+        constraints,
+        volumes,
+        executor_features: crate::handles::executor_features(state.capabilities())
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        executors: c.executors.iter().map(|e| e.to_string()).collect(),
+        defaults_cpu: c.defaults_cpu,
+        defaults_ram: c.defaults_ram,
+        allow_root: c.allow_root,
+        allow_user_images: c.allow_user_images,
+        dynamic_fields: c
+            .dynamic_fields
+            .iter()
+            .map(|d| DynamicFieldEntry {
+                name: d.name.clone(),
+                admin_only: d.admin_only,
+            })
+            .collect(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
 }
 
 /// `GET /api/1.0/image`: images jobs have used.
 pub async fn images(
     _caller: Caller,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.store.images().await?)))
+) -> Result<Json<Vec<String>>, ApiError> {
+    Ok(Json(state.store.images().await?))
 }
 
 /// `GET /`: where to go from here.

@@ -1,35 +1,23 @@
 //! Job routes: submit, list, show, and the requests users make on their jobs.
 
-use super::job_id;
-use crate::auth::Caller;
+use super::body::{Body, JsonBody};
+use crate::access::{
+    require_admin, shares_project, submission_project, visible_job, visible_project, Caller,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::Json;
-use bytes::Bytes;
+use god_core::api::tasks::{DynamicUpdate, RequestAnswer, StatusAnswer};
+use god_core::api::{CountAnswer, MsgAnswer};
+use god_core::schedule::{exceeds_alone, Limit, Reason};
 use god_core::submit::{self, SubmitError};
 use god_core::transition::Event;
 use god_core::{JobId, Primary, Task};
 use god_exec::jobdir;
 use god_store::JobQuery;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::collections::HashMap;
-
-type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
-
-fn body_bytes(body: Body) -> Result<Bytes, ApiError> {
-    body.map_err(|e| {
-        let status = e.status();
-        let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "request body too large".to_string()
-        } else {
-            e.body_text()
-        };
-        ApiError::new(status, msg).field("body")
-    })
-}
 
 fn submit_error(e: SubmitError) -> ApiError {
     match e {
@@ -42,9 +30,8 @@ fn submit_error(e: SubmitError) -> ApiError {
 pub async fn submit(
     caller: Caller,
     State(state): State<AppState>,
-    body: Body,
-) -> Result<Json<Value>, ApiError> {
-    let body = body_bytes(body)?;
+    Body(body): Body,
+) -> Result<Json<MsgAnswer<JobId>>, ApiError> {
     let parsed = submit::parse(&body).map_err(submit_error)?;
     // A project's volumes are offered to its members, next to the configured ones.
     let project_volumes = project_volumes(&state, &caller, &parsed.user.project).await?;
@@ -67,7 +54,7 @@ pub async fn submit(
     check_rate_limits(&state, &caller, &task).await?;
     let id = state.submit.submit(task).await?;
     state.wake.scheduler.notify_one();
-    Ok(Json(json!({ "msg": "Task added", "id": id.0 })))
+    Ok(Json(MsgAnswer::new("Task added", id)))
 }
 
 /// Volumes of `project` the caller may mount (members and admins).
@@ -76,83 +63,44 @@ async fn project_volumes(
     caller: &Caller,
     project: &str,
 ) -> Result<Vec<god_core::config::VolumeConfig>, ApiError> {
-    if project.is_empty() || project == super::projects::DEFAULT_PROJECT {
-        return Ok(Vec::new());
-    }
-    let Some(p) = state.store.get_project(project).await? else {
-        return Ok(Vec::new());
+    let p = match visible_project(state, caller, project).await {
+        Ok(p) => p,
+        Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => return Ok(Vec::new()),
+        Err(e) => return Err(e),
     };
-    if !caller.admin && !p.members.iter().any(|m| m == caller.login()) {
-        return Ok(Vec::new());
-    }
     Ok(p.volumes
-        .iter()
-        .filter_map(|v| {
-            Some(god_core::config::VolumeConfig {
-                name: v.get("name")?.as_str()?.to_string(),
-                acl: v
-                    .get("acl")
-                    .and_then(|a| a.as_str())
-                    .unwrap_or("ro")
-                    .to_string(),
-                path: v.get("path")?.as_str()?.to_string(),
-                mount: v.get("mount").and_then(|m| m.as_str()).map(String::from),
-            })
-        })
-        .filter(|v| matches!(v.acl.as_str(), "ro" | "rw") && v.name != "home")
+        .into_iter()
+        .filter(|v| v.check().is_ok() && v.name != "home")
         .collect())
 }
 
+/// The caller may submit to the job's project, and the job alone exceeds no quota of theirs or
+/// of the project's.
 async fn check_project_and_quotas(
     state: &AppState,
     caller: &Caller,
     task: &Task,
 ) -> Result<(), ApiError> {
+    let project = submission_project(state, caller, &task.user.project).await?;
     let r = &task.requirements;
-    let mut limits = vec![("user", caller.user.limits.clone())];
-    let project = &task.user.project;
-    if project != super::projects::DEFAULT_PROJECT {
-        // To anyone but an administrator, a project that does not exist and one they are not
-        // in look the same: submission does not tell which projects exist.
-        let not_member = || {
-            ApiError::forbidden(format!(
-                "{} is not a member of project {project}",
-                caller.login()
-            ))
-            .field("user.project")
-        };
-        let p = match state.store.get_project(project).await? {
-            Some(p) => p,
-            None if caller.admin => {
-                return Err(
-                    ApiError::bad_request(format!("project {project} does not exist"))
-                        .field("user.project"),
-                )
-            }
-            None => return Err(not_member()),
-        };
-        if !caller.admin && !p.members.iter().any(|m| m == caller.login()) {
-            return Err(not_member());
-        }
-        limits.push(("project", p.limits));
-    }
-    for (who, l) in limits {
-        if l.quota_cpu > 0.0 && f64::from(r.cpu) > l.quota_cpu {
-            return Err(ApiError::bad_request(format!(
-                "{} cpu alone exceed the {who} cpu quota of {}",
-                r.cpu, l.quota_cpu
-            ))
-            .field("requirements.cpu"));
-        }
-        if l.quota_ram > 0.0 && r.ram > l.quota_ram {
-            return Err(ApiError::bad_request(format!(
-                "{} GB alone exceed the {who} ram quota of {} GB",
-                r.ram, l.quota_ram
-            ))
-            .field("requirements.ram"));
+    let project_quotas = project.map(|p| p.limits.quotas());
+    match exceeds_alone(
+        r.cpu,
+        r.ram,
+        &caller.user.limits.quotas(),
+        project_quotas.as_ref(),
+    ) {
+        None => Ok(()),
+        Some(reason) => {
+            let field = match &reason {
+                Reason::ExceedsQuota {
+                    limit: Limit::Cpu, ..
+                } => "requirements.cpu",
+                _ => "requirements.ram",
+            };
+            Err(ApiError::bad_request(reason.to_string()).field(field))
         }
     }
-    Ok(())
 }
 
 async fn check_rate_limits(state: &AppState, caller: &Caller, task: &Task) -> Result<(), ApiError> {
@@ -216,11 +164,11 @@ async fn list(
     state: &AppState,
     mut q: JobQuery,
     project: Option<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<Task>>, ApiError> {
     if let Some(p) = project.filter(|p| !p.is_empty()) {
         q.projects = vec![p];
     }
-    Ok(Json(json!(state.store.list_jobs(&q).await?)))
+    Ok(Json(state.store.list_jobs(&q).await?))
 }
 
 /// The query of a user's own listing; `?project=P` shows every member's jobs of `P` when the
@@ -246,7 +194,7 @@ pub async fn active(
     caller: Caller,
     State(state): State<AppState>,
     Query(f): Query<ProjectFilter>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<Task>>, ApiError> {
     let q = JobQuery {
         states: vec![Primary::Pending, Primary::Running],
         ..Default::default()
@@ -259,7 +207,7 @@ pub async fn active(
 pub async fn active_all(
     caller: Caller,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<Task>>, ApiError> {
     require_admin(&caller)?;
     let q = JobQuery {
         states: vec![Primary::Pending, Primary::Running],
@@ -284,7 +232,7 @@ pub async fn over(
     State(state): State<AppState>,
     Path((skip, limit)): Path<(String, String)>,
     Query(f): Query<ProjectFilter>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<Task>>, ApiError> {
     let (skip, limit) = page(&skip, &limit)?;
     let q = JobQuery {
         states: vec![Primary::Over, Primary::Archived],
@@ -302,7 +250,7 @@ pub async fn over_all(
     caller: Caller,
     State(state): State<AppState>,
     Path((skip, limit)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<Task>>, ApiError> {
     require_admin(&caller)?;
     let (skip, limit) = page(&skip, &limit)?;
     let q = JobQuery {
@@ -315,51 +263,13 @@ pub async fn over_all(
     list(&state, q, None).await
 }
 
-pub(crate) fn require_admin(caller: &Caller) -> Result<(), ApiError> {
-    if caller.admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("administrators only"))
-    }
-}
-
-/// The job, if the caller may see it. Someone else's job looks like a missing one.
-pub(crate) async fn visible_job(
-    state: &AppState,
-    caller: &Caller,
-    raw: &str,
-) -> Result<Task, ApiError> {
-    let id = job_id(raw)?;
-    match state.store.get_job(id).await? {
-        Some(t) if caller.may_touch(&t.user.id) => Ok(t),
-        Some(t) if shares_project(state, caller, &t.user.project).await? => Ok(t),
-        _ => Err(ApiError::not_found(format!("job {id} does not exist"))),
-    }
-}
-
-/// With `share_project_tasks`, members of a project see and manage each other's jobs in it.
-pub(crate) async fn shares_project(
-    state: &AppState,
-    caller: &Caller,
-    project: &str,
-) -> Result<bool, ApiError> {
-    if !state.config.share_project_tasks || project == super::projects::DEFAULT_PROJECT {
-        return Ok(false);
-    }
-    Ok(state
-        .store
-        .get_project(project)
-        .await?
-        .is_some_and(|p| p.members.iter().any(|m| m == caller.login())))
-}
-
 /// `GET /api/1.0/task/<id>`.
 pub async fn show(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(visible_job(&state, &caller, &id).await?)))
+) -> Result<Json<Task>, ApiError> {
+    Ok(Json(visible_job(&state, &caller, &id).await?))
 }
 
 /// `GET /api/1.0/task/<id>/status`: the status fields, and the same again under `status`
@@ -368,13 +278,9 @@ pub async fn status(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let status = json!(visible_job(&state, &caller, &id).await?.status);
-    let mut answer = status.clone();
-    if let Some(fields) = answer.as_object_mut() {
-        fields.insert("status".into(), status);
-    }
-    Ok(Json(answer))
+) -> Result<Json<StatusAnswer>, ApiError> {
+    let task = visible_job(&state, &caller, &id).await?;
+    Ok(Json(StatusAnswer::new(task.status)))
 }
 
 async fn request(
@@ -383,7 +289,7 @@ async fn request(
     raw: &str,
     event: Event,
     msg: &str,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestAnswer>, ApiError> {
     let task = visible_job(state, caller, raw).await?;
     let t = state
         .store
@@ -391,9 +297,11 @@ async fn request(
         .await?;
     state.wake.watcher.notify_one();
     state.wake.scheduler.notify_one();
-    Ok(Json(
-        json!({ "msg": msg, "id": t.id.0, "status": t.status }),
-    ))
+    Ok(Json(RequestAnswer {
+        msg: msg.into(),
+        id: t.id,
+        status: t.status,
+    }))
 }
 
 /// `DELETE /api/1.0/task/<id>`: kill (an array parent: with all its children).
@@ -401,14 +309,16 @@ pub async fn kill(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestAnswer>, ApiError> {
     let task = visible_job(&state, &caller, &id).await?;
     if task.is_array_parent() {
         let t = state.store.kill_array(task.id, state.clock.now()).await?;
         state.wake.watcher.notify_one();
-        return Ok(Json(
-            json!({ "msg": "kill requested", "id": t.id.0, "status": t.status }),
-        ));
+        return Ok(Json(RequestAnswer {
+            msg: "kill requested".into(),
+            id: t.id,
+            status: t.status,
+        }));
     }
     request(&state, &caller, &id, Event::KillRequested, "kill requested").await
 }
@@ -418,7 +328,7 @@ pub async fn suspend(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestAnswer>, ApiError> {
     request(
         &state,
         &caller,
@@ -434,7 +344,7 @@ pub async fn resume(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestAnswer>, ApiError> {
     request(
         &state,
         &caller,
@@ -450,7 +360,7 @@ pub async fn reschedule(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestAnswer>, ApiError> {
     request(
         &state,
         &caller,
@@ -461,24 +371,13 @@ pub async fn reschedule(
     .await
 }
 
-#[derive(Deserialize)]
-pub struct DynamicUpdate {
-    name: String,
-    value: Value,
-}
-
 /// `PUT /api/1.0/task/<id>` `{name, value}`: change a dynamic requirement.
 pub async fn update(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Body,
-) -> Result<Json<Value>, ApiError> {
-    let body = body_bytes(body)?;
-    let upd: DynamicUpdate = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(format!("expected {{\"name\": ..., \"value\": ...}}: {e}"))
-            .field("body")
-    })?;
+    JsonBody(upd): JsonBody<DynamicUpdate>,
+) -> Result<Json<MsgAnswer<JobId>>, ApiError> {
     let Some(field) = state
         .config
         .dynamic_fields
@@ -495,16 +394,7 @@ pub async fn update(
                 .field("name"),
         );
     }
-    let value = match &upd.value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        other => {
-            return Err(
-                ApiError::bad_request(format!("{other} is not a value for {}", upd.name))
-                    .field("value"),
-            )
-        }
-    };
+    let value = upd.value.to_string();
     if upd.name == "maxlifespan" && god_core::size::parse_duration_secs(&value).is_err() {
         return Err(ApiError::bad_request(format!("{value:?} is not a duration")).field("value"));
     }
@@ -534,7 +424,7 @@ pub async fn update(
             .transition_many(&events, state.clock.now())
             .await?;
     }
-    Ok(Json(json!({ "msg": "task updated", "id": t.id.0 })))
+    Ok(Json(MsgAnswer::new("task updated", t.id)))
 }
 
 /// `GET /api/1.0/task/<id>/archive`: queue one over job for archiving.
@@ -542,7 +432,7 @@ pub async fn archive(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MsgAnswer<JobId>>, ApiError> {
     let task = visible_job(&state, &caller, &id).await?;
     if task.status.primary != Primary::Over {
         return Err(ApiError::conflict(format!(
@@ -552,7 +442,7 @@ pub async fn archive(
     }
     state.store.request_archive(&[task.id]).await?;
     state.wake.archiver.notify_one();
-    Ok(Json(json!({ "msg": "archive requested", "id": task.id.0 })))
+    Ok(Json(MsgAnswer::new("archive requested", task.id)))
 }
 
 /// `DELETE /api/1.0/task/<id>/archive`: delete the job directory and the job itself.
@@ -560,7 +450,7 @@ pub async fn purge(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MsgAnswer<JobId>>, ApiError> {
     let task = visible_job(&state, &caller, &id).await?;
     if task.status.primary.is_active() {
         return Err(ApiError::conflict(format!(
@@ -569,7 +459,7 @@ pub async fn purge(
         )));
     }
     purge_one(&state, &task).await?;
-    Ok(Json(json!({ "msg": "job purged", "id": task.id.0 })))
+    Ok(Json(MsgAnswer::new("job purged", task.id)))
 }
 
 async fn purge_one(state: &AppState, task: &Task) -> Result<(), ApiError> {
@@ -618,7 +508,7 @@ pub async fn archive_old(
     State(state): State<AppState>,
     Path(d): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CountAnswer>, ApiError> {
     let jobs = old_jobs(
         &state,
         &caller,
@@ -630,9 +520,10 @@ pub async fn archive_old(
     let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
     let n = state.store.request_archive(&ids).await?;
     state.wake.archiver.notify_one();
-    Ok(Json(
-        json!({ "msg": format!("{n} jobs to archive"), "count": n }),
-    ))
+    Ok(Json(CountAnswer {
+        msg: format!("{n} jobs to archive"),
+        count: n,
+    }))
 }
 
 /// `DELETE /api/1.0/archive/<days>[?tag=]`: archive and purge them.
@@ -641,7 +532,7 @@ pub async fn purge_old(
     State(state): State<AppState>,
     Path(d): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CountAnswer>, ApiError> {
     let states = vec![Primary::Over, Primary::Archived];
     let jobs = old_jobs(
         &state,
@@ -654,7 +545,8 @@ pub async fn purge_old(
     for j in &jobs {
         purge_one(&state, j).await?;
     }
-    Ok(Json(
-        json!({ "msg": format!("{} jobs purged", jobs.len()), "count": jobs.len() }),
-    ))
+    Ok(Json(CountAnswer {
+        msg: format!("{} jobs purged", jobs.len()),
+        count: jobs.len() as u64,
+    }))
 }

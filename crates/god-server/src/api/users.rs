@@ -1,64 +1,64 @@
 //! User routes. Full profiles, projects and quotas come with the authentication policies; these
 //! give existing clients the shape they read.
 
-use super::projects::{default_project, project_json};
-use super::tasks::require_admin;
-use crate::auth::{hash_apikey, new_apikey, Caller};
+use super::body::JsonBody;
+use super::projects::project_doc;
+use super::usage::per_day;
+use crate::access::{is_admin, require_admin, self_or_admin, Caller};
+use crate::auth::{hash_apikey, new_apikey};
 use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use god_core::api::users::{
+    ApiKeyAnswer, LimitsUpdate, PasswordAnswer, PasswordRequest, UserCredentials, UserLimits,
+};
+use god_core::api::{CountAnswer, MsgAnswer, ProjectDoc, UsageDay, UserDoc, UserUpdate};
 use god_core::transition::Event;
 use god_core::Primary;
-use god_store::{JobQuery, UsageRecord, UserRecord};
-use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use god_store::{JobQuery, Limits, ProjectRecord, UserRecord};
+use std::collections::HashMap;
 
-fn user_json(u: &UserRecord, admin: bool) -> Value {
-    json!({
-        "id": u.login,
-        "uid": u.uid,
-        "gid": u.gid,
-        "sgids": u.sgids,
-        "email": u.email,
-        "homeDirectory": u.home,
-        "admin": admin,
-        "disabled": u.disabled,
-        // Guests log in through the identity provider and run nothing until activated.
-        "guest": u.guest.is_some(),
-        "active": !u.inactive_guest(),
+fn user_doc(u: &UserRecord, admin: bool) -> UserDoc {
+    UserDoc {
+        id: u.login.clone(),
+        uid: u.uid,
+        gid: u.gid,
+        sgids: u.sgids.clone(),
+        email: u.email.clone(),
+        home_directory: u.home.clone(),
+        admin,
+        disabled: u.disabled,
+        guest: u.guest.is_some(),
+        active: !u.inactive_guest(),
         // API keys are stored hashed: they are shown once, when issued.
-        "credentials": { "apikey": null, "public": u.public_key },
-        "usage": {
-            "prio": u.limits.prio,
-            "quota_cpu": u.limits.quota_cpu,
-            "quota_ram": u.limits.quota_ram,
-            "quota_time": u.limits.quota_time,
+        credentials: UserCredentials {
+            apikey: None,
+            public: u.public_key.clone(),
         },
-    })
-}
-
-fn self_or_admin(caller: &Caller, login: &str) -> Result<(), ApiError> {
-    if caller.admin || caller.login() == login {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("you may only see your own account"))
+        usage: UserLimits {
+            prio: u.limits.prio,
+            quota_cpu: u.limits.quota_cpu,
+            quota_ram: u.limits.quota_ram,
+            quota_time: u.limits.quota_time,
+        },
     }
 }
 
-fn is_admin(state: &AppState, u: &UserRecord) -> bool {
-    u.admin || state.config.admin.iter().any(|a| a == &u.login)
-}
-
 /// `GET /api/1.0/user` (admins).
-pub async fn list(caller: Caller, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<UserDoc>>, ApiError> {
     require_admin(&caller)?;
     let users = state.store.list_users().await?;
-    Ok(Json(json!(users
-        .iter()
-        .map(|u| user_json(u, is_admin(&state, u)))
-        .collect::<Vec<_>>())))
+    Ok(Json(
+        users
+            .iter()
+            .map(|u| user_doc(u, is_admin(&state.config, u)))
+            .collect(),
+    ))
 }
 
 /// `GET /api/1.0/user/<login>`.
@@ -66,14 +66,14 @@ pub async fn show(
     caller: Caller,
     State(state): State<AppState>,
     Path(login): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserDoc>, ApiError> {
     self_or_admin(&caller, &login)?;
     let u = state
         .store
         .get_user(&login)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {login} does not exist")))?;
-    Ok(Json(user_json(&u, is_admin(&state, &u))))
+    Ok(Json(user_doc(&u, is_admin(&state.config, &u))))
 }
 
 /// `POST /api/1.0/user/<login>/apikey`: a new API key, returned once; older tokens stop working.
@@ -81,12 +81,15 @@ pub async fn renew_apikey(
     caller: Caller,
     State(state): State<AppState>,
     Path(login): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ApiKeyAnswer>, ApiError> {
     self_or_admin(&caller, &login)?;
     let key = new_apikey();
     state.store.set_apikey(&login, &hash_apikey(&key)).await?;
     state.users.forget(&login);
-    Ok(Json(json!({ "id": login, "apikey": key })))
+    Ok(Json(ApiKeyAnswer {
+        id: login,
+        apikey: key,
+    }))
 }
 
 /// `GET /api/1.0/user/<login>/project`: `default` and the projects the user is a member of.
@@ -94,15 +97,15 @@ pub async fn projects(
     caller: Caller,
     State(state): State<AppState>,
     Path(login): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<ProjectDoc>>, ApiError> {
     self_or_admin(&caller, &login)?;
-    let mut out = vec![project_json(&default_project())];
+    let mut out = vec![project_doc(&ProjectRecord::default_project())];
     for p in state.store.list_projects().await? {
         if p.members.iter().any(|m| m == &login) {
-            out.push(project_json(&p));
+            out.push(project_doc(&p));
         }
     }
-    Ok(Json(json!(out)))
+    Ok(Json(out))
 }
 
 /// `GET /api/1.0/user/<login>/usage`: per-day `{date: "Y_M_D", cpu, ram, time}` of the runs
@@ -112,107 +115,44 @@ pub async fn usage(
     caller: Caller,
     State(state): State<AppState>,
     Path(login): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<UsageDay>>, ApiError> {
     self_or_admin(&caller, &login)?;
     let records = state.store.usage_since(now() - 30.0 * 86_400.0).await?;
     Ok(Json(per_day(records.iter().filter(|r| r.user == login))))
 }
 
-/// Group usage records by day, newest first.
-pub fn per_day<'a>(records: impl Iterator<Item = &'a UsageRecord>) -> Value {
-    let mut days: BTreeMap<i64, (f64, f64, f64)> = BTreeMap::new();
-    for r in records {
-        let e = days.entry((r.ended / 86_400.0).floor() as i64).or_default();
-        e.0 += r.cpu;
-        e.1 += r.ram;
-        e.2 += r.wall_seconds;
-    }
-    let out: Vec<Value> = days
-        .into_iter()
-        .rev()
-        .map(|(day, (cpu, ram, time))| json!({"date": civil_date(day), "cpu": cpu, "ram": ram, "time": time}))
-        .collect();
-    json!(out)
-}
-
 /// `PUT /api/1.0/user/<login>` with the user document: administrators change `usage` (priority
-/// and quotas), `admin`, `disabled` and a guest's `active`; a user changes their own `credentials.public` and `email`.
+/// and quotas), `admin`, `disabled` and a guest's `active`; a user changes their own
+/// `credentials.public` and `email`. The identity fields are read and ignored.
 pub async fn update(
     caller: Caller,
     State(state): State<AppState>,
     Path(login): Path<String>,
-    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+    JsonBody(v): JsonBody<UserUpdate>,
+) -> Result<Json<UserDoc>, ApiError> {
     self_or_admin(&caller, &login)?;
-    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()).field("body"))?;
-    let v: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("not valid JSON: {e}")).field("body"))?;
-    if !v.is_object() {
-        return Err(ApiError::bad_request("expected a user object").field("body"));
-    }
     let mut u = state
         .store
         .get_user(&login)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {login} does not exist")))?;
-    let num = |path: &str, x: &Value, max: f64| -> Result<f64, ApiError> {
-        x.as_f64()
-            .filter(|n| n.is_finite() && *n >= 0.0 && *n <= max)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("{x} is not a number between 0 and {max}"))
-                    .field(path)
-            })
-    };
-    if let Some(usage) = v.get("usage").filter(|x| x.is_object()) {
-        let current = json!({"prio": u.limits.prio, "quota_cpu": u.limits.quota_cpu, "quota_ram": u.limits.quota_ram, "quota_time": u.limits.quota_time});
-        let changes = ["prio", "quota_cpu", "quota_ram", "quota_time"]
-            .iter()
-            .any(|k| {
-                usage
-                    .get(*k)
-                    .is_some_and(|x| x.as_f64() != current[*k].as_f64())
-            });
-        if changes {
+    if let Some(usage) = &v.usage {
+        update_limits(&caller, &mut u.limits, usage)?;
+    }
+    for (field, flag, wanted) in [
+        ("admin", &mut u.admin, v.admin),
+        ("disabled", &mut u.disabled, v.disabled),
+    ] {
+        if let Some(b) = wanted.filter(|b| b != flag) {
             if !caller.admin {
-                return Err(ApiError::forbidden(
-                    "only administrators change priorities and quotas",
-                )
-                .field("usage"));
+                return Err(
+                    ApiError::forbidden(format!("only administrators change {field}")).field(field),
+                );
             }
-            if let Some(x) = usage.get("prio") {
-                u.limits.prio = num("usage.prio", x, 100.0)? as u32;
-            }
-            if let Some(x) = usage.get("quota_cpu") {
-                u.limits.quota_cpu = num("usage.quota_cpu", x, 1e9)?;
-            }
-            if let Some(x) = usage.get("quota_ram") {
-                u.limits.quota_ram = num("usage.quota_ram", x, 1e12)?;
-            }
-            if let Some(x) = usage.get("quota_time") {
-                u.limits.quota_time = num("usage.quota_time", x, 1e15)?;
-            }
+            *flag = b;
         }
     }
-    for (field, flag) in [("admin", &mut u.admin), ("disabled", &mut u.disabled)] {
-        if let Some(x) = v.get(field) {
-            let b = x
-                .as_bool()
-                .ok_or_else(|| ApiError::bad_request("must be true or false").field(field))?;
-            if b != *flag {
-                if !caller.admin {
-                    return Err(
-                        ApiError::forbidden(format!("only administrators change {field}"))
-                            .field(field),
-                    );
-                }
-                *flag = b;
-            }
-        }
-    }
-    if let Some(x) = v.get("active") {
-        let b = x
-            .as_bool()
-            .ok_or_else(|| ApiError::bad_request("must be true or false").field("active"))?;
+    if let Some(b) = v.active {
         match u.guest.as_mut() {
             Some(g) if g.active != b => {
                 if !caller.admin {
@@ -237,29 +177,70 @@ pub async fn update(
             }
         }
     }
-    if let Some(x) = v.get("credentials").and_then(|c| c.get("public")) {
-        match x {
-            Value::Null => u.public_key = None,
-            Value::String(k) if k.len() <= 16_384 && !k.contains('\0') => {
+    if let Some(public) = v.credentials.and_then(|c| c.public) {
+        match public {
+            None => u.public_key = None,
+            Some(k) if k.len() <= 16_384 && !k.contains('\0') => {
                 u.public_key = Some(k.trim().to_string()).filter(|k| !k.is_empty())
             }
-            _ => {
+            Some(_) => {
                 return Err(
                     ApiError::bad_request("must be an SSH public key").field("credentials.public")
                 )
             }
         }
     }
-    if let Some(x) = v.get("email") {
-        match x {
-            Value::Null => u.email = None,
-            Value::String(e) if e.len() <= 320 => u.email = Some(e.clone()),
-            _ => return Err(ApiError::bad_request("must be an e-mail address").field("email")),
+    match v.email {
+        None => {}
+        Some(None) => u.email = None,
+        Some(Some(e)) if e.len() <= 320 => u.email = Some(e),
+        Some(Some(_)) => {
+            return Err(ApiError::bad_request("must be an e-mail address").field("email"))
         }
     }
     state.store.update_user(&u).await?;
     state.users.forget(&login);
-    Ok(Json(user_json(&u, is_admin(&state, &u))))
+    Ok(Json(user_doc(&u, is_admin(&state.config, &u))))
+}
+
+/// Apply `usage` of a user update: a change of priority or quota is for administrators.
+fn update_limits(
+    caller: &Caller,
+    limits: &mut Limits,
+    usage: &LimitsUpdate,
+) -> Result<(), ApiError> {
+    let wanted = [
+        ("prio", usage.prio, f64::from(limits.prio), 100.0),
+        ("quota_cpu", usage.quota_cpu, limits.quota_cpu, 1e9),
+        ("quota_ram", usage.quota_ram, limits.quota_ram, 1e12),
+        ("quota_time", usage.quota_time, limits.quota_time, 1e15),
+    ];
+    if !wanted
+        .iter()
+        .any(|(_, new, old, _)| new.is_some_and(|n| n != *old))
+    {
+        return Ok(());
+    }
+    if !caller.admin {
+        return Err(
+            ApiError::forbidden("only administrators change priorities and quotas").field("usage"),
+        );
+    }
+    let mut checked = [0.0; 4];
+    for (i, (key, new, old, max)) in wanted.into_iter().enumerate() {
+        let n = new.unwrap_or(old);
+        if !(n.is_finite() && (0.0..=max).contains(&n)) {
+            return Err(
+                ApiError::bad_request(format!("{n} is not a number between 0 and {max}"))
+                    .field(format!("usage.{key}")),
+            );
+        }
+        checked[i] = n;
+    }
+    let [prio, cpu, ram, time] = checked;
+    limits.prio = prio as u32;
+    (limits.quota_cpu, limits.quota_ram, limits.quota_time) = (cpu, ram, time);
+    Ok(())
 }
 
 /// `DELETE /api/1.0/user/<login>` (admins): forget the user (their jobs stay).
@@ -267,29 +248,14 @@ pub async fn delete(
     caller: Caller,
     State(state): State<AppState>,
     Path(login): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MsgAnswer<String>>, ApiError> {
     require_admin(&caller)?;
     if login == caller.login() {
         return Err(ApiError::conflict("you cannot delete your own account").field("login"));
     }
     state.store.delete_user(&login).await?;
     state.users.forget(&login);
-    Ok(Json(json!({ "msg": "user deleted", "id": login })))
-}
-
-/// `Y_M_D` (no zero padding, as the original) of a day number since the epoch.
-fn civil_date(days: i64) -> String {
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y}_{m}_{d}")
+    Ok(Json(MsgAnswer::new("user deleted", login)))
 }
 
 /// `DELETE /api/1.0/user/<login>/task[?tag=]`: kill all the user's active jobs.
@@ -298,7 +264,7 @@ pub async fn kill_all(
     State(state): State<AppState>,
     Path(login): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CountAnswer>, ApiError> {
     self_or_admin(&caller, &login)?;
     let query = JobQuery {
         user: Some(login),
@@ -325,16 +291,38 @@ pub async fn kill_all(
         }
     }
     state.wake.watcher.notify_one();
-    Ok(Json(
-        json!({ "msg": format!("kill requested for {n} jobs"), "count": n }),
-    ))
+    Ok(Json(CountAnswer {
+        msg: format!("kill requested for {n} jobs"),
+        count: n,
+    }))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn civil_dates() {
-        assert_eq!(super::civil_date(0), "1970_1_1");
-        assert_eq!(super::civil_date(17_233), "2017_3_8");
+/// `POST /api/1.0/user/<login>/password {password}`: the user or an administrator sets the local
+/// password (policy `local`). Existing tokens and the API key stay valid.
+pub async fn set_password(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(login): Path<String>,
+    JsonBody(req): JsonBody<PasswordRequest>,
+) -> Result<Json<PasswordAnswer>, ApiError> {
+    if !caller.may_touch(&login) {
+        return Err(ApiError::forbidden(
+            "you may only set your own password (administrators: anybody's)",
+        ));
     }
+    let policy = &state.auth.policy;
+    if !policy.manages_passwords() {
+        return Err(ApiError::conflict(format!(
+            "auth_policy is {}: passwords are checked by the {} directory, not set here",
+            policy.name(),
+            policy.name()
+        )));
+    }
+    // A rule broken: 400 naming `password`; no such user: 404; hashing failed: 500.
+    crate::accounts::set_password(&state.store, &login, &req.password).await?;
+    state.users.forget(&login);
+    Ok(Json(PasswordAnswer {
+        id: login,
+        password: "set".into(),
+    }))
 }

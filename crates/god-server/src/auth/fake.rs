@@ -6,8 +6,8 @@
 
 use super::nss;
 use super::policy::{AuthError, AuthPolicy, DirectoryUser};
-use crate::accounts::valid_login;
 use async_trait::async_trait;
+use god_core::names::valid_login;
 use god_store::Store;
 use std::sync::Arc;
 

@@ -6,12 +6,13 @@
 //! `default`, none when unset. A new guest is inactive: they may log in and read their own
 //! account, nothing else, until an administrator activates them.
 
+use super::new_record;
 use super::nss;
 use super::oidc::GuestIdentity;
 use super::policy::{AuthError, DirectoryUser};
-use crate::accounts::{new_record, valid_login};
 use crate::auth::new_apikey;
 use god_core::config::{GuestHome, GuestSettings};
+use god_core::names::valid_login;
 use god_store::{Guest, Store, StoreError, UserRecord};
 use std::sync::Arc;
 

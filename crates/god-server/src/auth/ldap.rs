@@ -11,9 +11,9 @@
 //! unauthenticated bind, which "succeeds").
 
 use super::policy::{AuthError, AuthPolicy, DirectoryUser};
-use crate::accounts::valid_login;
 use async_trait::async_trait;
 use god_core::config::{Config, LdapService, LdapSettings, LdapTls};
+use god_core::names::valid_login;
 use god_core::ConfigError;
 use god_store::Store;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOptions};

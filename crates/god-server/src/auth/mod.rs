@@ -26,24 +26,23 @@ pub use limiter::LoginLimiter;
 pub use policy::{AuthError, AuthPolicy, DirectoryUser};
 
 use crate::error::ApiError;
-use crate::state::AppState;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use god_core::submit::Identity;
-use god_store::UserRecord;
+use god_core::config::{AuthPolicyName, Config};
+use god_core::ConfigError;
+use god_store::{Store, UserRecord};
 use hmac::{Hmac, Mac};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 type HmacSha256 = Hmac<Sha256>;
 
 /// What the API needs to log people in: the configured policy and the failure rate limiter.
 pub struct Auth {
-    pub policy: std::sync::Arc<dyn AuthPolicy>,
+    pub policy: Arc<dyn AuthPolicy>,
     pub limiter: LoginLimiter,
     /// The OpenID Connect provider of guests, when `guest_allow`.
     pub oidc: Option<oidc::OidcLogin>,
@@ -52,15 +51,34 @@ pub struct Auth {
 impl Auth {
     /// Build the policy named by `auth_policy`. Refuses `fake` unless `allow_fake_auth`, an
     /// unknown policy, and an LDAP configuration that cannot work (e.g. an unreadable `ca_cert`).
-    pub fn from_config(
-        config: &god_core::config::Config,
-        store: std::sync::Arc<dyn god_store::Store>,
-    ) -> Result<Auth, god_core::ConfigError> {
+    pub fn from_config(config: &Config, store: Arc<dyn Store>) -> Result<Auth, ConfigError> {
         Ok(Auth {
-            policy: policy::from_config(config, store)?,
+            policy: policy_from_config(config, store)?,
             limiter: LoginLimiter::new(&config.login_rate_limit),
             oidc: oidc::OidcLogin::from_config(config)?,
         })
+    }
+}
+
+/// The policy named by `auth_policy`.
+fn policy_from_config(
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> Result<Arc<dyn AuthPolicy>, ConfigError> {
+    match config.auth_policy {
+        AuthPolicyName::Local => Ok(Arc::new(local::LocalPolicy::new(store))),
+        AuthPolicyName::System => Ok(Arc::new(system::SystemPolicy::new(
+            store,
+            &config.pam_service,
+        ))),
+        AuthPolicyName::Ldap => Ok(Arc::new(ldap::LdapPolicy::from_config(config, store)?)),
+        AuthPolicyName::Fake if config.allow_fake_auth => {
+            Ok(Arc::new(fake::FakePolicy::new(store)))
+        }
+        AuthPolicyName::Fake => Err(ConfigError::new(
+            "auth_policy",
+            "fake authentication accepts any password: also set allow_fake_auth: true (tests only)",
+        )),
     }
 }
 
@@ -126,91 +144,20 @@ pub fn verify_token(secret: &[u8], token: &str, now: f64) -> Result<Claims, ApiE
     Ok(claims)
 }
 
-/// The authenticated caller of a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub user: UserRecord,
-    pub admin: bool,
-    /// When the caller's token expires (seconds since the epoch).
-    pub expires: f64,
-}
-
-impl Caller {
-    pub fn identity(&self) -> Identity {
-        Identity {
-            login: self.user.login.clone(),
-            uid: self.user.uid,
-            gid: self.user.gid,
-            sgids: self.user.sgids.clone(),
-            email: self.user.email.clone(),
-            home: self.user.home.clone(),
-            admin: self.admin,
-            guest: self.user.guest.is_some(),
-        }
-    }
-
-    pub fn login(&self) -> &str {
-        &self.user.login
-    }
-
-    /// May this caller see and act on a job of `owner`?
-    pub fn may_touch(&self, owner: &str) -> bool {
-        self.admin || self.user.login == owner
-    }
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|h| h.to_str().ok())
-            .ok_or_else(|| {
-                ApiError::unauthorized("missing Authorization: Bearer <token> header")
-            })?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(|| ApiError::unauthorized("Authorization must be Bearer <token>"))?
-            .trim();
-        let claims = verify_token(state.secret.as_bytes(), token, crate::clock::now())?;
-        let user = state
-            .users
-            .get(&state.store, &claims.sub)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("invalid token: unknown user"))?;
-        if user.disabled {
-            return Err(ApiError::unauthorized("this account is disabled"));
-        }
-        if user.key_version != claims.kv {
-            return Err(ApiError::unauthorized(
-                "token issued for an API key that was renewed: log in again",
-            ));
-        }
-        if user.inactive_guest() {
-            // A guest waiting for an administrator may read their own account, nothing else.
-            let own = format!("/api/1.0/user/{}", user.login);
-            if !(parts.method == axum::http::Method::GET && parts.uri.path() == own) {
-                return Err(ApiError::forbidden(format!(
-                    "guest account {} is waiting for an administrator to activate it",
-                    user.login
-                )));
-            }
-        }
-        if let Err(wait) = state.limiter.take(&user.login) {
-            return Err(ApiError::too_many(
-                format!("too many requests from {}: slow down", user.login),
-                Some(wait.ceil().max(1.0) as u64),
-            ));
-        }
-        let admin = user.admin || state.config.admin.iter().any(|a| a == &user.login);
-        Ok(Caller {
-            user,
-            admin,
-            expires: claims.exp,
-        })
+/// The record of a new account for `who`, holding `apikey` (stored hashed); priority, quotas
+/// and flags at their defaults.
+pub fn new_record(who: &DirectoryUser, apikey: &str) -> UserRecord {
+    UserRecord {
+        login: who.login.clone(),
+        uid: who.uid,
+        gid: who.gid,
+        sgids: who.sgids.clone(),
+        home: who.home.clone(),
+        email: who.email.clone(),
+        apikey_hash: hash_apikey(apikey),
+        key_version: 1,
+        created: crate::clock::now(),
+        ..Default::default()
     }
 }
 

@@ -1,31 +1,15 @@
 //! Local passwords: argon2id hashes in PHC strings (`$argon2id$v=19$...`), the length rule, and
-//! the route that sets one (`POST /api/1.0/user/<login>/password {password}`).
+//! the rules `POST /api/1.0/user/<login>/password` applies.
 
-use super::{AuthError, Caller};
-use crate::error::ApiError;
-use crate::state::AppState;
+use super::AuthError;
+pub use crate::error::PasswordRule;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
-use axum::extract::{Path, State};
-use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
 
 /// Shortest password accepted.
 pub const MIN_LEN: usize = 8;
 /// Longest password accepted (characters).
 pub const MAX_LEN: usize = 1024;
-
-/// A rule a new password breaks; the message is for the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PasswordRule {
-    #[error("password too short: at least {min} characters, got {got}")]
-    TooShort { min: usize, got: usize },
-    #[error("password too long: at most {max} characters")]
-    TooLong { max: usize },
-    #[error("password must not contain NUL characters")]
-    Nul,
-}
 
 /// Does `password` follow the rules? `Err` says which it breaks.
 pub fn check_rules(password: &str) -> Result<(), PasswordRule> {
@@ -92,45 +76,10 @@ pub async fn verify_blocking(password: &str, phc: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
-#[derive(Deserialize)]
-struct NewPassword {
-    password: String,
-}
-
-/// `POST /api/1.0/user/<login>/password {password}`: the user or an administrator sets the local
-/// password (policy `local`). Existing tokens and the API key stay valid.
-pub async fn set_password_route(
-    caller: Caller,
-    State(state): State<AppState>,
-    Path(login): Path<String>,
-    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    if !caller.may_touch(&login) {
-        return Err(ApiError::forbidden(
-            "you may only set your own password (administrators: anybody's)",
-        ));
-    }
-    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()).field("body"))?;
-    let req: NewPassword = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(format!("expected {{\"password\": \"...\"}}: {e}")).field("password")
-    })?;
-    let policy = &state.auth.policy;
-    if !policy.manages_passwords() {
-        return Err(ApiError::conflict(format!(
-            "auth_policy is {}: passwords are checked by the {} directory, not set here",
-            policy.name(),
-            policy.name()
-        )));
-    }
-    // A rule broken: 400 naming `password`; no such user: 404; hashing failed: 500.
-    crate::accounts::set_password(&state.store, &login, &req.password).await?;
-    state.users.forget(&login);
-    Ok(Json(json!({ "id": login, "password": "set" })))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ApiError;
 
     #[test]
     fn argon2id_hashes_verify_and_are_salted() {

@@ -2,11 +2,10 @@
 //! from the configuration.
 
 use super::{hash_apikey, same_hash};
-use crate::error::ApiError;
+pub use crate::error::AuthError;
 use async_trait::async_trait;
-use god_core::config::{AuthPolicyName, Config};
-use god_core::{ConfigError, Task};
-use god_store::{Store, StoreError, UserRecord};
+use god_core::Task;
+use god_store::{Store, UserRecord};
 use std::sync::Arc;
 
 /// Who a login is, as the policy's directory says (reference 5.1: `{id, uidNumber, gidNumber,
@@ -31,58 +30,6 @@ impl DirectoryUser {
             sgids: u.sgids.clone(),
             home: u.home.clone(),
             email: u.email.clone(),
-        }
-    }
-}
-
-/// A credential that could not be checked (as opposed to a wrong one, which is `Ok(None)`), or
-/// a password that could not be set.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    /// This policy cannot check this kind of credential on this server (e.g. no PAM).
-    #[error("{0}")]
-    NotSupported(String),
-    /// The directory behind the policy is unreachable or misbehaves (network, TLS, search base).
-    #[error("{0}")]
-    Unavailable(String),
-    /// A new password breaks a rule: the user's to fix.
-    #[error(transparent)]
-    PasswordRule(#[from] super::password::PasswordRule),
-    /// Hashing a password failed: the server's trouble (the detail is for its log).
-    #[error("hashing the password: {0}")]
-    Hashing(String),
-    /// Our own user database failed (the detail is for the server's log).
-    #[error("user database: {0}")]
-    Store(#[from] StoreError),
-}
-
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::NotSupported(m) => ApiError::unauthorized(m),
-            AuthError::Unavailable(m) => {
-                tracing::warn!("authentication: {m}");
-                ApiError::unavailable(format!("cannot check credentials now: {m}"))
-            }
-            AuthError::PasswordRule(rule) => {
-                ApiError::bad_request(rule.to_string()).field("password")
-            }
-            AuthError::Store(e @ (StoreError::UserNotFound(_) | StoreError::UserExists(_))) => {
-                e.into()
-            }
-            AuthError::Store(e) => {
-                tracing::warn!("authentication: user database: {e}");
-                ApiError::unavailable(
-                    "cannot check credentials now: the user database is unavailable; try again later",
-                )
-            }
-            e @ AuthError::Hashing(_) => {
-                tracing::error!("{e}");
-                ApiError::new(
-                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "the password could not be set; try again later",
-                )
-            }
         }
     }
 }
@@ -143,34 +90,12 @@ pub trait AuthPolicy: Send + Sync {
     }
 }
 
-/// The policy named by `auth_policy`.
-pub fn from_config(
-    config: &Config,
-    store: Arc<dyn Store>,
-) -> Result<Arc<dyn AuthPolicy>, ConfigError> {
-    match config.auth_policy {
-        AuthPolicyName::Local => Ok(Arc::new(super::local::LocalPolicy::new(store))),
-        AuthPolicyName::System => Ok(Arc::new(super::system::SystemPolicy::new(
-            store,
-            &config.pam_service,
-        ))),
-        AuthPolicyName::Ldap => Ok(Arc::new(super::ldap::LdapPolicy::from_config(
-            config, store,
-        )?)),
-        AuthPolicyName::Fake if config.allow_fake_auth => {
-            Ok(Arc::new(super::fake::FakePolicy::new(store)))
-        }
-        AuthPolicyName::Fake => Err(ConfigError::new(
-            "auth_policy",
-            "fake authentication accepts any password: also set allow_fake_auth: true (tests only)",
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ApiError;
     use axum::http::StatusCode;
+    use god_store::StoreError;
 
     /// Each kind of failure answers with its status; what only the server should know (a
     /// database path, a hashing detail) stays out of the answer.

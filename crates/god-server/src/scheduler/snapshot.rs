@@ -5,8 +5,8 @@
 
 use god_core::config::Config;
 use god_core::schedule::{
-    Account, Dependency, Hold, Interner, Node, NodeReservation, ParentState, Pending, Quotas,
-    Running, Snapshot, Usage,
+    Account, Dependency, Hold, Interner, Node, NodeReservation, ParentState, Pending, Running,
+    Snapshot, Usage,
 };
 use god_core::size::parse_duration_secs;
 use god_core::{deps, JobId, Primary, Task};
@@ -175,11 +175,7 @@ pub fn build(i: &Inputs<'_>) -> Snapshot {
             let mut a = Account::named(name);
             if let Some(u) = user_records.get(name.as_ref()) {
                 a.priority = u.limits.prio.min(100) as u8;
-                a.quotas = Quotas {
-                    cpu: u.limits.quota_cpu.max(0.0).floor() as u32,
-                    ram: u.limits.quota_ram,
-                    time: u.limits.quota_time,
-                };
+                a.quotas = u.limits.quotas();
                 a.hold = if u.disabled {
                     Some(Arc::new(Hold::AccountDisabled))
                 } else if u.inactive_guest() {
@@ -210,11 +206,7 @@ pub fn build(i: &Inputs<'_>) -> Snapshot {
             let mut a = Account::named(name);
             if let Some(p) = project_records.get(name.as_ref()) {
                 a.priority = p.limits.prio.min(100) as u8;
-                a.quotas = Quotas {
-                    cpu: p.limits.quota_cpu.max(0.0).floor() as u32,
-                    ram: p.limits.quota_ram,
-                    time: p.limits.quota_time,
-                };
+                a.quotas = p.limits.quotas();
             }
             if let Some((u, w)) = project_usage.get(&(k as u32)) {
                 a.usage = *u;

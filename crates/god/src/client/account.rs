@@ -1,12 +1,13 @@
 //! `god whoami` and `god account`: accounts over the API (the server-side `god user`
 //! commands open the database instead). `god login` is in `session.rs`.
 
-use super::http::Api;
+use super::http::{decode, Api};
 use super::limits::{LimitArgs, Limits};
 use super::output::{emit_line, format_duration, format_gb, print_json, Table};
 use super::session::save_renewed_key;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
+use god_core::api::{UsageDay, UserDoc};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -39,71 +40,56 @@ pub fn number(n: f64) -> String {
 }
 
 /// The human view of a user document (`god whoami`, `god account show`).
-pub fn describe_user(u: &Value, server: &str, login: &str) -> String {
-    let s = |k: &str| u.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
-    let n = |k: &str| u.get(k).and_then(Value::as_i64);
-    let f = |k: &str| u.pointer(&format!("/usage/{k}")).and_then(Value::as_f64);
-    let login = s("id").unwrap_or(login);
-    let admin = u.get("admin").and_then(Value::as_bool).unwrap_or(false);
-    let disabled = u.get("disabled").and_then(Value::as_bool).unwrap_or(false);
+pub fn describe_user(u: &UserDoc, server: &str, login: &str) -> String {
+    let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.is_empty());
+    let login = Some(u.id.as_str())
+        .filter(|v| !v.is_empty())
+        .unwrap_or(login);
     let mut roles = Vec::new();
-    if admin {
+    if u.admin {
         roles.push("administrator");
     }
-    if disabled {
+    if u.disabled {
         roles.push("disabled");
     }
-    if u.get("guest").and_then(Value::as_bool).unwrap_or(false) {
-        roles.push(
-            if u.get("active").and_then(Value::as_bool).unwrap_or(true) {
-                "guest"
-            } else {
-                "guest, waiting for an administrator to activate it"
-            },
-        );
+    if u.guest {
+        roles.push(if u.active {
+            "guest"
+        } else {
+            "guest, waiting for an administrator to activate it"
+        });
     }
     let mut out = format!("User:     {login}");
     if !roles.is_empty() {
         out.push_str(&format!(" ({})", roles.join(", ")));
     }
     out.push_str(&format!("\nServer:   {server}"));
-    let ids = match (n("uid"), n("gid")) {
-        (Some(uid), Some(gid)) => format!("uid {uid}, gid {gid}"),
-        _ => "-".into(),
-    };
-    let groups: Vec<String> = u
-        .get("sgids")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().map(|g| g.to_string()).collect())
-        .unwrap_or_default();
-    out.push_str(&format!("\nIds:      {ids}"));
-    if !groups.is_empty() {
+    out.push_str(&format!("\nIds:      uid {}, gid {}", u.uid, u.gid));
+    if !u.sgids.is_empty() {
+        let groups: Vec<String> = u.sgids.iter().map(|g| g.to_string()).collect();
         out.push_str(&format!(", groups {}", groups.join(",")));
     }
-    out.push_str(&format!("\nEmail:    {}", s("email").unwrap_or("-")));
+    out.push_str(&format!(
+        "\nEmail:    {}",
+        nonempty(&u.email).unwrap_or_else(|| "-".into())
+    ));
     out.push_str(&format!(
         "\nHome:     {}",
-        s("homeDirectory").unwrap_or("-")
+        nonempty(&u.home_directory).unwrap_or_else(|| "-".into())
     ));
-    if u.get("usage").is_some_and(Value::is_object) {
-        out.push_str(&format!(
-            "\nPriority: {}",
-            f("prio").map(number).unwrap_or_else(|| "-".into())
-        ));
-        out.push_str(&format!(
-            "\nQuotas:   cpu {}, ram {}, time {}",
-            quota(f("quota_cpu"), &number),
-            quota(f("quota_ram"), &format_gb),
-            quota(f("quota_time"), &|t| format!("{}s", number(t))),
-        ));
-    }
-    let key = u
-        .pointer("/credentials/public")
-        .and_then(Value::as_str)
-        .filter(|k| !k.is_empty());
+    let l = &u.usage;
+    out.push_str(&format!("\nPriority: {}", number(f64::from(l.prio))));
+    out.push_str(&format!(
+        "\nQuotas:   cpu {}, ram {}, time {}",
+        quota(Some(l.quota_cpu), &number),
+        quota(Some(l.quota_ram), &format_gb),
+        quota(Some(l.quota_time), &|t| format!("{}s", number(t))),
+    ));
     out.push_str(&format!(
         "\nSSH key:  {}",
-        key.map(ssh_key_summary).unwrap_or_else(|| "-".into())
+        nonempty(&u.credentials.public)
+            .map(|k| ssh_key_summary(&k))
+            .unwrap_or_else(|| "-".into())
     ));
     out
 }
@@ -147,7 +133,8 @@ fn show_account(login: Option<&str>, json: bool) -> Result<i32> {
     if json {
         print_json(&u)?;
     } else {
-        emit_line(&describe_user(&u, &api.server, &login))?;
+        let doc: UserDoc = decode(&format!("account {login}"), u)?;
+        emit_line(&describe_user(&doc, &api.server, &login))?;
     }
     Ok(0)
 }
@@ -428,14 +415,12 @@ pub fn print_usage(rows: &Value, json: bool, who_has: &str) -> Result<i32> {
         print_json(rows)?;
         return Ok(0);
     }
-    let list = rows.as_array().ok_or_else(|| {
-        anyhow!("the server answered the usage with something that is not a list")
-    })?;
+    let list: Vec<UsageDay> = decode("the usage", rows.clone())?;
     if list.is_empty() {
         emit_line(&format!("{who_has} no usage in the last 30 days."))?;
         return Ok(0);
     }
-    usage_table(list).print()?;
+    usage_table(&list).print()?;
     Ok(0)
 }
 
@@ -452,7 +437,7 @@ pub fn usage_date(raw: &str) -> String {
 }
 
 /// The table of per-day usage, with a total.
-pub fn usage_table(rows: &[Value]) -> Table {
+pub fn usage_table(rows: &[UsageDay]) -> Table {
     let mut t = Table::new(&[
         ("DATE", false),
         ("CPU", true),
@@ -461,15 +446,14 @@ pub fn usage_table(rows: &[Value]) -> Table {
     ]);
     let mut total = (0.0, 0.0, 0.0);
     for r in rows {
-        let f = |k: &str| r.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-        total.0 += f("cpu");
-        total.1 += f("ram");
-        total.2 += f("time");
+        total.0 += r.cpu;
+        total.1 += r.ram;
+        total.2 += r.time;
         t.row(vec![
-            usage_date(r.get("date").and_then(Value::as_str).unwrap_or("?")),
-            number(f("cpu")),
-            format_gb(f("ram")),
-            format_duration(f("time")),
+            usage_date(&r.date),
+            number(r.cpu),
+            format_gb(r.ram),
+            format_duration(r.time),
         ]);
     }
     if rows.len() > 1 {
@@ -527,6 +511,7 @@ mod tests {
     fn user() -> Value {
         json!({"id": "alice", "uid": 1001, "gid": 1001, "sgids": [], "email": null,
             "homeDirectory": "/home/alice", "admin": true, "disabled": false,
+            "guest": false, "active": true,
             "credentials": {"apikey": null, "public": null},
             "usage": {"prio": 50, "quota_cpu": 0.0, "quota_ram": 0.0, "quota_time": 0.0}})
     }
@@ -689,19 +674,30 @@ mod tests {
             Priority: 50
             Quotas:   cpu 4, ram none, time 7200s
             SSH key:  -"#]]
-        .assert_eq(&describe_user(&u, "http://h:1", "alice"));
+        .assert_eq(&describe_user(
+            &serde_json::from_value(u).unwrap(),
+            "http://h:1",
+            "alice",
+        ));
         let guest = json!({"id": "guest-carol", "uid": 2000, "gid": 2000, "sgids": [10, 20],
             "email": "carol@example.org", "homeDirectory": "/home/guests/carol",
-            "guest": true, "active": false, "disabled": true,
-            "credentials": {"public": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIabcdefgh carol@laptop"}});
+            "guest": true, "active": false, "disabled": true, "admin": false,
+            "credentials": {"apikey": null, "public": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIabcdefgh carol@laptop"},
+            "usage": {"prio": 50, "quota_cpu": 0, "quota_ram": 0, "quota_time": 0}});
         expect![[r#"
             User:     guest-carol (disabled, guest, waiting for an administrator to activate it)
             Server:   http://h:1
             Ids:      uid 2000, gid 2000, groups 10,20
             Email:    carol@example.org
             Home:     /home/guests/carol
+            Priority: 50
+            Quotas:   cpu none, ram none, time none
             SSH key:  ssh-ed25519 …abcdefgh carol@laptop"#]]
-        .assert_eq(&describe_user(&guest, "http://h:1", "guest-carol"));
+        .assert_eq(&describe_user(
+            &serde_json::from_value(guest).unwrap(),
+            "http://h:1",
+            "guest-carol",
+        ));
     }
 
     #[test]
@@ -709,10 +705,11 @@ mod tests {
         assert_eq!(usage_date("2017_3_8"), "2017-03-08");
         assert_eq!(usage_date("2024_12_31"), "2024-12-31");
         assert_eq!(usage_date("weird"), "weird");
-        let rows = vec![
-            json!({"date": "2024_1_2", "cpu": 4, "ram": 2.5, "time": 3600.0}),
-            json!({"date": "2024_1_1", "cpu": 1, "ram": 0.5, "time": 65.0}),
-        ];
+        let rows: Vec<UsageDay> = serde_json::from_value(json!([
+            {"date": "2024_1_2", "cpu": 4, "ram": 2.5, "time": 3600.0},
+            {"date": "2024_1_1", "cpu": 1, "ram": 0.5, "time": 65.0},
+        ]))
+        .unwrap();
         expect![[r#"
             DATE        CPU   RAM     TIME
             2024-01-02    4  2.5G  1:00:00

@@ -1,9 +1,11 @@
 //! `god logs` and `god files`: the job directory over the API.
 
-use super::http::{status_of, Api, ApiError};
+use super::http::{decode, status_of, Api, ApiError};
 use super::output::{emit_line, format_bytes, print_json, Job, Table};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
+use god_core::api::FileEntry;
+use god_core::Task;
 use reqwest::blocking::Response;
 use reqwest::header::{CONTENT_TYPE, RANGE};
 use reqwest::{Method, StatusCode, Url};
@@ -104,13 +106,13 @@ pub fn logs(a: LogsArgs) -> Result<i32> {
     } else {
         None
     };
-    let mut job: Option<Value> = None;
+    let mut job: Option<Task> = None;
     loop {
         // The state is read before the file, so that once the job is seen over, the file
         // fetched after it holds everything.
         if let Some(c) = &mut changes {
             if job.is_none() || c.take_changed() || !c.streaming() {
-                job = Some(api.get(&task_path)?);
+                job = Some(api.get_as(&task_path)?);
             }
         }
         let finished = job.as_ref().is_some_and(|j| Job(j).is_finished());
@@ -128,7 +130,7 @@ pub fn logs(a: LogsArgs) -> Result<i32> {
             Err(e) if status_of(&e) == Some(404) => {
                 let job = match &job {
                     Some(j) => j.clone(),
-                    None => api.get(&task_path)?,
+                    None => api.get_as(&task_path)?,
                 };
                 let j = Job(&job);
                 if !a.follow {
@@ -181,21 +183,19 @@ pub fn job_path_segments(path: &str) -> Result<Vec<&str>> {
 }
 
 /// The table of a directory listing `[{name, type, size}]`.
-pub fn listing_table(entries: &[Value]) -> Table {
+pub fn listing_table(entries: &[FileEntry]) -> Table {
     let mut t = Table::new(&[("NAME", false), ("TYPE", false), ("SIZE", true)]);
     for e in entries {
-        let name = e.get("name").and_then(Value::as_str).unwrap_or("?");
-        let kind = e.get("type").and_then(Value::as_str).unwrap_or("?");
-        let size = match (kind, e.get("size").and_then(Value::as_u64)) {
-            ("file", Some(n)) => format_bytes(n),
+        let size = match e.kind.as_str() {
+            "file" => format_bytes(e.size),
             _ => "-".into(),
         };
-        let shown = if kind == "dir" {
-            format!("{name}/")
+        let shown = if e.kind == "dir" {
+            format!("{}/", e.name)
         } else {
-            name.to_string()
+            e.name.clone()
         };
-        t.row(vec![shown, kind.to_string(), size]);
+        t.row(vec![shown, e.kind.clone(), size]);
     }
     t
 }
@@ -225,7 +225,7 @@ pub fn files(a: FilesArgs) -> Result<i32> {
             print_json(&listing)?;
             return Ok(0);
         }
-        let entries = listing.as_array().cloned().unwrap_or_default();
+        let entries: Vec<FileEntry> = decode("the directory listing", listing)?;
         if entries.is_empty() {
             emit_line("(empty directory)")?;
         } else {
@@ -299,10 +299,11 @@ mod tests {
 
     #[test]
     fn listing() {
-        let entries = vec![
-            json!({"name": "god.log", "type": "file", "size": 1536}),
-            json!({"name": "out", "type": "dir", "size": 0}),
-        ];
+        let entries: Vec<FileEntry> = serde_json::from_value(json!([
+            {"name": "god.log", "type": "file", "size": 1536},
+            {"name": "out", "type": "dir", "size": 0},
+        ]))
+        .unwrap();
         assert_eq!(
             listing_table(&entries).render(),
             "NAME     TYPE  SIZE\ngod.log  file  1.5K\nout/     dir      -\n"

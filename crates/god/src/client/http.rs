@@ -219,6 +219,13 @@ impl ApiError {
 }
 
 /// The HTTP status of a failed call, if the server answered.
+/// Read the server's answer to `what` as a `T` of the API's vocabulary, naming the field that
+/// does not fit.
+pub fn decode<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T> {
+    serde_path_to_error::deserialize(v)
+        .map_err(|e| anyhow!("the server's answer to {what} is not what this client reads: {e}"))
+}
+
 pub fn status_of(e: &anyhow::Error) -> Option<u16> {
     e.downcast_ref::<ApiError>().map(|a| a.status)
 }
@@ -515,6 +522,11 @@ impl Api {
         let bytes = resp.bytes().map_err(|e| transport_error(&self.server, e))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| anyhow!("the server answered something that is not JSON: {e}"))
+    }
+
+    /// GET `path` and read the answer as `T` (a type of `god_core::api`, or the task).
+    pub fn get_as<T: serde::de::DeserializeOwned>(&mut self, path: &str) -> Result<T> {
+        decode(path, self.get(path)?)
     }
 
     pub fn call(&mut self, method: Method, path: &str) -> Result<Value> {

@@ -1,11 +1,12 @@
 //! Job commands: `show`, the requests on running jobs (`kill`, `suspend`, `resume`,
 //! `reschedule`), `update` and `archive`. `god list` is in `list.rs`.
 
-use super::http::{self, Api};
-use super::list::{array_field, array_spec, parent_of};
+use super::http::{self, decode, Api};
+use super::list::{array_spec, parent_of};
 use super::output::{emit, emit_line, format_duration, format_gb, format_time, print_json, Job};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
+use god_core::Task;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -19,20 +20,15 @@ pub struct ShowArgs {
 }
 
 /// `home (rw) on /mnt/home` for each volume.
-fn volumes_of(v: &Value) -> Vec<String> {
-    let Some(vols) = v.pointer("/container/volumes").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    vols.iter()
+fn volumes_of(v: &Task) -> Vec<String> {
+    v.container
+        .volumes
+        .iter()
         .map(|vol| {
-            let s = |k: &str| vol.get(k).and_then(Value::as_str).unwrap_or("");
-            let mut text = format!(
-                "{} ({})",
-                s("name"),
-                if s("acl").is_empty() { "ro" } else { s("acl") }
-            );
-            if !s("mount").is_empty() {
-                text.push_str(&format!(" on {}", s("mount")));
+            let acl = if vol.acl.is_empty() { "ro" } else { &vol.acl };
+            let mut text = format!("{} ({acl})", vol.name);
+            if let Some(m) = vol.mount.as_deref().filter(|m| !m.is_empty()) {
+                text.push_str(&format!(" on {m}"));
             }
             text
         })
@@ -55,38 +51,22 @@ pub fn dependency_text(d: &Value) -> String {
 }
 
 /// The human view of `god show`.
-pub fn describe(v: &Value, now: f64) -> String {
+pub fn describe(v: &Task, now: f64) -> String {
     let j = Job(v);
     let mut lines: Vec<(&str, String)> = Vec::new();
-    let user = match v
-        .pointer("/user/project")
-        .and_then(Value::as_str)
-        .filter(|p| !p.is_empty())
-    {
+    let user = match Some(v.user.project.as_str()).filter(|p| !p.is_empty()) {
         Some(p) => format!("{} (project {p})", j.user()),
         None => j.user().to_string(),
     };
     lines.push(("User", user));
-    if let Some(d) = v
-        .pointer("/meta/description")
-        .and_then(Value::as_str)
-        .filter(|d| !d.is_empty())
-    {
-        lines.push(("Description", d.to_string()));
+    if !v.meta.description.is_empty() {
+        lines.push(("Description", v.meta.description.clone()));
     }
-    let tags: Vec<&str> = v
-        .pointer("/meta/tags")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !tags.is_empty() {
-        lines.push(("Tags", tags.join(", ")));
+    if !v.meta.tags.is_empty() {
+        lines.push(("Tags", v.meta.tags.join(", ")));
     }
     lines.push(("Image", j.image().to_string()));
-    if v.pointer("/container/root")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
+    if v.container.root {
         lines.push(("Runs as", "root".into()));
     }
     lines.push(("State", j.state()));
@@ -100,61 +80,41 @@ pub fn describe(v: &Value, now: f64) -> String {
     if let Some(r) = j.ram() {
         req.push(format!("{} RAM", format_gb(r)));
     }
-    if let Some(g) = v
-        .pointer("/requirements/gpus")
-        .and_then(Value::as_u64)
-        .filter(|g| *g > 0)
-    {
-        req.push(format!("{g} GPU"));
+    let r = &v.requirements;
+    if r.gpus > 0 {
+        req.push(format!("{} GPU", r.gpus));
     }
-    let labels: Vec<&str> = v
-        .pointer("/requirements/label")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !labels.is_empty() {
-        req.push(format!("on {}", labels.join(", ")));
+    if !r.label.is_empty() {
+        req.push(format!("on {}", r.label.join(", ")));
     }
-    let deps: Vec<String> = v
-        .pointer("/requirements/tasks")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().map(dependency_text).collect())
-        .unwrap_or_default();
-    req.extend(deps);
-    if let Some(m) = v
-        .pointer("/requirements/maxlifespan")
-        .and_then(Value::as_str)
-    {
+    req.extend(r.tasks.iter().map(dependency_text));
+    if let Some(m) = &r.maxlifespan {
         req.push(format!("at most {m}"));
     }
     lines.push(("Requires", req.join(", ")));
     if let Some(spec) = array_spec(v) {
-        let n = |k: &str| array_field(v, k);
+        let a = &r.array;
         lines.push((
             "Array",
             format!(
                 "{spec}: {} tasks, {} created, {} over, {} failed",
-                n("nb_tasks"),
-                n("nb_tasks_created"),
-                n("nb_tasks_over"),
-                n("nb_tasks_failed")
+                a.nb_tasks, a.nb_tasks_created, a.nb_tasks_over, a.nb_tasks_failed
             ),
         ));
     }
     if let Some(parent) = parent_of(v) {
-        let index = v
-            .pointer("/requirements/array/task_id")
-            .and_then(Value::as_i64)
+        let index = r
+            .array
+            .task_id
             .map(|i| format!("task {i} of "))
             .unwrap_or_default();
         lines.push(("Array", format!("{index}array job {parent}")));
     }
-    if let Some(n) = v
-        .pointer("/requirements/failure_policy")
-        .and_then(Value::as_u64)
-        .filter(|n| *n > 0)
-    {
-        lines.push(("Retries", format!("up to {n} when its node fails")));
+    if r.failure_policy > 0 {
+        lines.push((
+            "Retries",
+            format!("up to {} when its node fails", r.failure_policy),
+        ));
     }
     if let Some(d) = j.date() {
         lines.push(("Submitted", format_time(d)));
@@ -185,18 +145,10 @@ pub fn describe(v: &Value, now: f64) -> String {
     if !vols.is_empty() {
         lines.push(("Volumes", vols.join(", ")));
     }
-    if let Some(n) = v
-        .pointer("/status/attempts")
-        .and_then(Value::as_u64)
-        .filter(|n| *n > 1)
-    {
-        lines.push(("Attempts", n.to_string()));
+    if v.status.attempts > 1 {
+        lines.push(("Attempts", v.status.attempts.to_string()));
     }
-    if let Some(f) = v
-        .pointer("/status/failure/reason")
-        .and_then(Value::as_str)
-        .filter(|f| !f.is_empty())
-    {
+    if let Some(f) = v.status.failure.reason.as_deref().filter(|f| !f.is_empty()) {
         lines.push(("Failure", f.to_string()));
     }
     let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
@@ -204,7 +156,8 @@ pub fn describe(v: &Value, now: f64) -> String {
     for (k, val) in lines {
         out.push_str(&format!("  {:<width$} {val}\n", format!("{k}:")));
     }
-    if let Some(cmd) = v.pointer("/command/cmd").and_then(Value::as_str) {
+    if !v.command.cmd.is_empty() {
+        let cmd = &v.command.cmd;
         out.push_str("  Command:\n");
         for l in cmd.trim_end().lines() {
             out.push_str(&format!("    {l}\n"));
@@ -215,11 +168,12 @@ pub fn describe(v: &Value, now: f64) -> String {
 
 pub fn show(a: ShowArgs) -> Result<i32> {
     let mut api = Api::connect()?;
-    let job = api.get(&format!("/api/1.0/task/{}", a.id))?;
+    let path = format!("/api/1.0/task/{}", a.id);
+    let job = api.get(&path)?;
     if a.json {
         print_json(&job)?;
     } else {
-        emit(&describe(&job, http::now()))?;
+        emit(&describe(&decode(&path, job)?, http::now()))?;
     }
     Ok(0)
 }
@@ -458,7 +412,7 @@ mod tests {
                 make
                 make test
         "#]]
-        .assert_eq(&describe(&v, 0.0));
+        .assert_eq(&describe(&serde_json::from_value(v).unwrap(), 0.0));
         let pending = json!({"id": 3, "user": {"id": "alice"}, "meta": {"name": "big"},
             "requirements": {"cpu": 16, "ram": 64, "gpus": 1, "label": ["disk==ssd"],
                 "tasks": ["afterany:1", "afternotok:2"], "maxlifespan": "2h", "failure_policy": 2},
@@ -476,6 +430,6 @@ mod tests {
               Retries:  up to 2 when its node fails
               Command:
                 ./run
-        "#]].assert_eq(&describe(&pending, 0.0));
+        "#]].assert_eq(&describe(&serde_json::from_value(pending).unwrap(), 0.0));
     }
 }

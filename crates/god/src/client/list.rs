@@ -1,12 +1,12 @@
 //! `god list`: the listing, job arrays grouped into one line each (their tasks counted by
 //! state), or expanded under their parent.
 
-use super::http::Api;
+use super::http::{decode, Api};
 use super::output::{emit_line, format_gb, format_time, print_json, truncate, Job, Table};
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use clap::Args;
+use god_core::Task;
 use reqwest::Method;
-use serde_json::Value;
 
 #[derive(Args)]
 pub struct ListArgs {
@@ -94,30 +94,24 @@ impl ArrayCounts {
     }
 }
 
-/// What the parent of an array says about its tasks (`requirements.array`).
-pub fn array_field(parent: &Value, key: &str) -> u64 {
-    parent
-        .pointer(&format!("/requirements/array/{key}"))
-        .and_then(Value::as_u64)
-        .unwrap_or(0)
-}
-
 /// The array spec of a parent (`requirements.array.values`), if it is one.
-pub fn array_spec(v: &Value) -> Option<&str> {
-    v.pointer("/requirements/array/values")
-        .and_then(Value::as_str)
+pub fn array_spec(v: &Task) -> Option<&str> {
+    v.requirements
+        .array
+        .values
+        .as_deref()
         .filter(|s| !s.trim().is_empty())
 }
 
 /// The parent of an array task, if it is one.
-pub fn parent_of(v: &Value) -> Option<u64> {
-    v.get("parent_task_id").and_then(Value::as_u64)
+pub fn parent_of(v: &Task) -> Option<u64> {
+    v.parent_task_id.map(|p| p.0)
 }
 
 /// Count an array's tasks: those in the listing by `status.primary`; the parent's count of
 /// tasks over that the listing does not show (an active listing holds no finished tasks) as
 /// over; the tasks not created yet (`nb_tasks - nb_tasks_created`) as pending.
-pub fn array_counts(parent: Option<&Value>, children: &[&Value]) -> ArrayCounts {
+pub fn array_counts(parent: Option<&Task>, children: &[&Task]) -> ArrayCounts {
     let mut c = ArrayCounts::default();
     for child in children {
         c.add(Job(child).primary(), 1);
@@ -125,16 +119,13 @@ pub fn array_counts(parent: Option<&Value>, children: &[&Value]) -> ArrayCounts 
     let Some(p) = parent else {
         return c;
     };
+    let a = &p.requirements.array;
     let finished = c.get("over") + c.get("archived");
-    let over_elsewhere = array_field(p, "nb_tasks_over").saturating_sub(finished);
+    let over_elsewhere = a.nb_tasks_over.saturating_sub(finished);
     c.add("over", over_elsewhere);
-    let accounted =
-        (children.len() as u64 + over_elsewhere).max(array_field(p, "nb_tasks_created"));
-    c.add(
-        "pending",
-        array_field(p, "nb_tasks").saturating_sub(accounted),
-    );
-    c.failed = array_field(p, "nb_tasks_failed");
+    let accounted = (children.len() as u64 + over_elsewhere).max(a.nb_tasks_created);
+    c.add("pending", a.nb_tasks.saturating_sub(accounted));
+    c.failed = a.nb_tasks_failed;
     c
 }
 
@@ -142,27 +133,27 @@ pub fn array_counts(parent: Option<&Value>, children: &[&Value]) -> ArrayCounts 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Row<'a> {
     /// A job that is not part of an array.
-    Job(&'a Value),
+    Job(&'a Task),
     /// An array parent and how its tasks are.
-    Array(&'a Value, ArrayCounts),
+    Array(&'a Task, ArrayCounts),
     /// Tasks of an array whose parent is not in the listing (cut by --limit): its id, one of
     /// the tasks (for the name and owner), the counts.
-    Orphans(u64, &'a Value, ArrayCounts),
+    Orphans(u64, &'a Task, ArrayCounts),
     /// One task of an array (with --expand), after its parent.
-    Task(&'a Value),
+    Task(&'a Task),
 }
 
 /// Group a listing: each array parent takes the place of its tasks, which follow it only when
 /// `expand` is set. The order is the server's, an array at its parent's place (or its first
 /// task's, when the parent is not listed).
-pub fn group_jobs(jobs: &[Value], expand: bool) -> Vec<Row<'_>> {
+pub fn group_jobs(jobs: &[Task], expand: bool) -> Vec<Row<'_>> {
     use std::collections::{HashMap, HashSet};
     let parents: HashSet<u64> = jobs
         .iter()
         .filter(|j| array_spec(j).is_some())
-        .filter_map(|j| j.get("id").and_then(Value::as_u64))
+        .map(|j| j.id.0)
         .collect();
-    let mut children: HashMap<u64, Vec<&Value>> = HashMap::new();
+    let mut children: HashMap<u64, Vec<&Task>> = HashMap::new();
     for j in jobs {
         if let Some(p) = parent_of(j) {
             children.entry(p).or_default().push(j);
@@ -171,7 +162,7 @@ pub fn group_jobs(jobs: &[Value], expand: bool) -> Vec<Row<'_>> {
     let mut rows = Vec::new();
     let mut orphans_done: HashSet<u64> = HashSet::new();
     for j in jobs {
-        let id = j.get("id").and_then(Value::as_u64);
+        let id = Some(j.id.0);
         let tasks = |p: u64| children.get(&p).cloned().unwrap_or_default();
         match (parent_of(j), id) {
             (Some(p), _) if parents.contains(&p) => {}
@@ -250,8 +241,9 @@ pub fn rows_table(rows: &[Row]) -> Table {
             ),
             Row::Task(v) => {
                 let index = v
-                    .pointer("/requirements/array/task_id")
-                    .and_then(Value::as_i64)
+                    .requirements
+                    .array
+                    .task_id
                     .map(|i| format!("[{i}]"))
                     .unwrap_or_default();
                 let name = format!("{}{index}", truncate(Job(v).name(), 30));
@@ -293,16 +285,14 @@ pub fn list(a: ListArgs) -> Result<i32> {
         print_json(&reply)?;
         return Ok(0);
     }
-    let jobs = reply
-        .as_array()
-        .ok_or_else(|| anyhow!("the server answered {path} with something that is not a list"))?;
+    let jobs: Vec<Task> = decode(&path, reply)?;
     if jobs.is_empty() {
         let what = if a.over { "finished" } else { "active" };
         let whose = if a.all { "" } else { " of yours" };
         emit_line(&format!("No {what} jobs{whose}."))?;
         return Ok(0);
     }
-    rows_table(&group_jobs(jobs, a.expand)).print()?;
+    rows_table(&group_jobs(&jobs, a.expand)).print()?;
     Ok(0)
 }
 
@@ -310,7 +300,11 @@ pub fn list(a: ListArgs) -> Result<i32> {
 mod tests {
     use super::*;
     use expect_test::expect;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn task(v: Value) -> Task {
+        serde_json::from_value(v).unwrap()
+    }
 
     #[test]
     fn list_routes() {
@@ -334,14 +328,17 @@ mod tests {
 
     #[test]
     fn list_table() {
-        let jobs = vec![
+        let jobs: Vec<Task> = vec![
             json!({"id": 3, "date": 0.0, "user": {"id": "alice"}, "meta": {"name": "sleep"},
                 "requirements": {"cpu": 1, "ram": 0.5},
                 "status": {"primary": "pending", "secondary": "rejected by scheduler",
                            "reason": "not enough resources available right now for this job, sorry"}}),
             json!({"id": 12, "user": {"id": "bob"}, "meta": {"name": "make"},
                 "requirements": {"cpu": 2, "ram": 2}, "status": {"primary": "over", "exitcode": 0}}),
-        ];
+        ]
+        .into_iter()
+        .map(task)
+        .collect();
         let text = rows_table(&group_jobs(&jobs, false)).render();
         expect![[r#"
             ID  USER   NAME   STATE                          CPU   RAM  SUBMITTED  EXIT  REASON
@@ -350,7 +347,7 @@ mod tests {
         "#]].assert_eq(&text);
     }
 
-    fn array_listing() -> Vec<Value> {
+    fn array_listing() -> Vec<Task> {
         let parent = json!({"id": 10, "user": {"id": "alice"}, "meta": {"name": "sweep"},
             "requirements": {"cpu": 1, "ram": 1, "array": {"values": "1:1000", "nb_tasks": 1000,
                 "nb_tasks_over": 688, "nb_tasks_created": 700, "nb_tasks_failed": 3}},
@@ -366,13 +363,13 @@ mod tests {
                 "requirements": {"array": {"task_id": 689 + k}}, "status": {"primary": "running"}}),
             );
         }
-        jobs
+        jobs.into_iter().map(task).collect()
     }
 
     #[test]
     fn arrays_are_counted() {
         let jobs = array_listing();
-        let children: Vec<&Value> = jobs.iter().filter(|j| parent_of(j).is_some()).collect();
+        let children: Vec<&Task> = jobs.iter().filter(|j| parent_of(j).is_some()).collect();
         let c = array_counts(Some(&jobs[1]), &children);
         // 12 listed running; 688 over (not listed); 1000 - 700 created = 300 pending.
         assert_eq!(
@@ -382,15 +379,18 @@ mod tests {
         assert_eq!(c.summary(), "12 running, 300 pending, 688 over (3 failed)");
 
         // An over listing: all tasks listed, some archived.
-        let parent = json!({"id": 1, "requirements": {"array": {"values": "1:9:3", "nb_tasks": 3,
-            "nb_tasks_over": 3, "nb_tasks_created": 3}}, "status": {"primary": "over"}});
-        let over = json!({"status": {"primary": "over"}});
-        let archived = json!({"status": {"primary": "archived"}});
+        let parent = task(
+            json!({"id": 1, "requirements": {"array": {"values": "1:9:3", "nb_tasks": 3,
+            "nb_tasks_over": 3, "nb_tasks_created": 3}}, "status": {"primary": "over"}}),
+        );
+        let over = task(json!({"status": {"primary": "over"}}));
+        let archived = task(json!({"status": {"primary": "archived"}}));
         let c = array_counts(Some(&parent), &[&over, &over, &archived]);
         assert_eq!(c.summary(), "2 over, 1 archived");
         // Old documents without nb_tasks_created: listed tasks are not counted twice.
-        let parent = json!({"id": 1, "requirements": {"array": {"values": "4", "nb_tasks": 4}}});
-        let pending = json!({"status": {"primary": "pending"}});
+        let parent =
+            task(json!({"id": 1, "requirements": {"array": {"values": "4", "nb_tasks": 4}}}));
+        let pending = task(json!({"status": {"primary": "pending"}}));
         let c = array_counts(Some(&parent), &[&pending, &pending]);
         assert_eq!(c.summary(), "4 pending");
         assert_eq!(array_counts(None, &[]).summary(), "no tasks");
@@ -406,10 +406,12 @@ mod tests {
             ("the engine is gone", 3, true),
         ];
         for (reason, failed, shown) in cases {
-            let parent = json!({"id": 1, "user": {"id": "alice"}, "meta": {"name": "sweep"},
+            let parent = task(
+                json!({"id": 1, "user": {"id": "alice"}, "meta": {"name": "sweep"},
                 "requirements": {"array": {"values": "1:3", "nb_tasks": 3, "nb_tasks_over": 3,
                     "nb_tasks_created": 3, "nb_tasks_failed": failed}},
-                "status": {"primary": "over", "reason": reason}});
+                "status": {"primary": "over", "reason": reason}}),
+            );
             let rows = group_jobs(std::slice::from_ref(&parent), false);
             let text = rows_table(&rows).render();
             assert_eq!(text.contains(reason), shown, "{reason}: {text}");
@@ -423,7 +425,7 @@ mod tests {
         let rows = group_jobs(&jobs, false);
         assert_eq!(rows.len(), 2);
         assert!(matches!(rows[0], Row::Job(_)));
-        assert!(matches!(&rows[1], Row::Array(p, _) if p["id"] == 10));
+        assert!(matches!(&rows[1], Row::Array(p, _) if p.id.0 == 10));
         expect![[r#"
             ID  USER   NAME   STATE    CPU  RAM  SUBMITTED  EXIT  REASON
              5  alice  solo   pending    -    -  -             -
@@ -431,7 +433,7 @@ mod tests {
         "#]].assert_eq(&rows_table(&rows).render());
         let rows = group_jobs(&jobs, true);
         assert_eq!(rows.len(), 14);
-        assert!(matches!(rows[2], Row::Task(t) if t["id"] == 700));
+        assert!(matches!(rows[2], Row::Task(t) if t.id.0 == 700));
         expect![[r#"
              ID  USER   NAME        STATE    CPU  RAM  SUBMITTED  EXIT  REASON
               5  alice  solo        pending    -    -  -             -
@@ -451,7 +453,7 @@ mod tests {
         "#]].assert_eq(&rows_table(&rows).render());
 
         // The parent cut off the listing: its tasks still make one line, under its id.
-        let orphans: Vec<Value> = jobs.iter().filter(|j| j["id"] != 10).cloned().collect();
+        let orphans: Vec<Task> = jobs.iter().filter(|j| j.id.0 != 10).cloned().collect();
         let rows = group_jobs(&orphans, false);
         assert_eq!(rows.len(), 2);
         assert!(matches!(&rows[1], Row::Orphans(10, _, c) if c.get("running") == 12));

@@ -2,6 +2,7 @@
 //! document without trusting every field to be there.
 
 use anyhow::{anyhow, Result};
+use god_core::Task;
 use serde_json::Value;
 use std::io::Write;
 
@@ -181,73 +182,67 @@ pub fn exit_status(exitcode: Option<i64>) -> i32 {
     }
 }
 
-/// Read access to a task document (JSON), tolerant of missing fields.
+/// What tables and status lines show of a job (the task document, `god_core::Task`).
 #[derive(Clone, Copy)]
-pub struct Job<'a>(pub &'a Value);
+pub struct Job<'a>(pub &'a Task);
+
+fn nonempty(s: &str) -> Option<&str> {
+    Some(s).filter(|s| !s.is_empty())
+}
 
 impl<'a> Job<'a> {
-    fn str_at(&self, ptr: &str) -> Option<&'a str> {
-        self.0
-            .pointer(ptr)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-    }
-
-    fn f64_at(&self, ptr: &str) -> Option<f64> {
-        self.0.pointer(ptr).and_then(Value::as_f64)
-    }
-
+    /// The id (`?` for a document without one).
     pub fn id(&self) -> String {
-        match self.0.get("id") {
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::String(s)) => s.clone(),
-            _ => "?".into(),
+        match self.0.id.0 {
+            0 => "?".into(),
+            n => n.to_string(),
         }
     }
     pub fn user(&self) -> &'a str {
-        self.str_at("/user/id").unwrap_or("")
+        &self.0.user.id
     }
     pub fn name(&self) -> &'a str {
-        self.str_at("/meta/name").unwrap_or("")
+        &self.0.meta.name
     }
-    pub fn primary(&self) -> &'a str {
-        self.str_at("/status/primary").unwrap_or("?")
+    pub fn primary(&self) -> &'static str {
+        self.0.status.primary.as_str()
     }
-    pub fn secondary(&self) -> Option<&'a str> {
-        self.str_at("/status/secondary")
+    pub fn secondary(&self) -> Option<&'static str> {
+        self.0.status.secondary.map(|s| s.as_str())
     }
     pub fn reason(&self) -> Option<&'a str> {
-        self.str_at("/status/reason")
+        self.0.status.reason.as_deref().and_then(nonempty)
     }
     pub fn exitcode(&self) -> Option<i64> {
-        self.0.pointer("/status/exitcode").and_then(Value::as_i64)
+        self.0.status.exitcode
     }
     pub fn date(&self) -> Option<f64> {
-        self.f64_at("/date").filter(|d| *d > 0.0)
+        Some(self.0.date).filter(|d| *d > 0.0)
     }
     pub fn date_running(&self) -> Option<f64> {
-        self.f64_at("/status/date_running")
+        self.0.status.date_running
     }
     pub fn date_over(&self) -> Option<f64> {
-        self.f64_at("/status/date_over")
+        self.0.status.date_over
     }
     pub fn duration(&self) -> Option<f64> {
-        self.f64_at("/status/duration")
+        self.0.status.duration
     }
+    /// `None` for a document without requirements (0).
     pub fn cpu(&self) -> Option<f64> {
-        self.f64_at("/requirements/cpu")
+        Some(f64::from(self.0.requirements.cpu)).filter(|c| *c > 0.0)
     }
     pub fn ram(&self) -> Option<f64> {
-        self.f64_at("/requirements/ram")
+        Some(self.0.requirements.ram).filter(|r| *r > 0.0)
     }
     pub fn image(&self) -> &'a str {
-        self.str_at("/container/image").unwrap_or("")
+        &self.0.container.image
     }
     pub fn node(&self) -> Option<&'a str> {
-        self.str_at("/container/meta/Node/Name")
+        self.0.node_name().and_then(nonempty)
     }
     pub fn container_id(&self) -> Option<&'a str> {
-        self.str_at("/container/id")
+        self.0.container.id.as_deref().and_then(nonempty)
     }
 
     /// Over or archived: nothing more will happen to it.
@@ -378,6 +373,10 @@ mod tests {
             json!({"status": {"primary": "archived", "exitcode": 0, "duration": 3725.0}}),
             json!({}),
         ];
+        let docs: Vec<Task> = docs
+            .into_iter()
+            .map(|d| serde_json::from_value(d).unwrap())
+            .collect();
         let text: String = docs
             .iter()
             .map(|d| format!("{:<40} | {}\n", Job(d).state(), Job(d).status_line(105.2)))
@@ -390,10 +389,10 @@ mod tests {
             over/killed                              | over (killed), exit code 137 after 0:03
             over                                     | over (container vanished), no exit code
             archived                                 | archived, exit code 0 after 1:02:05
-            ?                                        | ?
+            pending                                  | pending
         "#]].assert_eq(&text);
         assert!(Job(&docs[4]).is_finished());
-        let bare = json!({});
+        let bare: Task = serde_json::from_value(json!({})).unwrap();
         assert_eq!(Job(&bare).id(), "?");
         assert_eq!(Job(&bare).exitcode(), None);
     }

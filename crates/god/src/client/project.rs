@@ -2,11 +2,13 @@
 //! see theirs and submit to them with `god submit --project ID`.
 
 use super::account::{number, print_usage, quota};
-use super::http::{status_of, Api};
+use super::http::{decode, status_of, Api};
 use super::limits::LimitArgs;
 use super::output::{emit_line, format_gb, print_json, truncate, Table};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
+use god_core::api::ProjectDoc;
+use god_core::names::is_default_project;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -224,7 +226,7 @@ pub fn project(cmd: ProjectCmd) -> Result<i32> {
             if a.json {
                 print_json(&p)?;
             } else {
-                emit_line(&describe(&p))?;
+                emit_line(&describe(&decode(&format!("project {}", a.id), p)?))?;
             }
             Ok(0)
         }
@@ -287,15 +289,24 @@ fn list(api: &mut Api, a: ListArgs) -> Result<i32> {
         print_json(&projects)?;
         return Ok(0);
     }
-    let list = projects.as_array().ok_or_else(|| {
-        anyhow!("the server answered the project list with something that is not a list")
-    })?;
-    projects_table(list).print()?;
+    let list: Vec<ProjectDoc> = decode("the project list", projects)?;
+    projects_table(&list).print()?;
     Ok(0)
 }
 
+/// Who is in a project, for people: `everybody` in `default`.
+fn members_text(p: &ProjectDoc, sep: &str) -> String {
+    if is_default_project(&p.id) {
+        "everybody".to_string()
+    } else if p.members.is_empty() {
+        "-".to_string()
+    } else {
+        p.members.join(sep)
+    }
+}
+
 /// The table of `god project list`.
-pub fn projects_table(list: &[Value]) -> Table {
+pub fn projects_table(list: &[ProjectDoc]) -> Table {
     let mut t = Table::new(&[
         ("ID", false),
         ("PRIO", true),
@@ -306,15 +317,8 @@ pub fn projects_table(list: &[Value]) -> Table {
         ("DESCRIPTION", false),
     ]);
     for p in list {
-        let f = |k: &str| p.get(k).and_then(Value::as_f64);
-        let members = members_of(p);
-        let members = match p.get("id").and_then(Value::as_str) {
-            Some("default") => "everybody".to_string(),
-            _ if members.is_empty() => "-".to_string(),
-            _ => truncate(&members.join(","), 40),
-        };
-        let q = |k: &str, unit: &dyn Fn(f64) -> String| {
-            let v = quota(f(k), unit);
+        let q = |v: f64, unit: &dyn Fn(f64) -> String| {
+            let v = quota(Some(v), unit);
             if v == "none" {
                 "-".to_string()
             } else {
@@ -322,65 +326,39 @@ pub fn projects_table(list: &[Value]) -> Table {
             }
         };
         t.row(vec![
-            p.get("id")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string(),
-            f("prio").map(number).unwrap_or_else(|| "-".into()),
-            q("quota_cpu", &number),
-            q("quota_ram", &format_gb),
-            q("quota_time", &|s| format!("{}s", number(s))),
-            members,
-            truncate(
-                p.get("description").and_then(Value::as_str).unwrap_or(""),
-                50,
-            ),
+            p.id.clone(),
+            number(f64::from(p.prio)),
+            q(p.quota_cpu, &number),
+            q(p.quota_ram, &format_gb),
+            q(p.quota_time, &|s| format!("{}s", number(s))),
+            truncate(&members_text(p, ","), 40),
+            truncate(&p.description, 50),
         ]);
     }
     t
 }
 
 /// The human view of `god project show`.
-pub fn describe(p: &Value) -> String {
-    let f = |k: &str| p.get(k).and_then(Value::as_f64);
-    let id = p.get("id").and_then(Value::as_str).unwrap_or("?");
-    let mut out = format!("Project:     {id}");
-    let d = p.get("description").and_then(Value::as_str).unwrap_or("");
+pub fn describe(p: &ProjectDoc) -> String {
+    let mut out = format!("Project:     {}", p.id);
+    let d = p.description.as_str();
     out.push_str(&format!(
         "\nDescription: {}",
         if d.is_empty() { "-" } else { d }
     ));
-    out.push_str(&format!(
-        "\nPriority:    {}",
-        f("prio").map(number).unwrap_or_else(|| "-".into())
-    ));
+    out.push_str(&format!("\nPriority:    {}", number(f64::from(p.prio))));
     out.push_str(&format!(
         "\nQuotas:      cpu {}, ram {}, time {}",
-        quota(f("quota_cpu"), &number),
-        quota(f("quota_ram"), &format_gb),
-        quota(f("quota_time"), &|t| format!("{}s", number(t))),
+        quota(Some(p.quota_cpu), &number),
+        quota(Some(p.quota_ram), &format_gb),
+        quota(Some(p.quota_time), &|t| format!("{}s", number(t))),
     ));
-    let members = members_of(p);
-    let members = if id == "default" {
-        "everybody".to_string()
-    } else if members.is_empty() {
-        "-".to_string()
-    } else {
-        members.join(", ")
-    };
-    out.push_str(&format!("\nMembers:     {members}"));
+    out.push_str(&format!("\nMembers:     {}", members_text(p, ", ")));
     let vols: Vec<String> = p
-        .get("volumes")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|v| {
-                    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
-                    format!("{} ({})", s("name"), s("path"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+        .volumes
+        .iter()
+        .map(|v| format!("{} ({})", v.name, v.path))
+        .collect();
     if !vols.is_empty() {
         out.push_str(&format!("\nVolumes:     {}", vols.join(", ")));
     }
@@ -549,8 +527,11 @@ mod tests {
 
     #[test]
     fn project_views() {
-        let p = json!({"id": "g", "description": "Genomes", "prio": 60, "quota_cpu": 8,
-            "quota_ram": 0.5, "quota_time": 0, "members": ["alice", "bob"], "volumes": []});
+        let doc = |v: Value| -> ProjectDoc { serde_json::from_value(v).unwrap() };
+        let p = doc(
+            json!({"id": "g", "description": "Genomes", "prio": 60, "quota_cpu": 8,
+            "quota_ram": 0.5, "quota_time": 0, "members": ["alice", "bob"], "volumes": []}),
+        );
         expect![[r#"
             Project:     g
             Description: Genomes
@@ -558,8 +539,9 @@ mod tests {
             Quotas:      cpu 8, ram 0.5G, time none
             Members:     alice, bob"#]]
         .assert_eq(&describe(&p));
-        let default = json!({"id": "default", "prio": 50, "members": [],
-            "volumes": [{"name": "scratch", "path": "/scratch"}]});
+        let default = doc(json!({"id": "default", "description": "", "prio": 50,
+            "quota_cpu": 0, "quota_ram": 0, "quota_time": 0, "members": [],
+            "volumes": [{"name": "scratch", "path": "/scratch"}]}));
         expect![[r#"
             Project:     default
             Description: -
@@ -568,13 +550,16 @@ mod tests {
             Members:     everybody
             Volumes:     scratch (/scratch)"#]]
         .assert_eq(&describe(&default));
-        let long = json!({"id": "lab", "quota_time": 3600, "members": ["a-very-long-login-name",
-            "another-very-long-login", "third"], "description": "x".repeat(60)});
+        let long = doc(
+            json!({"id": "lab", "prio": 50, "quota_cpu": 0, "quota_ram": 0,
+            "quota_time": 3600, "members": ["a-very-long-login-name",
+            "another-very-long-login", "third"], "description": "x".repeat(60), "volumes": []}),
+        );
         expect![[r#"
             ID       PRIO  CPU   RAM   TIME  MEMBERS                                   DESCRIPTION
             default    50    -     -      -  everybody
             g          60    8  0.5G      -  alice,bob                                 Genomes
-            lab         -    -     -  3600s  a-very-long-login-name,another-very-lon…  xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…
+            lab        50    -     -  3600s  a-very-long-login-name,another-very-lon…  xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…
         "#]].assert_eq(&projects_table(&[default, p, long]).render());
     }
 }

@@ -5,6 +5,7 @@ use super::http::{self, Api};
 use super::output::{emit_line, exit_status, print_json, terminal_width, truncate, Job};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
+use god_core::Task;
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Read, Write};
 use std::time::{Duration, Instant};
@@ -346,7 +347,7 @@ pub fn submit(a: SubmitArgs) -> Result<i32> {
     let job = wait_for(&mut api, id)?;
     let j = Job(&job);
     if a.json {
-        print_json(&job)?;
+        print_json(&serde_json::to_value(&job)?)?;
     } else {
         emit_line(&format!("job {id}: {}", final_line(&job)))?;
     }
@@ -355,22 +356,13 @@ pub fn submit(a: SubmitArgs) -> Result<i32> {
 
 /// The last line of `god submit --wait`: the job's status, and for an array how its tasks
 /// ended.
-pub fn final_line(job: &Value) -> String {
+pub fn final_line(job: &Task) -> String {
     let mut line = Job(job).status_line(http::now());
-    if let Some(spec) = job
-        .pointer("/requirements/array/values")
-        .and_then(Value::as_str)
-    {
-        let n = |k: &str| {
-            job.pointer(&format!("/requirements/array/{k}"))
-                .and_then(Value::as_u64)
-                .unwrap_or(0)
-        };
+    let a = &job.requirements.array;
+    if let Some(spec) = &a.values {
         line.push_str(&format!(
             " (array {spec}: {} of {} tasks over, {} failed)",
-            n("nb_tasks_over"),
-            n("nb_tasks"),
-            n("nb_tasks_failed")
+            a.nb_tasks_over, a.nb_tasks, a.nb_tasks_failed
         ));
     }
     line
@@ -379,7 +371,7 @@ pub fn final_line(job: &Value) -> String {
 /// Wait until a job is over, told of its changes by the server's event stream (polling when the
 /// server has none, or when the stream breaks); a live status line goes to stderr when it is a
 /// terminal.
-pub fn wait_for(api: &mut Api, id: u64) -> Result<Value> {
+pub fn wait_for(api: &mut Api, id: u64) -> Result<Task> {
     let live = std::io::stderr().is_terminal();
     let width = terminal_width().saturating_sub(1);
     let path = format!("/api/1.0/task/{id}");
@@ -387,7 +379,7 @@ pub fn wait_for(api: &mut Api, id: u64) -> Result<Value> {
     let mut changes = events::JobChanges::open(api, id)?;
     let mut interval = Duration::from_millis(200);
     let mut next_look = Instant::now();
-    let mut last: Option<Value> = None;
+    let mut last: Option<Task> = None;
     let mut shown = false;
     let clear = |shown: bool| {
         if shown {
@@ -397,7 +389,7 @@ pub fn wait_for(api: &mut Api, id: u64) -> Result<Value> {
     };
     loop {
         if changes.take_changed() || Instant::now() >= next_look {
-            let job = api.get(&path).map_err(|e| {
+            let job: Task = api.get_as(&path).map_err(|e| {
                 clear(shown);
                 anyhow!("waiting for job {id}: {e:#}")
             })?;
@@ -542,12 +534,15 @@ mod tests {
             "requirements": {"array": {"values": "1:9:3", "nb_tasks": 3, "nb_tasks_over": 3,
             "nb_tasks_failed": 1}}});
         assert_eq!(
-            final_line(&job),
+            final_line(&serde_json::from_value(job).unwrap()),
             "over, exit code 1 after 0:03 (array 1:9:3: 3 of 3 tasks over, 1 failed)"
         );
         let plain = json!({"status": {"primary": "over", "exitcode": 0, "duration": 3.0},
             "requirements": {"array": {"values": null}}});
-        assert_eq!(final_line(&plain), "over, exit code 0 after 0:03");
+        assert_eq!(
+            final_line(&serde_json::from_value(plain).unwrap()),
+            "over, exit code 0 after 0:03"
+        );
     }
 
     #[derive(clap::Parser)]

@@ -1,0 +1,87 @@
+//! Job routes: the answers of requests on a job, its status, dynamic updates, file listings and
+//! the change log's events. The job itself is [`crate::Task`].
+
+use crate::task::Status;
+use crate::JobId;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// `{msg, id, status}`: a request (kill, suspend, resume, reschedule) recorded on a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RequestAnswer {
+    pub msg: String,
+    pub id: JobId,
+    pub status: Status,
+}
+
+/// `GET /api/1.0/task/<id>/status`: the status fields, and the same again under `status`
+/// (Galaxy's runner reads `['status']['primary']`, other clients the top level).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatusAnswer {
+    #[serde(flatten)]
+    pub fields: Status,
+    pub status: Status,
+}
+
+impl StatusAnswer {
+    pub fn new(status: Status) -> Self {
+        StatusAnswer {
+            fields: status.clone(),
+            status,
+        }
+    }
+}
+
+/// `PUT /api/1.0/task/<id>` `{name, value}`: change a dynamic requirement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DynamicUpdate {
+    pub name: String,
+    pub value: DynamicValue,
+}
+
+/// The value of a dynamic requirement: a string or a number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DynamicValue {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+impl std::fmt::Display for DynamicValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DynamicValue::Text(s) => f.write_str(s),
+            DynamicValue::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// `GET /api/1.0/task/<id>/stats`: what a running job's container uses now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatsAnswer {
+    pub id: JobId,
+    pub cpu_seconds: f64,
+    pub memory_bytes: u64,
+    pub memory_limit_bytes: Option<u64>,
+}
+
+/// One entry of a job directory listing (`GET /api/1.0/task/<id>/files/<dir>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FileEntry {
+    pub name: String,
+    /// `dir`, `file`, `link` or `other`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub size: u64,
+}
+
+/// The data of one server-sent event of `GET /api/1.0/events`: a change of the change log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChangeEvent {
+    pub id: u64,
+    pub at: f64,
+    pub kind: String,
+    pub job: Option<u64>,
+    pub body: serde_json::Value,
+}
