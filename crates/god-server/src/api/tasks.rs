@@ -12,6 +12,7 @@ use god_core::api::tasks::{DynamicUpdate, RequestAnswer, StatusAnswer};
 use god_core::api::{CountAnswer, MsgAnswer};
 use god_core::schedule::{exceeds_alone, Limit, Reason};
 use god_core::submit::{self, SubmitError};
+use god_core::roles::UserRequest;
 use god_core::transition::Event;
 use god_core::{JobId, Primary, Task};
 use god_exec::jobdir;
@@ -287,13 +288,13 @@ async fn request(
     state: &AppState,
     caller: &Caller,
     raw: &str,
-    event: Event,
+    request: UserRequest,
     msg: &str,
 ) -> Result<Json<RequestAnswer>, ApiError> {
     let task = visible_job(state, caller, raw).await?;
     let t = state
         .store
-        .transition(task.id, &event, state.clock.now())
+        .transition(task.id, &request.into(), state.clock.now())
         .await?;
     state.wake.watcher.notify_one();
     state.wake.scheduler.notify_one();
@@ -320,7 +321,7 @@ pub async fn kill(
             status: t.status,
         }));
     }
-    request(&state, &caller, &id, Event::KillRequested, "kill requested").await
+    request(&state, &caller, &id, UserRequest::Kill, "kill requested").await
 }
 
 /// `GET /api/1.0/task/<id>/suspend`.
@@ -333,7 +334,7 @@ pub async fn suspend(
         &state,
         &caller,
         &id,
-        Event::SuspendRequested,
+        UserRequest::Suspend,
         "suspend requested",
     )
     .await
@@ -349,7 +350,7 @@ pub async fn resume(
         &state,
         &caller,
         &id,
-        Event::ResumeRequested,
+        UserRequest::Resume,
         "resume requested",
     )
     .await
@@ -365,7 +366,7 @@ pub async fn reschedule(
         &state,
         &caller,
         &id,
-        Event::RescheduleRequested,
+        UserRequest::Reschedule,
         "reschedule requested",
     )
     .await
@@ -399,10 +400,11 @@ pub async fn update(
         return Err(ApiError::bad_request(format!("{value:?} is not a duration")).field("value"));
     }
     let task = visible_job(&state, &caller, &id).await?;
-    let event = Event::SetRequirement {
+    let event = UserRequest::SetRequirement {
         name: upd.name,
         value,
-    };
+    }
+    .into();
     let t = state
         .store
         .transition(task.id, &event, state.clock.now())

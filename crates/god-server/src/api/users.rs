@@ -15,7 +15,7 @@ use god_core::api::users::{
     ApiKeyAnswer, LimitsUpdate, PasswordAnswer, PasswordRequest, UserCredentials, UserLimits,
 };
 use god_core::api::{CountAnswer, MsgAnswer, ProjectDoc, UsageDay, UserDoc, UserUpdate};
-use god_core::transition::Event;
+use god_core::roles::UserRequest;
 use god_core::Primary;
 use god_store::{JobQuery, Limits, ProjectRecord, UserRecord};
 use std::collections::HashMap;
@@ -282,7 +282,7 @@ pub async fn kill_all(
         } else {
             state
                 .store
-                .transition(j.id, &Event::KillRequested, now())
+                .transition(j.id, &UserRequest::Kill.into(), now())
                 .await
                 .is_ok()
         };
