@@ -24,7 +24,7 @@ echo "home=$HOME pwd=$GODOCKER_PWD"
 echo "init-vars=$(env | grep -c '^GOD_INIT_')"
 echo data > out.txt
 echo "to stderr" >&2
-id -un 2>/dev/null
+id -un 2>/dev/null || true
 "#;
 
 /// The script runs as the job's uid, gid and groups (never root), in its job directory, with

@@ -182,15 +182,9 @@ impl<B: Backend> Fixture<B> {
         (id, spec, dir)
     }
 
-    /// Follow `watch_exits` of this test's server; the receiver, and the task that returns once
-    /// it is dropped.
+    /// Follow `watch_exits` of this test's server.
     pub async fn watch(&self) -> (mpsc::Receiver<JobId>, JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(64);
-        let exec = Arc::clone(self.backend.exec());
-        let server = self.dirs.server.clone();
-        let handle = tokio::spawn(async move { exec.watch_exits(&server, tx).await });
-        tokio::time::sleep(Duration::from_millis(200)).await; // subscribed before jobs start
-        (rx, handle)
+        watch(Arc::clone(self.backend.exec()), self.server()).await
     }
 
     /// Remove this test's containers (found by label) and check none is left.
@@ -208,6 +202,19 @@ impl<B: Backend> Drop for Fixture<B> {
         self.backend.backstop(&self.dirs);
         let _ = std::fs::remove_dir_all(&self.dirs.root);
     }
+}
+
+/// Follow `exec.watch_exits(server)`: the receiver, and the task that returns once it is
+/// dropped.
+pub async fn watch<E: Executor + 'static>(
+    exec: Arc<E>,
+    server: &str,
+) -> (mpsc::Receiver<JobId>, JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(1024);
+    let server = server.to_string();
+    let handle = tokio::spawn(async move { exec.watch_exits(&server, tx).await });
+    tokio::time::sleep(Duration::from_millis(200)).await; // subscribed before jobs start
+    (rx, handle)
 }
 
 pub fn read(dir: &Path, name: &str) -> String {
