@@ -191,9 +191,9 @@ impl FakeExecutor {
         }
     }
 
-    /// Pause or unpause a running (or paused) container; an ended or unknown one is refused,
-    /// as an engine refuses it.
-    fn set_paused(&self, container: &str, paused: bool) -> Result<(), ExecError> {
+    /// A running (or paused) container; an ended or unknown one is refused, as an engine
+    /// refuses to pause it or give its stats.
+    fn live(&self, container: &str) -> Result<FakeContainer, ExecError> {
         self.answering()?;
         match self.read(container)? {
             Some(c)
@@ -202,12 +202,17 @@ impl FakeExecutor {
                     ContainerState::Running | ContainerState::Paused
                 ) =>
             {
-                self.update(container, |c| c.paused = paused)
+                Ok(c)
             }
             _ => Err(ExecError::Refused(format!(
                 "container {container} is not running"
             ))),
         }
+    }
+
+    fn set_paused(&self, container: &str, paused: bool) -> Result<(), ExecError> {
+        self.live(container)?;
+        self.update(container, |c| c.paused = paused)
     }
 
     /// Wake the watchers of this process after `after` (a hint: their periodic pass covers
@@ -321,20 +326,8 @@ impl Executor for FakeExecutor {
     }
 
     async fn stats(&self, container: &str) -> Result<ContainerStats, ExecError> {
-        self.answering()?;
-        match self.read(container)? {
-            Some(c)
-                if matches!(
-                    self.state_of(&c),
-                    ContainerState::Running | ContainerState::Paused
-                ) =>
-            {
-                Ok(fake_stats(&c, self.clock.now()))
-            }
-            _ => Err(ExecError::Refused(format!(
-                "container {container} is not running"
-            ))),
-        }
+        let c = self.live(container)?;
+        Ok(fake_stats(&c, self.clock.now()))
     }
 
     async fn pause(&self, container: &str) -> Result<(), ExecError> {
