@@ -6,7 +6,7 @@
 
 mod conformance;
 
-use conformance::{exited, killed, read, until, Backend, Dirs, Fixture, Traits};
+use conformance::{exited, read, until, Backend, Dirs, Fixture, Traits};
 use god_core::{JobId, Task};
 use god_exec::native::{NativeConfig, NativeExecutor};
 use god_exec::{helper, ContainerState, Executor};
@@ -162,9 +162,7 @@ async fn kill_ends_the_whole_tree() {
         .unwrap();
     assert!(!gone(helper) && !gone(bg));
 
-    f.exec().kill(&id).await.unwrap();
-    let state = f.wait_exit(&id, Duration::from_secs(10)).await;
-    assert!(killed(&state), "{state:?}");
+    f.kill_to_end(&id).await;
     until("the whole tree to end", Duration::from_secs(10), || {
         gone(helper) && gone(bg)
     })
@@ -230,9 +228,7 @@ async fn a_restarted_executor_finds_its_jobs_again() {
         f.exec().inspect(&long).await.unwrap(),
         ContainerState::Running
     );
-    f.exec().kill(&long).await.unwrap();
-    let state = f.wait_exit(&long, Duration::from_secs(10)).await;
-    assert!(killed(&state), "{state:?}");
+    f.kill_to_end(&long).await;
     f.cleanup().await;
 }
 
@@ -291,9 +287,7 @@ async fn a_job_whose_pid_was_not_recorded_is_found_by_its_god_pid() {
     std::fs::write(dir.join("god.pid"), &real).unwrap();
     drop(other);
 
-    f.exec().kill(&id).await.unwrap();
-    let state = f.wait_exit(&id, Duration::from_secs(10)).await;
-    assert!(killed(&state), "{state:?}");
+    f.kill_to_end(&id).await;
     f.cleanup().await;
 }
 

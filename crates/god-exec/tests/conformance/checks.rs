@@ -1,6 +1,6 @@
 //! The checks: one function per behaviour every executor owes, each taking the fixture.
 
-use super::{exited, killed, read, until, Backend, Fixture};
+use super::{exited, read, until, Backend, Fixture};
 use god_core::JobId;
 use god_exec::{ContainerState, ExecError, ExecRequest, Executor, Termination};
 use std::os::unix::fs::MetadataExt;
@@ -207,9 +207,7 @@ pub async fn kill<B: Backend>(f: &Fixture<B>) {
         f.exec().inspect(&id).await.unwrap(),
         ContainerState::Running
     );
-    f.exec().kill(&id).await.unwrap();
-    let state = f.wait_exit(&id, Duration::from_secs(20)).await;
-    assert!(killed(&state), "{state:?}");
+    f.kill_to_end(&id).await;
     f.exec().kill(&id).await.unwrap(); // already stopped
     f.exec().remove(&id).await.unwrap();
     assert_eq!(f.exec().inspect(&id).await.unwrap(), ContainerState::Gone);
@@ -248,9 +246,7 @@ pub async fn pause<B: Backend>(f: &Fixture<B>) {
     );
     progress(frozen + 4).await;
     f.exec().pause(&id).await.unwrap();
-    f.exec().kill(&id).await.unwrap();
-    let state = f.wait_exit(&id, Duration::from_secs(20)).await;
-    assert!(killed(&state), "{state:?}");
+    f.kill_to_end(&id).await;
     assert!(
         f.exec().pause(&id).await.is_err(),
         "an ended job cannot be paused"

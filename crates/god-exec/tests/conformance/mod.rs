@@ -169,6 +169,13 @@ impl<B: Backend> Fixture<B> {
         (self.wait_exit(&id, Duration::from_secs(60)).await, dir, id)
     }
 
+    /// Kill `container` and check that it ended as killed (137).
+    pub async fn kill_to_end(&self, container: &str) {
+        self.exec().kill(container).await.unwrap();
+        let state = self.wait_exit(container, Duration::from_secs(20)).await;
+        assert!(killed(&state), "{state:?}");
+    }
+
     /// Start `task` and, where scripts run, wait until it created `ready` in its job directory.
     pub async fn start_ready(&self, task: &Task) -> (String, LaunchSpec, PathBuf) {
         let (spec, dir) = self.spec(task);
