@@ -90,12 +90,19 @@ impl FakeExecutor {
     }
 
     /// End a container now with `exit_code` (tests).
+    /// Its watchers are told, as an engine's would be.
     pub fn finish(&self, container: &str, exit_code: i64) -> Result<(), ExecError> {
         let now = self.clock.now();
+        let mut job = None;
         self.update(container, |c| {
             c.ends_at = now;
             c.exit_code = exit_code;
-        })
+            job = Some(c.job);
+        })?;
+        if let Some(job) = job {
+            self.notify_later(job, Duration::ZERO);
+        }
+        Ok(())
     }
 
     /// Make a container vanish, as an engine that lost it (tests).
@@ -182,6 +189,30 @@ impl FakeExecutor {
         } else {
             ContainerState::Exited(Termination::Exited { code: c.exit_code })
         }
+    }
+
+    /// A running (or paused) container; an ended or unknown one is refused, as an engine
+    /// refuses to pause it or give its stats.
+    fn live(&self, container: &str) -> Result<FakeContainer, ExecError> {
+        self.answering()?;
+        match self.read(container)? {
+            Some(c)
+                if matches!(
+                    self.state_of(&c),
+                    ContainerState::Running | ContainerState::Paused
+                ) =>
+            {
+                Ok(c)
+            }
+            _ => Err(ExecError::Refused(format!(
+                "container {container} is not running"
+            ))),
+        }
+    }
+
+    fn set_paused(&self, container: &str, paused: bool) -> Result<(), ExecError> {
+        self.live(container)?;
+        self.update(container, |c| c.paused = paused)
     }
 
     /// Wake the watchers of this process after `after` (a hint: their periodic pass covers
@@ -295,30 +326,16 @@ impl Executor for FakeExecutor {
     }
 
     async fn stats(&self, container: &str) -> Result<ContainerStats, ExecError> {
-        self.answering()?;
-        match self.read(container)? {
-            Some(c)
-                if matches!(
-                    self.state_of(&c),
-                    ContainerState::Running | ContainerState::Paused
-                ) =>
-            {
-                Ok(fake_stats(&c, self.clock.now()))
-            }
-            _ => Err(ExecError::Refused(format!(
-                "container {container} is not running"
-            ))),
-        }
+        let c = self.live(container)?;
+        Ok(fake_stats(&c, self.clock.now()))
     }
 
     async fn pause(&self, container: &str) -> Result<(), ExecError> {
-        self.answering()?;
-        self.update(container, |c| c.paused = true)
+        self.set_paused(container, true)
     }
 
     async fn unpause(&self, container: &str) -> Result<(), ExecError> {
-        self.answering()?;
-        self.update(container, |c| c.paused = false)
+        self.set_paused(container, false)
     }
 
     async fn remove(&self, container: &str) -> Result<(), ExecError> {
