@@ -312,12 +312,12 @@ impl Shared {
         }
         {
             let mut st = lock(&self.state);
-            // An ended job another process (sharing the registry) removed: forget it now rather
-            // than at the next scan.
+            // A job another process (sharing the registry) removed: forget it now rather than
+            // at the next scan (whether or not this process has seen it end yet).
             if st
                 .jobs
                 .get(name)
-                .is_some_and(|j| j.exited && !self.registry_path(name).exists())
+                .is_some_and(|j| !j.starting && !self.registry_path(name).exists())
             {
                 if let Some(old) = st.jobs.remove(name) {
                     self.forget_fd(&mut st, old);
