@@ -192,9 +192,17 @@ pub async fn memory_limit<B: Backend>(f: &Fixture<B>) {
     let t = hog(161, 200_000_000);
     assert_eq!(f.spec(&t).0.memory_bytes, 64_000_000);
     let (state, dir, _) = f.run(&t, 137).await;
-    let oom = ContainerState::Exited(Termination::OutOfMemory { code: 137 });
-    assert_eq!(state, oom, "god.log: {}", read(&dir, "god.log"));
-    assert!(!read(&dir, "god.log").contains("survived"));
+    // The kernel picks which process of the job dies (the shell, `head` or `tr`): the exit
+    // code follows from that choice; that the engine says "out of memory" does not.
+    assert!(
+        matches!(
+            &state,
+            ContainerState::Exited(Termination::OutOfMemory { .. })
+        ),
+        "{state:?} god.log: {}",
+        read(&dir, "god.log")
+    );
+    assert!(!read(&dir, "god.log").contains("survived 200000000"));
     let (state, dir, _) = f.run(&hog(162, 10_000_000), 0).await;
     assert_eq!(state, exited(0), "god.err: {}", read(&dir, "god.err"));
     assert_eq!(read(&dir, "god.log"), "survived 10000000\n");
