@@ -76,12 +76,30 @@ pub struct FileEntry {
     pub size: u64,
 }
 
-/// The data of one server-sent event of `GET /api/1.0/events`: a change of the change log.
+/// The data of one server-sent event of `GET /api/1.0/events`: a change of the change log. The
+/// body depends on the kind: the server sends it as the change log holds it (`B = Value`); a
+/// follower of jobs reads the body of `job` and `job_removed` changes as a [`JobSummary`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ChangeEvent {
+pub struct ChangeEvent<B = serde_json::Value> {
     pub id: u64,
     pub at: f64,
     pub kind: String,
     pub job: Option<u64>,
-    pub body: serde_json::Value,
+    pub body: B,
+}
+
+/// The body of a `job` change: what a list row shows of the job as the change left it. A
+/// `job_removed` change has only the `id`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct JobSummary {
+    pub id: u64,
+    pub user: Option<String>,
+    pub project: Option<String>,
+    pub name: Option<String>,
+    pub primary: Option<String>,
+    pub secondary: Option<String>,
+    pub reason: Option<String>,
+    pub exitcode: Option<i64>,
+    pub parent: Option<u64>,
 }
