@@ -1,15 +1,16 @@
 //! `god whoami` and `god account`: accounts over the API (the server-side `god user`
 //! commands open the database instead). `god login` is in `session.rs`.
 
-use super::http::{decode, Api};
+use super::http::Api;
 use super::limits::{LimitArgs, Limits};
 use super::output::{emit_line, format_duration, format_gb, print_json, Table};
+use super::raw::Raw;
 use super::session::save_renewed_key;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
-use god_core::api::{UsageDay, UserDoc};
+use god_core::api::users::{ApiKeyAnswer, CredentialsUpdate, LimitsUpdate};
+use god_core::api::{UsageDay, UserDoc, UserUpdate};
 use reqwest::Method;
-use serde_json::Value;
 
 #[derive(Args)]
 pub struct WhoamiArgs {
@@ -113,7 +114,7 @@ pub fn ssh_key_summary(key: &str) -> String {
 }
 
 /// `GET /api/1.0/user/<login>` (yours without a login).
-fn get_user(api: &mut Api, login: &str) -> Result<Value> {
+fn get_user(api: &mut Api, login: &str) -> Result<Raw> {
     let url = api.url_with("/api/1.0/user", &[login])?;
     api.get_url(url)
         .map_err(|e| with_context(e, &format!("account {login}")))
@@ -133,7 +134,7 @@ fn show_account(login: Option<&str>, json: bool) -> Result<i32> {
     if json {
         print_json(&u)?;
     } else {
-        let doc: UserDoc = decode(&format!("account {login}"), u)?;
+        let doc: UserDoc = u.read(&format!("account {login}"))?;
         emit_line(&describe_user(&doc, &api.server, &login))?;
     }
     Ok(0)
@@ -292,87 +293,75 @@ impl UserChanges {
     }
 }
 
-fn show_value(v: &Value) -> String {
+/// A user's value as people read it: `none`, an SSH key shortened.
+fn show_text(v: Option<&str>) -> String {
     match v {
-        Value::Null => "none".into(),
-        Value::String(s)
-            if s.starts_with("ssh-") || s.starts_with("ecdsa-") || s.starts_with("sk-") =>
-        {
+        None => "none".into(),
+        Some(s) if s.starts_with("ssh-") || s.starts_with("ecdsa-") || s.starts_with("sk-") => {
             ssh_key_summary(s)
         }
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.as_f64().map(number).unwrap_or_else(|| n.to_string()),
-        other => other.to_string(),
+        Some(s) => s.to_string(),
     }
 }
 
-/// Apply the changes to a user document; returns what changed, `field old → new`, for people.
-/// `admin` is dropped from the document unless it is being changed: the server reports as
-/// administrators also the logins its configuration names, and writing that back would make
-/// them administrators in the database too.
-pub fn apply_user_changes(doc: &mut Value, c: &UserChanges) -> Result<Vec<String>> {
-    if !doc.is_object() {
-        bail!("the server answered with something that is not a user document");
-    }
-    let mut changed = Vec::new();
-    let mut set = |doc: &mut Value, path: &[&str], new: Value| {
-        let mut slot = &mut *doc;
-        for key in path {
-            if !slot.is_object() {
-                *slot = Value::Object(Default::default());
-            }
-            // An object (made so above): indexing adds the key when missing.
-            slot = &mut slot[*key];
-        }
-        let same = match (slot.as_f64(), new.as_f64()) {
-            (Some(a), Some(b)) => a == b,
-            _ => *slot == new,
-        };
-        if !same {
-            changed.push(format!(
-                "{} {} → {}",
-                path.join("."),
-                show_value(slot),
-                show_value(&new)
-            ));
-            *slot = new;
-        }
+/// The update of a user document: only the fields that change, and what changed, `field old →
+/// new`, for people. `admin` is only sent when it changes: the server reports as administrators
+/// also the logins its configuration names, and writing that back would make them
+/// administrators in the database too.
+pub fn user_update(doc: &UserDoc, c: &UserChanges) -> (UserUpdate, Vec<String>) {
+    let u = &doc.usage;
+    let (limits, mut changed) = c.limits.changes(
+        "usage.",
+        [f64::from(u.prio), u.quota_cpu, u.quota_ram, u.quota_time],
+    );
+    let mut update = UserUpdate {
+        usage: Some(limits).filter(|l| *l != LimitsUpdate::default()),
+        ..UserUpdate::default()
     };
-    for (name, value) in c.limits.fields() {
-        set(doc, &["usage", name], value);
-    }
-    if let Some(b) = c.admin {
-        set(doc, &["admin"], serde_json::json!(b));
-    }
-    if let Some(b) = c.disabled {
-        set(doc, &["disabled"], serde_json::json!(b));
-    }
-    if let Some(b) = c.active {
-        set(doc, &["active"], serde_json::json!(b));
-    }
-    if let Some(k) = &c.ssh_key {
-        set(doc, &["credentials", "public"], serde_json::json!(k));
-    }
-    if let Some(e) = &c.email {
-        set(doc, &["email"], serde_json::json!(e));
-    }
-    if c.admin.is_none() {
-        if let Some(o) = doc.as_object_mut() {
-            o.remove("admin");
+    let flags = [
+        ("admin", c.admin, doc.admin, &mut update.admin),
+        ("disabled", c.disabled, doc.disabled, &mut update.disabled),
+        ("active", c.active, doc.active, &mut update.active),
+    ];
+    for (name, new, old, slot) in flags {
+        if let Some(new) = new.filter(|n| *n != old) {
+            changed.push(format!("{name} {old} → {new}"));
+            *slot = Some(new);
         }
     }
-    Ok(changed)
+    let old_key = doc.credentials.public.clone();
+    if let Some(new) = c.ssh_key.clone().filter(|k| *k != old_key) {
+        changed.push(format!(
+            "credentials.public {} → {}",
+            show_text(old_key.as_deref()),
+            show_text(new.as_deref())
+        ));
+        update.credentials = Some(CredentialsUpdate {
+            apikey: None,
+            public: Some(new),
+        });
+    }
+    if let Some(new) = c.email.clone().filter(|e| *e != doc.email) {
+        changed.push(format!(
+            "email {} → {}",
+            show_text(doc.email.as_deref()),
+            show_text(new.as_deref())
+        ));
+        update.email = Some(new);
+    }
+    (update, changed)
 }
 
 fn set_account(a: AccountSetArgs) -> Result<i32> {
     let changes = UserChanges::from_args(&a)?;
     let mut api = Api::connect()?;
     let login = a.login.clone().unwrap_or_else(|| api.user.clone());
-    let mut doc = get_user(&mut api, &login)?;
-    let changed = apply_user_changes(&mut doc, &changes)?;
+    let raw = get_user(&mut api, &login)?;
+    let doc: UserDoc = raw.read(&format!("account {login}"))?;
+    let (update, changed) = user_update(&doc, &changes);
     if changed.is_empty() {
         if a.json {
-            print_json(&doc)?;
+            print_json(&raw)?;
         } else {
             emit_line(&format!("account {login}: nothing to change"))?;
         }
@@ -380,7 +369,7 @@ fn set_account(a: AccountSetArgs) -> Result<i32> {
     }
     let url = api.url_with("/api/1.0/user", &[&login])?;
     let reply = api
-        .call_url(Method::PUT, url, Some(&doc))
+        .call_url(Method::PUT, url, Some(&update))
         .map_err(|e| with_context(e, &format!("account {login}")))?;
     if a.json {
         print_json(&reply)?;
@@ -410,12 +399,12 @@ fn account_usage(a: AccountUsageArgs) -> Result<i32> {
 }
 
 /// Print a per-day usage list (`god account usage`, `god project usage`).
-pub fn print_usage(rows: &Value, json: bool, who_has: &str) -> Result<i32> {
+pub fn print_usage(rows: &Raw, json: bool, who_has: &str) -> Result<i32> {
     if json {
         print_json(rows)?;
         return Ok(0);
     }
-    let list: Vec<UsageDay> = decode("the usage", rows.clone())?;
+    let list: Vec<UsageDay> = rows.read("the usage")?;
     if list.is_empty() {
         emit_line(&format!("{who_has} no usage in the last 30 days."))?;
         return Ok(0);
@@ -481,14 +470,14 @@ fn renew_key(a: AccountRenewArgs) -> Result<i32> {
     let login = a.login.clone().unwrap_or_else(|| api.user.clone());
     let url = api.url_with("/api/1.0/user", &[&login, "apikey"])?;
     let reply = api
-        .call_url(Method::POST, url, None)
+        .call_url(Method::POST, url, None::<&()>)
         .map_err(|e| with_context(e, &format!("account {login}")))?;
     let key = reply
-        .get("apikey")
-        .and_then(Value::as_str)
+        .read::<ApiKeyAnswer>("the key renewal")
+        .ok()
+        .map(|k| k.apikey)
         .filter(|k| !k.is_empty())
-        .ok_or_else(|| anyhow!("the server renewed the key but did not send it: {reply}"))?
-        .to_string();
+        .ok_or_else(|| anyhow!("the server renewed the key but did not send it"))?;
     if a.json {
         print_json(&reply)?;
     } else {
@@ -508,7 +497,7 @@ mod tests {
     use expect_test::expect;
     use serde_json::json;
 
-    fn user() -> Value {
+    fn user() -> serde_json::Value {
         json!({"id": "alice", "uid": 1001, "gid": 1001, "sgids": [], "email": null,
             "homeDirectory": "/home/alice", "admin": true, "disabled": false,
             "guest": false, "active": true,
@@ -517,8 +506,8 @@ mod tests {
     }
 
     #[test]
-    fn user_changes_apply() {
-        let mut doc = user();
+    fn user_updates_send_only_what_changes() {
+        let doc: UserDoc = serde_json::from_value(user()).unwrap();
         let c = UserChanges {
             limits: Limits {
                 prio: Some(60),
@@ -532,7 +521,7 @@ mod tests {
             )),
             ..Default::default()
         };
-        let changed = apply_user_changes(&mut doc, &c).unwrap();
+        let (update, changed) = user_update(&doc, &c);
         assert_eq!(
             changed,
             vec![
@@ -542,43 +531,28 @@ mod tests {
                 "credentials.public none → ssh-ed25519 …abcdefgh me@host",
             ]
         );
-        assert_eq!(doc["usage"]["quota_cpu"], 4.0);
         assert_eq!(
-            doc["usage"]["quota_time"], 0.0,
-            "the rest is sent back as it was"
-        );
-        assert_eq!(doc["homeDirectory"], "/home/alice");
-        assert!(
-            doc.get("admin").is_none(),
-            "admin is only sent when changed"
+            serde_json::to_value(&update).unwrap(),
+            json!({"disabled": true, "usage": {"prio": 60.0, "quota_cpu": 4.0},
+                "credentials": {"public": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIabcdefgh me@host"}}),
+            "admin and the unchanged fields are not sent"
         );
 
-        let mut doc = user();
         let c = UserChanges {
             admin: Some(false),
             ssh_key: Some(None),
             email: Some(Some("a@b.c".into())),
             ..Default::default()
         };
-        let changed = apply_user_changes(&mut doc, &c).unwrap();
+        let (update, changed) = user_update(&doc, &c);
         assert_eq!(changed, vec!["admin true → false", "email none → a@b.c"]);
-        assert_eq!(doc["admin"], false);
-        // A document without `usage` gets one.
-        let mut doc = json!({"id": "bob"});
-        let changed = apply_user_changes(
-            &mut doc,
-            &UserChanges {
-                limits: Limits {
-                    quota_time: Some(3600.0),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(changed, vec!["usage.quota_time none → 3600"]);
-        assert_eq!(doc["usage"]["quota_time"], 3600.0);
-        assert!(apply_user_changes(&mut json!([]), &UserChanges::default()).is_err());
+        assert_eq!(
+            serde_json::to_value(&update).unwrap(),
+            json!({"admin": false, "email": "a@b.c"})
+        );
+        let (update, changed) = user_update(&doc, &UserChanges::default());
+        assert!(changed.is_empty());
+        assert_eq!(update, UserUpdate::default());
     }
 
     #[derive(clap::Parser)]

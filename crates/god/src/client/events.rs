@@ -3,9 +3,10 @@
 //! committed instead of polling for them.
 
 use super::http::{Api, ApiError};
+use super::raw::Raw;
 use anyhow::Result;
+use god_core::api::tasks::{ChangeEvent, JobSummary};
 use reqwest::Method;
-use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -16,7 +17,17 @@ pub struct ServerEvent {
     pub id: Option<u64>,
     /// `job`, `job_removed`, `account`, `project`, or `end` (the server ended the stream).
     pub kind: String,
-    pub data: Value,
+    /// As the server wrote it (`god watch --json` prints it); see [`ServerEvent::job_change`].
+    pub data: Raw,
+}
+
+impl ServerEvent {
+    /// A change of a job (`job`, `job_removed`): its id and the change, typed. `None` for other
+    /// events: changes of accounts and projects, the `end` event (whose data is the reason).
+    pub fn job_change(&self) -> Option<(u64, ChangeEvent<JobSummary>)> {
+        let change: ChangeEvent<JobSummary> = self.data.read("the event stream").ok()?;
+        Some((change.job?, change))
+    }
 }
 
 /// Turns the lines of a `text/event-stream` into events (comments and unknown fields skipped).
@@ -37,7 +48,7 @@ impl Parser {
             if data.is_empty() {
                 return None;
             }
-            let data = serde_json::from_str(&data).unwrap_or(Value::String(data));
+            let data = Raw::parse_or_text(data);
             return Some(ServerEvent { id, kind, data });
         }
         let (field, value) = line.split_once(':').unwrap_or((line, ""));
@@ -123,7 +134,9 @@ impl JobChanges {
             return;
         };
         match rx.recv_timeout(wait) {
-            Ok(Ok(e)) if e.kind == "job" && e.data["job"] == self.id => self.changed = true,
+            Ok(Ok(e)) if e.kind == "job" && e.job_change().map(|(id, _)| id) == Some(self.id) => {
+                self.changed = true
+            }
             Ok(Ok(_)) | Err(mpsc::RecvTimeoutError::Timeout) => {}
             Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                 self.stream = None;
@@ -151,7 +164,7 @@ mod tests {
             "",
             "id: 7",
             "event: job",
-            r#"data: {"job": 3, "body": {"primary": "running"}}"#,
+            r#"data: {"id": 7, "at": 100.5, "kind": "job", "job": 3, "body": {"id": 3, "primary": "running"}}"#,
             "",
             "event: end",
             "data: the session expired",
@@ -164,14 +177,20 @@ mod tests {
                 ServerEvent {
                     id: Some(7),
                     kind: "job".into(),
-                    data: json!({"job": 3, "body": {"primary": "running"}}),
+                    data: Raw::of(json!({"id": 7, "at": 100.5, "kind": "job", "job": 3,
+                        "body": {"id": 3, "primary": "running"}})),
                 },
                 ServerEvent {
                     id: None,
                     kind: "end".into(),
-                    data: json!("the session expired"),
+                    data: Raw::of(json!("the session expired")),
                 },
             ]
         );
+        let (job, change) = got[0].job_change().unwrap();
+        assert_eq!((job, change.at), (3, 100.5));
+        assert_eq!(change.body.primary.as_deref(), Some("running"));
+        assert_eq!(got[1].job_change(), None);
+        assert_eq!(got[1].data.as_text(), Some("the session expired"));
     }
 }

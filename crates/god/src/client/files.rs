@@ -1,6 +1,6 @@
 //! `god logs` and `god files`: the job directory over the API.
 
-use super::http::{decode, status_of, Api, ApiError};
+use super::http::{status_of, Api, ApiError};
 use super::output::{emit_line, format_bytes, print_json, Job, Table};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
@@ -9,7 +9,6 @@ use god_core::Task;
 use reqwest::blocking::Response;
 use reqwest::header::{CONTENT_TYPE, RANGE};
 use reqwest::{Method, StatusCode, Url};
-use serde_json::Value;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -218,14 +217,12 @@ pub fn files(a: FilesArgs) -> Result<i32> {
                 if rel.is_empty() { "/" } else { rel.as_str() }
             );
         }
-        let listing: Value = resp
-            .json()
-            .map_err(|e| anyhow!("the server answered a listing that is not JSON: {e}"))?;
+        let listing = api.json_of(resp)?;
         if a.json {
             print_json(&listing)?;
             return Ok(0);
         }
-        let entries: Vec<FileEntry> = decode("the directory listing", listing)?;
+        let entries: Vec<FileEntry> = listing.read("the directory listing")?;
         if entries.is_empty() {
             emit_line("(empty directory)")?;
         } else {

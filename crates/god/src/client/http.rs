@@ -1,11 +1,12 @@
 //! HTTP plumbing of the client: where the credentials live, how a token is obtained (and cached),
 //! and how the server's errors are turned into one readable line.
 
+use super::raw::Raw;
 use anyhow::{anyhow, bail, Context, Result};
+use god_core::api::{ErrorBody, LoginRequest, TokenAnswer};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -185,18 +186,9 @@ impl std::error::Error for ApiError {}
 impl ApiError {
     /// Decode an error body; anything that is not the server's JSON still gives a readable line.
     pub fn from_body(status: StatusCode, body: &[u8]) -> ApiError {
-        let parsed: Option<Value> = serde_json::from_slice(body).ok();
-        let error = parsed
-            .as_ref()
-            .and_then(|v| v.get("error"))
-            .and_then(|e| e.as_str())
-            .map(str::to_string);
-        let field = parsed
-            .as_ref()
-            .and_then(|v| v.get("field"))
-            .and_then(|e| e.as_str())
-            .map(str::to_string);
-        let error = error.unwrap_or_else(|| {
+        let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+        let field = parsed.as_ref().and_then(|p| p.field.clone());
+        let error = parsed.map(|p| p.error).unwrap_or_else(|| {
             let text = String::from_utf8_lossy(body);
             let first = text
                 .lines()
@@ -219,13 +211,6 @@ impl ApiError {
 }
 
 /// The HTTP status of a failed call, if the server answered.
-/// Read the server's answer to `what` as a `T` of the API's vocabulary, naming the field that
-/// does not fit.
-pub fn decode<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T> {
-    serde_path_to_error::deserialize(v)
-        .map_err(|e| anyhow!("the server's answer to {what} is not what this client reads: {e}"))
-}
-
 pub fn status_of(e: &anyhow::Error) -> Option<u16> {
     e.downcast_ref::<ApiError>().map(|a| a.status)
 }
@@ -260,8 +245,12 @@ fn key_fingerprint(apikey: &str) -> String {
 /// token is `base64url(JSON claims).signature`; only the claims are looked at.
 pub fn token_expiry(token: &str) -> Option<f64> {
     let (body, _) = token.split_once('.')?;
-    let claims: Value = serde_json::from_slice(&base64url_decode(body)?).ok()?;
-    claims.get("exp")?.as_f64()
+    #[derive(Deserialize)]
+    struct Claims {
+        exp: f64,
+    }
+    let claims: Claims = serde_json::from_slice(&base64url_decode(body)?).ok()?;
+    Some(claims.exp)
 }
 
 /// Decode unpadded (or padded) base64url.
@@ -339,7 +328,15 @@ pub fn check(resp: Response) -> Result<Response> {
 
 /// `POST /api/1.0/authenticate` → the token.
 pub fn authenticate(client: &Client, server: &str, user: &str, apikey: &str) -> Result<String> {
-    login_with(client, server, json!({ "user": user, "apikey": apikey }))
+    login_with(
+        client,
+        server,
+        &LoginRequest {
+            user: user.into(),
+            apikey: Some(apikey.into()),
+            password: None,
+        },
+    )
 }
 
 /// `POST /api/1.0/authenticate {user, password}` → the token (checked by the server's
@@ -353,7 +350,11 @@ pub fn authenticate_password(
     login_with(
         client,
         server,
-        json!({ "user": user, "password": password }),
+        &LoginRequest {
+            user: user.into(),
+            apikey: None,
+            password: Some(password.into()),
+        },
     )
 }
 
@@ -369,19 +370,19 @@ pub fn check_token(client: &Client, server: &str, user: &str, token: &str) -> Re
     Ok(())
 }
 
-fn login_with(client: &Client, server: &str, body: Value) -> Result<String> {
+fn login_with(client: &Client, server: &str, body: &LoginRequest) -> Result<String> {
     let resp = client
         .post(format!("{server}/api/1.0/authenticate"))
-        .json(&body)
+        .json(body)
         .send()
         .map_err(|e| transport_error(server, e))?;
-    let body: Value = check(resp)?
-        .json()
-        .map_err(|e| anyhow!("the server at {server} answered something that is not JSON: {e}"))?;
-    body.get("token")
-        .and_then(|t| t.as_str())
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("the server at {server} answered the login without a token"))
+    let bytes = check(resp)?
+        .bytes()
+        .map_err(|e| transport_error(server, e))?;
+    let answer: TokenAnswer = Raw::parse(&bytes, &format!("the server at {server}"))?
+        .read("the login")
+        .map_err(|_| anyhow!("the server at {server} answered the login without a token"))?;
+    Ok(answer.token)
 }
 
 impl Api {
@@ -477,7 +478,7 @@ impl Api {
     }
 
     /// GET a URL built with [`Api::url_with`], as JSON.
-    pub fn get_url(&mut self, url: Url) -> Result<Value> {
+    pub fn get_url(&mut self, url: Url) -> Result<Raw> {
         let resp = self.send(Method::GET, url, &|r| r)?;
         self.json_of(resp)
     }
@@ -518,40 +519,47 @@ impl Api {
             .map_err(|e| transport_error(&self.server, e))
     }
 
-    fn json_of(&self, resp: Response) -> Result<Value> {
+    /// The answer's body, as received (see [`Raw`]).
+    pub fn json_of(&self, resp: Response) -> Result<Raw> {
         let bytes = resp.bytes().map_err(|e| transport_error(&self.server, e))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| anyhow!("the server answered something that is not JSON: {e}"))
+        Raw::parse(&bytes, "the server")
     }
 
     /// GET `path` and read the answer as `T` (a type of `god_core::api`, or the task).
     pub fn get_as<T: serde::de::DeserializeOwned>(&mut self, path: &str) -> Result<T> {
-        decode(path, self.get(path)?)
+        self.get(path)?.read(path)
     }
 
-    pub fn call(&mut self, method: Method, path: &str) -> Result<Value> {
+    pub fn call(&mut self, method: Method, path: &str) -> Result<Raw> {
         let url = self.url(path)?;
         let resp = self.send(method, url, &|r| r)?;
         self.json_of(resp)
     }
 
-    pub fn get(&mut self, path: &str) -> Result<Value> {
+    pub fn get(&mut self, path: &str) -> Result<Raw> {
         self.call(Method::GET, path)
     }
 
-    pub fn post(&mut self, path: &str, body: &Value) -> Result<Value> {
+    /// POST a request of the API's vocabulary; the answer as received.
+    pub fn post<B: Serialize + ?Sized>(&mut self, path: &str, body: &B) -> Result<Raw> {
         let url = self.url(path)?;
         let resp = self.send(Method::POST, url, &|r| r.json(body))?;
         self.json_of(resp)
     }
 
-    pub fn put(&mut self, path: &str, body: &Value) -> Result<Value> {
+    /// PUT a request of the API's vocabulary; the answer as received.
+    pub fn put<B: Serialize + ?Sized>(&mut self, path: &str, body: &B) -> Result<Raw> {
         let url = self.url(path)?;
         self.call_url(Method::PUT, url, Some(body))
     }
 
     /// Call a URL built with [`Api::url_with`], with an optional JSON body; the reply as JSON.
-    pub fn call_url(&mut self, method: Method, url: Url, body: Option<&Value>) -> Result<Value> {
+    pub fn call_url<B: Serialize + ?Sized>(
+        &mut self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+    ) -> Result<Raw> {
         let resp = match body {
             Some(b) => self.send(method, url, &|r| r.json(b))?,
             None => self.send(method, url, &|r| r)?,
@@ -560,7 +568,7 @@ impl Api {
     }
 
     /// A route that needs no token (`/api/1.0/config`).
-    pub fn get_public(&self, path: &str) -> Result<Value> {
+    pub fn get_public(&self, path: &str) -> Result<Raw> {
         let resp = self
             .client
             .get(self.url(path)?)

@@ -1,14 +1,17 @@
 //! Job commands: `show`, the requests on running jobs (`kill`, `suspend`, `resume`,
 //! `reschedule`), `update` and `archive`. `god list` is in `list.rs`.
 
-use super::http::{self, decode, Api};
+use super::http::{self, Api};
 use super::list::{array_spec, parent_of};
 use super::output::{emit, emit_line, format_duration, format_gb, format_time, print_json, Job};
+use super::raw::Raw;
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
+use god_core::api::tasks::DynamicValue;
+use god_core::api::{CountAnswer, DynamicUpdate, MsgAnswer, RequestAnswer};
+use god_core::deps::{Condition, Dependency};
 use god_core::Task;
 use reqwest::Method;
-use serde_json::Value;
 
 #[derive(Args)]
 pub struct ShowArgs {
@@ -37,16 +40,12 @@ fn volumes_of(v: &Task) -> Vec<String> {
 
 /// A dependency as people read it: `after job 3` (it must succeed), `after job 4 ends`,
 /// `after job 5 fails`.
-pub fn dependency_text(d: &Value) -> String {
-    let raw = d
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| d.to_string());
-    match raw.split_once(':') {
-        Some(("afterany", id)) => format!("after job {id} ends"),
-        Some(("afternotok", id)) => format!("after job {id} fails"),
-        Some(("afterok", id)) => format!("after job {id}"),
-        _ => format!("after job {raw}"),
+pub fn dependency_text(d: &Dependency) -> String {
+    let id = d.id;
+    match d.condition {
+        Condition::AfterAny => format!("after job {id} ends"),
+        Condition::AfterNotOk => format!("after job {id} fails"),
+        Condition::AfterOk => format!("after job {id}"),
     }
 }
 
@@ -87,7 +86,11 @@ pub fn describe(v: &Task, now: f64) -> String {
     if !r.label.is_empty() {
         req.push(format!("on {}", r.label.join(", ")));
     }
-    req.extend(r.tasks.iter().map(dependency_text));
+    // The server stores dependencies in their wire form; one it could not read is shown as is.
+    req.extend(r.tasks.iter().map(|d| match god_core::deps::parse(d) {
+        Some(dep) => dependency_text(&dep),
+        None => format!("after job {d}"),
+    }));
     if let Some(m) = &r.maxlifespan {
         req.push(format!("at most {m}"));
     }
@@ -173,7 +176,7 @@ pub fn show(a: ShowArgs) -> Result<i32> {
     if a.json {
         print_json(&job)?;
     } else {
-        emit(&describe(&decode(&path, job)?, http::now()))?;
+        emit(&describe(&job.read(&path)?, http::now()))?;
     }
     Ok(0)
 }
@@ -220,14 +223,14 @@ impl Action {
 fn each_job(
     ids: &[u64],
     json: bool,
-    what: &mut dyn FnMut(u64) -> Result<Value>,
-    done: &dyn Fn(&Value) -> String,
+    what: &mut dyn FnMut(u64) -> Result<Raw>,
+    done: &dyn Fn(&Raw) -> Result<String>,
 ) -> Result<i32> {
     let mut failed = 0;
     for &id in ids {
-        match what(id) {
-            Ok(reply) if json => print_json_line(&reply)?,
-            Ok(reply) => emit_line(&format!("job {id}: {}", done(&reply)))?,
+        match what(id).and_then(|reply| Ok((done(&reply)?, reply))) {
+            Ok((_, reply)) if json => print_json_line(&reply)?,
+            Ok((line, _)) => emit_line(&format!("job {id}: {line}"))?,
             Err(e) => {
                 let msg = format!("{e:#}").replace('\n', " ");
                 // The server's messages often name the job already.
@@ -243,17 +246,17 @@ fn each_job(
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
-fn print_json_line(v: &Value) -> Result<()> {
+fn print_json_line(v: &Raw) -> Result<()> {
     emit_line(&serde_json::to_string(v).map_err(|e| anyhow!("printing JSON: {e}"))?)
 }
 
-fn msg_of(reply: &Value, default: &str) -> String {
-    reply
-        .get("msg")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty())
-        .unwrap_or(default)
-        .to_string()
+/// The server's message, or `default` when it has none.
+fn msg_or(msg: String, default: &str) -> String {
+    if msg.is_empty() {
+        default.to_string()
+    } else {
+        msg
+    }
 }
 
 pub fn control(a: ControlArgs, action: Action) -> Result<i32> {
@@ -265,7 +268,10 @@ pub fn control(a: ControlArgs, action: Action) -> Result<i32> {
             let (method, path) = action.request(id);
             api.call(method, &path)
         },
-        &|reply| msg_of(reply, action.done()),
+        &|reply| {
+            let answer: RequestAnswer = reply.read(action.done())?;
+            Ok(msg_or(answer.msg, action.done()))
+        },
     )
 }
 
@@ -284,8 +290,11 @@ pub struct UpdateArgs {
 }
 
 /// `PUT /api/1.0/task/<id>` body of a dynamic requirement change.
-pub fn update_body(name: &str, value: &str) -> Value {
-    serde_json::json!({ "name": name, "value": value })
+pub fn update_body(name: &str, value: &str) -> DynamicUpdate {
+    DynamicUpdate {
+        name: name.into(),
+        value: DynamicValue::Text(value.into()),
+    }
 }
 
 pub fn update(a: UpdateArgs) -> Result<i32> {
@@ -296,7 +305,10 @@ pub fn update(a: UpdateArgs) -> Result<i32> {
         &a.ids,
         a.json,
         &mut |id| api.put(&format!("/api/1.0/task/{id}"), &body),
-        &|_| format!("maxlifespan set to {value}"),
+        &|reply| {
+            let _: MsgAnswer<u64> = reply.read("the update")?;
+            Ok(format!("maxlifespan set to {value}"))
+        },
     )
 }
 
@@ -332,13 +344,12 @@ pub fn archive(a: ArchiveArgs) -> Result<i32> {
             url.query_pairs_mut().append_pair("tag", tag);
         }
         let resp = api.send(method, url, &|r| r)?;
-        let reply: Value = resp
-            .json()
-            .map_err(|e| anyhow!("the server answered something that is not JSON: {e}"))?;
+        let reply = api.json_of(resp)?;
         if a.json {
             print_json(&reply)?;
         } else {
-            emit_line(&msg_of(&reply, "done"))?;
+            let answer: CountAnswer = reply.read("the archive request")?;
+            emit_line(&msg_or(answer.msg, "done"))?;
         }
         return Ok(0);
     }
@@ -351,7 +362,10 @@ pub fn archive(a: ArchiveArgs) -> Result<i32> {
         &a.ids,
         a.json,
         &mut |id| api.call(method.clone(), &format!("/api/1.0/task/{id}/archive")),
-        &|reply| msg_of(reply, default),
+        &|reply| {
+            let answer: MsgAnswer<u64> = reply.read(default)?;
+            Ok(msg_or(answer.msg, default))
+        },
     )
 }
 
@@ -363,17 +377,18 @@ mod tests {
 
     #[test]
     fn dependencies_read() {
-        assert_eq!(dependency_text(&json!(3)), "after job 3");
-        assert_eq!(dependency_text(&json!("4")), "after job 4");
-        assert_eq!(dependency_text(&json!("afterany:5")), "after job 5 ends");
-        assert_eq!(dependency_text(&json!("afternotok:6")), "after job 6 fails");
-        assert_eq!(dependency_text(&json!("afterok:7")), "after job 7");
+        let text = |v| dependency_text(&god_core::deps::parse(&v).unwrap());
+        assert_eq!(text(json!(3)), "after job 3");
+        assert_eq!(text(json!("4")), "after job 4");
+        assert_eq!(text(json!("afterany:5")), "after job 5 ends");
+        assert_eq!(text(json!("afternotok:6")), "after job 6 fails");
+        assert_eq!(text(json!("afterok:7")), "after job 7");
     }
 
     #[test]
     fn update_bodies_and_arguments() {
         assert_eq!(
-            update_body("maxlifespan", "2h"),
+            serde_json::to_value(update_body("maxlifespan", "2h")).unwrap(),
             json!({"name": "maxlifespan", "value": "2h"})
         );
         #[derive(clap::Parser)]

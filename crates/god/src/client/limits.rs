@@ -1,9 +1,10 @@
 //! The priority and quotas of an account or a project, as `god account set` and
 //! `god project create|set` take them (one set of options, one set of checks).
 
+use super::account::number;
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
-use serde_json::{json, Value};
+use god_core::api::users::LimitsUpdate;
 
 #[derive(Args, Default, Debug, Clone, PartialEq)]
 pub struct LimitArgs {
@@ -58,22 +59,35 @@ impl LimitArgs {
 }
 
 impl Limits {
-    /// The changed fields, as the server names them.
-    pub fn fields(&self) -> Vec<(&'static str, Value)> {
-        let mut m = Vec::new();
-        if let Some(p) = self.prio {
-            m.push(("prio", json!(p)));
+    /// All the given fields, as the server's update takes them (a new project).
+    pub fn update(&self) -> LimitsUpdate {
+        LimitsUpdate {
+            prio: self.prio.map(f64::from),
+            quota_cpu: self.quota_cpu,
+            quota_ram: self.quota_ram,
+            quota_time: self.quota_time,
         }
-        for (name, v) in [
-            ("quota_cpu", self.quota_cpu),
-            ("quota_ram", self.quota_ram),
-            ("quota_time", self.quota_time),
-        ] {
-            if let Some(v) = v {
-                m.push((name, json!(v)));
+    }
+
+    /// The given fields that differ from `now` (`[prio, quota_cpu, quota_ram, quota_time]`):
+    /// the update (only what changes) and, for people, `PREFIXfield old → new` of each.
+    pub fn changes(&self, prefix: &str, now: [f64; 4]) -> (LimitsUpdate, Vec<String>) {
+        let given = self.update();
+        let mut out = LimitsUpdate::default();
+        let mut notes = Vec::new();
+        let fields = [
+            ("prio", given.prio, &mut out.prio),
+            ("quota_cpu", given.quota_cpu, &mut out.quota_cpu),
+            ("quota_ram", given.quota_ram, &mut out.quota_ram),
+            ("quota_time", given.quota_time, &mut out.quota_time),
+        ];
+        for ((name, new, slot), old) in fields.into_iter().zip(now) {
+            if let Some(new) = new.filter(|n| *n != old) {
+                notes.push(format!("{prefix}{name} {} → {}", number(old), number(new)));
+                *slot = Some(new);
             }
         }
-        m
+        (out, notes)
     }
 }
 
@@ -111,14 +125,16 @@ mod tests {
             quota_ram: None,
             quota_time: Some("2h".into()),
         };
-        let fields = a.checked().unwrap().fields();
+        let limits = a.checked().unwrap();
         assert_eq!(
-            fields,
-            vec![
-                ("prio", json!(60)),
-                ("quota_cpu", json!(8.0)),
-                ("quota_time", json!(7200.0))
-            ]
+            serde_json::to_value(limits.update()).unwrap(),
+            serde_json::json!({"prio": 60.0, "quota_cpu": 8.0, "quota_time": 7200.0})
+        );
+        let (update, notes) = limits.changes("usage.", [50.0, 8.0, 0.0, 0.0]);
+        assert_eq!(notes, ["usage.prio 50 → 60", "usage.quota_time 0 → 7200"]);
+        assert_eq!(
+            serde_json::to_value(update).unwrap(),
+            serde_json::json!({"prio": 60.0, "quota_time": 7200.0})
         );
         let bad = [
             LimitArgs {
@@ -137,6 +153,7 @@ mod tests {
         for a in bad {
             assert!(a.checked().is_err(), "{a:?}");
         }
-        assert!(LimitArgs::default().checked().unwrap().fields().is_empty());
+        let none = LimitArgs::default().checked().unwrap();
+        assert_eq!(none.update(), LimitsUpdate::default());
     }
 }

@@ -1,7 +1,7 @@
 //! `god list`: the listing, job arrays grouped into one line each (their tasks counted by
 //! state), or expanded under their parent.
 
-use super::http::{decode, Api};
+use super::http::Api;
 use super::output::{emit_line, format_gb, format_time, print_json, truncate, Job, Table};
 use anyhow::Result;
 use clap::Args;
@@ -285,7 +285,7 @@ pub fn list(a: ListArgs) -> Result<i32> {
         print_json(&reply)?;
         return Ok(0);
     }
-    let jobs: Vec<Task> = decode(&path, reply)?;
+    let jobs: Vec<Task> = reply.read(&path)?;
     if jobs.is_empty() {
         let what = if a.over { "finished" } else { "active" };
         let whose = if a.all { "" } else { " of yours" };

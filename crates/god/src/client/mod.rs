@@ -13,6 +13,7 @@ mod limits;
 mod list;
 mod output;
 mod project;
+mod raw;
 mod session;
 mod submit;
 mod watch;

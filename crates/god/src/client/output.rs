@@ -3,7 +3,6 @@
 
 use anyhow::{anyhow, Result};
 use god_core::Task;
-use serde_json::Value;
 use std::io::Write;
 
 /// Write to stdout. A reader that went away (`god list | head -1`) is not an error: the rest
@@ -22,8 +21,9 @@ pub fn emit_line(line: &str) -> Result<()> {
     emit(&format!("{line}\n"))
 }
 
-/// Print a JSON document, pretty, on stdout.
-pub fn print_json(v: &Value) -> Result<()> {
+/// Print a JSON document, pretty, on stdout: the server's answer as received ([`super::raw::Raw`]),
+/// or a document this client read (`god submit --wait --json`: the final job).
+pub fn print_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(v).map_err(|e| anyhow!("printing JSON: {e}"))?;
     emit_line(&text)
 }

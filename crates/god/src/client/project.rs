@@ -2,15 +2,16 @@
 //! see theirs and submit to them with `god submit --project ID`.
 
 use super::account::{number, print_usage, quota};
-use super::http::{decode, status_of, Api};
+use super::http::{status_of, Api};
 use super::limits::LimitArgs;
 use super::output::{emit_line, format_gb, print_json, truncate, Table};
+use super::raw::Raw;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use god_core::api::ProjectDoc;
+use god_core::api::projects::Members;
+use god_core::api::{ProjectDoc, ProjectUpdate};
 use god_core::names::is_default_project;
 use reqwest::Method;
-use serde_json::{json, Value};
 
 #[derive(Subcommand)]
 pub enum ProjectCmd {
@@ -108,85 +109,73 @@ pub fn split_members(raw: &str) -> Vec<String> {
     out
 }
 
-/// The project fields given on the command line, checked, as the server names them.
-pub fn fields_json(f: &Fields) -> Result<Vec<(&'static str, Value)>> {
-    let mut m = Vec::new();
-    if let Some(d) = &f.description {
-        m.push(("description", json!(d)));
-    }
-    m.extend(f.limits.checked()?.fields());
-    if let Some(members) = &f.members {
-        m.push(("members", json!(split_members(members))));
-    }
-    Ok(m)
-}
-
-/// The full project the server's update takes, from a project document.
-pub fn full_project(p: &Value) -> Value {
-    let get = |k: &str, default: Value| {
-        p.get(k)
-            .cloned()
-            .filter(|v| !v.is_null())
-            .unwrap_or(default)
-    };
-    json!({
-        "id": get("id", json!("")),
-        "description": get("description", json!("")),
-        "prio": get("prio", json!(0)),
-        "quota_cpu": get("quota_cpu", json!(0)),
-        "quota_ram": get("quota_ram", json!(0)),
-        "quota_time": get("quota_time", json!(0)),
-        "members": get("members", json!([])),
-        "volumes": get("volumes", json!([])),
-    })
-}
-
-fn members_of(p: &Value) -> Vec<String> {
-    p.get("members")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn show_field(v: &Value) -> String {
-    match v {
-        Value::String(s) if s.is_empty() => "''".into(),
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.as_f64().map(number).unwrap_or_else(|| n.to_string()),
-        Value::Array(a) if a.is_empty() => "none".into(),
-        Value::Array(a) => a
-            .iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| x.to_string())
-            })
-            .collect::<Vec<_>>()
-            .join(","),
-        other => other.to_string(),
+/// A project's value as people read it.
+fn show_text(s: &str) -> String {
+    if s.is_empty() {
+        "''".into()
+    } else {
+        s.to_string()
     }
 }
 
-/// Apply `changes` to a full project; what changed, `field old → new`.
-pub fn apply_project(p: &mut Value, changes: &[(&str, Value)]) -> Vec<String> {
-    let mut out = Vec::new();
-    for (k, new) in changes {
-        let old = p.get(k).cloned().unwrap_or(Value::Null);
-        let same = match (old.as_f64(), new.as_f64()) {
-            (Some(a), Some(b)) => a == b,
-            _ => old == *new,
+fn show_members(m: &[String]) -> String {
+    if m.is_empty() {
+        "none".into()
+    } else {
+        m.join(",")
+    }
+}
+
+/// The project fields given on the command line, checked, as the server's update takes them:
+/// against the project as it is (`now`), only what changes, and `field old → new` of each for
+/// people; without `now` (a new project), all of them.
+pub fn project_update(
+    f: &Fields,
+    now: Option<&ProjectDoc>,
+) -> Result<(ProjectUpdate, Vec<String>)> {
+    let limits = f.limits.checked()?;
+    let members = f.members.as_deref().map(split_members);
+    let Some(p) = now else {
+        let l = limits.update();
+        let update = ProjectUpdate {
+            description: f.description.clone(),
+            prio: l.prio,
+            quota_cpu: l.quota_cpu,
+            quota_ram: l.quota_ram,
+            quota_time: l.quota_time,
+            members: members.map(Members::List),
+            ..ProjectUpdate::default()
         };
-        if !same {
-            out.push(format!("{k} {} → {}", show_field(&old), show_field(new)));
-            p[*k] = new.clone();
-        }
+        return Ok((update, Vec::new()));
+    };
+    let mut changed = Vec::new();
+    let mut update = ProjectUpdate::default();
+    if let Some(d) = f.description.clone().filter(|d| *d != p.description) {
+        changed.push(format!(
+            "description {} → {}",
+            show_text(&p.description),
+            show_text(&d)
+        ));
+        update.description = Some(d);
     }
-    out
+    let now = [f64::from(p.prio), p.quota_cpu, p.quota_ram, p.quota_time];
+    let (l, notes) = limits.changes("", now);
+    changed.extend(notes);
+    (
+        update.prio,
+        update.quota_cpu,
+        update.quota_ram,
+        update.quota_time,
+    ) = (l.prio, l.quota_cpu, l.quota_ram, l.quota_time);
+    if let Some(m) = members.filter(|m| *m != p.members) {
+        changed.push(format!(
+            "members {} → {}",
+            show_members(&p.members),
+            show_members(&m)
+        ));
+        update.members = Some(Members::List(m));
+    }
+    Ok((update, changed))
 }
 
 /// Add logins to a member list: the new list and the logins actually added.
@@ -226,7 +215,7 @@ pub fn project(cmd: ProjectCmd) -> Result<i32> {
             if a.json {
                 print_json(&p)?;
             } else {
-                emit_line(&describe(&decode(&format!("project {}", a.id), p)?))?;
+                emit_line(&describe(&p.read(&format!("project {}", a.id))?))?;
             }
             Ok(0)
         }
@@ -248,13 +237,13 @@ pub fn project(cmd: ProjectCmd) -> Result<i32> {
     }
 }
 
-fn get(api: &mut Api, id: &str) -> Result<Value> {
+fn get(api: &mut Api, id: &str) -> Result<Raw> {
     let url = api.url_with("/api/1.0/project", &[id])?;
     api.get_url(url)
         .map_err(|e| e.context(format!("project {id}")))
 }
 
-fn post_full(api: &mut Api, id: &str, p: &Value) -> Result<Value> {
+fn post_update(api: &mut Api, id: &str, p: &ProjectUpdate) -> Result<Raw> {
     let url = api.url_with("/api/1.0/project", &[id])?;
     api.call_url(Method::POST, url, Some(p))
         .map_err(|e| e.context(format!("project {id}")))
@@ -265,7 +254,7 @@ fn simple(api: &mut Api, method: Method, a: &IdArgs, tail: &[&str], done: &str) 
     segments.extend_from_slice(tail);
     let url = api.url_with("/api/1.0/project", &segments)?;
     let reply = api
-        .call_url(method, url, None)
+        .call_url(method, url, None::<&()>)
         .map_err(|e| e.context(format!("project {}", a.id)))?;
     if a.json {
         print_json(&reply)?;
@@ -289,7 +278,7 @@ fn list(api: &mut Api, a: ListArgs) -> Result<i32> {
         print_json(&projects)?;
         return Ok(0);
     }
-    let list: Vec<ProjectDoc> = decode("the project list", projects)?;
+    let list: Vec<ProjectDoc> = projects.read("the project list")?;
     projects_table(&list).print()?;
     Ok(0)
 }
@@ -366,13 +355,13 @@ pub fn describe(p: &ProjectDoc) -> String {
 }
 
 fn create(api: &mut Api, a: EditArgs) -> Result<i32> {
-    let mut body = serde_json::Map::new();
-    body.insert("id".into(), json!(a.id));
-    for (k, v) in fields_json(&a.fields)? {
-        body.insert(k.into(), v);
-    }
+    let (update, _) = project_update(&a.fields, None)?;
+    let body = ProjectUpdate {
+        id: Some(a.id.clone()),
+        ..update
+    };
     let reply = api
-        .post("/api/1.0/project", &Value::Object(body))
+        .post("/api/1.0/project", &body)
         .map_err(|e| e.context(format!("project {}", a.id)))?;
     if a.json {
         print_json(&reply)?;
@@ -383,24 +372,25 @@ fn create(api: &mut Api, a: EditArgs) -> Result<i32> {
 }
 
 fn set(api: &mut Api, a: EditArgs) -> Result<i32> {
-    let changes = fields_json(&a.fields)?;
-    if changes.is_empty() {
+    let (given, _) = project_update(&a.fields, None)?;
+    if given == ProjectUpdate::default() {
         bail!(
             "nothing to change: give --description, --prio, --quota-cpu, --quota-ram, \
              --quota-time or --members"
         );
     }
-    let mut p = full_project(&get(api, &a.id)?);
-    let changed = apply_project(&mut p, &changes);
+    let raw = get(api, &a.id)?;
+    let p: ProjectDoc = raw.read(&format!("project {}", a.id))?;
+    let (update, changed) = project_update(&a.fields, Some(&p))?;
     if changed.is_empty() {
         if a.json {
-            print_json(&p)?;
+            print_json(&raw)?;
         } else {
             emit_line(&format!("project {}: nothing to change", a.id))?;
         }
         return Ok(0);
     }
-    let reply = post_full(api, &a.id, &p)?;
+    let reply = post_update(api, &a.id, &update)?;
     if a.json {
         print_json(&reply)?;
     } else {
@@ -410,16 +400,20 @@ fn set(api: &mut Api, a: EditArgs) -> Result<i32> {
 }
 
 fn members(api: &mut Api, a: MembersArgs, add: bool) -> Result<i32> {
-    let mut p = full_project(&get(api, &a.id)?);
-    let current = members_of(&p);
+    let mut p: ProjectDoc = get(api, &a.id)?.read(&format!("project {}", a.id))?;
+    let current = p.members.clone();
     let (list, noted) = if add {
         add_members(&current, &a.logins)
     } else {
         remove_members(&current, &a.logins)
     };
     if list != current {
-        p["members"] = json!(list);
-        post_full(api, &a.id, &p)?;
+        let update = ProjectUpdate {
+            members: Some(Members::List(list.clone())),
+            ..ProjectUpdate::default()
+        };
+        post_update(api, &a.id, &update)?;
+        p.members = list.clone();
     }
     if a.json {
         print_json(&p)?;
@@ -450,6 +444,7 @@ fn members(api: &mut Api, a: MembersArgs, add: bool) -> Result<i32> {
 mod tests {
     use super::*;
     use expect_test::expect;
+    use serde_json::{json, Value};
 
     #[test]
     fn member_lists() {
@@ -483,27 +478,32 @@ mod tests {
             },
             members: Some("alice,bob".into()),
         };
-        let m = fields_json(&f).unwrap();
+        let (create, _) = project_update(&f, None).unwrap();
         assert_eq!(
-            Value::Object(m.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()),
-            json!({"description": "Genomes", "prio": 60, "quota_cpu": 8.0, "quota_time": 7200.0,
+            serde_json::to_value(&create).unwrap(),
+            json!({"description": "Genomes", "prio": 60.0, "quota_cpu": 8.0, "quota_time": 7200.0,
                    "members": ["alice", "bob"]})
         );
         let limits = LimitArgs {
             prio: Some(101),
             ..Default::default()
         };
-        assert!(fields_json(&Fields {
-            limits,
-            ..Default::default()
-        })
+        assert!(project_update(
+            &Fields {
+                limits,
+                ..Default::default()
+            },
+            None
+        )
         .is_err());
-        assert!(fields_json(&Fields::default()).unwrap().is_empty());
+        let (none, _) = project_update(&Fields::default(), None).unwrap();
+        assert_eq!(none, ProjectUpdate::default());
 
-        let stored = json!({"id": "g", "description": "", "prio": 50, "quota_cpu": 8, "quota_ram": 0,
-            "quota_time": 0, "members": ["alice"], "volumes": [{"name": "v", "path": "/v"}]});
-        let mut p = full_project(&stored);
-        let changed = apply_project(&mut p, &m);
+        let stored: ProjectDoc = serde_json::from_value(json!({"id": "g", "description": "",
+            "prio": 50, "quota_cpu": 8, "quota_ram": 0, "quota_time": 0, "members": ["alice"],
+            "volumes": [{"name": "v", "path": "/v"}]}))
+        .unwrap();
+        let (update, changed) = project_update(&f, Some(&stored)).unwrap();
         assert_eq!(
             changed,
             vec![
@@ -514,15 +514,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            p["volumes"], stored["volumes"],
-            "volumes are sent back as they were"
+            serde_json::to_value(&update).unwrap(),
+            json!({"description": "Genomes", "prio": 60.0, "quota_time": 7200.0,
+                   "members": ["alice", "bob"]}),
+            "only what changes is sent: volumes and the CPU quota keep their value"
         );
-        assert_eq!(p["quota_cpu"], 8);
-        assert!(
-            apply_project(&mut p, &m).is_empty(),
-            "a second time changes nothing"
-        );
-        assert_eq!(full_project(&json!({"id": "x"}))["members"], json!([]));
     }
 
     #[test]

@@ -5,8 +5,10 @@ use super::http::{self, Api};
 use super::output::{emit_line, exit_status, print_json, terminal_width, truncate, Job};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
-use god_core::Task;
-use serde_json::{json, Value};
+use god_core::api::{ConfigAnswer, MsgAnswer};
+use god_core::deps::{Condition, Dependency};
+use god_core::task::{Meta, Volume};
+use god_core::{JobId, Task};
 use std::io::{IsTerminal, Read, Write};
 use std::time::{Duration, Instant};
 
@@ -117,7 +119,7 @@ pub fn shell_join(words: &[String]) -> String {
 
 /// `NAME[:ro|rw]` → `{name, acl}`. Without an access mode, ask for `rw`: the server lowers it to
 /// what the volume allows.
-pub fn parse_volume(spec: &str) -> Result<Value> {
+pub fn parse_volume(spec: &str) -> Result<Volume> {
     let (name, acl) = match spec.rsplit_once(':') {
         Some((n, a @ ("ro" | "rw"))) => (n, a),
         Some((_, other)) => {
@@ -128,32 +130,36 @@ pub fn parse_volume(spec: &str) -> Result<Value> {
     if name.is_empty() {
         bail!("--volume {spec}: no volume name");
     }
-    Ok(json!({ "name": name, "acl": acl }))
+    Ok(Volume {
+        name: name.into(),
+        acl: acl.into(),
+        ..Volume::default()
+    })
 }
 
-/// `requirements.tasks` from the `--after*` options: plain ids for `afterok` (as old clients
-/// send them), `"afterany:ID"` and `"afternotok:ID"` otherwise. Repeated pairs are dropped;
-/// the order is afterok, afterany, afternotok, each as given.
+/// The dependencies of the `--after*` options (sent as `requirements.tasks` in their wire
+/// form: plain ids for `afterok`, as old clients send them, `"afterany:ID"` and
+/// `"afternotok:ID"` otherwise). Repeated pairs are dropped; the order is afterok, afterany,
+/// afternotok, each as given.
 pub fn dependencies(
     after_ok: &[u64],
     after_any: &[u64],
     after_notok: &[u64],
-) -> Result<Vec<Value>> {
-    let mut out: Vec<Value> = Vec::new();
-    let groups: [(&str, &[u64]); 3] = [
-        ("after", after_ok),
-        ("after-any", after_any),
-        ("after-notok", after_notok),
+) -> Result<Vec<Dependency>> {
+    let mut out: Vec<Dependency> = Vec::new();
+    let groups: [(&str, &[u64], Condition); 3] = [
+        ("after", after_ok, Condition::AfterOk),
+        ("after-any", after_any, Condition::AfterAny),
+        ("after-notok", after_notok, Condition::AfterNotOk),
     ];
-    for (option, ids) in groups {
+    for (option, ids, condition) in groups {
         for &id in ids {
             if id == 0 {
                 bail!("--{option} 0: job ids start at 1");
             }
-            let dep = match option {
-                "after" => json!(id),
-                "after-any" => json!(format!("afterany:{id}")),
-                _ => json!(format!("afternotok:{id}")),
+            let dep = Dependency {
+                id: JobId(id),
+                condition,
             };
             if !out.contains(&dep) {
                 out.push(dep);
@@ -213,22 +219,13 @@ pub fn default_name(script: Option<&str>, command: &[String]) -> String {
 
 /// The default image: the one the server marks as default.
 fn server_default_image(api: &Api) -> Result<Option<String>> {
-    let config = api.get_public("/api/1.0/config")?;
-    let images = config
-        .get("images")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let url_of = |i: &Value| {
-        i.get("url")
-            .and_then(Value::as_str)
-            .filter(|u| !u.is_empty())
-            .map(str::to_string)
-    };
-    Ok(images
-        .iter()
-        .find(|i| i.get("default").and_then(Value::as_bool).unwrap_or(false))
-        .and_then(url_of))
+    let config: ConfigAnswer = api.get_public("/api/1.0/config")?.read("/api/1.0/config")?;
+    Ok(config
+        .images
+        .into_iter()
+        .find(|i| i.default)
+        .map(|i| i.url)
+        .filter(|u| !u.is_empty()))
 }
 
 fn read_script(path: &str) -> Result<String> {
@@ -291,42 +288,33 @@ pub fn submit(a: SubmitArgs) -> Result<i32> {
         .name
         .clone()
         .unwrap_or_else(|| default_name(a.script.as_deref(), &a.command));
-    let mut requirements = json!({ "tasks": tasks });
-    if let Some(cpu) = a.cpu {
-        requirements["cpu"] = json!(cpu);
-    }
-    if let Some(ram) = a.ram {
-        requirements["ram"] = json!(ram);
-    }
-    if let Some(gpus) = a.gpus {
-        requirements["gpus"] = json!(gpus);
-    }
-    if !labels.is_empty() {
-        requirements["label"] = json!(labels);
-    }
-    if let Some(m) = &maxlifespan {
-        requirements["maxlifespan"] = json!(m);
-    }
-    if let Some(n) = a.retry {
-        requirements["failure_policy"] = json!(n);
-    }
-    if let Some((spec, _)) = &array {
-        requirements["array"] = json!({ "values": spec });
-    }
-    let mut doc = json!({
-        "meta": { "name": name, "description": a.description.clone().unwrap_or_default(), "tags": a.tags },
-        "requirements": requirements,
-        "container": { "image": image, "volumes": volumes, "root": a.root },
-        "command": { "cmd": cmd, "interactive": false },
-    });
-    if let Some(p) = &a.project {
-        doc["user"] = json!({ "project": p });
-    }
+    // What is not set here is the task document's default, which is what the server reads
+    // when a field is absent; it fills the identity and the server-set parts itself.
+    let mut doc = Task::default();
+    doc.meta = Meta {
+        name,
+        description: a.description.clone().unwrap_or_default(),
+        tags: a.tags.clone(),
+    };
+    let r = &mut doc.requirements;
+    r.tasks = tasks.iter().map(god_core::deps::to_value).collect();
+    r.cpu = a.cpu.unwrap_or_default();
+    r.ram = a.ram.unwrap_or_default();
+    r.gpus = a.gpus.unwrap_or_default();
+    r.label = labels;
+    r.maxlifespan = maxlifespan;
+    r.failure_policy = a.retry.unwrap_or_default();
+    r.array.values = array.as_ref().map(|(spec, _)| spec.clone());
+    doc.container.image = image;
+    doc.container.volumes = volumes;
+    doc.container.root = a.root;
+    doc.command.cmd = cmd;
+    doc.user.project = a.project.clone().unwrap_or_default();
     let reply = api.post("/api/1.0/task", &doc)?;
-    let id = reply
-        .get("id")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| anyhow!("the server accepted the job but gave no id: {reply}"))?;
+    let answer: MsgAnswer<u64> = reply
+        .read("the submission")
+        .map_err(|e| anyhow!("the server accepted the job but gave no id: {e:#}"))?;
+    let id = answer.id;
     let submitted = match &array {
         Some((spec, 1)) => format!("Job {id} submitted (array {spec}, 1 task)"),
         Some((spec, n)) => format!("Job {id} submitted (array {spec}, {n} tasks)"),
@@ -347,7 +335,7 @@ pub fn submit(a: SubmitArgs) -> Result<i32> {
     let job = wait_for(&mut api, id)?;
     let j = Job(&job);
     if a.json {
-        print_json(&serde_json::to_value(&job)?)?;
+        print_json(&job)?;
     } else {
         emit_line(&format!("job {id}: {}", final_line(&job)))?;
     }
@@ -433,6 +421,7 @@ pub fn wait_for(api: &mut Api, id: u64) -> Result<Task> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn words(w: &[&str]) -> Vec<String> {
         w.iter().map(|s| s.to_string()).collect()
@@ -471,27 +460,25 @@ mod tests {
 
     #[test]
     fn volumes() {
-        assert_eq!(
-            parse_volume("home").unwrap(),
-            json!({"name": "home", "acl": "rw"})
-        );
-        assert_eq!(
-            parse_volume("data:ro").unwrap(),
-            json!({"name": "data", "acl": "ro"})
-        );
-        assert_eq!(
-            parse_volume("data:rw").unwrap(),
-            json!({"name": "data", "acl": "rw"})
-        );
+        let volume = |spec| {
+            let v = parse_volume(spec).unwrap();
+            (v.name, v.acl, v.path, v.mount)
+        };
+        assert_eq!(volume("home"), ("home".into(), "rw".into(), None, None));
+        assert_eq!(volume("data:ro"), ("data".into(), "ro".into(), None, None));
+        assert_eq!(volume("data:rw"), ("data".into(), "rw".into(), None, None));
         assert!(parse_volume("data:rx").is_err());
         assert!(parse_volume(":ro").is_err());
     }
 
     #[test]
     fn dependency_lists() {
-        assert_eq!(dependencies(&[], &[], &[]).unwrap(), Vec::<Value>::new());
+        let wire = |deps: Vec<Dependency>| -> Vec<serde_json::Value> {
+            deps.iter().map(god_core::deps::to_value).collect()
+        };
+        assert!(dependencies(&[], &[], &[]).unwrap().is_empty());
         assert_eq!(
-            dependencies(&[3, 4, 3], &[5], &[6, 7]).unwrap(),
+            wire(dependencies(&[3, 4, 3], &[5], &[6, 7]).unwrap()),
             vec![
                 json!(3),
                 json!(4),
@@ -502,7 +489,7 @@ mod tests {
         );
         // The same job under two conditions is kept twice: the server decides.
         assert_eq!(
-            dependencies(&[3], &[3], &[]).unwrap(),
+            wire(dependencies(&[3], &[3], &[]).unwrap()),
             vec![json!(3), json!("afterany:3")]
         );
         let err = dependencies(&[], &[0], &[]).unwrap_err().to_string();

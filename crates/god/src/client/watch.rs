@@ -6,7 +6,8 @@ use super::http::Api;
 use super::output::{emit_line, format_time, one_line, print_json, truncate};
 use anyhow::{bail, Result};
 use clap::Args;
-use serde_json::Value;
+use god_core::api::tasks::JobSummary;
+use god_core::Task;
 use std::collections::{BTreeSet, HashMap};
 
 #[derive(Args)]
@@ -19,19 +20,36 @@ pub struct WatchArgs {
 }
 
 /// A job's state as a list shows it: `running`, `running (suspended)`.
-fn state_of(body: &Value) -> String {
-    let primary = body["primary"].as_str().unwrap_or("?");
-    match body["secondary"].as_str() {
+fn state_of(body: &JobSummary) -> String {
+    let primary = body.primary.as_deref().unwrap_or("?");
+    match body.secondary.as_deref() {
         Some(s) => format!("{primary} ({s})"),
         None => primary.to_string(),
     }
 }
 
+/// The job's summary as a change of it would tell it.
+fn summary_of(job: &Task) -> JobSummary {
+    JobSummary {
+        id: job.id.0,
+        name: Some(job.meta.name.clone()),
+        primary: Some(job.status.primary.as_str().into()),
+        secondary: job.status.secondary.map(|s| s.as_str().into()),
+        reason: job.status.reason.clone(),
+        exitcode: job.status.exitcode,
+        ..JobSummary::default()
+    }
+}
+
+fn is_over(body: &JobSummary) -> bool {
+    body.primary.as_deref() == Some("over")
+}
+
 /// The line for one change of a job: its state before (when seen), after, and what the change
 /// says (exit code, reason).
-pub fn change_line(when: &str, before: Option<&str>, body: &Value) -> String {
-    let id = body["id"].as_u64().unwrap_or(0);
-    let name = body["name"].as_str().filter(|n| !n.is_empty());
+pub fn change_line(when: &str, before: Option<&str>, body: &JobSummary) -> String {
+    let id = body.id;
+    let name = body.name.as_deref().filter(|n| !n.is_empty());
     let state = state_of(body);
     let mut line = format!("{when}  job {id}");
     if let Some(n) = name {
@@ -41,12 +59,12 @@ pub fn change_line(when: &str, before: Option<&str>, body: &Value) -> String {
         Some(b) if b != state => line.push_str(&format!(": {b} → {state}")),
         _ => line.push_str(&format!(": {state}")),
     }
-    if body["primary"] == "over" {
-        if let Some(code) = body["exitcode"].as_i64() {
+    if is_over(body) {
+        if let Some(code) = body.exitcode {
             line.push_str(&format!(", exit {code}"));
         }
     }
-    if let Some(r) = body["reason"].as_str().filter(|r| !r.is_empty()) {
+    if let Some(r) = body.reason.as_deref().filter(|r| !r.is_empty()) {
         line.push_str(&format!(" — {}", truncate(&one_line(r), 80)));
     }
     line
@@ -60,18 +78,14 @@ pub fn watch(a: WatchArgs) -> Result<i32> {
     let mut waiting: BTreeSet<u64> = a.ids.iter().copied().collect();
     let mut failed = false;
     let mut states: HashMap<u64, String> = HashMap::new();
-    let mut shown: HashMap<u64, (String, Value)> = HashMap::new();
+    let mut shown: HashMap<u64, (String, Option<String>)> = HashMap::new();
     // Jobs asked for by id: their state now first (they may be over already).
     for id in a.ids {
-        let job = api.get(&format!("/api/1.0/task/{id}"))?;
-        let summary = serde_json::json!({
-            "id": id,
-            "name": job["meta"]["name"],
-            "primary": job["status"]["primary"],
-            "secondary": job["status"]["secondary"],
-            "reason": job["status"]["reason"],
-            "exitcode": job["status"]["exitcode"],
-        });
+        let job: Task = api.get_as(&format!("/api/1.0/task/{id}"))?;
+        let summary = JobSummary {
+            id,
+            ..summary_of(&job)
+        };
         if !a.json {
             emit_line(&change_line(
                 &format_time(super::http::now()),
@@ -80,10 +94,10 @@ pub fn watch(a: WatchArgs) -> Result<i32> {
             ))?;
         }
         states.insert(id, state_of(&summary));
-        shown.insert(id, (state_of(&summary), summary["reason"].clone()));
-        if summary["primary"] == "over" {
+        shown.insert(id, (state_of(&summary), summary.reason.clone()));
+        if is_over(&summary) {
             waiting.remove(&id);
-            failed |= summary["exitcode"].as_i64() != Some(0);
+            failed |= summary.exitcode != Some(0);
         }
     }
     let only: BTreeSet<u64> = states.keys().copied().collect();
@@ -95,25 +109,23 @@ pub fn watch(a: WatchArgs) -> Result<i32> {
             Ok(e) => e,
             Err(why) => bail!("{why}"),
         };
-        let Some(id) = e.data["job"].as_u64() else {
+        // Changes of accounts and projects, and the `end` event (the stream closes after it).
+        let Some((id, change)) = e.job_change() else {
             continue;
         };
         if !only.is_empty() && !only.contains(&id) {
             continue;
         }
-        let body = &e.data["body"];
+        let body = &change.body;
         if a.json {
             print_json(&e.data)?;
         } else if e.kind == "job_removed" {
-            emit_line(&format!(
-                "{}  job {id}: removed",
-                format_time(e.data["at"].as_f64().unwrap_or(0.0))
-            ))?;
+            emit_line(&format!("{}  job {id}: removed", format_time(change.at)))?;
         } else {
             // A change that shows nothing new (a container id recorded) is not a line.
-            let seen = (state_of(body), body["reason"].clone());
+            let seen = (state_of(body), body.reason.clone());
             if shown.get(&id) != Some(&seen) {
-                let when = format_time(e.data["at"].as_f64().unwrap_or(0.0));
+                let when = format_time(change.at);
                 emit_line(&change_line(
                     &when,
                     states.get(&id).map(String::as_str),
@@ -123,8 +135,8 @@ pub fn watch(a: WatchArgs) -> Result<i32> {
             }
         }
         states.insert(id, state_of(body));
-        if body["primary"] == "over" && waiting.remove(&id) {
-            failed |= body["exitcode"].as_i64() != Some(0);
+        if is_over(body) && waiting.remove(&id) {
+            failed |= body.exitcode != Some(0);
             if waiting.is_empty() {
                 return Ok(i32::from(failed));
             }
@@ -142,12 +154,13 @@ mod tests {
     #[test]
     fn change_lines() {
         let t = "2026-11-30 10:00:00";
+        let s = |v| serde_json::from_value::<JobSummary>(v).unwrap();
         let lines = [
-            change_line(t, None, &json!({"id": 7, "name": "build", "primary": "pending", "reason": "behind 2 older jobs"})),
-            change_line(t, Some("pending"), &json!({"id": 7, "name": "build", "primary": "running"})),
-            change_line(t, Some("running"), &json!({"id": 7, "name": "build", "primary": "running", "secondary": "suspended"})),
-            change_line(t, Some("running"), &json!({"id": 7, "name": "", "primary": "over", "exitcode": 3})),
-            change_line(t, Some("over"), &json!({"id": 7, "primary": "over", "exitcode": 0, "reason": "node failed:\nengine stopped"})),
+            change_line(t, None, &s(json!({"id": 7, "name": "build", "primary": "pending", "reason": "behind 2 older jobs"}))),
+            change_line(t, Some("pending"), &s(json!({"id": 7, "name": "build", "primary": "running"}))),
+            change_line(t, Some("running"), &s(json!({"id": 7, "name": "build", "primary": "running", "secondary": "suspended"}))),
+            change_line(t, Some("running"), &s(json!({"id": 7, "name": "", "primary": "over", "exitcode": 3}))),
+            change_line(t, Some("over"), &s(json!({"id": 7, "primary": "over", "exitcode": 0, "reason": "node failed:\nengine stopped"}))),
         ]
         .join("\n");
         expect![[r#"
