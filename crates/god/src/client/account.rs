@@ -3,7 +3,7 @@
 
 use super::http::Api;
 use super::limits::{LimitArgs, Limits};
-use super::output::{emit_line, format_duration, format_gb, print_json, Table};
+use super::output::{emit_line, format_duration, format_gb, number, print_json, Table};
 use super::raw::Raw;
 use super::session::save_renewed_key;
 use anyhow::{anyhow, bail, Result};
@@ -28,15 +28,6 @@ pub fn quota(v: Option<f64>, unit: &dyn Fn(f64) -> String) -> String {
     match v {
         Some(q) if q > 0.0 => unit(q),
         _ => "none".into(),
-    }
-}
-
-/// A number as people write it: `4`, `0.5`.
-pub fn number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
     }
 }
 

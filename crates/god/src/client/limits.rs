@@ -1,7 +1,7 @@
 //! The priority and quotas of an account or a project, as `god account set` and
 //! `god project create|set` take them (one set of options, one set of checks).
 
-use super::account::number;
+use super::output::number;
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use god_core::api::users::LimitsUpdate;

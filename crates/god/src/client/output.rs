@@ -129,6 +129,15 @@ pub fn format_time(ts: f64) -> String {
     format_time_in(ts, &jiff::tz::TimeZone::system())
 }
 
+/// A number as people write it: `4`, `0.5`.
+pub fn number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
 /// A duration in seconds: `0:05`, `12:34`, `1:02:03`, `2d 3:04:05`.
 pub fn format_duration(secs: f64) -> String {
     if !secs.is_finite() || secs < 0.0 {

@@ -1,10 +1,10 @@
 //! `god project`: projects over the API. Administrators create, change and delete them; members
 //! see theirs and submit to them with `god submit --project ID`.
 
-use super::account::{number, print_usage, quota};
+use super::account::{print_usage, quota};
 use super::http::{status_of, Api};
 use super::limits::LimitArgs;
-use super::output::{emit_line, format_gb, print_json, truncate, Table};
+use super::output::{emit_line, format_gb, number, print_json, truncate, Table};
 use super::raw::Raw;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
