@@ -1,7 +1,7 @@
 //! Submission: turn a client's task document into a validated [`Task`] for the authenticated
 //! user. Whatever identity the client sends is ignored: the server's identity wins.
 
-use crate::config::{Config, ExecutorKind};
+use crate::config::Config;
 use crate::error::FieldError;
 use crate::size::parse_duration_secs;
 use crate::status::Primary;
@@ -266,20 +266,22 @@ pub fn validate(
         }
     }
     r.tasks = deps;
-    // Only the first configured executor runs jobs in this version: a job asking for another
-    // would be run by that one anyway, so it is refused (`swarm` names the Docker executor).
-    let runs = config.executors.runs();
-    let (runs_kind, runs_name) = (runs.kind, runs.name());
-    if let Some(exec) = r.executor.as_deref().filter(|e| !e.is_empty()) {
-        if ExecutorKind::of(exec) != Some(runs_kind) {
-            return Err(invalid(
+    // The executor the job names (any configured one), else the primary; recorded by its name
+    // as configured, so that every part asks the same one.
+    let chosen = match r.executor.as_deref().filter(|e| !e.is_empty()) {
+        Some(exec) => config.executors.named(exec).ok_or_else(|| {
+            let known: Vec<&str> = config.executors.iter().map(|e| e.name()).collect();
+            invalid(
                 "requirements.executor",
-                format!("{exec:?}: jobs on this server run on the {runs_name} executor"),
-            ));
-        }
-    } else {
-        r.executor = Some(runs_name.to_string());
-    }
+                format!(
+                    "{exec:?} is not an executor of this server (it has: {})",
+                    known.join(", ")
+                ),
+            )
+        })?,
+        None => config.executors.primary(),
+    };
+    r.executor = Some(chosen.name().to_string());
     if let Some(m) = r.maxlifespan.as_deref() {
         if parse_duration_secs(m).is_err() {
             return Err(invalid(
@@ -623,6 +625,34 @@ mod tests {
         assert!(
             validate(t, &alice(), &c, &gpus).is_ok(),
             "2 GPUs where a node has 2"
+        );
+        // Several executors: a job names its own (`swarm` is the Docker executor), else it goes
+        // to the first; the name recorded is the configured one.
+        let mut several = c.clone();
+        several.executors = crate::config::Executors::new(vec![
+            crate::config::ExecutorSpec::parse("native").unwrap(),
+            crate::config::ExecutorSpec::parse("docker").unwrap(),
+        ])
+        .unwrap();
+        for (asked, recorded) in [
+            (r#""executor":"docker""#, "docker"),
+            (r#""executor":"swarm""#, "docker"),
+            (r#""executor":"native""#, "native"),
+            (r#""executor":null"#, "native"),
+        ] {
+            let t = parse(&body(&format!(r#","requirements":{{{asked}}}"#))).unwrap();
+            let t = validate(t, &alice(), &several, &gpus).unwrap();
+            assert_eq!(
+                t.requirements.executor.as_deref(),
+                Some(recorded),
+                "{asked}"
+            );
+        }
+        let t = parse(&body(r#","requirements":{"executor":"fake"}"#)).unwrap();
+        let e = validate(t, &alice(), &several, &gpus).unwrap_err();
+        assert!(
+            e.field().message.contains("it has: native, docker"),
+            "{e:?}"
         );
         let t = parse(&body(r#","container":{"image":"i","network":false}"#)).unwrap();
         let t = validate(t, &alice(), &c, &gpus).unwrap();

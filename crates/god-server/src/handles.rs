@@ -10,8 +10,9 @@
 //! Neither can start, stop or change a job: that stays with the scheduler and the watcher.
 
 use crate::error::ApiError;
+use crate::executors::ExecutorSet;
 use god_core::{Primary, Secondary, Task};
-use god_exec::{Capabilities, ContainerStats, ExecError, ExecOutput, ExecRequest, Executor};
+use god_exec::{Capabilities, ContainerStats, ExecError, ExecOutput, ExecRequest};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -85,45 +86,47 @@ pub fn executor_features(c: Capabilities) -> Vec<&'static str> {
 /// A job's resource usage, from its executor.
 #[derive(Clone)]
 pub struct JobStats {
-    exec: Arc<dyn Executor>,
+    execs: Arc<ExecutorSet>,
 }
 
 impl JobStats {
-    pub(crate) fn new(exec: Arc<dyn Executor>) -> Self {
-        JobStats { exec }
+    pub(crate) fn new(execs: Arc<ExecutorSet>) -> Self {
+        JobStats { execs }
     }
 
     /// What the container of a running (or suspended) job uses now.
     pub async fn stats(&self, task: &Task) -> Result<ContainerStats, HandleError> {
-        if !self.exec.capabilities().stats {
+        let exec = &self.execs.of(task).exec;
+        if !exec.capabilities().stats {
             return Err(HandleError::NotCapable {
                 what: "give a job's resource usage",
-                executor: self.exec.name(),
+                executor: exec.name(),
             });
         }
         let container = running_container(task, true)?;
-        self.exec.stats(container).await.map_err(HandleError::Exec)
+        exec.stats(container).await.map_err(HandleError::Exec)
     }
 }
 
 /// Commands inside a running job's container, as the job's user.
 #[derive(Clone)]
 pub struct JobExec {
-    exec: Arc<dyn Executor>,
+    execs: Arc<ExecutorSet>,
 }
 
 impl JobExec {
-    pub(crate) fn new(exec: Arc<dyn Executor>) -> Self {
-        JobExec { exec }
+    pub(crate) fn new(execs: Arc<ExecutorSet>) -> Self {
+        JobExec { execs }
     }
 
     /// Run `argv` in the running (not suspended) job's container as `task.user.uid:gid`, with
     /// no extra environment, for at most [`EXEC_TIMEOUT`].
     pub async fn exec(&self, task: &Task, argv: Vec<String>) -> Result<ExecOutput, HandleError> {
-        if !self.exec.capabilities().exec {
+        let exec = &self.execs.of(task).exec;
+        if !exec.capabilities().exec {
             return Err(HandleError::NotCapable {
                 what: "run commands in a job",
-                executor: self.exec.name(),
+                executor: exec.name(),
             });
         }
         let container = running_container(task, false)?;
@@ -134,8 +137,7 @@ impl JobExec {
             env: Vec::new(),
             timeout: EXEC_TIMEOUT,
         };
-        self.exec
-            .exec(container, &request)
+        exec.exec(container, &request)
             .await
             .map_err(HandleError::Exec)
     }
@@ -198,7 +200,7 @@ mod tests {
     async fn capabilities_are_copied_and_tell_the_features() {
         let env = TestEnv::new("").await;
         let c = env.state.capabilities();
-        assert_eq!(c, env.fake.capabilities());
+        assert_eq!(c, god_exec::Executor::capabilities(&*env.fake));
         assert_eq!(executor_features(c), ["kill", "pause"]);
         let no_pause = Capabilities { pause: false, ..c };
         assert_eq!(executor_features(no_pause), ["kill"]);

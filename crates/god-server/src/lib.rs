@@ -9,6 +9,7 @@ pub mod archiver;
 pub mod auth;
 pub mod clock;
 mod error;
+pub mod executors;
 pub mod feed;
 pub mod handles;
 pub mod recovery;
@@ -24,6 +25,7 @@ mod testing;
 
 pub use error::{ApiError, ServerError};
 
+use executors::{ExecutorSet, Member};
 use god_core::clock::Clock;
 use god_core::config::{Config, ExecutorKind, SyncMode};
 use god_exec::docker::DockerExecutor;
@@ -98,13 +100,39 @@ pub async fn open_store(data_dir: &Path, config: &Config) -> Result<Arc<dyn Stor
     Ok(Arc::new(store))
 }
 
+/// Every configured executor, the primary first.
+async fn executors(
+    config: &Config,
+    data_dir: &Path,
+    init_helper: &Path,
+    clock: Arc<dyn Clock>,
+) -> Result<ExecutorSet, ServerError> {
+    let mut members = Vec::new();
+    for spec in config.executors.iter() {
+        members.push(Member {
+            name: spec.name().to_string(),
+            kind: spec.kind,
+            exec: executor(spec.kind, config, data_dir, init_helper, clock.clone()).await?,
+        });
+    }
+    let mut members = members.into_iter();
+    match members.next() {
+        Some(primary) => Ok(ExecutorSet::new(primary, members.collect())),
+        None => Err(ServerError::Config(god_core::ConfigError::new(
+            "executors",
+            "at least one executor is needed",
+        ))),
+    }
+}
+
 async fn executor(
+    kind: ExecutorKind,
     config: &Config,
     data_dir: &Path,
     init_helper: &Path,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<dyn Executor>, ServerError> {
-    match config.executors.runs().kind {
+    match kind {
         ExecutorKind::Fake => Ok(Arc::new(FakeExecutor::new(
             config.fake.clone(),
             clock,
@@ -138,9 +166,10 @@ pub(crate) async fn assemble(
     config: Config,
     store: Arc<dyn Store>,
     paths: Paths,
-    exec: Arc<dyn Executor>,
+    execs: ExecutorSet,
     clock: Arc<dyn Clock>,
 ) -> Result<(LoopState, Option<String>), ServerError> {
+    let execs = Arc::new(execs);
     let server_id = store
         .meta_get_or_init("server_id", &format!("{:08x}", rand::random::<u32>()))
         .await?;
@@ -177,11 +206,11 @@ pub(crate) async fn assemble(
         clock,
         feed: feed::ChangeFeed::start(store_for_feed),
         nodes: Arc::default(),
-        stats: handles::JobStats::new(exec.clone()),
-        exec_in_job: handles::JobExec::new(exec.clone()),
-        capabilities: exec.capabilities(),
+        stats: handles::JobStats::new(execs.clone()),
+        exec_in_job: handles::JobExec::new(execs.clone()),
+        capabilities: execs.primary().exec.capabilities(),
     };
-    Ok((LoopState { app: state, exec }, admin_key))
+    Ok((LoopState { app: state, execs }, admin_key))
 }
 
 /// Start the service; returns once it is listening and its loops run. The returned future
@@ -217,54 +246,58 @@ pub async fn start(
     })?;
     let init_helper = god_exec::helper::install(&data_dir.join("bin"))?;
     let clock: Arc<dyn Clock> = Arc::new(clock::SystemClock);
-    let exec = executor(&config, &data_dir, &init_helper, clock.clone()).await?;
+    let execs = executors(&config, &data_dir, &init_helper, clock.clone()).await?;
     let paths = Paths {
         data_dir: data_dir.clone(),
         shared_dir,
         init_helper,
     };
-    let (state, admin_key) = assemble(config, store, paths, exec, clock).await?;
+    let (state, admin_key) = assemble(config, store, paths, execs, clock).await?;
     let roles = opts.roles;
-    // Ask the executor once before anything is served; a scheduler publishes its nodes now, so
-    // the API knows them from its first request.
-    let first_answer = if roles.scheduler {
-        scheduler::CapacityCache::default().get(&state).await
+    // Ask the executors once before anything is served; a scheduler publishes their nodes now,
+    // so the API knows them from its first request.
+    let answers = if roles.scheduler {
+        scheduler::CapacityCache::default().get(&state).await?
     } else {
-        state.exec.capacity().await.map_err(ServerError::from)
+        let mut answers = Vec::new();
+        for m in state.execs.iter() {
+            answers.push(scheduler::Answer {
+                executor: m.name.clone(),
+                capacity: m.exec.capacity().await,
+            });
+        }
+        answers
     };
-    match first_answer {
-        Err(ServerError::Exec(e @ ExecError::Unavailable(_))) => {
+    for scheduler::Answer { executor, capacity } in answers {
+        if let Err(e @ ExecError::Unavailable(_)) = capacity {
             // Start anyway: submissions are kept, and jobs wait (saying why) until it answers.
             tracing::warn!(
-                "{e}. Jobs will wait until it answers: start it (e.g. `dockerd &`), or run jobs \
-                 on this machine without containers with `executors: [native]` in the \
-                 configuration"
+                "executor {executor}: {e}. Its jobs will wait until it answers: start it (e.g. \
+                 `dockerd &`), or run jobs on this machine without containers with \
+                 `executors: [native]` in the configuration"
             );
         }
-        Err(e @ ServerError::Store(_)) => return Err(e),
-        Ok(_) | Err(_) => {}
     }
     let recovery = if roles.watcher {
-        match recovery::reconcile(&state).await {
-            Ok(report) => Recovery::Done(report),
-            Err(ServerError::Exec(ExecError::Unavailable(why))) => Recovery::Deferred(why),
-            Err(e) => return Err(e),
+        let done = recovery::reconcile(&state).await?;
+        if done.waiting.is_empty() {
+            Recovery::Done(done.report)
+        } else {
+            Recovery::Deferred(done.waiting.join("; "))
         }
     } else {
+        state.recovered.open();
         Recovery::Done(recovery::Report::default())
     };
-    if let Recovery::Done(_) = recovery {
-        state.recovered.open();
-    }
     if roles.scheduler {
         tokio::spawn(scheduler::run(state.clone()));
     }
     if roles.watcher {
-        let state = state.clone();
-        tokio::spawn(async move {
-            recovery::when_deferred(&state).await;
-            watcher::run(state).await
-        });
+        // Executors that did not answer are recovered when they do; the watcher looks after
+        // the others' jobs meanwhile.
+        let deferred = state.clone();
+        tokio::spawn(async move { recovery::when_deferred(&deferred).await });
+        tokio::spawn(watcher::run(state.clone()));
     }
     if roles.archiver {
         tokio::spawn(archiver::run(state.app.clone()));

@@ -11,8 +11,10 @@ use crate::ServerError;
 use god_core::recover::{self, Action, Found};
 use god_core::roles::RecoveryEvent;
 use god_core::transition::Event;
-use god_exec::ContainerState;
+use god_core::Task;
+use god_exec::{ContainerState, ExecError, Executor, Labelled};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -22,31 +24,92 @@ pub struct Report {
     pub removed_orphans: usize,
 }
 
-/// When recovery could not run at start-up (the executor did not answer), try again every tick
-/// until it does; then open the scheduler's gate. Returns at once when it already ran.
+/// What a recovery run did, and the executors it could not ask yet (`name: why`).
+#[derive(Debug, Default)]
+pub struct Reconciled {
+    pub report: Report,
+    pub waiting: Vec<String>,
+}
+
+/// When recovery could not run at start-up on some executor (it did not answer), try again
+/// every tick until it has run on all; each one's jobs start once it has. Returns at once when
+/// none waits.
 pub async fn when_deferred(state: &LoopState) {
     let tick = std::time::Duration::from_secs_f64(state.config.tick_seconds);
-    while !state.recovered.is_open() {
+    while state
+        .execs
+        .iter()
+        .any(|m| !state.recovered.is_open_for(&m.name))
+    {
         tokio::time::sleep(tick).await;
-        match reconcile(state).await {
-            Ok(r) => {
+        match reconcile_on(state, Which::Waiting).await {
+            Ok(Reconciled { report: r, waiting }) => {
                 tracing::info!(
-                    "recovery: {} running jobs re-attached, {} re-queued, {} lost, {} stray containers removed",
-                    r.reattached, r.requeued, r.lost, r.removed_orphans
+                    "recovery: {} running jobs re-attached, {} re-queued, {} lost, {} stray containers removed{}",
+                    r.reattached, r.requeued, r.lost, r.removed_orphans,
+                    if waiting.is_empty() { String::new() } else { format!("; still waiting for {}", waiting.join("; ")) }
                 );
-                state.recovered.open();
                 state.wake.scheduler.notify_one();
             }
-            Err(e) => tracing::debug!("recovery waits for the executor: {e}"),
+            Err(e) => tracing::debug!("recovery waits: {e}"),
         }
     }
 }
 
-pub async fn reconcile(state: &LoopState) -> Result<Report, ServerError> {
-    let mut report = Report::default();
-    let containers = state.exec.list_labelled(&state.server_id).await?;
+/// Recovery on every executor that answers (at start-up); the gate opens for each one done.
+pub async fn reconcile(state: &LoopState) -> Result<Reconciled, ServerError> {
+    reconcile_on(state, Which::All).await
+}
+
+/// Which executors a recovery run looks at.
+#[derive(Clone, Copy, PartialEq)]
+enum Which {
+    All,
+    /// Those it has not run on yet.
+    Waiting,
+}
+
+async fn reconcile_on(state: &LoopState, which: Which) -> Result<Reconciled, ServerError> {
+    let mut done = Reconciled::default();
+    let mut running: Option<Vec<Task>> = None;
+    for member in state.execs.iter() {
+        if which == Which::Waiting && state.recovered.is_open_for(&member.name) {
+            continue;
+        }
+        // Nothing is decided on half a picture of one executor: it answers first.
+        let containers = match member.exec.list_labelled(&state.server_id).await {
+            Ok(c) => c,
+            Err(ExecError::Unavailable(why)) => {
+                done.waiting.push(format!("{}: {why}", member.name));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if running.is_none() {
+            running = Some(state.store.running().await?);
+        }
+        let tasks = running
+            .iter()
+            .flatten()
+            .filter(|t| state.execs.of(t).name == member.name)
+            .cloned()
+            .collect();
+        reconcile_one(state, &member.exec, tasks, containers, &mut done.report).await?;
+        state.recovered.open_for(&member.name);
+    }
+    Ok(done)
+}
+
+/// Recovery on one executor: its running jobs and the containers it has of this server.
+async fn reconcile_one(
+    state: &LoopState,
+    exec: &Arc<dyn Executor>,
+    running: Vec<Task>,
+    containers: Vec<Labelled>,
+    report: &mut Report,
+) -> Result<(), ServerError> {
     let mut kept: HashSet<String> = HashSet::new();
-    for task in state.store.running().await? {
+    for task in running {
         let found = containers.iter().find(|c| {
             Some(&c.container_id) == task.container.id.as_ref()
                 || Some(&c.name) == task.container.name.as_ref()
@@ -62,7 +125,7 @@ pub async fn reconcile(state: &LoopState) -> Result<Report, ServerError> {
         .into();
         match recover::decide(task.container.id.is_some(), seen) {
             Action::RemoveAndRequeue(c) => {
-                state.exec.remove(&c.container_id).await?;
+                exec.remove(&c.container_id).await?;
                 state
                     .store
                     .transition(task.id, &requeue, state.clock.now())
@@ -111,9 +174,9 @@ pub async fn reconcile(state: &LoopState) -> Result<Report, ServerError> {
                 c.name,
                 c.container_id
             );
-            state.exec.remove(&c.container_id).await?;
+            exec.remove(&c.container_id).await?;
             report.removed_orphans += 1;
         }
     }
-    Ok(report)
+    Ok(())
 }

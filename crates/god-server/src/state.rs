@@ -8,7 +8,7 @@ use crate::handles::{JobExec, JobStats};
 use crate::submit::SubmitQueue;
 use god_core::config::Config;
 use god_core::node::NodeViews;
-use god_exec::{Capabilities, Executor};
+use god_exec::Capabilities;
 use god_store::{Store, StoreError, UserRecord};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -148,12 +148,13 @@ impl AppState {
     }
 }
 
-/// What the loops that talk to the engines share: the API's state and the executor. Only the
+/// What the loops that talk to the engines share: the API's state and the executors. Only the
 /// scheduler, the watcher and start-up recovery are given one.
 #[derive(Clone)]
 pub struct LoopState {
     pub app: AppState,
-    pub exec: Arc<dyn Executor>,
+    /// Every configured executor; a job's own is `execs.of(&task)`.
+    pub execs: Arc<crate::executors::ExecutorSet>,
 }
 
 impl std::ops::Deref for LoopState {
@@ -164,21 +165,34 @@ impl std::ops::Deref for LoopState {
     }
 }
 
-/// Whether start-up recovery has run. Until it has (the executor did not answer at start-up),
-/// the scheduler starts nothing: a job it dispatched could be taken by recovery for one a crash
-/// left half-dispatched.
+/// On which executors start-up recovery has run. Until it has on one (it did not answer at
+/// start-up), the scheduler starts nothing there: a job it dispatched could be taken by recovery
+/// for one a crash left half-dispatched. The others go on.
 #[derive(Default)]
 pub struct RecoveryGate {
-    open: std::sync::atomic::AtomicBool,
+    all: std::sync::atomic::AtomicBool,
+    executors: Mutex<std::collections::HashSet<String>>,
 }
 
 impl RecoveryGate {
+    /// Open for every executor (a process without a watcher; tests).
     pub fn open(&self) {
-        self.open.store(true, std::sync::atomic::Ordering::Release);
+        self.all.store(true, std::sync::atomic::Ordering::Release);
     }
 
-    pub fn is_open(&self) -> bool {
-        self.open.load(std::sync::atomic::Ordering::Acquire)
+    /// Recovery has run on `executor`.
+    pub fn open_for(&self, executor: &str) {
+        if let Ok(mut set) = self.executors.lock() {
+            set.insert(executor.to_string());
+        }
+    }
+
+    pub fn is_open_for(&self, executor: &str) -> bool {
+        self.all.load(std::sync::atomic::Ordering::Acquire)
+            || self
+                .executors
+                .lock()
+                .is_ok_and(|set| set.contains(executor))
     }
 }
 

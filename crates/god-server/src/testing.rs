@@ -2,10 +2,12 @@
 //! moves only when the test says so, and the fake executor on that clock. A test submits jobs,
 //! steps scheduler / watcher / recovery / archiver passes one at a time and looks at the store.
 
+use crate::executors::ExecutorSet;
 use crate::scheduler::{CapacityCache, ReasonClock};
 use crate::state::{LoopState, Paths};
 use crate::{archiver, recovery, scheduler, watcher};
 use god_core::clock::{Clock, ManualClock};
+use god_core::config::ExecutorKind;
 use god_core::testing::TaskBuilder;
 use god_core::transition::Event;
 use god_core::{launch, JobId, Task};
@@ -64,7 +66,8 @@ impl TestEnv {
             init_helper: dir.join("bin/god-init"),
         };
         let exec: Arc<dyn Executor> = fake.clone();
-        let (state, _) = crate::assemble(config, store, paths, exec, clock.clone())
+        let execs = ExecutorSet::single("fake", ExecutorKind::Fake, exec);
+        let (state, _) = crate::assemble(config, store, paths, execs, clock.clone())
             .await
             .expect("assemble");
         TestEnv {
@@ -111,7 +114,10 @@ impl TestEnv {
     }
 
     pub async fn recover(&self) -> recovery::Report {
-        recovery::reconcile(&self.state).await.expect("recovery")
+        recovery::reconcile(&self.state)
+            .await
+            .expect("recovery")
+            .report
     }
 
     pub async fn archive(&self) -> usize {

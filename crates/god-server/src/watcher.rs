@@ -14,7 +14,8 @@ use god_core::roles::{NodeFailure, WatcherEvent};
 use god_core::transition::Event;
 use god_core::watchers::Verdict;
 use god_core::{JobId, Primary, Secondary, Task};
-use god_exec::{jobdir, ContainerState, ExecError};
+use god_exec::{jobdir, ContainerState, ExecError, Executor};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -27,9 +28,11 @@ const CONCURRENCY: usize = 16;
 pub async fn run(state: LoopState) {
     let (tx, mut exits) = mpsc::channel::<JobId>(16_384);
     {
-        let exec = state.exec.clone();
-        let server = state.server_id.to_string();
-        tokio::spawn(async move { exec.watch_exits(&server, tx).await });
+        for m in state.execs.iter() {
+            let (exec, tx) = (m.exec.clone(), tx.clone());
+            let server = state.server_id.to_string();
+            tokio::spawn(async move { exec.watch_exits(&server, tx).await });
+        }
     }
     let tick = Duration::from_secs_f64(state.config.tick_seconds);
     let mut next_full = tokio::time::Instant::now();
@@ -66,6 +69,12 @@ pub async fn run(state: LoopState) {
     }
 }
 
+/// Whether the watcher looks after `task` yet: not before start-up recovery has run on its
+/// executor (until then, what the engine says of it is recovery's to decide).
+fn watched(state: &LoopState, task: &Task) -> bool {
+    state.recovered.is_open_for(&state.execs.of(task).name)
+}
+
 /// Carry out the requests pending on running jobs.
 async fn requests(state: &LoopState) -> Result<(), ServerError> {
     for task in state.store.running().await? {
@@ -84,7 +93,7 @@ pub async fn pass(state: &LoopState) -> Result<(), ServerError> {
     let t = state.clock.now();
     let mut quiet = Vec::new();
     for mut task in state.store.running().await? {
-        if task.container.id.is_none() {
+        if task.container.id.is_none() || !watched(state, &task) {
             // Between dispatch and start the scheduler owns it; recovery handles crashes there.
             continue;
         }
@@ -140,21 +149,22 @@ async fn collect_ids(
 /// Inspect containers and record, in one transaction, the end of those that stopped; then
 /// remove their containers (the results are in the database first: a crash in between leaves
 /// only containers that recovery removes).
-async fn collect(state: &LoopState, tasks: Vec<Task>) -> Result<(), ServerError> {
+async fn collect(state: &LoopState, mut tasks: Vec<Task>) -> Result<(), ServerError> {
+    tasks.retain(|t| watched(state, t));
     let clock = std::time::Instant::now();
     let looked = tasks.len();
-    let outcomes: Vec<Option<(JobId, String, WatcherEvent)>> = stream::iter(tasks)
+    let outcomes: Vec<Option<Ended>> = stream::iter(tasks)
         .map(|task| async move { outcome(state, task).await })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    let ended: Vec<(JobId, String, WatcherEvent)> = outcomes.into_iter().flatten().collect();
+    let ended: Vec<Ended> = outcomes.into_iter().flatten().collect();
     if ended.is_empty() {
         return Ok(());
     }
     let mut events: Vec<(JobId, Event)> = Vec::with_capacity(ended.len());
-    for (id, _, e) in &ended {
-        events.push((*id, e.clone().into()));
+    for e in &ended {
+        events.push((e.id, e.event.clone().into()));
     }
     events.extend(disk_usage_events(state, &ended).await);
     let results = state
@@ -169,11 +179,19 @@ async fn collect(state: &LoopState, tasks: Vec<Task>) -> Result<(), ServerError>
         }
     }
     stream::iter(ended)
-        .for_each_concurrent(CONCURRENCY, |(id, container, _)| async move {
-            if let Err(e) = state.exec.remove(&container).await {
-                tracing::warn!("removing container {container} of job {id}: {e}");
-            }
-        })
+        .for_each_concurrent(
+            CONCURRENCY,
+            |Ended {
+                 id,
+                 container,
+                 exec,
+                 ..
+             }| async move {
+                if let Err(e) = exec.remove(&container).await {
+                    tracing::warn!("removing container {container} of job {id}: {e}");
+                }
+            },
+        )
         .await;
     tracing::debug!(
         looked,
@@ -187,14 +205,11 @@ async fn collect(state: &LoopState, tasks: Vec<Task>) -> Result<(), ServerError>
 
 /// With a disk quota, what each ended job's directory holds (recorded right after its end, in
 /// the same transaction).
-async fn disk_usage_events(
-    state: &LoopState,
-    ended: &[(JobId, String, WatcherEvent)],
-) -> Vec<(JobId, Event)> {
+async fn disk_usage_events(state: &LoopState, ended: &[Ended]) -> Vec<(JobId, Event)> {
     if state.config.disk_default_quota.is_none() || ended.is_empty() {
         return Vec::new();
     }
-    let ids: Vec<JobId> = ended.iter().map(|(id, _, _)| *id).collect();
+    let ids: Vec<JobId> = ended.iter().map(|e| e.id).collect();
     let Ok(tasks) = state.store.get_jobs(&ids).await else {
         return Vec::new();
     };
@@ -212,10 +227,19 @@ async fn disk_usage_events(
     .unwrap_or_default()
 }
 
+/// A job whose container stopped: what to record, and where its container is to be removed.
+struct Ended {
+    id: JobId,
+    container: String,
+    event: WatcherEvent,
+    exec: Arc<dyn Executor>,
+}
+
 /// What ended, for a job whose container may have stopped: `None` while it runs.
-async fn outcome(state: &LoopState, task: Task) -> Option<(JobId, String, WatcherEvent)> {
+async fn outcome(state: &LoopState, task: Task) -> Option<Ended> {
     let container = task.container.id.clone()?;
-    let inspected = match state.exec.inspect(&container).await {
+    let exec = state.execs.of(&task).exec.clone();
+    let inspected = match exec.inspect(&container).await {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!("inspecting {container} of job {}: {e}", task.id);
@@ -261,7 +285,12 @@ async fn outcome(state: &LoopState, task: Task) -> Option<(JobId, String, Watche
             LOST_EXIT_CODE,
         )),
     };
-    Some((task.id, container, event))
+    Some(Ended {
+        id: task.id,
+        container,
+        event,
+        exec,
+    })
 }
 
 /// A node failure of `task`, retried as far as its `failure_policy` and the server's allow.
@@ -284,13 +313,14 @@ pub(crate) fn node_failed(
 
 /// Carry out the request on one running job.
 pub async fn request(state: &LoopState, task: Task) -> Result<(), ServerError> {
-    let Some(container) = task.container.id.clone() else {
+    let Some(container) = task.container.id.clone().filter(|_| watched(state, &task)) else {
         return Ok(());
     };
     let id = task.id;
+    let exec = &state.execs.of(&task).exec;
     let event = match task.status.secondary {
         Some(Secondary::KillRequested) => {
-            state.exec.kill(&container).await?;
+            exec.kill(&container).await?;
             let done = state
                 .store
                 .transition(id, &WatcherEvent::Killed.into(), state.clock.now())
@@ -298,13 +328,13 @@ pub async fn request(state: &LoopState, task: Task) -> Result<(), ServerError> {
             for p in state.plugins.iter() {
                 p.done(&done);
             }
-            state.exec.remove(&container).await?;
+            exec.remove(&container).await?;
             state.wake.scheduler.notify_one();
             return Ok(());
         }
         Some(Secondary::RescheduleRequested) => {
-            state.exec.kill(&container).await?;
-            state.exec.remove(&container).await?;
+            exec.kill(&container).await?;
+            exec.remove(&container).await?;
             state
                 .store
                 .transition(id, &WatcherEvent::Rescheduled.into(), state.clock.now())
@@ -312,14 +342,14 @@ pub async fn request(state: &LoopState, task: Task) -> Result<(), ServerError> {
             state.wake.scheduler.notify_one();
             return Ok(());
         }
-        Some(Secondary::SuspendRequested) => match state.exec.pause(&container).await {
+        Some(Secondary::SuspendRequested) => match exec.pause(&container).await {
             Ok(()) => WatcherEvent::Suspended,
             Err(e @ ExecError::Unavailable(_)) => return Err(e.into()),
             Err(e) => WatcherEvent::SuspendRejected {
                 reason: e.to_string(),
             },
         },
-        Some(Secondary::ResumeRequested) => match state.exec.unpause(&container).await {
+        Some(Secondary::ResumeRequested) => match exec.unpause(&container).await {
             Ok(()) => WatcherEvent::Resumed,
             Err(e @ ExecError::Unavailable(_)) => return Err(e.into()),
             Err(e) => WatcherEvent::ResumeRejected {

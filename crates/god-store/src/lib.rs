@@ -168,6 +168,8 @@ pub struct PendingRow {
     pub labels: Vec<String>,
     /// The job's own `maxlifespan`, if any.
     pub maxlifespan: Option<String>,
+    /// `requirements.executor`: the executor that runs it.
+    pub executor: Option<String>,
 }
 
 /// Why a pending job waits, as the scheduler records it: the text users read

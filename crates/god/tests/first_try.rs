@@ -308,7 +308,6 @@ fn the_originals_go_d_ini_is_read_and_unused_keys_are_named() {
         "failure_policy.skip_failed_nodes: recognised, not used by this version",
         "GODOCKER_MONGO_URL: recognised, not used by this version",
         "GODOCKER_SHARED_DIRR: unknown environment variable",
-        "executors: only the first (fake) runs jobs in this version; native not used",
     ] {
         assert!(log.contains(warned), "no warning {warned:?} in:\n{log}");
     }

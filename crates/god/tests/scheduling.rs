@@ -383,3 +383,131 @@ fn disk_quota_holds_jobs_until_old_ones_are_archived() {
     assert_eq!(j["status"]["exitcode"], 0, "archiving freed the quota: {j}");
     assert!(!srv.job_dir(big).exists());
 }
+
+/// Several executors in one server: a job runs on the one it names (`requirements.executor`),
+/// else on the first; each executor's node is its own (capacity counted apart), the node views
+/// say so, and an executor the server does not have is refused by name.
+#[test]
+fn jobs_run_on_the_executor_they_name() {
+    let config = "executors: [native, fake]\ntick_seconds: 0.3\nnative: {cpus: 1, ram: 8}\n\
+                  fake: {fail_on: 0, run_seconds: 2}\n";
+    let srv = Server::start("mixed", config);
+    let key = srv.add_user("mia", 2741, 2741, &[]);
+    let mia = srv.client("mia", &key);
+
+    // One native cpu: a second native job waits, while a fake one runs beside it.
+    let native = mia.submit("native", "sleep 1; echo native > out.txt", json!({}));
+    let queued = mia.submit(
+        "native",
+        "true",
+        json!({"requirements": {"executor": "native"}}),
+    );
+    let fake = mia.submit(
+        "native",
+        "true",
+        json!({"requirements": {"executor": "fake"}}),
+    );
+    let j = mia.wait_running(fake, 30);
+    assert!(
+        j["container"]["meta"]["Node"]["Name"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("fake/"),
+        "{j}"
+    );
+    let j = mia.wait_running(native, 30);
+    assert!(
+        j["container"]["meta"]["Node"]["Name"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("native/"),
+        "{j}"
+    );
+    assert_eq!(j["requirements"]["executor"], "native");
+    assert_eq!(mia.job(queued)["status"]["primary"], "pending");
+
+    for id in [native, queued, fake] {
+        assert_eq!(mia.wait_over(id, 30)["status"]["exitcode"], 0, "job {id}");
+    }
+    assert_eq!(
+        mia.file(native, "out.txt").1,
+        "native\n",
+        "the native job ran for real"
+    );
+    assert_eq!(
+        mia.file(fake, "out.txt").0,
+        StatusCode::NOT_FOUND,
+        "the fake executor runs no script"
+    );
+
+    // The command line chooses with --executor.
+    let out = std::process::Command::new(god_bin())
+        .args([
+            "submit",
+            "--image",
+            "none",
+            "--executor",
+            "fake",
+            "--wait",
+            "--",
+            "true",
+        ])
+        .env("GOD_SERVER", &srv.url)
+        .env("GOD_USER", "mia")
+        .env("GOD_APIKEY", &key)
+        .env("HOME", temp_dir("mixedhome"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, over) = mia.get("/api/1.0/task/over/0/100");
+    assert!(
+        over.as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["requirements"]["executor"] == "fake" && j["command"]["cmd"] == "true"),
+        "{over}"
+    );
+
+    let (s, v) = mia.try_submit(
+        "native",
+        "true",
+        json!({"requirements": {"executor": "docker"}}),
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["field"], "requirements.executor");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("native, fake"),
+        "{v}"
+    );
+}
+
+/// An executor that does not answer holds only its own jobs, saying why; the others run.
+#[test]
+fn an_executor_that_is_down_holds_only_its_jobs() {
+    let config = "executors: [fake, docker]\ntick_seconds: 0.3\n\
+                  fake: {fail_on: 0, run_seconds: 1}\n\
+                  docker: {url: 'unix:///nonexistent/docker.sock'}\n";
+    let srv = Server::start("down", config);
+    let key = srv.add_user("dina", 2742, 2742, &[]);
+    let dina = srv.client("dina", &key);
+    let stuck = dina.submit(
+        "native",
+        "true",
+        json!({"requirements": {"executor": "docker"}}),
+    );
+    let runs = dina.submit("native", "true", json!({}));
+    assert_eq!(dina.wait_over(runs, 30)["status"]["exitcode"], 0);
+    let j = dina.wait_for(stuck, 10, "a reason", |j| {
+        reason(j).starts_with("waiting for the executor docker:")
+    });
+    assert_eq!(j["status"]["primary"], "pending");
+    let (_, views) = srv.admin().get("/api/1.0/config");
+    assert_eq!(views["executors"], json!(["fake", "docker"]), "{views}");
+}

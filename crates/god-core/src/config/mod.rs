@@ -492,15 +492,6 @@ pub fn load(yaml: &str, env: &[(String, String)]) -> Result<Loaded, ConfigError>
             .filter(|p| !taken_out.iter().any(|t| same_key(t, &p.field))),
     );
     ConfigError::check(problems)?;
-    let unused = config.executors.unused();
-    if !unused.is_empty() {
-        let unused: Vec<String> = unused.iter().map(|e| e.to_string()).collect();
-        warnings.push(format!(
-            "executors: only the first ({}) runs jobs in this version; {} not used",
-            config.executors.runs(),
-            unused.join(", ")
-        ));
-    }
     Ok(Loaded { config, warnings })
 }
 
@@ -542,7 +533,7 @@ mod tests {
     /// A bad value of each kind of key names that key, and only it.
     #[test]
     fn invalid_values_name_the_key() {
-        let cases: [(&str, &[&str]); 29] = [
+        let cases: [(&str, &[&str]); 30] = [
             ("allow_root: maybe", &["allow_root"]),
             ("defaults_cpu: -1", &["defaults_cpu"]),
             ("defaults_ram: many", &["defaults_ram"]),
@@ -551,6 +542,7 @@ mod tests {
             ("shared_dir: [a]", &["shared_dir"]),
             ("executors: [mesos]", &["executors[0]"]),
             ("executors: [docker, sge]", &["executors[1]"]),
+            ("executors: [docker, native, swarm]", &["executors"]),
             ("executors: []", &["executors"]),
             ("scheduler_policy: x", &["scheduler_policy"]),
             ("sqlite_synchronous: off", &["sqlite_synchronous"]),

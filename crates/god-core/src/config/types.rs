@@ -249,28 +249,55 @@ impl From<ExecutorKind> for ExecutorSpec {
     }
 }
 
-/// `executors`: at least one; the first runs jobs (this version uses no other), the rest are
-/// kept as written (a start-up warning names them).
+/// `executors`: at least one, each kind at most once (`swarm` is the Docker executor's old
+/// name). Every one runs jobs: a job names its own in `requirements.executor`; one that does not
+/// goes to the first, the primary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Executors {
-    runs: ExecutorSpec,
-    unused: Vec<ExecutorSpec>,
+    primary: ExecutorSpec,
+    others: Vec<ExecutorSpec>,
 }
 
 impl Executors {
-    /// The executor that runs jobs.
-    pub fn runs(&self) -> &ExecutorSpec {
-        &self.runs
+    /// All of them, in one list (the first is the primary).
+    pub fn new(all: Vec<ExecutorSpec>) -> Result<Executors, String> {
+        let mut all = all.into_iter();
+        let Some(primary) = all.next() else {
+            return Err("at least one executor is needed".into());
+        };
+        let others: Vec<ExecutorSpec> = all.collect();
+        for (i, e) in others.iter().enumerate() {
+            let mut before = std::iter::once(&primary).chain(&others[..i]);
+            if let Some(same) = before.find(|s| s.kind == e.kind) {
+                return Err(format!(
+                    "{e} and {same} are the same executor ({}): list it once",
+                    e.kind.as_str()
+                ));
+            }
+        }
+        Ok(Executors { primary, others })
     }
 
-    /// The ones after it, which this version does not use.
-    pub fn unused(&self) -> &[ExecutorSpec] {
-        &self.unused
+    /// The executor of jobs that name none.
+    pub fn primary(&self) -> &ExecutorSpec {
+        &self.primary
     }
 
-    /// All of them, as written.
+    /// All of them, as written, the primary first.
     pub fn iter(&self) -> impl Iterator<Item = &ExecutorSpec> {
-        std::iter::once(&self.runs).chain(&self.unused)
+        std::iter::once(&self.primary).chain(&self.others)
+    }
+
+    /// More than one: jobs are routed by `requirements.executor`.
+    pub fn several(&self) -> bool {
+        !self.others.is_empty()
+    }
+
+    /// The one a job's `requirements.executor` names (by its first `:`-separated token; `swarm`
+    /// and `docker` name the same one).
+    pub fn named(&self, name: &str) -> Option<&ExecutorSpec> {
+        let kind = ExecutorKind::of(name)?;
+        self.iter().find(|e| e.kind == kind)
     }
 }
 
@@ -278,8 +305,8 @@ impl From<ExecutorKind> for Executors {
     /// That executor alone (defaults and tests).
     fn from(kind: ExecutorKind) -> Self {
         Executors {
-            runs: kind.into(),
-            unused: Vec::new(),
+            primary: kind.into(),
+            others: Vec::new(),
         }
     }
 }
@@ -292,14 +319,7 @@ impl Serialize for Executors {
 
 impl<'de> Deserialize<'de> for Executors {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut all = Vec::<ExecutorSpec>::deserialize(d)?.into_iter();
-        match all.next() {
-            Some(runs) => Ok(Executors {
-                runs,
-                unused: all.collect(),
-            }),
-            None => Err(serde::de::Error::custom("at least one executor is needed")),
-        }
+        Executors::new(Vec::<ExecutorSpec>::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 

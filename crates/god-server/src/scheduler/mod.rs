@@ -63,72 +63,119 @@ impl ReasonClock {
 /// costs milliseconds, which an idle system's first job would otherwise pay).
 const CAPACITY_TTL: Duration = Duration::from_secs(15);
 
-/// The executor's capacity, asked for at most every [`CAPACITY_TTL`].
+/// One executor's answer to "what can you run?".
+pub struct Answer {
+    /// The executor's configured name (what jobs record).
+    pub executor: String,
+    pub capacity: Result<Capacity, ExecError>,
+}
+
+/// The executors' capacities, each asked for at most every [`CAPACITY_TTL`].
 #[derive(Default)]
 pub struct CapacityCache {
-    cached: Option<(tokio::time::Instant, Capacity)>,
+    cached: HashMap<String, (tokio::time::Instant, Capacity)>,
     /// The node views this scheduler last published.
     published: Option<Vec<NodeView>>,
 }
 
 impl CapacityCache {
-    /// Ask the executor afresh at the next pass (what was published is kept).
+    /// Ask the executors afresh at the next pass (what was published is kept).
     pub fn expire(&mut self) {
-        self.cached = None;
+        self.cached.clear();
     }
 
-    /// The capacity, asked afresh when the cached answer is too old; what changed is published
-    /// into the store as node views (for processes that never talk to the engines).
-    pub(crate) async fn get(&mut self, state: &LoopState) -> Result<Capacity, ServerError> {
-        if let Some((at, cap)) = self.cached {
-            if at.elapsed() < CAPACITY_TTL {
-                return Ok(cap);
-            }
+    /// Every executor's capacity, asked afresh when the cached answer is too old; what changed
+    /// is published into the store as node views (for processes that never talk to the
+    /// engines). Only the store's failure is an error: an executor's is its answer.
+    pub(crate) async fn get(&mut self, state: &LoopState) -> Result<Vec<Answer>, ServerError> {
+        let mut answers = Vec::new();
+        for m in state.execs.iter() {
+            let fresh = self
+                .cached
+                .get(&m.name)
+                .filter(|(at, _)| at.elapsed() < CAPACITY_TTL)
+                .map(|(_, cap)| *cap);
+            let capacity = match fresh {
+                Some(cap) => Ok(cap),
+                None => m.exec.capacity().await,
+            };
+            match &capacity {
+                Ok(cap) => self
+                    .cached
+                    .insert(m.name.clone(), (tokio::time::Instant::now(), *cap)),
+                Err(_) => self.cached.remove(&m.name),
+            };
+            answers.push(Answer {
+                executor: m.name.clone(),
+                capacity,
+            });
         }
-        let asked = state.exec.capacity().await;
         let views = node_views(
             &state.config,
-            asked.as_ref().ok(),
+            &answers,
+            state.execs.several(),
             self.published.as_deref(),
         );
         if self.published.as_ref() != Some(&views) {
             state.store.publish_nodes(&views, state.clock.now()).await?;
             self.published = Some(views);
         }
-        let cap = asked?;
-        self.cached = Some((tokio::time::Instant::now(), cap));
-        Ok(cap)
+        Ok(answers)
     }
 }
 
-/// The node views to publish: the executor's node as it answered, or the ones last published
-/// marked unavailable when it did not answer.
+/// The name the pass and the job record give an executor's node: its own, prefixed with the
+/// executor's when there are several (two executors on one host both report its host name).
+fn node_name(several: bool, executor: &str, node: &str) -> String {
+    if several {
+        format!("{executor}/{node}")
+    } else {
+        node.to_string()
+    }
+}
+
+/// The label that ties a job to its executor's nodes when there are several.
+fn executor_label(executor: &str) -> String {
+    format!("executor=={executor}")
+}
+
+/// The node views to publish: each executor's node as it answered, or the ones last published
+/// for it marked unavailable when it did not answer.
 fn node_views(
     config: &god_core::config::Config,
-    answered: Option<&Capacity>,
+    answers: &[Answer],
+    several: bool,
     last: Option<&[NodeView]>,
 ) -> Vec<NodeView> {
-    let Some(cap) = answered else {
-        let mut nodes = last.map(<[NodeView]>::to_vec).unwrap_or_default();
-        for n in &mut nodes {
-            n.available = false;
+    let mut views = Vec::new();
+    for a in answers {
+        match &a.capacity {
+            Ok(cap) => views.push(NodeView {
+                name: node_name(several, &a.executor, cap.node),
+                executor: a.executor.clone(),
+                cpus: cap.cpus,
+                ram: cap.ram,
+                gpus: 0,
+                labels: config
+                    .node_labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}=={v}"))
+                    .chain(several.then(|| executor_label(&a.executor)))
+                    .collect(),
+                available: true,
+            }),
+            Err(_) => views.extend(
+                last.unwrap_or_default()
+                    .iter()
+                    .filter(|n| n.executor == a.executor)
+                    .map(|n| NodeView {
+                        available: false,
+                        ..n.clone()
+                    }),
+            ),
         }
-        return nodes;
-    };
-    let executor = config.executors.runs().kind;
-    vec![NodeView {
-        name: cap.node.to_string(),
-        executor: executor.as_str().to_string(),
-        cpus: cap.cpus,
-        ram: cap.ram,
-        gpus: 0,
-        labels: config
-            .node_labels
-            .iter()
-            .map(|(k, v)| format!("{k}=={v}"))
-            .collect(),
-        available: true,
-    }]
+    }
+    views
 }
 
 pub async fn run(state: LoopState) {
@@ -199,40 +246,58 @@ pub async fn pass(
 ) -> Result<usize, ServerError> {
     let clock = std::time::Instant::now();
     fill_arrays(state).await?;
-    let pending = state.store.pending(0).await?;
+    let mut pending = state.store.pending(0).await?;
+    // Asked even when nothing waits: the published node views stay current for the API (each
+    // executor is asked at most every CAPACITY_TTL).
+    let answers = capacity.get(state).await?;
     if pending.is_empty() {
-        // Nothing to place, but the published node views stay current for the API (the
-        // executor is asked at most every CAPACITY_TTL).
-        match capacity.get(state).await {
-            Ok(_) | Err(ServerError::Exec(ExecError::Unavailable(_))) => {}
-            Err(e) => tracing::warn!("asking the executor's capacity: {e}"),
-        }
         return Ok(0);
     }
     let t = state.clock.now();
-    let cap = match capacity.get(state).await {
-        Ok(cap) if state.recovered.is_open() => cap,
-        // The executor answers again: start-up recovery runs first, then we are woken.
-        Ok(_) => return Ok(0),
-        Err(ServerError::Exec(ExecError::Unavailable(why))) => {
-            let reason = format!("waiting for the executor: {why}");
-            let changed: Vec<WaitReason> = pending
-                .iter()
-                .filter(|p| {
-                    p.reason_kind != Some(ReasonKind::Executor)
-                        || p.reason.as_deref() != Some(reason.as_str())
-                })
-                .map(|p| WaitReason {
+    let several = state.execs.several();
+    // The executor each pending job runs on, by its configured name.
+    let executor_of = |p: &PendingRow| state.execs.named(p.executor.as_deref()).name.clone();
+    // Jobs of an executor that does not answer wait, saying why; the others go on.
+    let down: HashMap<&str, String> = answers
+        .iter()
+        .filter_map(|a| {
+            let why = a.capacity.as_ref().err()?;
+            let reason = if several {
+                format!("waiting for the executor {}: {why}", a.executor)
+            } else {
+                format!("waiting for the executor: {why}")
+            };
+            Some((a.executor.as_str(), reason))
+        })
+        .collect();
+    if !down.is_empty() {
+        let changed: Vec<WaitReason> = pending
+            .iter()
+            .filter_map(|p| {
+                let reason = down.get(executor_of(p).as_str())?;
+                let same = p.reason_kind == Some(ReasonKind::Executor)
+                    && p.reason.as_deref() == Some(reason.as_str());
+                (!same).then(|| WaitReason {
                     id: p.id,
                     kind: ReasonKind::Executor,
                     text: reason.clone(),
                 })
-                .collect();
-            state.store.set_reasons(&changed).await?;
-            return Ok(0);
+            })
+            .collect();
+        state.store.set_reasons(&changed).await?;
+        pending.retain(|p| !down.contains_key(executor_of(p).as_str()));
+    }
+    // An executor that answers again: start-up recovery runs on it first, then we are woken.
+    pending.retain(|p| state.recovered.is_open_for(&executor_of(p)));
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    if several {
+        for p in &mut pending {
+            let label = executor_label(&executor_of(p));
+            p.labels.push(label);
         }
-        Err(e) => return Err(e),
-    };
+    }
     let plugin_holds = plugin_holds(state, &pending, t).await?;
     // Users whose job directories fill their disk quota wait until they archive some.
     let disk_full: HashMap<String, (u64, u64)> =
@@ -268,12 +333,22 @@ pub async fn pass(
             .map(|(id, p, code)| (id, (p, code)))
             .collect()
     };
-    let nodes = [NodeInfo {
-        name: cap.node.to_string(),
-        cpus: cap.cpus,
-        ram: cap.ram,
-        gpus: 0,
-    }];
+    let nodes: Vec<NodeInfo> = answers
+        .iter()
+        .filter_map(|a| {
+            let cap = a.capacity.as_ref().ok()?;
+            Some(NodeInfo {
+                name: node_name(several, &a.executor, cap.node),
+                cpus: cap.cpus,
+                ram: cap.ram,
+                gpus: 0,
+                labels: several
+                    .then(|| executor_label(&a.executor))
+                    .into_iter()
+                    .collect(),
+            })
+        })
+        .collect();
     let snap = snapshot::build(&Inputs {
         now: t,
         config: &state.config,
@@ -408,7 +483,9 @@ async fn dispatch(state: &LoopState, jobs: &[(JobId, String)]) -> Result<(), Ser
         .filter_map(|r| r.ok())
         .collect();
     let t_marked = clock.elapsed();
-    state.exec.begin_pass();
+    for m in state.execs.iter() {
+        m.exec.begin_pass();
+    }
     let started: Vec<(JobId, Started)> = stream::iter(marked)
         .map(|task| async move { (task.id, start(state, task).await) })
         .buffer_unordered(START_CONCURRENCY)
@@ -479,7 +556,7 @@ async fn start(state: &LoopState, task: Task) -> Started {
                 &dir.to_string_lossy(),
                 &state.paths.init_helper.to_string_lossy(),
             );
-            state.exec.start(&spec).await
+            state.execs.of(&task).exec.start(&spec).await
         }
         Err(e) => Err(e),
     };
@@ -492,7 +569,7 @@ async fn start(state: &LoopState, task: Task) -> Started {
         }
         Err(e) => {
             if let Some(name) = &task.container.name {
-                let _ = state.exec.remove(name).await;
+                let _ = state.execs.of(&task).exec.remove(name).await;
             }
             match e {
                 ExecError::Rejected(reason) => Started::No(SchedulerEvent::Rejected { reason }),

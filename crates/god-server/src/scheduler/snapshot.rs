@@ -14,12 +14,14 @@ use god_store::{PendingRow, ProjectRecord, UsageRecord, UserRecord};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The executor's view of where jobs run (one node for the Docker and native executors).
+/// An executor's view of where jobs run (one node for the Docker and native executors).
 pub struct NodeInfo {
     pub name: String,
     pub cpus: f64,
     pub ram: f64,
     pub gpus: u32,
+    /// Labels of its own (`name==value`), besides the configured `node_labels`.
+    pub labels: Vec<String>,
 }
 
 pub struct Inputs<'a> {
@@ -160,7 +162,11 @@ pub fn build(i: &Inputs<'_>) -> Snapshot {
             cpus: n.cpus.max(0.0).floor() as u32,
             ram: n.ram,
             gpus: n.gpus,
-            labels: node_labels.clone(),
+            labels: node_labels
+                .iter()
+                .copied()
+                .chain(n.labels.iter().map(|l| labels.intern(l)))
+                .collect(),
             reservation: reservation.clone(),
         })
         .collect();

@@ -194,7 +194,8 @@ impl JobStore for SqliteStore {
         let rows = sqlx::query(
             "SELECT id, user_id, project, cpu, ram, deps, submitted, reason_kind,
                     json_extract(doc, '$.status.reason', '$.requirements.gpus',
-                                 '$.requirements.label', '$.requirements.maxlifespan') AS extra
+                                 '$.requirements.label', '$.requirements.maxlifespan',
+                                 '$.requirements.executor') AS extra
              FROM jobs WHERE state = 'pending' AND array_total = 0 ORDER BY id LIMIT ?",
         )
         .bind(limit)
@@ -202,7 +203,7 @@ impl JobStore for SqliteStore {
         .await?;
         rows.iter()
             .map(|r| {
-                // One parse of the document for the four fields the pass needs.
+                // One parse of the document for the fields the pass needs.
                 let extra: serde_json::Value = r
                     .try_get::<Option<&str>, _>("extra")?
                     .and_then(|e| serde_json::from_str(e).ok())
@@ -229,6 +230,7 @@ impl JobStore for SqliteStore {
                         })
                         .unwrap_or_default(),
                     maxlifespan: extra[3].as_str().map(String::from),
+                    executor: extra[4].as_str().map(String::from),
                 })
             })
             .collect()

@@ -68,6 +68,10 @@ pub struct SubmitArgs {
     /// later with `god update ID --maxlifespan`)
     #[arg(long, value_name = "DURATION")]
     maxlifespan: Option<String>,
+    /// The executor to run on, when the server has several (`executors` of `GET
+    /// /api/1.0/config`) [default: the server's first]
+    #[arg(long, value_name = "NAME")]
+    executor: Option<String>,
     /// Run the job again, up to N times, when its node fails under it (the server may allow
     /// fewer)
     #[arg(long, value_name = "N")]
@@ -303,6 +307,7 @@ pub fn submit(a: SubmitArgs) -> Result<i32> {
     r.gpus = a.gpus.unwrap_or_default();
     r.label = labels;
     r.maxlifespan = maxlifespan;
+    r.executor = a.executor.clone();
     r.failure_policy = a.retry.unwrap_or_default();
     r.array.values = array.as_ref().map(|(spec, _)| spec.clone());
     doc.container.image = image;
