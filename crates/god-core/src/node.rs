@@ -3,10 +3,11 @@
 //! API processes on other hosts. The scheduler writes the views into the store when what its
 //! executors report changes; readers never ask an engine.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// One node as its executor reports it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NodeView {
     pub name: String,
     /// The executor that runs jobs on it (`docker`, `native`, `fake`, later `swarm`, …).
@@ -36,6 +37,53 @@ impl NodeViews {
     pub fn max_gpus(&self) -> Option<u32> {
         self.published?;
         Some(self.nodes.iter().map(|n| n.gpus).max().unwrap_or(0))
+    }
+}
+
+/// A node and what runs on it now (`GET /api/1.0/nodes`, `god nodes`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NodeUse {
+    #[serde(flatten)]
+    pub node: NodeView,
+    /// Jobs running on it, and the cpus and GB of memory they were given.
+    pub jobs: u32,
+    pub used_cpus: f64,
+    pub used_ram: f64,
+}
+
+/// `GET /api/1.0/nodes`: every node the scheduler last published, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NodesAnswer {
+    pub published: Option<f64>,
+    pub nodes: Vec<NodeUse>,
+}
+
+/// What runs on each node: `running` gives each running job's node name, cpus and GB. A job on
+/// a node no longer published is not counted.
+pub fn usage<'a>(
+    views: &NodeViews,
+    running: impl IntoIterator<Item = (&'a str, u32, f64)>,
+) -> NodesAnswer {
+    let mut nodes: Vec<NodeUse> = views
+        .nodes
+        .iter()
+        .map(|n| NodeUse {
+            node: n.clone(),
+            jobs: 0,
+            used_cpus: 0.0,
+            used_ram: 0.0,
+        })
+        .collect();
+    for (name, cpus, ram) in running {
+        if let Some(n) = nodes.iter_mut().find(|n| n.node.name == name) {
+            n.jobs += 1;
+            n.used_cpus += f64::from(cpus);
+            n.used_ram += ram;
+        }
+    }
+    NodesAnswer {
+        published: views.published,
+        nodes,
     }
 }
 
@@ -79,5 +127,22 @@ mod tests {
         for (name, views, want) in cases {
             assert_eq!(views.max_gpus(), *want, "{name}");
         }
+    }
+
+    #[test]
+    fn usage_counts_running_jobs_on_their_nodes() {
+        let views = NodeViews {
+            nodes: vec![node(0), node(2)],
+            published: Some(5.0),
+        };
+        let running = [("n2", 2, 1.5), ("n2", 1, 0.5), ("gone", 4, 8.0)];
+        let answer = usage(&views, running);
+        assert_eq!(answer.published, Some(5.0));
+        let per_node: Vec<(&str, u32, f64, f64)> = answer
+            .nodes
+            .iter()
+            .map(|n| (n.node.name.as_str(), n.jobs, n.used_cpus, n.used_ram))
+            .collect();
+        assert_eq!(per_node, [("n0", 0, 0.0, 0.0), ("n2", 2, 3.0, 2.0)]);
     }
 }

@@ -426,6 +426,45 @@ fn jobs_run_on_the_executor_they_name() {
     assert_eq!(j["requirements"]["executor"], "native");
     assert_eq!(mia.job(queued)["status"]["primary"], "pending");
 
+    // The nodes as the scheduler published them, with what runs on each (administrators).
+    assert_eq!(mia.get("/api/1.0/nodes").0, StatusCode::FORBIDDEN);
+    let (s, nodes) = srv.admin().get("/api/1.0/nodes");
+    assert_eq!(s, StatusCode::OK, "{nodes}");
+    let native_node = nodes["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["executor"] == "native")
+        .unwrap_or_else(|| panic!("{nodes}"));
+    assert_eq!(native_node["jobs"], 1, "{nodes}");
+    assert_eq!(native_node["used_cpus"], 1.0, "{nodes}");
+    assert_eq!(
+        native_node["labels"],
+        json!(["executor==native"]),
+        "{nodes}"
+    );
+    let out = std::process::Command::new(god_bin())
+        .args(["nodes"])
+        .env("GOD_SERVER", &srv.url)
+        .env("GOD_USER", "admin")
+        .env("GOD_APIKEY", &srv.admin_key)
+        .env("HOME", temp_dir("nodeshome"))
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("native/") && l.contains(" up ")),
+        "{table}"
+    );
+    assert!(table.lines().any(|l| l.starts_with("fake/")), "{table}");
+
     for id in [native, queued, fake] {
         assert_eq!(mia.wait_over(id, 30)["status"]["exitcode"], 0, "job {id}");
     }

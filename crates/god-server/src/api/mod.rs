@@ -7,6 +7,7 @@ mod body;
 mod events;
 mod files;
 mod guests;
+mod nodes;
 mod openapi;
 mod projects;
 mod public;

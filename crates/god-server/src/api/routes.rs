@@ -3,7 +3,7 @@
 //! document (`GET /api/1.0/openapi.json`) is generated from it, so neither can miss a route.
 
 use super::openapi::{self, route, Route};
-use super::{events, files, guests, projects, public, stats, tasks, users};
+use super::{events, files, guests, nodes, projects, public, stats, tasks, users};
 use axum::Json;
 use god_core::api::{self as wire, CountAnswer, MsgAnswer};
 use god_core::{JobId, Task};
@@ -32,6 +32,13 @@ pub fn table() -> Vec<Route> {
         )
         .public()
         .answers::<wire::ConfigAnswer>(),
+        route(
+            "get",
+            "/api/1.0/nodes",
+            "Every node, its executor and what runs on it (administrators)",
+            nodes::list,
+        )
+        .answers::<god_core::node::NodesAnswer>(),
         route(
             "get",
             "/api/1.0/image",

@@ -11,6 +11,7 @@ mod http;
 mod jobs;
 mod limits;
 mod list;
+mod nodes;
 mod output;
 mod project;
 mod raw;
@@ -95,6 +96,8 @@ pub enum Command {
         Examples:\n  god update 12 --maxlifespan 2h\n  god update 12 13 --maxlifespan 30m"
     )]
     Update(jobs::UpdateArgs),
+    /// Every node, its executor, whether it answers, and what runs on it (administrators)
+    Nodes(nodes::NodesArgs),
     /// Show who you are logged in as on which server
     Whoami(account::WhoamiArgs),
     /// Accounts over the API: show, change (quotas, priority, SSH key...), usage, new API key
@@ -133,6 +136,7 @@ pub fn run(cmd: Command) -> Result<()> {
     let code = match cmd {
         Command::Login(a) => session::login(a)?,
         Command::Whoami(a) => account::whoami(a)?,
+        Command::Nodes(a) => nodes::nodes(a)?,
         Command::Submit(a) => submit::submit(*a)?,
         Command::List(a) => list::list(a)?,
         Command::Show(a) => jobs::show(a)?,
