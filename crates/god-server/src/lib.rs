@@ -208,7 +208,12 @@ pub(crate) async fn assemble(
         nodes: Arc::default(),
         stats: handles::JobStats::new(execs.clone()),
         exec_in_job: handles::JobExec::new(execs.clone()),
-        capabilities: execs.primary().exec.capabilities(),
+        executors: Arc::new(
+            execs
+                .iter()
+                .map(|m| (m.name.clone(), m.exec.capabilities()))
+                .collect(),
+        ),
     };
     Ok((LoopState { app: state, execs }, admin_key))
 }

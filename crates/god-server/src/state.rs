@@ -137,14 +137,20 @@ pub struct AppState {
     pub stats: JobStats,
     /// Commands inside a running job's container, as its user.
     pub exec_in_job: JobExec,
-    /// What the executor can do, copied at assembly.
-    pub(crate) capabilities: Capabilities,
+    /// What each executor can do (configured name, capabilities), the primary first; copied
+    /// at assembly.
+    pub(crate) executors: Arc<Vec<(String, Capabilities)>>,
 }
 
 impl AppState {
     /// What the executor can do (pause, stats, exec), for the API to tell clients.
     pub fn capabilities(&self) -> Capabilities {
-        self.capabilities
+        self.executors.first().map(|(_, c)| *c).unwrap_or_default()
+    }
+
+    /// Every executor by its configured name and what it can do, the primary first.
+    pub fn executors(&self) -> &[(String, Capabilities)] {
+        &self.executors
     }
 }
 

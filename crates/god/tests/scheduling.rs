@@ -548,5 +548,11 @@ fn an_executor_that_is_down_holds_only_its_jobs() {
     });
     assert_eq!(j["status"]["primary"], "pending");
     let (_, views) = srv.admin().get("/api/1.0/config");
-    assert_eq!(views["executors"], json!(["fake", "docker"]), "{views}");
+    assert_eq!(
+        views["executors"],
+        json!([{"name": "fake", "features": ["kill", "pause"]},
+               {"name": "docker", "features": ["kill", "pause"]}]),
+        "{views}"
+    );
+    assert_eq!(views["executor_features"], json!(["kill", "pause"]));
 }

@@ -37,14 +37,23 @@ pub struct ConfigAnswer {
     pub images: Vec<ImageEntry>,
     pub constraints: Vec<ConstraintEntry>,
     pub volumes: Vec<VolumeEntry>,
+    /// The primary executor's features (the original's key: `kill`, `pause`).
     pub executor_features: Vec<String>,
-    pub executors: Vec<String>,
+    /// Every executor a job may name in `requirements.executor`, the primary first.
+    pub executors: Vec<ExecutorEntry>,
     pub defaults_cpu: u32,
     pub defaults_ram: f64,
     pub allow_root: bool,
     pub allow_user_images: bool,
     pub dynamic_fields: Vec<DynamicFieldEntry>,
     pub version: String,
+}
+
+/// An executor of the server and what it can do to a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExecutorEntry {
+    pub name: String,
+    pub features: Vec<String>,
 }
 
 /// A default image (`default_images`).

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::Json;
 use god_core::api::public::{
-    ConfigAnswer, ConstraintEntry, DynamicFieldEntry, ImageEntry, VolumeEntry,
+    ConfigAnswer, ConstraintEntry, DynamicFieldEntry, ExecutorEntry, ImageEntry, VolumeEntry,
 };
 use god_core::api::{LoginRequest, TokenAnswer};
 use god_store::UserRecord;
@@ -141,7 +141,17 @@ pub async fn config(State(state): State<AppState>) -> Json<ConfigAnswer> {
             .into_iter()
             .map(String::from)
             .collect(),
-        executors: c.executors.iter().map(|e| e.to_string()).collect(),
+        executors: state
+            .executors()
+            .iter()
+            .map(|(name, caps)| ExecutorEntry {
+                name: name.clone(),
+                features: crate::handles::executor_features(*caps)
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+            })
+            .collect(),
         defaults_cpu: c.defaults_cpu,
         defaults_ram: c.defaults_ram,
         allow_root: c.allow_root,
