@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOD_PYCLIENT_VENV=${GOD_PYCLIENT_VENV:-$PWD/target/pyclient}
 cargo build --workspace --all-targets
+# The fuzz targets are their own crate: they must keep compiling against god-core.
+cargo check --manifest-path fuzz/Cargo.toml
 cargo test --workspace -- --test-threads=2

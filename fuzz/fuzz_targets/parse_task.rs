@@ -5,7 +5,9 @@
 //! `requirements.cpu >= 1`, `requirements.ram > 0`, and the task re-serializes with serde_json.
 #![no_main]
 
-use god_core::config::{Config, Constraint, VolumeConfig};
+use god_core::config::{
+    Config, Constraint, ExecutorKind, ExecutorSpec, Executors, VolumeConfig,
+};
 use god_core::submit::{parse, validate, Identity, World, MAX_CPU, MAX_RAM_GB};
 use god_core::Primary;
 use libfuzzer_sys::fuzz_target;
@@ -33,7 +35,11 @@ static RICH: LazyLock<Config> = LazyLock::new(|| {
     let mut c = Config::default();
     c.allow_root = true;
     c.defaults_cpu = 0; // validate must still give at least 1 CPU
-    c.executors = vec!["docker".into(), "fake".into(), "native:local".into()];
+    let specs = ["docker", "fake", "native:local"]
+        .into_iter()
+        .filter_map(|e| ExecutorSpec::parse(e).ok())
+        .collect();
+    c.executors = Executors::new(specs).unwrap_or_else(|_| ExecutorKind::Docker.into());
     c.constraints = vec![
         Constraint {
             name: "storage".into(),
@@ -66,7 +72,7 @@ fn check(data: &[u8], config: &Config) {
     let world = World {
         now: NOW,
         path_exists: &|p: &str| !p.contains("missing"),
-        node_gpus: 2,
+        node_gpus: Some(2),
     };
     let Ok(t) = validate(task, &WHO, config, &world) else {
         return;
