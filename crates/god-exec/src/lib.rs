@@ -18,6 +18,7 @@ pub use god_core::launch::LaunchSpec;
 use async_trait::async_trait;
 pub use god_core::ending::Termination;
 use god_core::JobId;
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -56,6 +57,10 @@ pub struct Labelled {
     pub job: Option<JobId>,
     pub state: ContainerState,
 }
+
+/// From how many containers [`Executor::inspect_many`] lists them all at once rather than
+/// inspecting each.
+pub const INSPECT_MANY_LISTS: usize = 8;
 
 /// What an executor can do beyond starting, inspecting, killing and removing containers, so
 /// callers ask rather than assume every engine can (a cluster engine may not pause).
@@ -154,6 +159,37 @@ pub trait Executor: Send + Sync {
 
     /// Every container labelled with `server_id` (recovery).
     async fn list_labelled(&self, server_id: &str) -> Result<Vec<Labelled>, ExecError>;
+
+    /// The state of each of `containers` (ids or names of `server_id`'s containers), in order.
+    /// For many, one listing answers for all (the running ones need no call of their own);
+    /// for a few, one `inspect` each.
+    async fn inspect_many(
+        &self,
+        server_id: &str,
+        containers: &[String],
+    ) -> Result<Vec<ContainerState>, ExecError> {
+        if containers.len() < INSPECT_MANY_LISTS {
+            let mut states = Vec::with_capacity(containers.len());
+            for c in containers {
+                states.push(self.inspect(c).await?);
+            }
+            return Ok(states);
+        }
+        let listed = self.list_labelled(server_id).await?;
+        let mut by_key: HashMap<&str, &ContainerState> = HashMap::new();
+        for l in &listed {
+            by_key.insert(l.container_id.as_str(), &l.state);
+            by_key.insert(l.name.as_str(), &l.state);
+        }
+        Ok(containers
+            .iter()
+            .map(|c| {
+                by_key
+                    .get(c.as_str())
+                    .map_or(ContainerState::Gone, |s| (*s).clone())
+            })
+            .collect())
+    }
 
     /// Send the id of every job whose container stops, as it happens, until the receiver is
     /// dropped. Wakes the watcher; the watcher's periodic pass covers anything missed.

@@ -153,8 +153,30 @@ async fn collect(state: &LoopState, mut tasks: Vec<Task>) -> Result<(), ServerEr
     tasks.retain(|t| watched(state, t));
     let clock = std::time::Instant::now();
     let looked = tasks.len();
-    let outcomes: Vec<Option<Ended>> = stream::iter(tasks)
-        .map(|task| async move { outcome(state, task).await })
+    // Each executor's containers in one call (a listing when there are many).
+    let mut inspected: Vec<Inspected> = Vec::new();
+    for m in state.execs.iter() {
+        let (mine, containers): (Vec<Task>, Vec<String>) = tasks
+            .iter()
+            .filter(|t| state.execs.of(t).name == m.name)
+            .filter_map(|t| Some((t.clone(), t.container.id.clone()?)))
+            .unzip();
+        if mine.is_empty() {
+            continue;
+        }
+        match m.exec.inspect_many(&state.server_id, &containers).await {
+            Ok(states) => {
+                inspected.extend(mine.into_iter().zip(states).map(|(task, state)| Inspected {
+                    task,
+                    exec: m.exec.clone(),
+                    state,
+                }))
+            }
+            Err(e) => tracing::warn!("inspecting the containers of executor {}: {e}", m.name),
+        }
+    }
+    let outcomes: Vec<Option<Ended>> = stream::iter(inspected)
+        .map(|i: Inspected| outcome(state, i))
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -227,6 +249,13 @@ async fn disk_usage_events(state: &LoopState, ended: &[Ended]) -> Vec<(JobId, Ev
     .unwrap_or_default()
 }
 
+/// A running job, its executor, and what the executor says of its container.
+struct Inspected {
+    task: Task,
+    exec: Arc<dyn Executor>,
+    state: ContainerState,
+}
+
 /// A job whose container stopped: what to record, and where its container is to be removed.
 struct Ended {
     id: JobId,
@@ -235,17 +264,14 @@ struct Ended {
     exec: Arc<dyn Executor>,
 }
 
-/// What ended, for a job whose container may have stopped: `None` while it runs.
-async fn outcome(state: &LoopState, task: Task) -> Option<Ended> {
+/// What ended, for a job whose container its executor says stopped: `None` while it runs.
+async fn outcome(state: &LoopState, i: Inspected) -> Option<Ended> {
+    let Inspected {
+        task,
+        exec,
+        state: inspected,
+    } = i;
     let container = task.container.id.clone()?;
-    let exec = state.execs.of(&task).exec.clone();
-    let inspected = match exec.inspect(&container).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("inspecting {container} of job {}: {e}", task.id);
-            return None;
-        }
-    };
     let event = match inspected {
         ContainerState::Created | ContainerState::Running | ContainerState::Paused => return None,
         ContainerState::Exited(termination) => {

@@ -312,6 +312,23 @@ pub async fn recovery_listing<B: Backend>(f: &Fixture<B>) {
     let theirs = f.exec().list_labelled(&other_server).await.unwrap();
     assert_eq!(theirs.len(), 1, "{theirs:?}");
     assert_eq!(theirs[0].job, Some(JobId(203)));
+
+    // Batched status gives what one inspect each gives, whether it lists or inspects.
+    let names = [
+        running.clone(),
+        spec.name.clone(),
+        over.clone(),
+        format!("{}-gone", spec.name),
+    ];
+    for n in [names.len(), god_exec::INSPECT_MANY_LISTS + 1] {
+        let asked: Vec<String> = names.iter().cycle().take(n).cloned().collect();
+        let many = f.exec().inspect_many(f.server(), &asked).await.unwrap();
+        let mut one = Vec::new();
+        for c in &asked {
+            one.push(f.exec().inspect(c).await.unwrap());
+        }
+        assert_eq!(many, one, "{asked:?}");
+    }
     for id in [&running, &other] {
         f.exec().kill(id).await.unwrap();
         f.wait_exit(id, Duration::from_secs(20)).await;
