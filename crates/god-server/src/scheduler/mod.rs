@@ -256,7 +256,7 @@ pub async fn pass(
     let t = state.clock.now();
     let several = state.execs.several();
     // The executor each pending job runs on, by its configured name.
-    let executor_of = |p: &PendingRow| state.execs.named(p.executor.as_deref()).name.clone();
+    let executor_of = |p: &PendingRow| state.execs.named(p.executor.as_deref()).name.as_str();
     // Jobs of an executor that does not answer wait, saying why; the others go on.
     let down: HashMap<&str, String> = answers
         .iter()
@@ -274,7 +274,7 @@ pub async fn pass(
         let changed: Vec<WaitReason> = pending
             .iter()
             .filter_map(|p| {
-                let reason = down.get(executor_of(p).as_str())?;
+                let reason = down.get(executor_of(p))?;
                 let same = p.reason_kind == Some(ReasonKind::Executor)
                     && p.reason.as_deref() == Some(reason.as_str());
                 (!same).then(|| WaitReason {
@@ -285,16 +285,25 @@ pub async fn pass(
             })
             .collect();
         state.store.set_reasons(&changed).await?;
-        pending.retain(|p| !down.contains_key(executor_of(p).as_str()));
     }
-    // An executor that answers again: start-up recovery runs on it first, then we are woken.
-    pending.retain(|p| state.recovered.is_open_for(&executor_of(p)));
+    // Jobs that cannot be placed now: their executor is down, or answers again but start-up
+    // recovery has not run on it yet (it runs first, then we are woken). Asked once per
+    // executor, not per job.
+    let held: Vec<&str> = state
+        .execs
+        .iter()
+        .map(|m| m.name.as_str())
+        .filter(|name| down.contains_key(name) || !state.recovered.is_open_for(name))
+        .collect();
+    if !held.is_empty() {
+        pending.retain(|p| !held.contains(&executor_of(p)));
+    }
     if pending.is_empty() {
         return Ok(0);
     }
     if several {
         for p in &mut pending {
-            let label = executor_label(&executor_of(p));
+            let label = executor_label(executor_of(p));
             p.labels.push(label);
         }
     }
