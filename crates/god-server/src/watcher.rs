@@ -15,6 +15,7 @@ use god_core::transition::Event;
 use god_core::watchers::Verdict;
 use god_core::{JobId, Primary, Secondary, Task};
 use god_exec::{jobdir, ContainerState, ExecError, Executor};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -154,16 +155,22 @@ async fn collect(state: &LoopState, mut tasks: Vec<Task>) -> Result<(), ServerEr
     let clock = std::time::Instant::now();
     let looked = tasks.len();
     // Each executor's containers in one call (a listing when there are many).
+    let mut by_executor: HashMap<&str, (Vec<Task>, Vec<String>)> = HashMap::new();
+    for t in tasks {
+        let Some(container) = t.container.id.clone() else {
+            continue;
+        };
+        let group = by_executor
+            .entry(state.execs.of(&t).name.as_str())
+            .or_default();
+        group.0.push(t);
+        group.1.push(container);
+    }
     let mut inspected: Vec<Inspected> = Vec::new();
     for m in state.execs.iter() {
-        let (mine, containers): (Vec<Task>, Vec<String>) = tasks
-            .iter()
-            .filter(|t| state.execs.of(t).name == m.name)
-            .filter_map(|t| Some((t.clone(), t.container.id.clone()?)))
-            .unzip();
-        if mine.is_empty() {
+        let Some((mine, containers)) = by_executor.remove(m.name.as_str()) else {
             continue;
-        }
+        };
         match m.exec.inspect_many(&state.server_id, &containers).await {
             Ok(states) => {
                 inspected.extend(mine.into_iter().zip(states).map(|(task, state)| Inspected {
