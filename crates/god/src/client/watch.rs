@@ -75,9 +75,10 @@ pub fn watch(a: WatchArgs) -> Result<i32> {
     let Some(stream) = events::open(&mut api)? else {
         bail!("this server has no event stream: use `god list` instead");
     };
-    let mut waiting: BTreeSet<u64> = a.ids.iter().copied().collect();
+    let only: BTreeSet<u64> = a.ids.iter().copied().collect();
+    let mut waiting = only.clone();
     let mut failed = false;
-    let mut states: HashMap<u64, String> = HashMap::new();
+    // Each job's state and reason as last shown: a change is a line only when they move.
     let mut shown: HashMap<u64, (String, Option<String>)> = HashMap::new();
     // Jobs asked for by id: their state now first (they may be over already).
     for id in a.ids {
@@ -93,14 +94,12 @@ pub fn watch(a: WatchArgs) -> Result<i32> {
                 &summary,
             ))?;
         }
-        states.insert(id, state_of(&summary));
         shown.insert(id, (state_of(&summary), summary.reason.clone()));
         if is_over(&summary) {
             waiting.remove(&id);
             failed |= summary.exitcode != Some(0);
         }
     }
-    let only: BTreeSet<u64> = states.keys().copied().collect();
     if !only.is_empty() && waiting.is_empty() {
         return Ok(i32::from(failed));
     }
@@ -126,15 +125,11 @@ pub fn watch(a: WatchArgs) -> Result<i32> {
             let seen = (state_of(body), body.reason.clone());
             if shown.get(&id) != Some(&seen) {
                 let when = format_time(change.at);
-                emit_line(&change_line(
-                    &when,
-                    states.get(&id).map(String::as_str),
-                    body,
-                ))?;
+                let before = shown.get(&id).map(|(state, _)| state.as_str());
+                emit_line(&change_line(&when, before, body))?;
                 shown.insert(id, seen);
             }
         }
-        states.insert(id, state_of(body));
         if is_over(body) && waiting.remove(&id) {
             failed |= body.exitcode != Some(0);
             if waiting.is_empty() {
