@@ -288,11 +288,6 @@ impl Executors {
         std::iter::once(&self.primary).chain(&self.others)
     }
 
-    /// More than one: jobs are routed by `requirements.executor`.
-    pub fn several(&self) -> bool {
-        !self.others.is_empty()
-    }
-
     /// The one a job's `requirements.executor` names (by its first `:`-separated token; `swarm`
     /// and `docker` name the same one).
     pub fn named(&self, name: &str) -> Option<&ExecutorSpec> {
