@@ -261,8 +261,9 @@ pub async fn start(
     let roles = opts.roles;
     // Ask the executors once before anything is served; a scheduler publishes their nodes now,
     // so the API knows them from its first request.
+    let mut capacity = scheduler::CapacityCache::default();
     let answers = if roles.scheduler {
-        scheduler::CapacityCache::default().get(&state).await?
+        capacity.get(&state).await?
     } else {
         let mut answers = Vec::new();
         for m in state.execs.iter() {
@@ -295,7 +296,7 @@ pub async fn start(
         Recovery::Done(recovery::Report::default())
     };
     if roles.scheduler {
-        tokio::spawn(scheduler::run(state.clone()));
+        tokio::spawn(scheduler::run(state.clone(), capacity));
     }
     if roles.watcher {
         // Executors that did not answer are recovered when they do; the watcher looks after

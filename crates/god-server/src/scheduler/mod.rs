@@ -178,9 +178,10 @@ fn node_views(
     views
 }
 
-pub async fn run(state: LoopState) {
+/// The scheduler's loop, with the capacities asked at start-up (not asked again until they
+/// are [`CAPACITY_TTL`] old).
+pub async fn run(state: LoopState, mut capacity: CapacityCache) {
     let tick = Duration::from_secs_f64(state.config.tick_seconds);
-    let mut capacity = CapacityCache::default();
     let mut reasons = ReasonClock::default();
     loop {
         let started = tokio::time::Instant::now();
