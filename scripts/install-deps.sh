@@ -7,9 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libpam0g-dev + libclang-dev: PAM for the `system` auth policy (bindings generated at build);
-# slapd ldap-utils openssl: the throwaway LDAP directory of the LDAP tests (scripts/start-slapd.sh).
+# slapd ldap-utils openssl: the throwaway LDAP directory of the LDAP tests (scripts/start-slapd.sh);
+# iproute2 util-linux: network namespaces and nsenter/unshare of the test Swarm (start-swarm.sh).
 PKGS=(docker.io busybox-static bash-static debootstrap iptables python3-venv curl musl-tools
-      libpam0g-dev libclang-dev slapd ldap-utils openssl)
+      libpam0g-dev libclang-dev slapd ldap-utils openssl iproute2 util-linux)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -74,6 +74,9 @@ pub struct LaunchSpec {
     pub pids_limit: i64,
     /// Host path of the job directory.
     pub job_dir: String,
+    /// The node the scheduler placed it on, by the name its executor reported (executors that
+    /// place onto nodes pin it there; the others have one node and ignore it).
+    pub node: Option<String>,
 }
 
 /// Name of the container of one attempt, written to the job before the container is created
@@ -204,6 +207,10 @@ pub fn spec(
         network_disabled: config.network.disabled || !task.container.network,
         pids_limit: config.docker.pids_limit,
         job_dir: job_dir.to_string(),
+        // Recorded as `executor/node` when a server has several executors.
+        node: task
+            .node_name()
+            .map(|n| n.rsplit_once('/').map_or(n, |(_, node)| node).to_string()),
     }
 }
 

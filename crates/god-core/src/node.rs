@@ -18,8 +18,47 @@ pub struct NodeView {
     pub gpus: u32,
     /// `name==value` labels jobs may ask for.
     pub labels: Vec<String>,
-    /// False while its engine does not answer.
-    pub available: bool,
+    /// Whether it takes jobs now, and if not why.
+    #[serde(default)]
+    pub state: NodeState,
+    /// The users and projects it is reserved for (its own reservation, e.g. a Swarm node's
+    /// `godocker.reservation` label); empty: the configured `node_reservation` applies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reserved_for: Vec<String>,
+}
+
+/// Whether a node takes new jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeState {
+    /// It takes jobs.
+    #[default]
+    Ready,
+    /// Its administrator paused it: its jobs go on, it takes no new ones (Swarm `pause`).
+    Paused,
+    /// Its administrator drained it: it takes no jobs (Swarm `drain`).
+    Drained,
+    /// Its engine reports it down (a cluster node that stopped answering its manager).
+    Down,
+    /// Its executor does not answer: what was last known of it.
+    Unreachable,
+}
+
+impl NodeState {
+    /// Whether jobs are placed onto it.
+    pub fn takes_jobs(self) -> bool {
+        self == NodeState::Ready
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Ready => "ready",
+            NodeState::Paused => "paused",
+            NodeState::Drained => "drained",
+            NodeState::Down => "down",
+            NodeState::Unreachable => "unreachable",
+        }
+    }
 }
 
 /// The views last published, and when.
@@ -99,7 +138,8 @@ mod tests {
             ram: 8.0,
             gpus,
             labels: vec![],
-            available: true,
+            state: NodeState::Ready,
+            reserved_for: vec![],
         }
     }
 

@@ -127,3 +127,29 @@ impl TaskBuilder {
         self.task
     }
 }
+
+/// A launch of job 7 (`god-s-7-1`, image `img`, god-init as entrypoint, one read-only bind
+/// `/h` → `/c`, 2 cpus, 64 MB, pids 100, off the network), for executors' rendering tests.
+pub fn launch_spec() -> crate::launch::LaunchSpec {
+    crate::launch::LaunchSpec {
+        job: JobId(7),
+        job_name: "j".into(),
+        name: "god-s-7-1".into(),
+        image: "img".into(),
+        entrypoint: vec![crate::launch::INIT_PATH.into()],
+        env: vec![("A".into(), "b=c".into())],
+        binds: vec![crate::launch::Bind {
+            host: "/h".into(),
+            container: "/c".into(),
+            read_only: true,
+        }],
+        cpus: 2,
+        memory_bytes: 64_000_000,
+        labels: vec![(crate::launch::LABEL_JOB.into(), "7".into())],
+        workdir: crate::launch::JOB_MOUNT.into(),
+        network_disabled: true,
+        pids_limit: 100,
+        job_dir: "/h".into(),
+        node: None,
+    }
+}

@@ -14,8 +14,8 @@
 mod inside;
 
 use crate::{
-    Capabilities, Capacity, ContainerState, ContainerStats, ExecError, ExecOutput, ExecRequest,
-    Executor, Labelled, LaunchSpec, Termination,
+    Capabilities, ContainerState, ContainerStats, ExecError, ExecOutput, ExecRequest, Executor,
+    Labelled, LaunchSpec, NodeReport, Termination,
 };
 use async_trait::async_trait;
 use bollard::auth::DockerCredentials;
@@ -44,7 +44,7 @@ const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 /// the user, and (KILL) forward signals from PID 1, still root, to the script, which runs as
 /// another uid. Everything else is dropped; the script gets none of these (the kernel clears
 /// them when the helper `setuid`s to the user, and no-new-privileges keeps them away).
-const CAPABILITIES: [&str; 6] = [
+pub(crate) const CAPABILITIES: [&str; 6] = [
     "CHOWN",
     "SETUID",
     "SETGID",
@@ -417,14 +417,14 @@ fn registry_of(repo: &str) -> &str {
     }
 }
 
-fn status(e: &BollardError) -> Option<u16> {
+pub(crate) fn status(e: &BollardError) -> Option<u16> {
     match e {
         BollardError::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
     }
 }
 
-fn message(e: &BollardError) -> String {
+pub(crate) fn message(e: &BollardError) -> String {
     match e {
         BollardError::DockerResponseServerError { message, .. } => message.trim().to_string(),
         BollardError::DockerStreamError { error } => error.trim().to_string(),
@@ -464,7 +464,7 @@ fn removal_in_progress(e: &BollardError) -> bool {
 }
 
 /// 4xx: the Engine refuses what we ask; anything else: try again later.
-fn engine_error(e: BollardError) -> ExecError {
+pub(crate) fn engine_error(e: BollardError) -> ExecError {
     match status(&e) {
         Some(code) if (400..500).contains(&code) => ExecError::Refused(message(&e)),
         Some(code) => ExecError::Unavailable(format!("Engine error {code}: {}", message(&e))),
@@ -508,14 +508,14 @@ fn state_of(state: Option<&bollard::models::ContainerState>) -> ContainerState {
     }
 }
 
-fn server_filter(server_id: &str) -> HashMap<String, Vec<String>> {
+pub(crate) fn server_filter(server_id: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([(
         "label".to_string(),
         vec![format!("{LABEL_SERVER}={server_id}")],
     )])
 }
 
-fn job_of(labels: Option<&HashMap<String, String>>) -> Option<JobId> {
+pub(crate) fn job_of(labels: Option<&HashMap<String, String>>) -> Option<JobId> {
     labels?.get(LABEL_JOB)?.trim().parse().ok().map(JobId)
 }
 
@@ -525,7 +525,7 @@ impl Executor for DockerExecutor {
         "docker"
     }
 
-    async fn capacity(&self) -> Result<Capacity, ExecError> {
+    async fn nodes(&self) -> Result<Vec<NodeReport>, ExecError> {
         let (cpus, ram) = match (self.cpus, self.ram) {
             (Some(c), Some(r)) => (f64::from(c), r),
             (cpus, ram) => {
@@ -538,11 +538,19 @@ impl Executor for DockerExecutor {
                 )
             }
         };
-        Ok(Capacity {
-            cpus,
-            ram,
-            node: "localhost",
-        })
+        Ok(vec![NodeReport::ready("localhost", cpus, ram)])
+    }
+
+    /// The Engine's own node id when it is an active member of a Swarm.
+    async fn swarm_node_ids(&self) -> Result<Vec<String>, ExecError> {
+        let info = self.client().await?.info().await.map_err(engine_error)?;
+        let swarm = info.swarm.unwrap_or_default();
+        let active = swarm.local_node_state == Some(bollard::models::LocalNodeState::ACTIVE);
+        Ok(swarm
+            .node_id
+            .filter(|id| active && !id.is_empty())
+            .into_iter()
+            .collect())
     }
 
     async fn start(&self, spec: &LaunchSpec) -> Result<String, ExecError> {
@@ -769,7 +777,6 @@ impl Executor for DockerExecutor {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
-    use god_core::launch::Bind;
 
     /// What the Engine's answers mean for a start and a removal.
     #[test]
@@ -871,26 +878,7 @@ mod tests {
     }
 
     fn spec() -> LaunchSpec {
-        LaunchSpec {
-            job: JobId(7),
-            job_name: "j".into(),
-            name: "god-s-7-1".into(),
-            image: "img".into(),
-            entrypoint: vec!["/.godocker/god-init".into()],
-            env: vec![("A".into(), "b=c".into())],
-            binds: vec![Bind {
-                host: "/h".into(),
-                container: "/c".into(),
-                read_only: true,
-            }],
-            cpus: 2,
-            memory_bytes: 64_000_000,
-            labels: vec![(LABEL_JOB.into(), "7".into())],
-            workdir: "/mnt/go-docker".into(),
-            network_disabled: true,
-            pids_limit: 100,
-            job_dir: "/h".into(),
-        }
+        god_core::testing::launch_spec()
     }
 
     #[test]

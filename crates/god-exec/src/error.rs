@@ -29,6 +29,16 @@ pub enum ExecError {
         #[source]
         source: std::io::Error,
     },
+    /// The operation needs the Engine of the job's node, which is not configured (a Swarm node
+    /// without a `swarm.node_urls` entry).
+    #[error(
+        "the {executor} executor cannot {what} on node {node}: swarm.node_urls has no entry for it"
+    )]
+    NoNodeEngine {
+        what: &'static str,
+        executor: &'static str,
+        node: String,
+    },
     /// The executor has no such operation (see [`crate::Capabilities`]).
     #[error("the {executor} executor cannot {what}")]
     Unsupported {

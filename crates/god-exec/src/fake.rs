@@ -11,8 +11,8 @@
 //! they would see one engine's.
 
 use crate::{
-    Capabilities, Capacity, ContainerState, ContainerStats, ExecError, Executor, Labelled,
-    LaunchSpec, Termination,
+    Capabilities, ContainerState, ContainerStats, ExecError, Executor, Labelled, LaunchSpec,
+    NodeReport, Termination,
 };
 use async_trait::async_trait;
 use god_core::clock::Clock;
@@ -245,13 +245,13 @@ impl Executor for FakeExecutor {
         "fake"
     }
 
-    async fn capacity(&self) -> Result<Capacity, ExecError> {
+    async fn nodes(&self) -> Result<Vec<NodeReport>, ExecError> {
         self.answering()?;
-        Ok(Capacity {
-            cpus: f64::from(self.config.cpus),
-            ram: self.config.ram,
-            node: "fake-laptop",
-        })
+        Ok(vec![NodeReport::ready(
+            "fake-laptop",
+            f64::from(self.config.cpus),
+            self.config.ram,
+        )])
     }
 
     fn begin_pass(&self) {
@@ -400,6 +400,7 @@ mod tests {
             network_disabled: true,
             pids_limit: 100,
             job_dir: "/".into(),
+            node: None,
         }
     }
 

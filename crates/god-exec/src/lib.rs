@@ -11,6 +11,7 @@ pub mod fake;
 pub mod helper;
 pub mod jobdir;
 pub mod native;
+pub mod swarm;
 
 pub use error::ExecError;
 pub use god_core::launch::LaunchSpec;
@@ -26,14 +27,40 @@ use tokio::sync::mpsc;
 /// dropped and [`ExecOutput::truncated`] set).
 pub const EXEC_OUTPUT_LIMIT: usize = 1 << 20;
 
-/// Resources jobs may use on an executor, in total.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Capacity {
+pub use god_core::node::NodeState;
+
+/// One node an executor places jobs onto, as it reports it: what jobs may use on it in total
+/// (not what is free), its labels and whether it takes jobs now. The Docker and native
+/// executors have one; a cluster engine one per machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeReport {
+    /// Unique within the executor: what [`LaunchSpec::node`] names and jobs record (as
+    /// `container.meta.Node.Name`).
+    pub name: String,
     pub cpus: f64,
     /// GB.
     pub ram: f64,
-    /// Name of the node (for `container.meta.Node.Name`).
-    pub node: &'static str,
+    pub gpus: u32,
+    /// `name==value` labels jobs may ask for with `requirements.label`.
+    pub labels: Vec<String>,
+    /// The users and projects it is reserved for; empty: the configured `node_reservation`.
+    pub reserved_for: Vec<String>,
+    pub state: NodeState,
+}
+
+impl NodeReport {
+    /// A node that takes jobs, without labels, GPUs or reservation of its own.
+    pub fn ready(name: &str, cpus: f64, ram: f64) -> NodeReport {
+        NodeReport {
+            name: name.to_string(),
+            cpus,
+            ram,
+            gpus: 0,
+            labels: Vec::new(),
+            reserved_for: Vec::new(),
+            state: NodeState::Ready,
+        }
+    }
 }
 
 /// What the engine says about a container.
@@ -130,8 +157,22 @@ pub trait Executor: Send + Sync {
     /// The name used in `executors` and `requirements.executor`.
     fn name(&self) -> &'static str;
 
-    /// Resources available to jobs (total, not free).
-    async fn capacity(&self) -> Result<Capacity, ExecError>;
+    /// The nodes jobs are placed onto (see [`NodeReport`]).
+    async fn nodes(&self) -> Result<Vec<NodeReport>, ExecError>;
+
+    /// How long an answer of [`Executor::nodes`] may be reused (asking an Engine costs
+    /// milliseconds, which an idle system's first job would otherwise pay): a single machine's capacity
+    /// hardly changes, a cluster's nodes are drained and come and go.
+    fn nodes_valid_for(&self) -> Duration {
+        Duration::from_secs(15)
+    }
+
+    /// The Docker Swarm node ids whose resources [`Executor::nodes`] counts: start-up refuses
+    /// two executors that count one machine twice (a Docker Engine that is also an active node
+    /// of a Swarm another executor places onto).
+    async fn swarm_node_ids(&self) -> Result<Vec<String>, ExecError> {
+        Ok(Vec::new())
+    }
 
     /// Called once at the start of each scheduling pass (the fake executor's `fail_on` counts
     /// per pass).

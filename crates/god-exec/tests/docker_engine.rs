@@ -36,6 +36,7 @@ impl Backend for Docker {
             enforces_memory: true,
             image: self.image,
             own_passwd: true,
+            kill_removes: false,
         }
     }
 
@@ -46,25 +47,7 @@ impl Backend for Docker {
     /// Remove the test's containers (its server's and the other one of `recovery_listing`) with
     /// the CLI.
     fn backstop(&self, dirs: &Dirs) {
-        for server in [dirs.server.clone(), format!("{}-other", dirs.server)] {
-            let filter = format!("label=godocker.server={server}");
-            let Ok(out) = std::process::Command::new("docker")
-                .args(["ps", "-aq", "--filter", &filter])
-                .output()
-            else {
-                continue;
-            };
-            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-                .split_whitespace()
-                .map(String::from)
-                .collect();
-            if !ids.is_empty() {
-                let _ = std::process::Command::new("docker")
-                    .args(["rm", "-f"])
-                    .args(&ids)
-                    .output();
-            }
-        }
+        conformance::remove_left_with_cli(dirs, &["ps", "-aq"], &["rm", "-f"]);
     }
 }
 
@@ -194,7 +177,9 @@ async fn capacity_comes_from_the_engine_unless_configured() {
     let Some(f) = fixture("capacity").await else {
         return;
     };
-    let c = f.exec().capacity().await.unwrap();
+    let [c] = &f.exec().nodes().await.unwrap()[..] else {
+        panic!("one node")
+    };
     assert!(c.cpus >= 1.0 && c.ram > 0.1, "{c:?}");
     assert_eq!(f.exec().name(), "docker");
     let cfg = DockerConfig {
@@ -203,8 +188,10 @@ async fn capacity_comes_from_the_engine_unless_configured() {
         ..Default::default()
     };
     let exec = DockerExecutor::connect(&cfg).await.unwrap();
-    let c = exec.capacity().await.unwrap();
-    assert_eq!((c.cpus, c.ram, c.node), (3.0, 1.5, "localhost"));
+    let [c] = &exec.nodes().await.unwrap()[..] else {
+        panic!("one node")
+    };
+    assert_eq!((c.cpus, c.ram, c.name.as_str()), (3.0, 1.5, "localhost"));
 }
 
 #[tokio::test]

@@ -42,6 +42,7 @@ impl Backend for Fake {
             enforces_memory: false,
             image: "img",
             own_passwd: false,
+            kill_removes: false,
         }
     }
 

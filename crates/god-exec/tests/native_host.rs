@@ -35,6 +35,7 @@ impl Backend for Native {
             enforces_memory: self.exec.cgroups().memory,
             image: "none",
             own_passwd: false,
+            kill_removes: false,
         }
     }
 
@@ -367,7 +368,9 @@ async fn capacity_is_the_hosts_unless_configured() {
     let caps = exec.capabilities();
     assert!(caps.pause && !caps.exec, "{caps:?}");
     assert_eq!(caps.stats, exec.cgroups().v2, "stats only from a v2 group");
-    let c = exec.capacity().await.unwrap();
+    let [c] = &exec.nodes().await.unwrap()[..] else {
+        panic!("one node")
+    };
     assert!(c.cpus >= 1.0 && c.ram > 0.1, "{c:?}");
     let exec = NativeExecutor::new(
         helper,
@@ -378,7 +381,9 @@ async fn capacity_is_the_hosts_unless_configured() {
         },
     )
     .unwrap();
-    let c = exec.capacity().await.unwrap();
+    let [c] = &exec.nodes().await.unwrap()[..] else {
+        panic!("one node")
+    };
     assert_eq!((c.cpus, c.ram), (7.0, 3.5));
     drop(exec);
     let _ = std::fs::remove_dir_all(&root);

@@ -44,9 +44,9 @@ impl From<HandleError> for ApiError {
             HandleError::NotRunning { why } => ApiError::conflict(why),
             // The container stopped between the job's reading and the engine's answer.
             HandleError::Exec(ExecError::Refused(why)) => ApiError::conflict(why),
-            HandleError::Exec(e @ ExecError::Unsupported { .. }) => {
-                ApiError::new(axum::http::StatusCode::NOT_IMPLEMENTED, e.to_string())
-            }
+            HandleError::Exec(
+                e @ (ExecError::Unsupported { .. } | ExecError::NoNodeEngine { .. }),
+            ) => ApiError::new(axum::http::StatusCode::NOT_IMPLEMENTED, e.to_string()),
             HandleError::Exec(e) => {
                 tracing::warn!("executor: {e}");
                 ApiError::unavailable("the container engine does not answer; try again later")

@@ -156,6 +156,18 @@ async fn executor(
             )?))
         }
         ExecutorKind::Docker => Ok(Arc::new(DockerExecutor::new(&config.docker)?)),
+        ExecutorKind::SwarmMode => {
+            if config.network.disabled {
+                tracing::warn!(
+                    "network.disabled: the swarm-mode executor cannot take jobs off the \
+                     network (a Swarm task cannot join network \"none\"): its jobs use their \
+                     node's default network"
+                );
+            }
+            Ok(Arc::new(god_exec::swarm::SwarmExecutor::new(
+                &config.swarm,
+            )?))
+        }
     }
 }
 
@@ -252,6 +264,7 @@ pub async fn start(
     let init_helper = god_exec::helper::install(&data_dir.join("bin"))?;
     let clock: Arc<dyn Clock> = Arc::new(clock::SystemClock);
     let execs = executors(&config, &data_dir, &init_helper, clock.clone()).await?;
+    executors::refuse_machines_counted_twice(&execs).await?;
     let paths = Paths {
         data_dir: data_dir.clone(),
         shared_dir,
@@ -269,13 +282,13 @@ pub async fn start(
         for m in state.execs.iter() {
             answers.push(scheduler::Answer {
                 executor: m.name.clone(),
-                capacity: m.exec.capacity().await,
+                nodes: m.exec.nodes().await,
             });
         }
         answers
     };
-    for scheduler::Answer { executor, capacity } in answers {
-        if let Err(e @ ExecError::Unavailable(_)) = capacity {
+    for scheduler::Answer { executor, nodes } in answers {
+        if let Err(e @ ExecError::Unavailable(_)) = nodes {
             // Start anyway: submissions are kept, and jobs wait (saying why) until it answers.
             tracing::warn!(
                 "executor {executor}: {e}. Its jobs will wait until it answers: start it (e.g. \

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::testing::TestEnv;
+use god_core::node::NodeState;
 use god_core::testing::TaskBuilder;
 use god_core::transition::Event;
 use god_core::{Primary, Secondary};
@@ -391,8 +392,8 @@ async fn scheduler_publishes_its_nodes_for_the_api_and_marks_them_unavailable() 
     assert_eq!(views.max_gpus(), Some(0));
     let node = &views.nodes[0];
     assert_eq!(
-        (node.name.as_str(), node.executor.as_str(), node.available),
-        ("fake-laptop", "fake", true)
+        (node.name.as_str(), node.executor.as_str(), node.state),
+        ("fake-laptop", "fake", NodeState::Ready)
     );
     assert_eq!(node.labels, vec!["storage==ssd".to_string()]);
 
@@ -401,7 +402,11 @@ async fn scheduler_publishes_its_nodes_for_the_api_and_marks_them_unavailable() 
     env.schedule().await;
     let views = env.state.store.node_views().await.unwrap();
     assert_eq!(views.published, Some(env.now()));
-    assert!(!views.nodes[0].available, "the engine did not answer");
+    assert_eq!(
+        views.nodes[0].state,
+        NodeState::Unreachable,
+        "the engine did not answer"
+    );
 }
 
 /// A reason is stored with its kind: one of another kind is written at the next pass, one

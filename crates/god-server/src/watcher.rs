@@ -188,6 +188,32 @@ async fn collect(state: &LoopState, mut tasks: Vec<Task>) -> Result<(), ServerEr
         .collect()
         .await;
     let ended: Vec<Ended> = outcomes.into_iter().flatten().collect();
+    // An attempt lost to a node failure is removed before its retry is recorded: the engine
+    // stops it should its node come back, so two attempts never run. One that cannot be
+    // removed now is looked at again at the next pass.
+    let (lost, finished): (Vec<Ended>, Vec<Ended>) = ended
+        .into_iter()
+        .partition(|e| matches!(e.event, WatcherEvent::NodeFailed(_)));
+    let removed: Vec<Option<Ended>> = stream::iter(lost)
+        .map(|e| async move {
+            match e.exec.remove(&e.container).await {
+                Ok(()) => Some(e),
+                Err(err) => {
+                    tracing::warn!(
+                        "job {}: its attempt {} failed with its node, and removing it failed \
+                         ({err}): its retry waits until it is removed",
+                        e.id,
+                        e.container
+                    );
+                    None
+                }
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let removed: Vec<Ended> = removed.into_iter().flatten().collect();
+    let ended: Vec<Ended> = finished.into_iter().chain(removed).collect();
     if ended.is_empty() {
         return Ok(());
     }
@@ -207,7 +233,11 @@ async fn collect(state: &LoopState, mut tasks: Vec<Task>) -> Result<(), ServerEr
             }
         }
     }
-    stream::iter(ended)
+    // (Attempts lost with their node were removed above.)
+    let to_remove = ended
+        .into_iter()
+        .filter(|e| !matches!(e.event, WatcherEvent::NodeFailed(_)));
+    stream::iter(to_remove)
         .for_each_concurrent(
             CONCURRENCY,
             |Ended {

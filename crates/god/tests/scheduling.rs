@@ -460,7 +460,7 @@ fn jobs_run_on_the_executor_they_name() {
     assert!(
         table
             .lines()
-            .any(|l| l.starts_with("native/") && l.contains(" up ")),
+            .any(|l| l.starts_with("native/") && l.contains(" ready ")),
         "{table}"
     );
     assert!(table.lines().any(|l| l.starts_with("fake/")), "{table}");

@@ -20,6 +20,7 @@ pub use types::{
 use crate::error::{ConfigError, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -105,6 +106,8 @@ pub struct Config {
     pub fake: FakeConfig,
     /// The native executor: jobs run on the host, as the user, without containers.
     pub native: NativeExecConfig,
+    /// Our addition: the `swarm-mode` executor.
+    pub swarm: SwarmConfig,
     /// Our addition: API requests per second allowed to each user (token bucket; 0 = no limit).
     pub api_rate_limit: f64,
     /// Our addition: burst size of that bucket.
@@ -193,6 +196,7 @@ impl Default for Config {
             network: NetworkConfig::default(),
             fake: FakeConfig::default(),
             native: NativeExecConfig::default(),
+            swarm: SwarmConfig::default(),
             api_rate_limit: 200.0,
             api_rate_burst: 400.0,
             failure_policy: FailurePolicy::default(),
@@ -405,6 +409,64 @@ pub struct FailurePolicy {
 #[serde(default)]
 pub struct NetworkConfig {
     pub disabled: bool,
+}
+
+/// The `swarm-mode` executor: the Swarm manager's Engine API, and the Engines of its nodes for
+/// what only a node can do (pause, stats, exec).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SwarmConfig {
+    /// The manager's Engine API, as `docker.url` (default `unix:///var/run/docker.sock`).
+    pub url: Option<String>,
+    pub api_version: String,
+    pub tls: bool,
+    pub ca_cert: Option<String>,
+    pub client_cert: Option<String>,
+    pub client_key: Option<String>,
+    /// Node (host name as the Swarm lists it) → its Engine's URL. A node without one runs
+    /// jobs, but cannot pause them nor give their stats.
+    pub node_urls: BTreeMap<String, String>,
+    /// Seconds a node may stay unknown to the manager before its jobs count as lost to a
+    /// node failure (a node the manager marks down counts at once).
+    pub node_timeout: f64,
+}
+
+impl Default for SwarmConfig {
+    fn default() -> Self {
+        SwarmConfig {
+            url: None,
+            api_version: "auto".into(),
+            tls: false,
+            ca_cert: None,
+            client_cert: None,
+            client_key: None,
+            node_urls: BTreeMap::new(),
+            node_timeout: 30.0,
+        }
+    }
+}
+
+impl SwarmConfig {
+    /// How to reach the manager's Engine API, in the Docker executor's terms.
+    pub fn manager(&self) -> DockerConfig {
+        DockerConfig {
+            url: self.url.clone(),
+            api_version: self.api_version.clone(),
+            tls: self.tls,
+            ca_cert: self.ca_cert.clone(),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+            ..DockerConfig::default()
+        }
+    }
+
+    /// How to reach one node's Engine (same TLS files as the manager's).
+    pub fn node_engine(&self, url: &str) -> DockerConfig {
+        DockerConfig {
+            url: Some(url.to_string()),
+            ..self.manager()
+        }
+    }
 }
 
 /// Capacity overrides and state directory of the native executor.

@@ -160,8 +160,12 @@ impl<'de> Deserialize<'de> for WatcherName {
 /// What runs jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecutorKind {
-    /// The Docker Engine (`docker`; `swarm` is the original's name for it).
+    /// The Docker Engine (`docker`; `swarm` is the original's name for it: the Docker API at
+    /// `docker.url`, one Engine or a classic Swarm).
     Docker,
+    /// A Docker Swarm-mode cluster through its manager at `swarm.url` (`swarm-mode`): one
+    /// replicated-job service per attempt, placed by us on the Swarm's nodes.
+    SwarmMode,
     /// Host processes as the user, without containers.
     Native,
     /// The original's fake executor (tests, benchmarks).
@@ -173,6 +177,7 @@ impl ExecutorKind {
     pub fn of(name: &str) -> Option<ExecutorKind> {
         match name.split(':').next().unwrap_or("") {
             "docker" | "swarm" => Some(ExecutorKind::Docker),
+            "swarm-mode" => Some(ExecutorKind::SwarmMode),
             "native" => Some(ExecutorKind::Native),
             "fake" => Some(ExecutorKind::Fake),
             _ => None,
@@ -182,6 +187,7 @@ impl ExecutorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ExecutorKind::Docker => "docker",
+            ExecutorKind::SwarmMode => "swarm-mode",
             ExecutorKind::Native => "native",
             ExecutorKind::Fake => "fake",
         }
@@ -204,7 +210,7 @@ impl ExecutorSpec {
         let mut parts = s.split(':');
         let name = parts.next().unwrap_or("").trim();
         let kind = ExecutorKind::of(name).ok_or_else(|| {
-            format!("unknown executor {s:?} (known: docker, swarm, native, fake)")
+            format!("unknown executor {s:?} (known: docker, swarm, swarm-mode, native, fake)")
         })?;
         Ok(ExecutorSpec {
             kind,

@@ -39,6 +39,22 @@ pub(super) fn validate(c: &Config) -> Vec<FieldError> {
             problems.extend(e.problems);
         }
     }
+    if !(c.swarm.node_timeout > 0.0 && c.swarm.node_timeout.is_finite()) {
+        push(
+            &mut problems,
+            "swarm.node_timeout",
+            "must be a positive number of seconds",
+        );
+    }
+    for (node, url) in &c.swarm.node_urls {
+        if url.trim().is_empty() {
+            push(
+                &mut problems,
+                &format!("swarm.node_urls.{node}"),
+                "must be an Engine URL",
+            );
+        }
+    }
     if c.auth_policy == AuthPolicyName::System && c.pam_service.is_empty() {
         push(&mut problems, "pam_service", "must name a PAM service");
     }

@@ -79,8 +79,8 @@ use procfs::*;
 use registry::*;
 
 use crate::{
-    Capabilities, Capacity, ContainerState, ContainerStats, ExecError, Executor, Labelled,
-    LaunchSpec, Termination,
+    Capabilities, ContainerState, ContainerStats, ExecError, Executor, Labelled, LaunchSpec,
+    NodeReport, Termination,
 };
 use async_trait::async_trait;
 use god_core::launch::{LABEL_JOB, LABEL_SERVER};
@@ -696,13 +696,13 @@ impl Executor for NativeExecutor {
         "native"
     }
 
-    async fn capacity(&self) -> Result<Capacity, ExecError> {
+    async fn nodes(&self) -> Result<Vec<NodeReport>, ExecError> {
         let cfg = &self.shared.cfg;
-        Ok(Capacity {
-            cpus: cfg.cpus.map_or_else(host_cpus, f64::from),
-            ram: cfg.ram_gb.unwrap_or_else(host_ram_gb),
-            node: "localhost",
-        })
+        Ok(vec![NodeReport::ready(
+            "localhost",
+            cfg.cpus.map_or_else(host_cpus, f64::from),
+            cfg.ram_gb.unwrap_or_else(host_ram_gb),
+        )])
     }
 
     /// One fork/exec of the helper plus a few small file writes, done inline (tens to a few

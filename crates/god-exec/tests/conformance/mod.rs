@@ -30,6 +30,8 @@ pub struct Traits {
     pub image: &'static str,
     /// Jobs run in an image of their own, whose `/etc/passwd` god-init gives the user's name.
     pub own_passwd: bool,
+    /// Killing a job removes it (a Swarm service): it is gone rather than ended with 137.
+    pub kill_removes: bool,
 }
 
 /// How to reach the executor under test and what it does.
@@ -169,11 +171,13 @@ impl<B: Backend> Fixture<B> {
         (self.wait_exit(&id, Duration::from_secs(60)).await, dir, id)
     }
 
-    /// Kill `container` and check that it ended as killed (137).
+    /// Kill `container` and check that it ended as killed (137), or is gone where killing
+    /// removes.
     pub async fn kill_to_end(&self, container: &str) {
         self.exec().kill(container).await.unwrap();
         let state = self.wait_exit(container, Duration::from_secs(20)).await;
-        assert!(killed(&state), "{state:?}");
+        let removed = self.traits().kill_removes && state == ContainerState::Gone;
+        assert!(removed || killed(&state), "{state:?}");
     }
 
     /// Start `task` and, where scripts run, wait until it created `ready` in its job directory.
@@ -222,6 +226,32 @@ pub async fn watch<E: Executor + 'static>(
     let handle = tokio::spawn(async move { exec.watch_exits(&server, tx).await });
     tokio::time::sleep(Duration::from_millis(200)).await; // subscribed before jobs start
     (rx, handle)
+}
+
+/// Remove with the `docker` CLI what a failed test of `dirs.server` left (its server's and the
+/// other one of `recovery_listing`): `list` lists ids (`-q`, a label filter is added), `remove`
+/// removes them.
+pub fn remove_left_with_cli(dirs: &Dirs, list: &[&str], remove: &[&str]) {
+    for server in [dirs.server.clone(), format!("{}-other", dirs.server)] {
+        let filter = format!("label=godocker.server={server}");
+        let Ok(out) = std::process::Command::new("docker")
+            .args(list)
+            .args(["--filter", &filter])
+            .output()
+        else {
+            continue;
+        };
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        if !ids.is_empty() {
+            let _ = std::process::Command::new("docker")
+                .args(remove)
+                .args(&ids)
+                .output();
+        }
+    }
 }
 
 pub fn read(dir: &Path, name: &str) -> String {

@@ -12,12 +12,12 @@ mod snapshot;
 use crate::state::LoopState;
 use crate::ServerError;
 use futures_util::stream::{self, StreamExt};
-use god_core::node::NodeView;
+use god_core::node::{NodeState, NodeView};
 use god_core::roles::SchedulerEvent;
 use god_core::schedule::{pass as plan, reason_to_write, PassConfig, Policy, ReasonKind, Weights};
 use god_core::transition::Event;
 use god_core::{launch, JobId, Primary, Task};
-use god_exec::{jobdir, Capacity, ExecError};
+use god_exec::{jobdir, ExecError, NodeReport};
 use god_store::{PendingRow, WaitReason};
 use rand::Rng;
 use snapshot::{Inputs, NodeInfo};
@@ -59,32 +59,52 @@ impl ReasonClock {
     }
 }
 
-/// How long the executor's capacity is trusted before asking again (asking the Docker Engine
-/// costs milliseconds, which an idle system's first job would otherwise pay).
-const CAPACITY_TTL: Duration = Duration::from_secs(15);
-
 /// One executor's answer to "what can you run?".
 pub struct Answer {
     /// The executor's configured name (what jobs record).
     pub executor: String,
-    pub capacity: Result<Capacity, ExecError>,
+    pub nodes: Result<Vec<NodeReport>, ExecError>,
 }
 
-/// The executors' capacities, each asked for at most every [`CAPACITY_TTL`].
+/// First wait before asking an executor that failed again; doubled at each failure.
+const BACKOFF_FIRST: Duration = Duration::from_secs(1);
+/// Longest wait between two questions to an executor that keeps failing.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// How long to wait before asking again an executor that failed `after` the last wait (`None`:
+/// it had not failed): capped exponential backoff.
+fn backoff(after: Option<Duration>) -> Duration {
+    after.map_or(BACKOFF_FIRST, |d| (d * 2).min(BACKOFF_MAX))
+}
+
+/// An executor that failed: when to ask it again, the wait that led there, and its answer.
+struct Failing {
+    retry_at: tokio::time::Instant,
+    wait: Duration,
+    why: String,
+}
+
+/// The executors' nodes, each executor asked at most every `Executor::nodes_valid_for`; one that fails is
+/// asked again after a capped exponential backoff (a manager in trouble is not hammered).
 #[derive(Default)]
 pub struct CapacityCache {
-    cached: HashMap<String, (tokio::time::Instant, Capacity)>,
+    cached: HashMap<String, (tokio::time::Instant, Vec<NodeReport>)>,
+    failing: HashMap<String, Failing>,
     /// The node views this scheduler last published.
     published: Option<Vec<NodeView>>,
 }
 
 impl CapacityCache {
-    /// Ask the executors afresh at the next pass (what was published is kept).
+    /// Ask the executors afresh at the next pass, failing ones too (what was published is
+    /// kept).
     pub fn expire(&mut self) {
         self.cached.clear();
+        for f in self.failing.values_mut() {
+            f.retry_at = tokio::time::Instant::now();
+        }
     }
 
-    /// Every executor's capacity, asked afresh when the cached answer is too old; what changed
+    /// Every executor's nodes, asked afresh when the cached answer is too old; what changed
     /// is published into the store as node views (for processes that never talk to the
     /// engines). Only the store's failure is an error: an executor's is its answer.
     pub(crate) async fn get(&mut self, state: &LoopState) -> Result<Vec<Answer>, ServerError> {
@@ -93,21 +113,44 @@ impl CapacityCache {
             let fresh = self
                 .cached
                 .get(&m.name)
-                .filter(|(at, _)| at.elapsed() < CAPACITY_TTL)
-                .map(|(_, cap)| *cap);
-            let capacity = match fresh {
-                Some(cap) => Ok(cap),
-                None => m.exec.capacity().await,
+                .filter(|(at, _)| at.elapsed() < m.exec.nodes_valid_for())
+                .map(|(_, nodes)| nodes.clone());
+            let now = tokio::time::Instant::now();
+            let backing_off = self.failing.get(&m.name).filter(|f| now < f.retry_at);
+            let asked = fresh.is_none() && backing_off.is_none();
+            let nodes = match (fresh, backing_off) {
+                (Some(nodes), _) => Ok(nodes),
+                (None, Some(f)) => Err(ExecError::Unavailable(f.why.clone())),
+                (None, None) => m.exec.nodes().await,
             };
-            match &capacity {
-                Ok(cap) => self
-                    .cached
-                    .insert(m.name.clone(), (tokio::time::Instant::now(), *cap)),
-                Err(_) => self.cached.remove(&m.name),
-            };
+            match &nodes {
+                Ok(_) if !asked => {}
+                Ok(nodes) => {
+                    self.failing.remove(&m.name);
+                    self.cached.insert(m.name.clone(), (now, nodes.clone()));
+                }
+                Err(e) => {
+                    self.cached.remove(&m.name);
+                    if backing_off.is_none() {
+                        let wait = backoff(self.failing.get(&m.name).map(|f| f.wait));
+                        let why = match e {
+                            ExecError::Unavailable(why) => why.clone(),
+                            other => other.to_string(),
+                        };
+                        self.failing.insert(
+                            m.name.clone(),
+                            Failing {
+                                retry_at: now + wait,
+                                wait,
+                                why,
+                            },
+                        );
+                    }
+                }
+            }
             answers.push(Answer {
                 executor: m.name.clone(),
-                capacity,
+                nodes,
             });
         }
         let views = node_views(
@@ -126,6 +169,7 @@ impl CapacityCache {
 
 /// The name the pass and the job record give an executor's node: its own, prefixed with the
 /// executor's when there are several (two executors on one host both report its host name).
+/// [`launch::spec`] takes the prefix off again for the executor.
 fn node_name(several: bool, executor: &str, node: &str) -> String {
     if several {
         format!("{executor}/{node}")
@@ -139,8 +183,18 @@ fn executor_label(executor: &str) -> String {
     format!("executor=={executor}")
 }
 
-/// The node views to publish: each executor's node as it answered, or the ones last published
-/// for it marked unavailable when it did not answer.
+/// The labels of a node as the pass sees them: its own, and its executor's when there are
+/// several (the configured `node_labels` are added by the snapshot).
+fn own_labels(several: bool, executor: &str, node: &NodeReport) -> Vec<String> {
+    node.labels
+        .iter()
+        .cloned()
+        .chain(several.then(|| executor_label(executor)))
+        .collect()
+}
+
+/// The node views to publish: each executor's nodes as it answered, or the ones last
+/// published for it marked unreachable when it did not answer.
 fn node_views(
     config: &god_core::config::Config,
     answers: &[Answer],
@@ -149,27 +203,30 @@ fn node_views(
 ) -> Vec<NodeView> {
     let mut views = Vec::new();
     for a in answers {
-        match &a.capacity {
-            Ok(cap) => views.push(NodeView {
-                name: node_name(several, &a.executor, cap.node),
-                executor: a.executor.clone(),
-                cpus: cap.cpus,
-                ram: cap.ram,
-                gpus: 0,
-                labels: config
-                    .node_labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}=={v}"))
-                    .chain(several.then(|| executor_label(&a.executor)))
-                    .collect(),
-                available: true,
-            }),
+        match &a.nodes {
+            Ok(nodes) => views.extend(nodes.iter().map(|n| {
+                NodeView {
+                    name: node_name(several, &a.executor, &n.name),
+                    executor: a.executor.clone(),
+                    cpus: n.cpus,
+                    ram: n.ram,
+                    gpus: n.gpus,
+                    labels: config
+                        .node_labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}=={v}"))
+                        .chain(own_labels(several, &a.executor, n))
+                        .collect(),
+                    state: n.state,
+                    reserved_for: n.reserved_for.clone(),
+                }
+            })),
             Err(_) => views.extend(
                 last.unwrap_or_default()
                     .iter()
                     .filter(|n| n.executor == a.executor)
                     .map(|n| NodeView {
-                        available: false,
+                        state: NodeState::Unreachable,
                         ..n.clone()
                     }),
             ),
@@ -179,7 +236,7 @@ fn node_views(
 }
 
 /// The scheduler's loop, with the capacities asked at start-up (not asked again until they
-/// are [`CAPACITY_TTL`] old).
+/// are `Executor::nodes_valid_for` old).
 pub async fn run(state: LoopState, mut capacity: CapacityCache) {
     let tick = Duration::from_secs_f64(state.config.tick_seconds);
     let mut reasons = ReasonClock::default();
@@ -249,7 +306,7 @@ pub async fn pass(
     fill_arrays(state).await?;
     let mut pending = state.store.pending(0).await?;
     // Asked even when nothing waits: the published node views stay current for the API (each
-    // executor is asked at most every CAPACITY_TTL).
+    // executor is asked at most every Executor::nodes_valid_for).
     let answers = capacity.get(state).await?;
     if pending.is_empty() {
         return Ok(0);
@@ -262,7 +319,7 @@ pub async fn pass(
     let down: HashMap<&str, String> = answers
         .iter()
         .filter_map(|a| {
-            let why = a.capacity.as_ref().err()?;
+            let why = a.nodes.as_ref().err()?;
             let reason = if several {
                 format!("waiting for the executor {}: {why}", a.executor)
             } else {
@@ -343,20 +400,23 @@ pub async fn pass(
             .map(|(id, p, code)| (id, (p, code)))
             .collect()
     };
+    // Jobs are placed onto the nodes that take jobs now; the running jobs of the others keep
+    // counting for quotas, not for any node's room.
     let nodes: Vec<NodeInfo> = answers
         .iter()
-        .filter_map(|a| {
-            let cap = a.capacity.as_ref().ok()?;
-            Some(NodeInfo {
-                name: node_name(several, &a.executor, cap.node),
-                cpus: cap.cpus,
-                ram: cap.ram,
-                gpus: 0,
-                labels: several
-                    .then(|| executor_label(&a.executor))
-                    .into_iter()
-                    .collect(),
-            })
+        .filter_map(|a| Some((a, a.nodes.as_ref().ok()?)))
+        .flat_map(|(a, nodes)| {
+            nodes
+                .iter()
+                .filter(|n| n.state.takes_jobs())
+                .map(move |n| NodeInfo {
+                    name: node_name(several, &a.executor, &n.name),
+                    cpus: n.cpus,
+                    ram: n.ram,
+                    gpus: n.gpus,
+                    labels: own_labels(several, &a.executor, n),
+                    reserved_for: n.reserved_for.clone(),
+                })
         })
         .collect();
     let snap = snapshot::build(&Inputs {
@@ -430,7 +490,11 @@ pub async fn pass(
                 (d.job, node)
             })
             .collect();
-        dispatch(state, &jobs).await?;
+        if dispatch(state, &jobs).await? {
+            // An executor turned a job down (its node went away, say): what it reported is
+            // out of date; ask it again before placing anything more.
+            capacity.expire();
+        }
     }
     tracing::debug!(
         pending = pending.len(),
@@ -467,8 +531,9 @@ fn nonce() -> String {
     format!("{:08x}", rand::thread_rng().gen::<u32>())
 }
 
-/// Hand jobs to the executor (see the module doc for the order of steps).
-async fn dispatch(state: &LoopState, jobs: &[(JobId, String)]) -> Result<(), ServerError> {
+/// Hand jobs to the executor (see the module doc for the order of steps). Whether an
+/// executor turned one down.
+async fn dispatch(state: &LoopState, jobs: &[(JobId, String)]) -> Result<bool, ServerError> {
     let shared_dir = state.paths.shared_dir.to_string_lossy().into_owned();
     let marks: Vec<(JobId, Event)> = jobs
         .iter()
@@ -504,6 +569,9 @@ async fn dispatch(state: &LoopState, jobs: &[(JobId, String)]) -> Result<(), Ser
     // A refused or rejected start frees its place for another job at once; an engine in
     // trouble is asked again at the next tick, not in a tight loop.
     let retry_now = started.iter().any(|(_, s)| matches!(s, Started::No(_)));
+    let turned_down = started
+        .iter()
+        .any(|(_, s)| matches!(s, Started::No(SchedulerEvent::Rejected { .. })));
     let outcomes: Vec<(JobId, Event)> = started
         .into_iter()
         .map(|(id, s)| match s {
@@ -528,7 +596,7 @@ async fn dispatch(state: &LoopState, jobs: &[(JobId, String)]) -> Result<(), Ser
     if retry_now {
         state.wake.scheduler.notify_one();
     }
-    Ok(())
+    Ok(turned_down)
 }
 
 /// How one start went, and the event to record.
@@ -599,5 +667,22 @@ async fn start(state: &LoopState, task: Task) -> Started {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_executor_is_asked_again_later_and_later_up_to_a_cap() {
+        let mut wait = None;
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            let next = backoff(wait);
+            waits.push(next.as_secs());
+            wait = Some(next);
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30, 30]);
     }
 }

@@ -22,6 +22,8 @@ pub struct NodeInfo {
     pub gpus: u32,
     /// Labels of its own (`name==value`), besides the configured `node_labels`.
     pub labels: Vec<String>,
+    /// Users and projects it is reserved for; empty: the configured `node_reservation`.
+    pub reserved_for: Vec<String>,
 }
 
 pub struct Inputs<'a> {
@@ -84,6 +86,10 @@ pub fn build(i: &Inputs<'_>) -> Snapshot {
         })
         .collect();
 
+    // A running job on a node that takes no jobs now (drained, down, gone) counts for its
+    // user's and project's quotas, not for any node's room; with a single node, a job that
+    // recorded another name (a server that had several executors) runs on it.
+    let unplaced = if i.nodes.len() == 1 { 0 } else { u32::MAX };
     let node_index: HashMap<&str, u32> = i
         .nodes
         .iter()
@@ -99,7 +105,7 @@ pub fn build(i: &Inputs<'_>) -> Snapshot {
             node: t
                 .node_name()
                 .and_then(|n| node_index.get(n).copied())
-                .unwrap_or(0),
+                .unwrap_or(unplaced),
             cpu: t.requirements.cpu,
             gpus: t.requirements.gpus,
             ram: t.requirements.ram,
@@ -137,18 +143,24 @@ pub fn build(i: &Inputs<'_>) -> Snapshot {
     }
 
     // Reservations name users or projects: intern the names both ways before building accounts.
-    let reservation = (!config.node_reservation.is_empty()).then(|| NodeReservation {
-        users: config
-            .node_reservation
-            .iter()
-            .map(|n| users.intern(n))
-            .collect(),
-        projects: config
-            .node_reservation
-            .iter()
-            .map(|n| projects.intern(n))
-            .collect(),
-    });
+    let mut reservation_of = |names: &[String]| {
+        (!names.is_empty()).then(|| NodeReservation {
+            users: names.iter().map(|n| users.intern(n)).collect(),
+            projects: names.iter().map(|n| projects.intern(n)).collect(),
+        })
+    };
+    let configured = reservation_of(&config.node_reservation);
+    let reservations: Vec<Option<NodeReservation>> = i
+        .nodes
+        .iter()
+        .map(|n| {
+            if n.reserved_for.is_empty() {
+                configured.clone()
+            } else {
+                reservation_of(&n.reserved_for)
+            }
+        })
+        .collect();
     let node_labels: Vec<u32> = config
         .node_labels
         .iter()
@@ -157,7 +169,8 @@ pub fn build(i: &Inputs<'_>) -> Snapshot {
     let nodes: Vec<Node> = i
         .nodes
         .iter()
-        .map(|n| Node {
+        .zip(reservations)
+        .map(|(n, reservation)| Node {
             name: n.name.clone(),
             cpus: n.cpus.max(0.0).floor() as u32,
             ram: n.ram,
@@ -167,7 +180,7 @@ pub fn build(i: &Inputs<'_>) -> Snapshot {
                 .copied()
                 .chain(n.labels.iter().map(|l| labels.intern(l)))
                 .collect(),
-            reservation: reservation.clone(),
+            reservation,
         })
         .collect();
 

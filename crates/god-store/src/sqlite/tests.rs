@@ -428,7 +428,8 @@ async fn node_views_are_replaced_as_a_whole_and_say_when() {
         ram: 16.0,
         gpus,
         labels: vec!["storage==ssd".into()],
-        available: true,
+        state: god_core::node::NodeState::Ready,
+        reserved_for: vec![],
     };
     s.publish_nodes(&[node("a", 0), node("b", 2)], 10.0)
         .await

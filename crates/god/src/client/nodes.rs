@@ -1,5 +1,5 @@
-//! `god nodes` (administrators): every node the scheduler published, its executor, whether its
-//! engine answers, what it has and what runs on it.
+//! `god nodes` (administrators): every node the scheduler published, its executor, whether it
+//! takes jobs, what it has and what runs on it.
 
 use super::http::Api;
 use super::output::{format_gb, number, print_json, Table};
@@ -25,12 +25,13 @@ pub fn nodes_table(a: &NodesAnswer) -> Table {
         ("RAM", true),
         ("GPUS", true),
         ("LABELS", false),
+        ("RESERVED FOR", false),
     ]);
     for n in &a.nodes {
         t.row(vec![
             n.node.name.clone(),
             n.node.executor.clone(),
-            if n.node.available { "up" } else { "down" }.into(),
+            n.node.state.as_str().into(),
             n.jobs.to_string(),
             format!("{}/{}", number(n.used_cpus), number(n.node.cpus)),
             format!("{}/{}", format_gb(n.used_ram), format_gb(n.node.ram)),
@@ -39,6 +40,11 @@ pub fn nodes_table(a: &NodesAnswer) -> Table {
                 "-".into()
             } else {
                 n.node.labels.join(",")
+            },
+            if n.node.reserved_for.is_empty() {
+                "-".into()
+            } else {
+                n.node.reserved_for.join(",")
             },
         ]);
     }
@@ -65,11 +71,11 @@ pub fn nodes(a: NodesArgs) -> Result<i32> {
 mod tests {
     use super::*;
     use expect_test::expect;
-    use god_core::node::{NodeUse, NodeView};
+    use god_core::node::{NodeState, NodeUse, NodeView};
 
     #[test]
     fn node_table() {
-        let node = |name: &str, executor: &str, available, jobs, used_cpus, used_ram| NodeUse {
+        let node = |name: &str, executor: &str, state, jobs, used_cpus, used_ram| NodeUse {
             node: NodeView {
                 name: name.into(),
                 executor: executor.into(),
@@ -77,7 +83,8 @@ mod tests {
                 ram: 16.0,
                 gpus: 0,
                 labels: vec![format!("executor=={executor}")],
-                available,
+                state,
+                reserved_for: vec![],
             },
             jobs,
             used_cpus,
@@ -86,14 +93,21 @@ mod tests {
         let answer = NodesAnswer {
             published: Some(1.0),
             nodes: vec![
-                node("docker/host1", "docker", true, 2, 3.0, 1.5),
-                node("native/host1", "native", false, 0, 0.0, 0.0),
+                node("docker/host1", "docker", NodeState::Ready, 2, 3.0, 1.5),
+                node(
+                    "native/host1",
+                    "native",
+                    NodeState::Unreachable,
+                    0,
+                    0.0,
+                    0.0,
+                ),
             ],
         };
         expect![[r#"
-            NODE          EXECUTOR  STATE  JOBS  CPUS       RAM  GPUS  LABELS
-            docker/host1  docker    up        2   3/8  1.5G/16G     0  executor==docker
-            native/host1  native    down      0   0/8    0G/16G     0  executor==native
+            NODE          EXECUTOR  STATE        JOBS  CPUS       RAM  GPUS  LABELS            RESERVED FOR
+            docker/host1  docker    ready           2   3/8  1.5G/16G     0  executor==docker  -
+            native/host1  native    unreachable     0   0/8    0G/16G     0  executor==native  -
         "#]]
         .assert_eq(&nodes_table(&answer).render());
     }
