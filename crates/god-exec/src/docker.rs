@@ -15,7 +15,7 @@ mod inside;
 
 use crate::{
     Capabilities, ContainerState, ContainerStats, ExecError, ExecOutput, ExecRequest, Executor,
-    Labelled, LaunchSpec, NodeReport, Termination,
+    ExitEvent, Labelled, LaunchSpec, NodeReport, Termination,
 };
 use async_trait::async_trait;
 use bollard::auth::DockerCredentials;
@@ -710,7 +710,7 @@ impl Executor for DockerExecutor {
         Ok(found)
     }
 
-    async fn watch_exits(&self, server_id: &str, tx: mpsc::Sender<JobId>) {
+    async fn watch_exits(&self, server_id: &str, tx: mpsc::Sender<ExitEvent>) {
         let mut filters = server_filter(server_id);
         filters.insert("type".into(), vec!["container".into()]);
         filters.insert("event".into(), vec!["die".into()]);
@@ -748,7 +748,7 @@ impl Executor for DockerExecutor {
                     Some(Ok(ev)) => {
                         let attributes = ev.actor.as_ref().and_then(|a| a.attributes.as_ref());
                         if let Some(job) = job_of(attributes) {
-                            if tx.send(job).await.is_err() {
+                            if tx.send(ExitEvent::Exited(job)).await.is_err() {
                                 return;
                             }
                         }
@@ -756,6 +756,10 @@ impl Executor for DockerExecutor {
                     Some(Err(e)) => {
                         if !std::mem::replace(&mut warned, true) {
                             tracing::warn!(error = %e, "Docker event stream failed; resubscribing every second");
+                            let why = format!("the Docker event stream failed: {e}");
+                            if tx.send(ExitEvent::StreamBroken { why }).await.is_err() {
+                                return;
+                            }
                         }
                         break;
                     }

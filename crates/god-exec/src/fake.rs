@@ -11,8 +11,8 @@
 //! they would see one engine's.
 
 use crate::{
-    Capabilities, ContainerState, ContainerStats, ExecError, Executor, Labelled, LaunchSpec,
-    NodeReport, Termination,
+    Capabilities, ContainerState, ContainerStats, ExecError, Executor, ExitEvent, Labelled,
+    LaunchSpec, NodeReport, Termination,
 };
 use async_trait::async_trait;
 use god_core::clock::Clock;
@@ -64,7 +64,7 @@ pub struct FakeExecutor {
     accepted_this_pass: AtomicU32,
     /// Tests turn it off to play an engine that does not answer.
     available: AtomicBool,
-    watchers: Mutex<Vec<mpsc::Sender<JobId>>>,
+    watchers: Mutex<Vec<mpsc::Sender<ExitEvent>>>,
 }
 
 impl FakeExecutor {
@@ -233,7 +233,7 @@ impl FakeExecutor {
                 tokio::time::sleep(after).await;
             }
             for tx in senders {
-                let _ = tx.send(job).await;
+                let _ = tx.send(ExitEvent::Exited(job)).await;
             }
         });
     }
@@ -370,7 +370,7 @@ impl Executor for FakeExecutor {
         Ok(found)
     }
 
-    async fn watch_exits(&self, _server_id: &str, tx: mpsc::Sender<JobId>) {
+    async fn watch_exits(&self, _server_id: &str, tx: mpsc::Sender<ExitEvent>) {
         if let Ok(mut w) = self.watchers.lock() {
             w.push(tx.clone());
         }

@@ -85,6 +85,29 @@ pub struct Labelled {
     pub state: ContainerState,
 }
 
+/// What an executor's exit stream says as it happens ([`Executor::watch_exits`]): it wakes the
+/// watcher, whose periodic pass covers anything missed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExitEvent {
+    /// A job's container stopped: its result can be collected.
+    Exited(JobId),
+    /// The node under a job failed (or the engine lost the job): look at it now.
+    Lost(JobId),
+    /// The engine's stream broke, so ends may have been missed: look at every running job of
+    /// this executor now (sent once per outage).
+    StreamBroken { why: String },
+}
+
+impl ExitEvent {
+    /// The job it is about, if one.
+    pub fn job(&self) -> Option<JobId> {
+        match self {
+            ExitEvent::Exited(job) | ExitEvent::Lost(job) => Some(*job),
+            ExitEvent::StreamBroken { .. } => None,
+        }
+    }
+}
+
 /// From how many containers [`Executor::inspect_many`] lists them all at once rather than
 /// inspecting each.
 pub const INSPECT_MANY_LISTS: usize = 8;
@@ -232,9 +255,9 @@ pub trait Executor: Send + Sync {
             .collect())
     }
 
-    /// Send the id of every job whose container stops, as it happens, until the receiver is
-    /// dropped. Wakes the watcher; the watcher's periodic pass covers anything missed.
-    async fn watch_exits(&self, server_id: &str, tx: mpsc::Sender<JobId>);
+    /// Tell, as it happens, of every job of `server_id` whose container stops or is lost, and
+    /// of a broken stream, until the receiver is dropped (see [`ExitEvent`]).
+    async fn watch_exits(&self, server_id: &str, tx: mpsc::Sender<ExitEvent>);
 
     /// What a running container uses now (executors with [`Capabilities::stats`]).
     async fn stats(&self, _container: &str) -> Result<ContainerStats, ExecError> {

@@ -9,7 +9,7 @@ mod conformance;
 use conformance::{exited, read, until, Backend, Dirs, Fixture, Traits};
 use god_core::{JobId, Task};
 use god_exec::native::{NativeConfig, NativeExecutor};
-use god_exec::{helper, ContainerState, Executor};
+use god_exec::{helper, ContainerState, Executor, ExitEvent};
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -214,7 +214,7 @@ async fn a_restarted_executor_finds_its_jobs_again() {
         .await
         .expect("the exit of a job of the previous run is noticed")
         .unwrap();
-    assert_eq!(got, JobId(110));
+    assert_eq!(got, ExitEvent::Exited(JobId(110)));
     assert_eq!(f.exec().inspect(&running).await.unwrap(), exited(5));
 
     // A third executor kills a job the second one started.
@@ -247,7 +247,7 @@ async fn executors_sharing_a_registry_see_each_others_jobs() {
         .await
         .expect("the other executor reports the end of a job it did not start")
         .unwrap();
-    assert_eq!(got, JobId(113));
+    assert_eq!(got, ExitEvent::Exited(JobId(113)));
     assert_eq!(watcher_side.inspect(&id).await.unwrap(), exited(7));
     watcher_side.remove(&id).await.unwrap();
     assert_eq!(f.exec().inspect(&id).await.unwrap(), ContainerState::Gone);
@@ -331,7 +331,7 @@ async fn throughput(base: &Path) {
             .await
             .expect("every job's exit is reported")
             .unwrap();
-        seen.insert(job);
+        seen.insert(job.job());
     }
     let collected = t0.elapsed();
     for name in &names {

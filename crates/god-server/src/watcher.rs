@@ -2,9 +2,10 @@
 //! reschedule), apply watcher plugins (`maxlifespan`), and collect the result of every container
 //! that stopped.
 //!
-//! It is woken by the executor when containers exit (their results are collected in batches: one
-//! transaction for all of them), by the API when a request arrives, and by a periodic tick that
-//! looks at every running job, so a missed wake-up costs at most one tick.
+//! It is woken by the executor when containers exit or are lost (their results are collected in
+//! batches: one transaction for all of them), by the API when a request arrives, and by a
+//! periodic tick that looks at every running job, so a missed wake-up costs at most one tick; an
+//! executor whose stream broke (`ExitEvent::StreamBroken`) has every running job looked at at once.
 
 use crate::state::LoopState;
 use crate::ServerError;
@@ -14,7 +15,7 @@ use god_core::roles::{NodeFailure, WatcherEvent};
 use god_core::transition::Event;
 use god_core::watchers::Verdict;
 use god_core::{JobId, Primary, Secondary, Task};
-use god_exec::{jobdir, ContainerState, ExecError, Executor};
+use god_exec::{jobdir, ContainerState, ExecError, Executor, ExitEvent};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +28,7 @@ pub const LOST_EXIT_CODE: i64 = 255;
 const CONCURRENCY: usize = 16;
 
 pub async fn run(state: LoopState) {
-    let (tx, mut exits) = mpsc::channel::<JobId>(16_384);
+    let (tx, mut exits) = mpsc::channel::<ExitEvent>(16_384);
     {
         for m in state.execs.iter() {
             let (exec, tx) = (m.exec.clone(), tx.clone());
@@ -42,15 +43,30 @@ pub async fn run(state: LoopState) {
     let mut early: Vec<JobId> = Vec::new();
     loop {
         let result = tokio::select! {
-            Some(id) = exits.recv() => {
+            Some(event) = exits.recv() => {
                 // Exits come in streams under load: take every one already queued, so one
                 // transaction records them all (while it runs, the next batch queues up). An
                 // exit on an idle system is collected at once.
-                let mut ids = vec![id];
+                let mut events = vec![event];
                 while let Ok(more) = exits.try_recv() {
-                    ids.push(more);
+                    events.push(more);
                 }
-                collect_ids(&state, ids, &mut early).await
+                let ids: Vec<JobId> = events.iter().filter_map(ExitEvent::job).collect();
+                let broken: Vec<&str> = events
+                    .iter()
+                    .filter_map(|e| match e {
+                        ExitEvent::StreamBroken { why } => Some(why.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                if broken.is_empty() {
+                    collect_ids(&state, ids, &mut early).await
+                } else {
+                    // Ends may have been missed: look at every running job now.
+                    tracing::info!("watcher: {}; looking at every running job", broken.join("; "));
+                    next_full = tokio::time::Instant::now() + tick;
+                    pass(&state).await
+                }
             }
             _ = state.wake.watcher.notified() => {
                 let retry = std::mem::take(&mut early);

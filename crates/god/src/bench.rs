@@ -5,6 +5,7 @@
 //! - `drain`: end-to-end drain rate of trivial jobs on the fake executor (all loops running).
 //! - `docker`: per-job overhead of running a trivial job through Go-Docker on the Docker Engine,
 //!   against raw create + start + wait + remove of the same image in the same command.
+//! - `swarm` (`bench_swarm.rs`): the same on a Docker Swarm, per job and in throughput.
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -27,6 +28,8 @@ pub enum Bench {
     Drain(DrainArgs),
     /// Added cost per job of Go-Docker on the Docker Engine vs raw create+start+wait+remove
     Docker(DockerArgs),
+    /// Go-Docker on a Docker Swarm vs raw service create+wait+remove: per job and throughput
+    Swarm(crate::bench_swarm::SwarmArgs),
 }
 
 #[derive(Args)]
@@ -81,11 +84,12 @@ pub fn run(b: Bench) -> Result<()> {
             Bench::Submit(a) => submit_bench(a).await,
             Bench::Drain(a) => drain_bench(a).await,
             Bench::Docker(a) => docker_bench(a).await,
+            Bench::Swarm(a) => crate::bench_swarm::swarm_bench(a).await,
         }
     })
 }
 
-fn scratch(name: &str) -> Result<PathBuf> {
+pub(crate) fn scratch(name: &str) -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("god-bench-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
@@ -93,7 +97,7 @@ fn scratch(name: &str) -> Result<PathBuf> {
 }
 
 /// Start the service in this process on a free loopback port, with `roles`.
-async fn serve(config: Config, data: &std::path::Path, roles: Roles) -> Result<Started> {
+pub(crate) async fn serve(config: Config, data: &std::path::Path, roles: Roles) -> Result<Started> {
     let (started, serving) = god_server::start(Options {
         config,
         data_dir: data.to_path_buf(),
@@ -115,7 +119,7 @@ fn fake_config() -> Config {
     c
 }
 
-async fn token(base: &str, key: &str) -> Result<String> {
+pub(crate) async fn token(base: &str, key: &str) -> Result<String> {
     let v: Value = reqwest::Client::new()
         .post(format!("{base}/api/1.0/authenticate"))
         .json(&json!({"user": "admin", "apikey": key}))

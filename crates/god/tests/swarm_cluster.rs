@@ -387,3 +387,109 @@ fn a_server_killed_with_jobs_on_every_node_loses_nothing() {
     let left = services(&format!("godocker.server={}", srv.server_id));
     assert_eq!(left, "", "no service left");
 }
+
+/// One server with a Swarm, the host Engine and the host itself: each job runs on the executor
+/// it names, and every node is listed with its executor.
+#[test]
+fn a_mixed_site_runs_each_job_on_its_executor() {
+    if swarm_skipped() || docker_skipped() {
+        return;
+    }
+    let _cluster = Cluster::take();
+    let srv = Server::start(
+        "swarm-mixed",
+        &config("executors: [swarm-mode, docker, native]\nnative: {cpus: 1, ram: 4}\n"),
+    );
+    let key = srv.add_user("max", 2805, 2805, &[]);
+    let max = srv.client("max", &key);
+    let on = |executor: &str| {
+        let mut extra = json!({});
+        if !executor.is_empty() {
+            extra = json!({"requirements": {"executor": executor}});
+        }
+        max.submit(MINIMAL_IMAGE, "id -u", extra)
+    };
+    let cases = [
+        ("", "swarm-mode/gd"),
+        ("docker", "docker/"),
+        ("native", "native/"),
+    ];
+    for (executor, node) in cases {
+        let id = on(executor);
+        let j = max.wait_over(id, 60);
+        assert_eq!(j["status"]["exitcode"], 0, "{executor}: {j}");
+        assert!(node_of(&j).starts_with(node), "{executor}: {}", node_of(&j));
+        assert_eq!(
+            std::fs::read_to_string(srv.job_dir(id).join("god.log")).unwrap(),
+            "2805\n",
+            "{executor}"
+        );
+    }
+    let (_, nodes) = srv.admin().get("/api/1.0/nodes");
+    let mut executors: Vec<String> = nodes["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["state"] == "ready")
+        .map(|n| {
+            format!(
+                "{}:{}",
+                n["executor"].as_str().unwrap(),
+                n["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    executors.sort();
+    let mut want: Vec<String> = workers()
+        .into_iter()
+        .map(|w| format!("swarm-mode:swarm-mode/{}", w.name))
+        .chain([
+            "docker:docker/localhost".into(),
+            "native:native/localhost".into(),
+        ])
+        .collect();
+    want.sort();
+    assert_eq!(executors, want, "{nodes}");
+}
+
+/// The host Engine as a `docker` executor while it is also an active node of the Swarm: its
+/// capacity would count twice, so the server refuses to start, naming both.
+#[test]
+fn an_engine_counted_twice_is_refused_at_start_up() {
+    if swarm_skipped() || docker_skipped() {
+        return;
+    }
+    let _cluster = Cluster::take();
+    let manager = String::from_utf8(
+        Command::new("docker")
+            .args(["info", "--format", "{{.Swarm.NodeID}}"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let manager = manager.trim();
+    docker(&["node", "update", "--availability", "active", manager]);
+    let dir = temp_dir("swarm-twice");
+    std::fs::write(
+        dir.join("go-d.yml"),
+        config("executors: [swarm-mode, docker]\n"),
+    )
+    .unwrap();
+    let out = Command::new(god_bin())
+        .args(["up", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(dir.join("go-d.yml"))
+        .output()
+        .unwrap();
+    // Drained again before anything is asserted (Cluster's drop does it too).
+    docker(&["node", "update", "--availability", "drain", manager]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started: {stderr}");
+    assert!(
+        stderr.contains("executors swarm-mode and docker both run jobs on the Swarm node")
+            && stderr.contains(manager),
+        "{stderr}"
+    );
+}

@@ -79,8 +79,8 @@ use procfs::*;
 use registry::*;
 
 use crate::{
-    Capabilities, ContainerState, ContainerStats, ExecError, Executor, Labelled, LaunchSpec,
-    NodeReport, Termination,
+    Capabilities, ContainerState, ContainerStats, ExecError, Executor, ExitEvent, Labelled,
+    LaunchSpec, NodeReport, Termination,
 };
 use async_trait::async_trait;
 use god_core::launch::{LABEL_JOB, LABEL_SERVER};
@@ -748,14 +748,14 @@ impl Executor for NativeExecutor {
         Ok(self.shared.list(server_id))
     }
 
-    async fn watch_exits(&self, server_id: &str, tx: mpsc::Sender<JobId>) {
+    async fn watch_exits(&self, server_id: &str, tx: mpsc::Sender<ExitEvent>) {
         let (fwd_tx, mut fwd_rx) = mpsc::unbounded_channel();
         lock(&self.shared.watchers).push((server_id.to_string(), fwd_tx));
         loop {
             tokio::select! {
                 job = fwd_rx.recv() => match job {
                     Some(job) => {
-                        if tx.send(job).await.is_err() {
+                        if tx.send(ExitEvent::Exited(job)).await.is_err() {
                             return;
                         }
                     }

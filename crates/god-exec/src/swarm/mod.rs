@@ -25,14 +25,13 @@ pub use render::LABEL_NODE;
 use crate::docker::{engine_error, job_of, message, server_filter, status, DockerExecutor};
 use crate::{
     Capabilities, ContainerState, ContainerStats, ExecError, ExecOutput, ExecRequest, Executor,
-    Labelled, LaunchSpec, NodeReport, NodeState, Termination,
+    ExitEvent, Labelled, LaunchSpec, NodeReport, NodeState, Termination,
 };
 use async_trait::async_trait;
 use bollard::models::{Service, TaskState};
 use bollard::query_parameters::{ListNodesOptions, ListServicesOptions, ListTasksOptions};
 use bollard::Docker;
 use god_core::config::SwarmConfig;
-use god_core::JobId;
 use read::{NodeOfTask, SwarmNode, TaskView};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -40,7 +39,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// How often the exit watcher asks the manager about our services' tasks.
-const POLL: Duration = Duration::from_millis(250);
+const POLL: Duration = Duration::from_millis(100);
 /// The longest wait between two polls of a manager that keeps failing.
 const MAX_POLL: Duration = Duration::from_secs(30);
 /// Services per task listing (their ids go in the query string).
@@ -547,7 +546,7 @@ impl Executor for SwarmExecutor {
 
     /// The manager has no event for a task's end: ask it every [`POLL`] while we have
     /// services, and send each job whose task ended (or whose node failed) once.
-    async fn watch_exits(&self, server_id: &str, tx: mpsc::Sender<JobId>) {
+    async fn watch_exits(&self, server_id: &str, tx: mpsc::Sender<ExitEvent>) {
         let mut told: HashSet<String> = HashSet::new();
         let mut warned = false;
         // Every POLL while the manager answers; after errors, less and less often (≤ 30 s).
@@ -564,17 +563,26 @@ impl Executor for SwarmExecutor {
                             continue;
                         };
                         live.insert(id.clone());
-                        let over = matches!(self.state_of(s, &nodes), ContainerState::Exited(_));
-                        if !over || told.contains(&id) {
+                        if told.contains(&id) {
                             continue;
                         }
+                        let lost = match self.state_of(s, &nodes) {
+                            ContainerState::Exited(Termination::NodeFailure { .. }) => true,
+                            ContainerState::Exited(_) => false,
+                            _ => continue,
+                        };
                         let job = s
                             .service
                             .spec
                             .as_ref()
                             .and_then(|sp| job_of(sp.labels.as_ref()));
                         if let Some(job) = job {
-                            if tx.send(job).await.is_err() {
+                            let event = if lost {
+                                ExitEvent::Lost(job)
+                            } else {
+                                ExitEvent::Exited(job)
+                            };
+                            if tx.send(event).await.is_err() {
                                 return;
                             }
                         }
@@ -589,6 +597,10 @@ impl Executor for SwarmExecutor {
                 Err(e) => {
                     if !std::mem::replace(&mut warned, true) {
                         tracing::warn!("Swarm manager: {e}; asking again");
+                        let why = format!("the Swarm manager does not answer: {e}");
+                        if tx.send(ExitEvent::StreamBroken { why }).await.is_err() {
+                            return;
+                        }
                     }
                     wait = (wait * 2).min(MAX_POLL);
                 }

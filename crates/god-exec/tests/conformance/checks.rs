@@ -2,7 +2,7 @@
 
 use super::{exited, read, until, Backend, Fixture};
 use god_core::JobId;
-use god_exec::{ContainerState, ExecError, ExecRequest, Executor, Termination};
+use god_exec::{ContainerState, ExecError, ExecRequest, Executor, ExitEvent, Termination};
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
@@ -168,7 +168,10 @@ pub async fn exits_are_watched<B: Backend>(f: &Fixture<B>) {
     let (state, _, _) = f.run(&f.task(151, "#!/bin/sh\nexit 0\n"), 0).await;
     assert_eq!(state, exited(0));
     let woke = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
-    assert_eq!(woke.expect("an exit notification"), Some(JobId(151)));
+    assert_eq!(
+        woke.expect("an exit notification"),
+        Some(ExitEvent::Exited(JobId(151)))
+    );
     drop(rx);
     tokio::time::timeout(Duration::from_secs(5), watcher)
         .await

@@ -11,8 +11,8 @@ pub mod checks;
 use god_core::config::Config;
 use god_core::launch::{self, LaunchSpec};
 use god_core::testing::TaskBuilder;
-use god_core::{JobId, Task};
-use god_exec::{helper, jobdir, ContainerState, Executor, Termination};
+use god_core::Task;
+use god_exec::{helper, jobdir, ContainerState, Executor, ExitEvent, Termination};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -194,7 +194,7 @@ impl<B: Backend> Fixture<B> {
     }
 
     /// Follow `watch_exits` of this test's server.
-    pub async fn watch(&self) -> (mpsc::Receiver<JobId>, JoinHandle<()>) {
+    pub async fn watch(&self) -> (mpsc::Receiver<ExitEvent>, JoinHandle<()>) {
         watch(Arc::clone(self.backend.exec()), self.server()).await
     }
 
@@ -220,7 +220,7 @@ impl<B: Backend> Drop for Fixture<B> {
 pub async fn watch<E: Executor + 'static>(
     exec: Arc<E>,
     server: &str,
-) -> (mpsc::Receiver<JobId>, JoinHandle<()>) {
+) -> (mpsc::Receiver<ExitEvent>, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(1024);
     let server = server.to_string();
     let handle = tokio::spawn(async move { exec.watch_exits(&server, tx).await });

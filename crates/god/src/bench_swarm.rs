@@ -1,0 +1,282 @@
+//! `god bench swarm`: Go-Docker on a Docker Swarm (`swarm-mode`) against what a user would do
+//! by hand on the same Swarm: `service create` of a one-task replicated job, wait for its
+//! task to end, remove it.
+//!
+//! - Per job, sequential and interleaved (raw, Go-Docker, raw, …), so a Swarm getting faster or
+//!   slower weighs on both alike.
+//! - Throughput: N jobs at once over the workers, one slot each (`godocker.cpus=1`), against one
+//!   raw worker per node doing the same one after the other.
+//!
+//! Go-Docker runs as `god up` would: every role, data on disk, rate limits set.
+
+use anyhow::{bail, Context, Result};
+use bollard::models::{
+    ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicatedJob, TaskSpec, TaskSpecContainerSpec,
+    TaskSpecPlacement, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
+};
+use bollard::query_parameters::ListTasksOptions;
+use bollard::Docker;
+use clap::Args;
+use god_core::config::{Config, ExecutorKind};
+use god_core::node::NodeState;
+use god_core::Primary;
+use god_server::Roles;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct SwarmArgs {
+    /// Jobs measured one by one (each side)
+    #[arg(long, default_value_t = 20)]
+    jobs: usize,
+    /// Jobs submitted at once for the throughput figure
+    #[arg(long, default_value_t = 40)]
+    burst: usize,
+    #[arg(long, default_value = "god-test/minimal:latest")]
+    image: String,
+}
+
+/// How often both sides look at a task's state.
+const POLL: Duration = Duration::from_millis(10);
+
+pub async fn swarm_bench(a: SwarmArgs) -> Result<()> {
+    let docker = Docker::connect_with_local_defaults()?
+        .negotiate_version()
+        .await?;
+    let dir = super::bench::scratch("swarm")?;
+    let data = dir.join("data");
+    let mut config = Config::default();
+    config.executors = ExecutorKind::SwarmMode.into();
+    config.tick_seconds = 30.0;
+    config.rate_limit = Some(1_000_000);
+    config.rate_limit_all = Some(2_000_000);
+    config.max_job_pop = 1000;
+    let started = super::bench::serve(config.clone(), &data, Roles::ALL).await?;
+    let base = format!("http://{}", started.listen.context("no address")?);
+    let token = super::bench::token(&base, &started.admin_key.context("no admin key")?).await?;
+    let store = god_server::open_store(&data, &config).await?;
+    let http = reqwest::Client::new();
+
+    // The workers, as the scheduler published them: the raw side uses the same nodes.
+    let mut nodes = Vec::new();
+    for _ in 0..100 {
+        nodes = store
+            .node_views()
+            .await?
+            .nodes
+            .into_iter()
+            .filter(|n| n.state == NodeState::Ready)
+            .map(|n| n.name)
+            .collect();
+        if !nodes.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if nodes.is_empty() {
+        bail!("no Swarm node takes jobs: run scripts/start-swarm.sh");
+    }
+    let node_ids = node_ids(&docker, &nodes).await?;
+    println!(
+        "swarm: {} workers ({}), image {}, Go-Docker with every role, data on disk ({}), rate \
+         limits set",
+        nodes.len(),
+        nodes.join(", "),
+        a.image,
+        data.display()
+    );
+
+    let submit = |body: Value| {
+        let (http, base, token) = (&http, &base, &token);
+        async move {
+            let v: Value = http
+                .post(format!("{base}/api/1.0/task"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await?
+                .json()
+                .await?;
+            v["id"].as_u64().context("no id")
+        }
+    };
+    let body = json!({"meta": {"name": "bench"}, "container": {"image": a.image},
+                      "command": {"cmd": "true"}, "requirements": {"cpu": 1, "ram": 0.25}});
+    // Over and its service removed (the raw side removes its own too).
+    let wait_god = |id: u64| {
+        let (store, docker) = (&store, &docker);
+        async move {
+            let id = god_core::JobId(id);
+            loop {
+                match store.get_job(id).await? {
+                    Some(j) if j.status.primary == Primary::Over => {
+                        if j.status.exitcode != Some(0) {
+                            bail!("job {id} failed: {:?}", j.status);
+                        }
+                        let name = j.container.name.context("no service name")?;
+                        while docker.inspect_service(&name, None).await.is_ok() {
+                            tokio::time::sleep(POLL).await;
+                        }
+                        return Ok(());
+                    }
+                    _ => tokio::time::sleep(POLL).await,
+                }
+            }
+        }
+    };
+
+    // Per job, interleaved; the first two of each are warm-up.
+    let (mut raw, mut god) = (Vec::new(), Vec::new());
+    for i in 0..a.jobs + 2 {
+        let node = &node_ids[i % node_ids.len()];
+        let t = Instant::now();
+        raw_job(
+            &docker,
+            &a.image,
+            node,
+            &format!("bench-raw-{}-{i}", std::process::id()),
+        )
+        .await?;
+        let raw_ms = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let id = submit(body.clone()).await?;
+        wait_god(id).await?;
+        if i >= 2 {
+            raw.push(raw_ms);
+            god.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    println!(
+        "per job, {} of `true` each side, interleaved, mean (median) ms:\n  \
+         raw service create + wait + remove     {:7.1} ({:.1})\n  \
+         through Go-Docker, submit to removed   {:7.1} ({:.1})\n  \
+         ratio {:.3} mean, {:.3} median (target <= 1.05)",
+        a.jobs,
+        mean(&raw),
+        median(&raw),
+        mean(&god),
+        median(&god),
+        mean(&god) / mean(&raw),
+        median(&god) / median(&raw),
+    );
+
+    // Throughput: one raw worker per node, one after the other on it.
+    let t = Instant::now();
+    let per_node = a.burst.div_ceil(node_ids.len());
+    let mut workers = Vec::new();
+    for (k, node) in node_ids.iter().enumerate() {
+        let (docker, image, node) = (docker.clone(), a.image.clone(), node.clone());
+        let n = per_node.min(a.burst.saturating_sub(k * per_node));
+        workers.push(tokio::spawn(async move {
+            for j in 0..n {
+                let name = format!("bench-rawb-{}-{k}-{j}", std::process::id());
+                raw_job(&docker, &image, &node, &name).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    let raw_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut ids = Vec::new();
+    for _ in 0..a.burst {
+        ids.push(submit(body.clone()).await?);
+    }
+    for id in ids {
+        wait_god(id).await?;
+    }
+    let god_s = t.elapsed().as_secs_f64();
+    println!(
+        "throughput, {} jobs over {} one-slot nodes:\n  \
+         raw, one worker per node               {:6.2} s  {:5.2} jobs/s\n  \
+         through Go-Docker, submitted at once   {:6.2} s  {:5.2} jobs/s\n  \
+         ratio {:.3} (target >= 0.95)",
+        a.burst,
+        node_ids.len(),
+        raw_s,
+        a.burst as f64 / raw_s,
+        god_s,
+        a.burst as f64 / god_s,
+        raw_s / god_s,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// The Swarm node id of each node name (host name).
+async fn node_ids(docker: &Docker, names: &[String]) -> Result<Vec<String>> {
+    let listed = docker
+        .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
+        .await?;
+    let mut ids = Vec::new();
+    for name in names {
+        let id = listed
+            .iter()
+            .find(|n| n.description.as_ref().and_then(|d| d.hostname.as_deref()) == Some(name))
+            .and_then(|n| n.id.clone())
+            .with_context(|| format!("node {name} is not in the Swarm"))?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// What a user does by hand: a one-task replicated job on `node`, waited for, removed.
+async fn raw_job(docker: &Docker, image: &str, node: &str, name: &str) -> Result<()> {
+    let spec = ServiceSpec {
+        name: Some(name.to_string()),
+        task_template: Some(TaskSpec {
+            container_spec: Some(TaskSpecContainerSpec {
+                image: Some(image.to_string()),
+                command: Some(vec!["/bin/sh".into(), "-c".into(), "true".into()]),
+                ..Default::default()
+            }),
+            restart_policy: Some(TaskSpecRestartPolicy {
+                condition: Some(TaskSpecRestartPolicyConditionEnum::NONE),
+                ..Default::default()
+            }),
+            placement: Some(TaskSpecPlacement {
+                constraints: Some(vec![format!("node.id=={node}")]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        mode: Some(ServiceSpecMode {
+            replicated_job: Some(ServiceSpecModeReplicatedJob {
+                max_concurrent: Some(1),
+                total_completions: Some(1),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let id = docker
+        .create_service(spec, None)
+        .await?
+        .id
+        .context("no service id")?;
+    let options = ListTasksOptions {
+        filters: Some(HashMap::from([("service".to_string(), vec![id.clone()])])),
+    };
+    loop {
+        let tasks = docker.list_tasks(Some(options.clone())).await?;
+        let state = tasks
+            .iter()
+            .find_map(|t| t.status.as_ref().and_then(|s| s.state));
+        match state {
+            Some(TaskState::COMPLETE) => break,
+            Some(TaskState::FAILED | TaskState::REJECTED) => bail!("raw job {name}: {tasks:?}"),
+            _ => tokio::time::sleep(POLL).await,
+        }
+    }
+    docker.delete_service(&id).await?;
+    Ok(())
+}
