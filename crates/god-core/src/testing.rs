@@ -128,28 +128,37 @@ impl TaskBuilder {
     }
 }
 
-/// A launch of job 7 (`god-s-7-1`, image `img`, god-init as entrypoint, one read-only bind
-/// `/h` → `/c`, 2 cpus, 64 MB, pids 100, off the network), for executors' rendering tests.
+/// A launch of job 7 (`god-s-7-1`, image `img`, alice 2001:2001, one read-only volume `/h`
+/// → `/c`, 2 cpus, 64 MB, pids 100, off the network), for executors' rendering tests.
 pub fn launch_spec() -> crate::launch::LaunchSpec {
     crate::launch::LaunchSpec {
         job: JobId(7),
         job_name: "j".into(),
         name: "god-s-7-1".into(),
+        who: crate::launch::Who {
+            login: "alice".into(),
+            uid: 2001,
+            gid: 2001,
+            groups: vec![],
+            root: false,
+        },
         image: "img".into(),
-        entrypoint: vec![crate::launch::INIT_PATH.into()],
-        env: vec![("A".into(), "b=c".into())],
-        binds: vec![crate::launch::Bind {
-            host: "/h".into(),
-            container: "/c".into(),
-            read_only: true,
-        }],
         cpus: 2,
         memory_bytes: 64_000_000,
-        labels: vec![(crate::launch::LABEL_JOB.into(), "7".into())],
-        workdir: crate::launch::JOB_MOUNT.into(),
-        network_disabled: true,
+        gpus: 0,
+        walltime: None,
         pids_limit: 100,
-        job_dir: "/h".into(),
+        job_dir: "/jobs/7".into(),
+        init_helper: "/data/god-init".into(),
+        mounts: vec![crate::launch::Mount {
+            name: "data".into(),
+            host: "/h".into(),
+            inside: "/c".into(),
+            read_only: true,
+        }],
+        vars: vec![],
+        labels: vec![(crate::launch::LABEL_JOB.into(), "7".into())],
+        network_disabled: true,
         node: None,
     }
 }

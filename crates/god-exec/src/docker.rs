@@ -30,7 +30,7 @@ use bollard::query_parameters::{
 use bollard::{ClientVersion, Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
 use god_core::config::DockerConfig;
-use god_core::launch::{LABEL_JOB, LABEL_SERVER};
+use god_core::launch::{View, LABEL_JOB, LABEL_SERVER};
 use god_core::JobId;
 use std::collections::HashMap;
 use std::path::Path;
@@ -341,8 +341,9 @@ fn tls_files(cfg: &DockerConfig) -> Result<(&Path, &Path, &Path), ExecError> {
 
 /// The creation request of a job container.
 fn create_body(spec: &LaunchSpec) -> Result<ContainerCreateBody, ExecError> {
-    let mut binds = Vec::with_capacity(spec.binds.len());
-    for b in &spec.binds {
+    let container_binds = spec.container_binds();
+    let mut binds = Vec::with_capacity(container_binds.len());
+    for b in &container_binds {
         if b.host.contains(':') || b.container.contains(':') {
             return Err(ExecError::Refused(format!(
                 "cannot mount {} at {}: paths with ':' are not supported",
@@ -380,10 +381,15 @@ fn create_body(spec: &LaunchSpec) -> Result<ContainerCreateBody, ExecError> {
     };
     Ok(ContainerCreateBody {
         image: Some(spec.image.clone()),
-        entrypoint: Some(spec.entrypoint.clone()),
+        entrypoint: Some(spec.container_entrypoint()),
         cmd: Some(Vec::new()),
-        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-        working_dir: Some(spec.workdir.clone()),
+        env: Some(
+            spec.env(View::Container)
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        ),
+        working_dir: Some(spec.job_dir_in(View::Container).to_string()),
         labels: Some(spec.labels.iter().cloned().collect()),
         user: Some("0:0".into()),
         tty: Some(false),
@@ -889,9 +895,26 @@ mod tests {
     fn the_container_is_locked_down() {
         let body = create_body(&spec()).unwrap();
         assert_eq!(body.user.as_deref(), Some("0:0"));
-        assert_eq!(body.env.as_deref(), Some(&["A=b=c".to_string()][..]));
+        let env = body.env.unwrap();
+        assert!(
+            env.contains(&"GODOCKER_PWD=/mnt/go-docker".to_string()),
+            "{env:?}"
+        );
+        assert!(env.contains(&"GOD_INIT_UID=2001".to_string()), "{env:?}");
+        assert_eq!(
+            body.entrypoint.unwrap(),
+            vec![god_core::launch::INIT_PATH.to_string()]
+        );
+        assert_eq!(body.working_dir.as_deref(), Some("/mnt/go-docker"));
         let hc = body.host_config.unwrap();
-        assert_eq!(hc.binds.unwrap(), vec!["/h:/c:ro".to_string()]);
+        assert_eq!(
+            hc.binds.unwrap(),
+            vec![
+                "/data/god-init:/.godocker/god-init:ro".to_string(),
+                "/jobs/7:/mnt/go-docker:rw".to_string(),
+                "/h:/c:ro".to_string()
+            ]
+        );
         assert_eq!(hc.nano_cpus, Some(2_000_000_000));
         assert_eq!(hc.memory, Some(64_000_000));
         assert_eq!(hc.memory_swap, Some(64_000_000));
@@ -905,7 +928,7 @@ mod tests {
         assert_eq!(hc.network_mode.as_deref(), Some("none"));
         assert_eq!(hc.privileged, Some(false));
         let mut s = spec();
-        s.binds[0].host = "/a:b".into();
+        s.mounts[0].host = "/a:b".into();
         assert!(matches!(create_body(&s), Err(ExecError::Refused(_))));
     }
 

@@ -387,20 +387,9 @@ mod tests {
     fn spec(name: &str) -> LaunchSpec {
         LaunchSpec {
             job: JobId(3),
-            job_name: "j".into(),
             name: name.into(),
-            image: "img".into(),
-            entrypoint: Vec::new(),
-            env: Vec::new(),
-            binds: Vec::new(),
-            cpus: 2,
             memory_bytes: 1 << 30,
-            labels: Vec::new(),
-            workdir: "/".into(),
-            network_disabled: true,
-            pids_limit: 100,
-            job_dir: "/".into(),
-            node: None,
+            ..god_core::testing::launch_spec()
         }
     }
 

@@ -200,9 +200,12 @@ async fn a_container_that_cannot_start_is_refused_and_removed() {
         return;
     };
     let (mut spec, _dir) = f.spec(&f.task(801, "#!/bin/sh\ntrue\n"));
-    spec.entrypoint = vec!["/nonexistent/init".into()];
+    // An init helper that cannot be executed: the runtime cannot start the container.
+    let not_init = f.dirs.root.join("not-init");
+    std::fs::write(&not_init, "not a program").unwrap();
+    spec.init_helper = not_init.to_string_lossy().into_owned();
     match f.exec().start(&spec).await {
-        Err(ExecError::Refused(m)) => assert!(m.contains("/nonexistent/init"), "{m}"),
+        Err(ExecError::Refused(m)) => assert!(m.contains("god-init"), "{m}"),
         other => panic!("expected Refused, got {other:?}"),
     }
     assert!(f.exec().list_labelled(f.server()).await.unwrap().is_empty());

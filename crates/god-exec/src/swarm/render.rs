@@ -11,6 +11,7 @@ use bollard::models::{
     TaskSpecPlacement, TaskSpecResources, TaskSpecRestartPolicy,
     TaskSpecRestartPolicyConditionEnum,
 };
+use god_core::launch::View;
 use std::collections::HashMap;
 
 /// How long a job removed from the Swarm has after SIGTERM before SIGKILL, in nanoseconds.
@@ -21,8 +22,9 @@ pub const LABEL_NODE: &str = "godocker.node";
 
 /// The service of `spec`, pinned to the node `node_id` (`None`: the Swarm places it).
 pub fn service(spec: &LaunchSpec, node_id: Option<&str>) -> Result<ServiceSpec, ExecError> {
-    let mut mounts = Vec::with_capacity(spec.binds.len());
-    for b in &spec.binds {
+    let binds = spec.container_binds();
+    let mut mounts = Vec::with_capacity(binds.len());
+    for b in &binds {
         mounts.push(Mount {
             target: Some(b.container.clone()),
             source: Some(b.host.clone()),
@@ -41,10 +43,15 @@ pub fn service(spec: &LaunchSpec, node_id: Option<&str>) -> Result<ServiceSpec, 
     let container = TaskSpecContainerSpec {
         image: Some(spec.image.clone()),
         labels: Some(labels.clone()),
-        command: Some(spec.entrypoint.clone()),
+        command: Some(spec.container_entrypoint()),
         args: Some(Vec::new()),
-        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-        dir: Some(spec.workdir.clone()),
+        env: Some(
+            spec.env(View::Container)
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        ),
+        dir: Some(spec.job_dir_in(View::Container).to_string()),
         user: Some("0:0".into()),
         tty: Some(false),
         open_stdin: Some(false),
@@ -161,8 +168,11 @@ mod tests {
         assert_eq!(c.capability_drop.unwrap(), vec!["ALL".to_string()]);
         assert_eq!(c.capability_add.unwrap().len(), CAPABILITIES.len());
         assert_eq!(c.command.unwrap(), vec!["/.godocker/god-init".to_string()]);
-        assert_eq!(c.env.unwrap(), vec!["A=b=c".to_string()]);
-        let m = &c.mounts.unwrap()[0];
+        assert!(c
+            .env
+            .unwrap()
+            .contains(&"GODOCKER_PWD=/mnt/go-docker".to_string()));
+        let m = &c.mounts.unwrap()[2];
         assert_eq!(
             (m.source.as_deref(), m.target.as_deref(), m.read_only),
             (Some("/h"), Some("/c"), Some(true))
