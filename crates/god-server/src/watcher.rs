@@ -249,6 +249,8 @@ async fn collect(state: &LoopState, mut tasks: Vec<Task>) -> Result<(), ServerEr
             }
         }
     }
+    // Their places are free: the scheduler need not wait for the removals.
+    state.wake.scheduler.notify_one();
     // (Attempts lost with their node were removed above.)
     let to_remove = ended
         .into_iter()
@@ -274,7 +276,6 @@ async fn collect(state: &LoopState, mut tasks: Vec<Task>) -> Result<(), ServerEr
         ms = clock.elapsed().as_secs_f64() * 1e3,
         "watcher collect"
     );
-    state.wake.scheduler.notify_one();
     Ok(())
 }
 

@@ -37,8 +37,11 @@ pub struct SwarmArgs {
     image: String,
 }
 
-/// How often both sides look at a task's state.
+/// How often the raw side looks at its task's state (as often as Go-Docker's executor does).
 const POLL: Duration = Duration::from_millis(10);
+/// How often the bench looks at the end of a Go-Docker job (in its store, then its service),
+/// so that the observation adds as little as it can to what is measured.
+const OBSERVE: Duration = Duration::from_millis(1);
 
 pub async fn swarm_bench(a: SwarmArgs) -> Result<()> {
     let docker = Docker::connect_with_local_defaults()?
@@ -103,8 +106,9 @@ pub async fn swarm_bench(a: SwarmArgs) -> Result<()> {
     };
     let body = json!({"meta": {"name": "bench"}, "container": {"image": a.image},
                       "command": {"cmd": "true"}, "requirements": {"cpu": 1, "ram": 0.25}});
-    // Over and its service removed (the raw side removes its own too).
-    let wait_god = |id: u64| {
+    // Over and its service removed (the raw side removes its own too); its phases, ms:
+    // submitted → dispatched, dispatched → recorded over, recorded over → service gone.
+    let wait_god = |id: u64, every: Duration| {
         let (store, docker) = (&store, &docker);
         async move {
             let id = god_core::JobId(id);
@@ -116,22 +120,78 @@ pub async fn swarm_bench(a: SwarmArgs) -> Result<()> {
                         }
                         let name = j.container.name.context("no service name")?;
                         while docker.inspect_service(&name, None).await.is_ok() {
-                            tokio::time::sleep(POLL).await;
+                            tokio::time::sleep(every).await;
                         }
-                        return Ok(());
+                        let gone = god_server::clock::now();
+                        let running = j.status.date_running.unwrap_or(j.date);
+                        let over = j.status.date_over.unwrap_or(gone);
+                        return Ok([
+                            (running - j.date) * 1e3,
+                            (over - running) * 1e3,
+                            (gone - over) * 1e3,
+                        ]);
                     }
-                    _ => tokio::time::sleep(POLL).await,
+                    _ => tokio::time::sleep(every).await,
                 }
             }
         }
     };
 
+    // The middle column: Go-Docker's own service (user, mounts, limits, hardening) launched
+    // straight through the executor, no API, database, scheduler or watcher: what isolation
+    // costs, apart from what the service costs.
+    let exec = god_exec::swarm::SwarmExecutor::new(&config.swarm)?;
+    let helper = god_exec::helper::install(&dir.join("same/bin"))?;
+    let shared = dir.join("same/shared");
+    let who = god_core::submit::Identity {
+        login: "bench".into(),
+        uid: 65534,
+        gid: 65534,
+        ..Default::default()
+    };
+    let node_names = nodes.clone();
+    let same_job = |i: usize| {
+        let (exec, helper, shared, who, config, body) =
+            (&exec, &helper, &shared, &who, &config, &body);
+        let node = node_names[i % node_names.len()].clone();
+        async move {
+            use god_exec::{ContainerState, Executor};
+            let doc = serde_json::to_vec(body)?;
+            let parsed = god_core::submit::parse(&doc).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let mut task =
+                god_core::submit::validate(parsed, who, config, &god_core::submit::World::at(0.0))
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            task.id = god_core::JobId(1_000_000 + i as u64);
+            task.container.name = Some(format!("god-bench-same-{}-{i}", std::process::id()));
+            let job_dir = god_exec::jobdir::prepare(shared, &task)?;
+            let mut spec = god_core::launch::spec(
+                &task,
+                config,
+                "bench-same",
+                &job_dir.to_string_lossy(),
+                &helper.to_string_lossy(),
+            );
+            spec.node = Some(node);
+            let id = exec.start(&spec).await?;
+            loop {
+                match exec.inspect(&id).await? {
+                    ContainerState::Exited(_) => break,
+                    ContainerState::Gone => bail!("service {id} vanished"),
+                    _ => tokio::time::sleep(POLL).await,
+                }
+            }
+            exec.remove(&id).await?;
+            anyhow::Ok(())
+        }
+    };
+
     // Per job, interleaved; the first two of each are warm-up.
-    let (mut raw, mut god) = (Vec::new(), Vec::new());
+    let (mut raw, mut same, mut god) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut raw_phases, mut god_phases) = (Vec::new(), Vec::new());
     for i in 0..a.jobs + 2 {
         let node = &node_ids[i % node_ids.len()];
         let t = Instant::now();
-        raw_job(
+        let phases = raw_job(
             &docker,
             &a.image,
             node,
@@ -140,13 +200,32 @@ pub async fn swarm_bench(a: SwarmArgs) -> Result<()> {
         .await?;
         let raw_ms = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
+        same_job(i).await?;
+        let same_ms = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
         let id = submit(body.clone()).await?;
-        wait_god(id).await?;
+        let god_phase = wait_god(id, OBSERVE).await?;
         if i >= 2 {
             raw.push(raw_ms);
+            same.push(same_ms);
             god.push(t.elapsed().as_secs_f64() * 1e3);
+            raw_phases.push(phases);
+            god_phases.push(god_phase);
         }
     }
+    let phase_means = |v: &[[f64; 3]]| {
+        let n = v.len().max(1) as f64;
+        (0..3)
+            .map(|k| v.iter().map(|p| p[k]).sum::<f64>() / n)
+            .collect::<Vec<f64>>()
+    };
+    let (rp, gp) = (phase_means(&raw_phases), phase_means(&god_phases));
+    println!(
+        "phases, mean ms: raw create {:.1}, created to seen complete {:.1}, remove {:.1}; \
+         Go-Docker submitted to dispatched {:.1}, dispatched to recorded over {:.1}, over to \
+         service gone {:.1}",
+        rp[0], rp[1], rp[2], gp[0], gp[1], gp[2]
+    );
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let median = |v: &[f64]| {
         let mut v = v.to_vec();
@@ -155,16 +234,22 @@ pub async fn swarm_bench(a: SwarmArgs) -> Result<()> {
     };
     println!(
         "per job, {} of `true` each side, interleaved, mean (median) ms:\n  \
-         raw service create + wait + remove     {:7.1} ({:.1})\n  \
-         through Go-Docker, submit to removed   {:7.1} ({:.1})\n  \
-         ratio {:.3} mean, {:.3} median (target <= 1.05)",
+         raw service create + wait + remove                 {:7.1} ({:.1})\n  \
+         Go-Docker's service launched directly (no service) {:7.1} ({:.1})\n  \
+         through Go-Docker, submit to removed               {:7.1} ({:.1})\n  \
+         ratio {:.3} mean, {:.3} median (target <= 1.05); isolation (user, mounts, limits, \
+         hardening) +{:.1} ms mean, the service (API, database, scheduler, watcher) +{:.1} ms",
         a.jobs,
         mean(&raw),
         median(&raw),
+        mean(&same),
+        median(&same),
         mean(&god),
         median(&god),
         mean(&god) / mean(&raw),
         median(&god) / median(&raw),
+        mean(&same) - mean(&raw),
+        mean(&god) - mean(&same),
     );
 
     // Throughput: one raw worker per node, one after the other on it.
@@ -191,8 +276,9 @@ pub async fn swarm_bench(a: SwarmArgs) -> Result<()> {
     for _ in 0..a.burst {
         ids.push(submit(body.clone()).await?);
     }
+    // Only the last end matters here: looked at as often as the raw side looks.
     for id in ids {
-        wait_god(id).await?;
+        wait_god(id, POLL).await?;
     }
     let god_s = t.elapsed().as_secs_f64();
     println!(
@@ -229,8 +315,10 @@ async fn node_ids(docker: &Docker, names: &[String]) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-/// What a user does by hand: a one-task replicated job on `node`, waited for, removed.
-async fn raw_job(docker: &Docker, image: &str, node: &str, name: &str) -> Result<()> {
+/// What a user does by hand: a one-task replicated job on `node`, waited for, removed. Its
+/// phases, ms: the create call, created → seen complete, the remove call.
+async fn raw_job(docker: &Docker, image: &str, node: &str, name: &str) -> Result<[f64; 3]> {
+    let t = Instant::now();
     let spec = ServiceSpec {
         name: Some(name.to_string()),
         task_template: Some(TaskSpec {
@@ -263,6 +351,7 @@ async fn raw_job(docker: &Docker, image: &str, node: &str, name: &str) -> Result
         .await?
         .id
         .context("no service id")?;
+    let created = t.elapsed();
     let options = ListTasksOptions {
         filters: Some(HashMap::from([("service".to_string(), vec![id.clone()])])),
     };
@@ -277,6 +366,12 @@ async fn raw_job(docker: &Docker, image: &str, node: &str, name: &str) -> Result
             _ => tokio::time::sleep(POLL).await,
         }
     }
+    let complete = t.elapsed();
     docker.delete_service(&id).await?;
-    Ok(())
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    Ok([
+        ms(created),
+        ms(complete - created),
+        ms(t.elapsed() - complete),
+    ])
 }

@@ -38,8 +38,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// How often the exit watcher asks the manager about our services' tasks.
-const POLL: Duration = Duration::from_millis(100);
+/// How often the exit watcher asks the manager about our services' tasks while one runs (the
+/// manager has no event for a task's end; a raw user polls as often).
+const POLL: Duration = Duration::from_millis(10);
+/// How often it asks when none of ours runs (a start wakes it at once).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How often the node list is refreshed while jobs run (node failures are seen from it).
+const NODES_EVERY: Duration = Duration::from_secs(1);
 /// The longest wait between two polls of a manager that keeps failing.
 const MAX_POLL: Duration = Duration::from_secs(30);
 /// Services per task listing (their ids go in the query string).
@@ -56,6 +61,8 @@ struct Memory {
     unsure_since: HashMap<String, Instant>,
     /// Since when each service's task has been waiting to be placed.
     waiting_since: HashMap<String, Instant>,
+    /// When the nodes were last listed.
+    nodes_at: Option<Instant>,
 }
 
 pub struct SwarmExecutor {
@@ -64,6 +71,8 @@ pub struct SwarmExecutor {
     node_engines: HashMap<String, DockerExecutor>,
     node_timeout: Duration,
     memory: Mutex<Memory>,
+    /// Wakes the exit watcher when a service was created.
+    started: tokio::sync::Notify,
 }
 
 /// One of our services and its task, as the manager lists them.
@@ -86,6 +95,7 @@ impl SwarmExecutor {
             node_engines,
             node_timeout: Duration::from_secs_f64(cfg.node_timeout.max(0.001)),
             memory: Mutex::new(Memory::default()),
+            started: tokio::sync::Notify::new(),
         })
     }
 
@@ -132,7 +142,20 @@ impl SwarmExecutor {
                 .is_some_and(|t| now.duration_since(*t) >= timeout)
         });
         memory.nodes = nodes.clone();
+        memory.nodes_at = Some(now);
         Ok(nodes)
+    }
+
+    /// The nodes as listed within [`NODES_EVERY`] (while jobs run, the exit watcher keeps
+    /// them that fresh), else listed now.
+    async fn recent_nodes(&self) -> Result<Vec<SwarmNode>, ExecError> {
+        {
+            let memory = self.memory();
+            if memory.nodes_at.is_some_and(|at| at.elapsed() < NODES_EVERY) {
+                return Ok(memory.nodes.clone());
+            }
+        }
+        self.refresh_nodes().await
     }
 
     /// The id of the node named `name` if it takes jobs now, as last listed (listed again if
@@ -305,7 +328,7 @@ impl SwarmExecutor {
                 found
             }
         };
-        let nodes = self.refresh_nodes().await?;
+        let nodes = self.recent_nodes().await?;
         // Whether a job is paused is asked of its node for one job, not for a whole batch
         // (the watcher does not need it).
         let paused_too = containers.len() == 1;
@@ -459,7 +482,10 @@ impl Executor for SwarmExecutor {
         let body = render::service(spec, node_id.as_deref())?;
         let docker = self.client().await?;
         match docker.create_service(body, None).await {
-            Ok(created) => Ok(created.id.unwrap_or_else(|| spec.name.clone())),
+            Ok(created) => {
+                self.started.notify_one();
+                Ok(created.id.unwrap_or_else(|| spec.name.clone()))
+            }
             // An earlier attempt of ours created it (a crash, a retry): take it over.
             Err(e) if status(&e) == Some(409) => {
                 match docker.inspect_service(&spec.name, None).await {
@@ -544,18 +570,18 @@ impl Executor for SwarmExecutor {
             .collect())
     }
 
-    /// The manager has no event for a task's end: ask it every [`POLL`] while we have
-    /// services, and send each job whose task ended (or whose node failed) once.
+    /// The manager has no event for a task's end: ask it every [`POLL`] while one of our
+    /// services runs (every [`IDLE_POLL`] otherwise, or as soon as one is created), and send
+    /// each job whose task ended (or whose node failed) once.
     async fn watch_exits(&self, server_id: &str, tx: mpsc::Sender<ExitEvent>) {
         let mut told: HashSet<String> = HashSet::new();
         let mut warned = false;
-        // Every POLL while the manager answers; after errors, less and less often (≤ 30 s).
+        // After errors, less and less often (≤ 30 s).
         let mut wait = POLL;
         while !tx.is_closed() {
             match self.services(server_id, None).await {
                 Ok(found) => {
                     warned = false;
-                    wait = POLL;
                     let nodes = self.memory().nodes.clone();
                     let mut live = HashSet::new();
                     for s in &found {
@@ -589,8 +615,14 @@ impl Executor for SwarmExecutor {
                         told.insert(id);
                     }
                     told.retain(|id| live.contains(id));
+                    let running = live.len() > told.len();
+                    wait = if running { POLL } else { IDLE_POLL };
                     // Node health moves without our services changing.
-                    if !found.is_empty() {
+                    let nodes_due = self
+                        .memory()
+                        .nodes_at
+                        .is_none_or(|at| at.elapsed() >= NODES_EVERY);
+                    if running && nodes_due {
                         let _ = self.refresh_nodes().await;
                     }
                 }
@@ -607,6 +639,7 @@ impl Executor for SwarmExecutor {
             }
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
+                () = self.started.notified(), if !warned => {}
                 () = tx.closed() => return,
             }
         }
