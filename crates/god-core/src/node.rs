@@ -27,6 +27,65 @@ pub struct NodeView {
     pub reserved_for: Vec<String>,
 }
 
+/// One node an executor places jobs onto, as it reports it: what jobs may use on it in total
+/// (not what is free), its labels and whether it takes jobs now. The Docker and native
+/// executors have one; a cluster engine one per machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeReport {
+    /// Unique within the executor: what `LaunchSpec::node` names and jobs record (as
+    /// `container.meta.Node.Name`).
+    pub name: String,
+    pub cpus: f64,
+    /// GB.
+    pub ram: f64,
+    pub gpus: u32,
+    /// `name==value` labels jobs may ask for with `requirements.label`.
+    pub labels: Vec<String>,
+    /// The users and projects it is reserved for; empty: the configured `node_reservation`.
+    pub reserved_for: Vec<String>,
+    pub state: NodeState,
+}
+
+impl NodeReport {
+    /// A node that takes jobs, without labels, GPUs or reservation of its own.
+    pub fn ready(name: &str, cpus: f64, ram: f64) -> NodeReport {
+        NodeReport {
+            name: name.to_string(),
+            cpus,
+            ram,
+            gpus: 0,
+            labels: Vec::new(),
+            reserved_for: Vec::new(),
+            state: NodeState::Ready,
+        }
+    }
+}
+
+/// The nodes of an engine that places jobs itself, as the one node the scheduling pass sees
+/// (`name`): what the nodes that take jobs have together, and every label one of them has (the
+/// engine puts a labelled job where the label is). The pass orders jobs and applies quotas
+/// against it; a job larger than any single node waits in the engine's own queue. None of them
+/// takes jobs: the pool does not either.
+pub fn pooled(name: &str, nodes: &[NodeReport]) -> NodeReport {
+    let ready: Vec<&NodeReport> = nodes.iter().filter(|n| n.state.takes_jobs()).collect();
+    let mut labels: Vec<String> = ready.iter().flat_map(|n| n.labels.clone()).collect();
+    labels.sort();
+    labels.dedup();
+    NodeReport {
+        name: name.to_string(),
+        cpus: ready.iter().map(|n| n.cpus).sum(),
+        ram: ready.iter().map(|n| n.ram).sum(),
+        gpus: ready.iter().map(|n| n.gpus).sum(),
+        labels,
+        reserved_for: Vec::new(),
+        state: if ready.is_empty() {
+            nodes.first().map_or(NodeState::Down, |n| n.state)
+        } else {
+            NodeState::Ready
+        },
+    }
+}
+
 /// Whether a node takes new jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -141,6 +200,36 @@ mod tests {
             state: NodeState::Ready,
             reserved_for: vec![],
         }
+    }
+
+    #[test]
+    fn a_pool_has_what_its_ready_nodes_have() {
+        let node = |name: &str, cpus, gpus, labels: &[&str], state| NodeReport {
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            gpus,
+            state,
+            ..NodeReport::ready(name, cpus, 2.0 * cpus)
+        };
+        let nodes = [
+            node("a", 4.0, 0, &["disk==ssd"], NodeState::Ready),
+            node("b", 8.0, 2, &["disk==ssd", "net==ib"], NodeState::Ready),
+            node("c", 16.0, 4, &["big==yes"], NodeState::Drained),
+        ];
+        let pool = pooled("queue", &nodes);
+        assert_eq!(
+            (
+                pool.name.as_str(),
+                pool.cpus,
+                pool.ram,
+                pool.gpus,
+                pool.state
+            ),
+            ("queue", 12.0, 24.0, 2, NodeState::Ready)
+        );
+        assert_eq!(pool.labels, vec!["disk==ssd", "net==ib"]);
+        let drained = pooled("queue", &nodes[2..]);
+        assert_eq!((drained.cpus, drained.state), (0.0, NodeState::Drained));
+        assert_eq!(pooled("queue", &[]).state, NodeState::Down);
     }
 
     #[test]

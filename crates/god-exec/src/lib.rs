@@ -27,40 +27,18 @@ use tokio::sync::mpsc;
 /// dropped and [`ExecOutput::truncated`] set).
 pub const EXEC_OUTPUT_LIMIT: usize = 1 << 20;
 
-pub use god_core::node::NodeState;
+pub use god_core::node::{NodeReport, NodeState};
 
-/// One node an executor places jobs onto, as it reports it: what jobs may use on it in total
-/// (not what is free), its labels and whether it takes jobs now. The Docker and native
-/// executors have one; a cluster engine one per machine.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NodeReport {
-    /// Unique within the executor: what [`LaunchSpec::node`] names and jobs record (as
-    /// `container.meta.Node.Name`).
-    pub name: String,
-    pub cpus: f64,
-    /// GB.
-    pub ram: f64,
-    pub gpus: u32,
-    /// `name==value` labels jobs may ask for with `requirements.label`.
-    pub labels: Vec<String>,
-    /// The users and projects it is reserved for; empty: the configured `node_reservation`.
-    pub reserved_for: Vec<String>,
-    pub state: NodeState,
-}
-
-impl NodeReport {
-    /// A node that takes jobs, without labels, GPUs or reservation of its own.
-    pub fn ready(name: &str, cpus: f64, ram: f64) -> NodeReport {
-        NodeReport {
-            name: name.to_string(),
-            cpus,
-            ram,
-            gpus: 0,
-            labels: Vec::new(),
-            reserved_for: Vec::new(),
-            state: NodeState::Ready,
-        }
-    }
+/// Who decides on which node a job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// The scheduler places each job on one of [`Executor::nodes`] (best fit, labels,
+    /// reservations, backfill) and the executor runs it there (Docker, Swarm, native).
+    OnNodes,
+    /// The engine places jobs itself (a batch system's queue): the scheduler orders jobs and
+    /// applies quotas against the executor's nodes pooled into one
+    /// (`god_core::node::pooled`), and hands them over; the engine's queue places them.
+    Delegated,
 }
 
 /// What the engine says about a container.
@@ -182,6 +160,11 @@ pub trait Executor: Send + Sync {
 
     /// The nodes jobs are placed onto (see [`NodeReport`]).
     async fn nodes(&self) -> Result<Vec<NodeReport>, ExecError>;
+
+    /// Who places its jobs on its nodes.
+    fn placement(&self) -> Placement {
+        Placement::OnNodes
+    }
 
     /// How long an answer of [`Executor::nodes`] may be reused (asking an Engine costs
     /// milliseconds, which an idle system's first job would otherwise pay): a single machine's capacity

@@ -282,12 +282,16 @@ pub async fn start(
         for m in state.execs.iter() {
             answers.push(scheduler::Answer {
                 executor: m.name.clone(),
+                placement: m.exec.placement(),
                 nodes: m.exec.nodes().await,
             });
         }
         answers
     };
-    for scheduler::Answer { executor, nodes } in answers {
+    for scheduler::Answer {
+        executor, nodes, ..
+    } in answers
+    {
         if let Err(e @ ExecError::Unavailable(_)) = nodes {
             // Start anyway: submissions are kept, and jobs wait (saying why) until it answers.
             tracing::warn!(

@@ -17,7 +17,7 @@ use god_core::roles::SchedulerEvent;
 use god_core::schedule::{pass as plan, reason_to_write, PassConfig, Policy, ReasonKind, Weights};
 use god_core::transition::Event;
 use god_core::{launch, JobId, Primary, Task};
-use god_exec::{jobdir, ExecError, NodeReport};
+use god_exec::{jobdir, ExecError, NodeReport, Placement};
 use god_store::{PendingRow, WaitReason};
 use rand::Rng;
 use snapshot::{Inputs, NodeInfo};
@@ -63,6 +63,7 @@ impl ReasonClock {
 pub struct Answer {
     /// The executor's configured name (what jobs record).
     pub executor: String,
+    pub placement: Placement,
     pub nodes: Result<Vec<NodeReport>, ExecError>,
 }
 
@@ -150,6 +151,7 @@ impl CapacityCache {
             }
             answers.push(Answer {
                 executor: m.name.clone(),
+                placement: m.exec.placement(),
                 nodes,
             });
         }
@@ -191,6 +193,40 @@ fn own_labels(several: bool, executor: &str, node: &NodeReport) -> Vec<String> {
         .cloned()
         .chain(several.then(|| executor_label(executor)))
         .collect()
+}
+
+/// The nodes the pass places onto: those that take jobs now (the running jobs of the others
+/// keep counting for quotas, not for any node's room); an engine that places jobs itself is
+/// one node, its nodes pooled, named after it.
+fn pass_nodes(answers: &[Answer], several: bool) -> Vec<NodeInfo> {
+    let mut out = Vec::new();
+    for a in answers {
+        let Ok(nodes) = a.nodes.as_ref() else {
+            continue;
+        };
+        let pool;
+        let placed: &[NodeReport] = match a.placement {
+            Placement::OnNodes => nodes,
+            Placement::Delegated => {
+                pool = [god_core::node::pooled(&a.executor, nodes)];
+                &pool
+            }
+        };
+        out.extend(
+            placed
+                .iter()
+                .filter(|n| n.state.takes_jobs())
+                .map(|n| NodeInfo {
+                    name: node_name(several, &a.executor, &n.name),
+                    cpus: n.cpus,
+                    ram: n.ram,
+                    gpus: n.gpus,
+                    labels: own_labels(several, &a.executor, n),
+                    reserved_for: n.reserved_for.clone(),
+                }),
+        );
+    }
+    out
 }
 
 /// The node views to publish: each executor's nodes as it answered, or the ones last
@@ -400,25 +436,7 @@ pub async fn pass(
             .map(|(id, p, code)| (id, (p, code)))
             .collect()
     };
-    // Jobs are placed onto the nodes that take jobs now; the running jobs of the others keep
-    // counting for quotas, not for any node's room.
-    let nodes: Vec<NodeInfo> = answers
-        .iter()
-        .filter_map(|a| Some((a, a.nodes.as_ref().ok()?)))
-        .flat_map(|(a, nodes)| {
-            nodes
-                .iter()
-                .filter(|n| n.state.takes_jobs())
-                .map(move |n| NodeInfo {
-                    name: node_name(several, &a.executor, &n.name),
-                    cpus: n.cpus,
-                    ram: n.ram,
-                    gpus: n.gpus,
-                    labels: own_labels(several, &a.executor, n),
-                    reserved_for: n.reserved_for.clone(),
-                })
-        })
-        .collect();
+    let nodes = pass_nodes(&answers, several);
     let snap = snapshot::build(&Inputs {
         now: t,
         config: &state.config,
@@ -634,7 +652,13 @@ async fn start(state: &LoopState, task: Task) -> Started {
                 &dir.to_string_lossy(),
                 &state.paths.init_helper.to_string_lossy(),
             );
-            state.execs.of(&task).exec.start(&spec).await
+            let exec = &state.execs.of(&task).exec;
+            let spec = match exec.placement() {
+                Placement::OnNodes => spec,
+                // The engine places it: the pool's name is not one of its nodes.
+                Placement::Delegated => launch::LaunchSpec { node: None, ..spec },
+            };
+            exec.start(&spec).await
         }
         Err(e) => Err(e),
     };
@@ -673,6 +697,64 @@ async fn start(state: &LoopState, task: Task) -> Started {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engines_that_place_jobs_themselves_are_one_pooled_node() {
+        let node = |name: &str, cpus, state| NodeReport {
+            labels: vec![format!("host=={name}")],
+            state,
+            ..NodeReport::ready(name, cpus, 8.0)
+        };
+        let answer = |executor: &str, placement, nodes| Answer {
+            executor: executor.into(),
+            placement,
+            nodes: Ok(nodes),
+        };
+        let answers = [
+            answer(
+                "swarm-mode",
+                Placement::OnNodes,
+                vec![
+                    node("n1", 2.0, NodeState::Ready),
+                    node("n2", 2.0, NodeState::Drained),
+                ],
+            ),
+            answer(
+                "slurm",
+                Placement::Delegated,
+                vec![
+                    node("c1", 4.0, NodeState::Ready),
+                    node("c2", 4.0, NodeState::Ready),
+                    node("c3", 4.0, NodeState::Down),
+                ],
+            ),
+            Answer {
+                executor: "down".into(),
+                placement: Placement::OnNodes,
+                nodes: Err(ExecError::Unavailable("no".into())),
+            },
+        ];
+        let got: Vec<(String, f64, Vec<String>)> = pass_nodes(&answers, true)
+            .into_iter()
+            .map(|n| (n.name, n.cpus, n.labels))
+            .collect();
+        let labels = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "swarm-mode/n1".to_string(),
+                    2.0,
+                    labels(&["host==n1", "executor==swarm-mode"])
+                ),
+                (
+                    "slurm/slurm".to_string(),
+                    8.0,
+                    labels(&["host==c1", "host==c2", "executor==slurm"])
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn a_failing_executor_is_asked_again_later_and_later_up_to_a_cap() {
