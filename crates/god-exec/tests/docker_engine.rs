@@ -37,6 +37,7 @@ impl Backend for Docker {
             image: self.image,
             own_passwd: true,
             kill_removes: false,
+            mounts_volumes: true,
         }
     }
 

@@ -43,6 +43,7 @@ impl Backend for Fake {
             image: "img",
             own_passwd: false,
             kill_removes: false,
+            mounts_volumes: false,
         }
     }
 

@@ -36,6 +36,7 @@ impl Backend for Native {
             image: "none",
             own_passwd: false,
             kill_removes: false,
+            mounts_volumes: false,
         }
     }
 

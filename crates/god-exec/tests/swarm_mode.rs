@@ -62,6 +62,7 @@ impl Backend for Swarm {
             image: MINIMAL,
             own_passwd: true,
             kill_removes: true,
+            mounts_volumes: true,
         }
     }
 

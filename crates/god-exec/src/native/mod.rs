@@ -5,9 +5,9 @@
 //! # What a job is
 //!
 //! `start` spawns the init helper (`god-init`, the containers' entrypoint) on the host, with the
-//! launch's environment and `GOD_INIT_NATIVE=1`. Container paths in the `GOD_INIT_*` and
-//! `GODOCKER_*` variables are translated to the host paths of their binds (`/mnt/go-docker` →
-//! the job directory, `/mnt/home` → the user's home…). In native mode the helper never reads or
+//! launch's environment as seen on the host (`View::Host`: the `GOD_INIT_*` and `GODOCKER_*`
+//! variables name the job directory and the user's home at their host paths) and
+//! `GOD_INIT_NATIVE=1`. In native mode the helper never reads or
 //! writes the host's `/etc/passwd` or `/etc/group`; it calls `setsid()` (the job is a session
 //! and process group of its own, that survives the server), becomes a child subreaper, enters the
 //! job directory, joins the job's cgroups, writes `god.pid`, drops to the user and runs `cmd.sh`

@@ -107,6 +107,43 @@ echo contained
     assert!(!dir.parent().unwrap().join("god-escape").exists());
 }
 
+/// A granted volume is where the job asked for it, as its home: written as the user when
+/// granted read-write, unwritable when granted read-only.
+pub async fn volumes<B: Backend>(f: &Fixture<B>) {
+    if !f.traits().runs_scripts || !f.traits().mounts_volumes {
+        return skip("volumes", "volumes are not mounted here");
+    }
+    let home = f.dirs.root.join("home-alice");
+    std::fs::create_dir_all(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(2001), Some(2002)).unwrap();
+    std::fs::write(home.join("in.txt"), "from the host\n").unwrap();
+    let with_home = |id, acl: &str, cmd: &str| {
+        let mut t = f.task(id, cmd);
+        t.container.volumes.push(god_core::task::Volume {
+            name: "home".into(),
+            acl: acl.into(),
+            path: Some(home.to_string_lossy().into_owned()),
+            mount: Some(god_core::launch::HOME_MOUNT.into()),
+        });
+        t
+    };
+    let script = "#!/bin/sh\necho \"$HOME\"\ncat \"$HOME/in.txt\"\necho out > \"$HOME/out.txt\"\n";
+    let (state, dir, _) = f.run(&with_home(125, "rw", script), 0).await;
+    assert_eq!(state, exited(0), "god.err: {}", read(&dir, "god.err"));
+    assert_eq!(
+        read(&dir, "god.log"),
+        format!("{}\nfrom the host\n", god_core::launch::HOME_MOUNT)
+    );
+    assert_eq!(read(&home, "out.txt"), "out\n");
+    let m = std::fs::metadata(home.join("out.txt")).unwrap();
+    assert_eq!((m.uid(), m.gid()), (2001, 2002));
+    let script = "#!/bin/sh\ntouch \"$HOME/nope\" 2>/dev/null && echo wrote || echo refused\n";
+    let (state, dir, _) = f.run(&with_home(126, "ro", script), 0).await;
+    assert_eq!(state, exited(0), "god.err: {}", read(&dir, "god.err"));
+    assert_eq!(read(&dir, "god.log"), "refused\n");
+    assert!(!home.join("nope").exists());
+}
+
 /// Root only in root mode: a user job with uid 0 is refused by god-init.
 pub async fn root_only_when_asked<B: Backend>(f: &Fixture<B>) {
     if !f.traits().runs_scripts {

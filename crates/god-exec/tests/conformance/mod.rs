@@ -32,6 +32,9 @@ pub struct Traits {
     pub own_passwd: bool,
     /// Killing a job removes it (a Swarm service): it is gone rather than ended with 137.
     pub kill_removes: bool,
+    /// Granted volumes are mounted where the job asked, read-only when so granted (a native
+    /// job sees the host's filesystem instead).
+    pub mounts_volumes: bool,
 }
 
 /// How to reach the executor under test and what it does.
@@ -281,7 +284,7 @@ pub async fn until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
 macro_rules! suite {
     ($fixture:ident) => {
         $crate::conformance::suite!(@tests $fixture;
-            identity, no_new_privs, no_escape, root_only_when_asked, exit_codes,
+            identity, no_new_privs, no_escape, volumes, root_only_when_asked, exit_codes,
             exits_are_watched, memory_limit, kill, pause, restart_safety, recovery_listing,
             stats, exec);
     };
