@@ -164,6 +164,16 @@ async fn executor(
                      node's default network"
                 );
             }
+            tracing::info!(
+                "executor swarm-mode: jobs run as Swarm services placed by this scheduler, \
+                 through the manager at {} (named, not detected: `swarm` keeps the original's \
+                 meaning, the Docker API at docker.url)",
+                config
+                    .swarm
+                    .url
+                    .as_deref()
+                    .unwrap_or("unix:///var/run/docker.sock")
+            );
             Ok(Arc::new(god_exec::swarm::SwarmExecutor::new(
                 &config.swarm,
             )?))

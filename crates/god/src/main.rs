@@ -1,7 +1,6 @@
 //! `god`: the Go-Docker server and its command line client in one binary.
 
 mod bench;
-mod bench_swarm;
 mod client;
 mod server_cmd;
 

@@ -41,6 +41,8 @@ use tokio::sync::mpsc;
 /// How often the exit watcher asks the manager about our services' tasks while one runs (the
 /// manager has no event for a task's end; a raw user polls as often).
 const POLL: Duration = Duration::from_millis(10);
+/// Services listed every [`POLL`]; more are listed less often (see `poll_every`).
+const SERVICES_PER_POLL: f64 = 50.0;
 /// How often it asks when none of ours runs (a start wakes it at once).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// How often the node list is refreshed while jobs run (node failures are seen from it).
@@ -63,6 +65,8 @@ struct Memory {
     waiting_since: HashMap<String, Instant>,
     /// When the nodes were last listed.
     nodes_at: Option<Instant>,
+    /// The exit watcher's last listing of a server's services: (when, server, services).
+    listing: Option<(Instant, String, Vec<ServiceState>)>,
 }
 
 pub struct SwarmExecutor {
@@ -76,6 +80,7 @@ pub struct SwarmExecutor {
 }
 
 /// One of our services and its task, as the manager lists them.
+#[derive(Clone)]
 struct ServiceState {
     service: Service,
     task: Option<TaskView>,
@@ -310,6 +315,26 @@ impl SwarmExecutor {
         }
     }
 
+    /// `containers` as the exit watcher listed them within [`POLL`] (the watcher collects a
+    /// job right after that listing told it the job ended): `None` unless every one of them
+    /// is in it (one created since is listed afresh, never taken for gone).
+    fn listed_just_now(&self, server: &str, containers: &[String]) -> Option<Vec<ServiceState>> {
+        let memory = self.memory();
+        let (at, listed_for, services) = memory.listing.as_ref()?;
+        if listed_for != server || at.elapsed() >= POLL {
+            return None;
+        }
+        containers
+            .iter()
+            .map(|c| {
+                services
+                    .iter()
+                    .find(|s| s.service.id.as_deref() == Some(c) || name_of(&s.service) == Some(c))
+                    .cloned()
+            })
+            .collect()
+    }
+
     /// The states of `containers` (service ids or names), in order.
     async fn states(
         &self,
@@ -317,7 +342,10 @@ impl SwarmExecutor {
         containers: &[String],
     ) -> Result<Vec<ContainerState>, ExecError> {
         let found = match server_id {
-            Some(server) => self.services(server, Some(containers)).await?,
+            Some(server) => match self.listed_just_now(server, containers) {
+                Some(found) => found,
+                None => self.services(server, Some(containers)).await?,
+            },
             None => {
                 let mut found = Vec::new();
                 for c in containers {
@@ -411,6 +439,13 @@ impl SwarmExecutor {
             }),
         }
     }
+}
+
+/// How often to list `live` services: every [`POLL`] for a few, less often for many (each
+/// listing carries every service's spec), never less often than [`IDLE_POLL`].
+fn poll_every(live: usize) -> Duration {
+    POLL.mul_f64((live as f64 / SERVICES_PER_POLL).max(1.0))
+        .min(IDLE_POLL)
 }
 
 /// How far along a task state is (to pick a service's most telling task).
@@ -582,6 +617,8 @@ impl Executor for SwarmExecutor {
             match self.services(server_id, None).await {
                 Ok(found) => {
                     warned = false;
+                    self.memory().listing =
+                        Some((Instant::now(), server_id.to_string(), found.clone()));
                     let nodes = self.memory().nodes.clone();
                     let mut live = HashSet::new();
                     for s in &found {
@@ -616,7 +653,11 @@ impl Executor for SwarmExecutor {
                     }
                     told.retain(|id| live.contains(id));
                     let running = live.len() > told.len();
-                    wait = if running { POLL } else { IDLE_POLL };
+                    wait = if running {
+                        poll_every(live.len())
+                    } else {
+                        IDLE_POLL
+                    };
                     // Node health moves without our services changing.
                     let nodes_due = self
                         .memory()
@@ -642,6 +683,30 @@ impl Executor for SwarmExecutor {
                 () = self.started.notified(), if !warned => {}
                 () = tx.closed() => return,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_services_are_listed_less_often() {
+        let cases = [
+            (0, 10),
+            (1, 10),
+            (50, 10),
+            (100, 20),
+            (1000, 200),
+            (100_000, 1000),
+        ];
+        for (live, ms) in cases {
+            assert_eq!(
+                poll_every(live),
+                Duration::from_millis(ms),
+                "{live} services"
+            );
         }
     }
 }

@@ -5,14 +5,18 @@
 //! - `drain`: end-to-end drain rate of trivial jobs on the fake executor (all loops running).
 //! - `docker`: per-job overhead of running a trivial job through Go-Docker on the Docker Engine,
 //!   against raw create + start + wait + remove of the same image in the same command.
-//! - `swarm` (`bench_swarm.rs`): the same on a Docker Swarm, per job and in throughput.
+//! - `swarm` (`swarm.rs`): the same on a Docker Swarm, per job and in throughput.
+
+mod common;
+mod swarm;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use common::{scratch, serve, token};
 use god_core::config::{Config, ExecutorKind};
 use god_core::submit::{self, Identity};
 use god_core::Primary;
-use god_server::{Options, Roles, Started};
+use god_server::Roles;
 use god_store::JobQuery;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -29,7 +33,7 @@ pub enum Bench {
     /// Added cost per job of Go-Docker on the Docker Engine vs raw create+start+wait+remove
     Docker(DockerArgs),
     /// Go-Docker on a Docker Swarm vs raw service create+wait+remove: per job and throughput
-    Swarm(crate::bench_swarm::SwarmArgs),
+    Swarm(swarm::SwarmArgs),
 }
 
 #[derive(Args)]
@@ -84,29 +88,9 @@ pub fn run(b: Bench) -> Result<()> {
             Bench::Submit(a) => submit_bench(a).await,
             Bench::Drain(a) => drain_bench(a).await,
             Bench::Docker(a) => docker_bench(a).await,
-            Bench::Swarm(a) => crate::bench_swarm::swarm_bench(a).await,
+            Bench::Swarm(a) => swarm::swarm_bench(a).await,
         }
     })
-}
-
-pub(crate) fn scratch(name: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("god-bench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-/// Start the service in this process on a free loopback port, with `roles`.
-pub(crate) async fn serve(config: Config, data: &std::path::Path, roles: Roles) -> Result<Started> {
-    let (started, serving) = god_server::start(Options {
-        config,
-        data_dir: data.to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        roles,
-    })
-    .await?;
-    tokio::spawn(serving);
-    Ok(started)
 }
 
 fn fake_config() -> Config {
@@ -117,17 +101,6 @@ fn fake_config() -> Config {
     c.max_job_pop = 1000;
     c.api_rate_limit = 0.0;
     c
-}
-
-pub(crate) async fn token(base: &str, key: &str) -> Result<String> {
-    let v: Value = reqwest::Client::new()
-        .post(format!("{base}/api/1.0/authenticate"))
-        .json(&json!({"user": "admin", "apikey": key}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(v["token"].as_str().context("no token")?.to_string())
 }
 
 fn job_body() -> Value {

@@ -47,7 +47,7 @@ pub async fn swarm_bench(a: SwarmArgs) -> Result<()> {
     let docker = Docker::connect_with_local_defaults()?
         .negotiate_version()
         .await?;
-    let dir = super::bench::scratch("swarm")?;
+    let dir = super::common::scratch("swarm")?;
     let data = dir.join("data");
     let mut config = Config::default();
     config.executors = ExecutorKind::SwarmMode.into();
@@ -55,9 +55,9 @@ pub async fn swarm_bench(a: SwarmArgs) -> Result<()> {
     config.rate_limit = Some(1_000_000);
     config.rate_limit_all = Some(2_000_000);
     config.max_job_pop = 1000;
-    let started = super::bench::serve(config.clone(), &data, Roles::ALL).await?;
+    let started = super::common::serve(config.clone(), &data, Roles::ALL).await?;
     let base = format!("http://{}", started.listen.context("no address")?);
-    let token = super::bench::token(&base, &started.admin_key.context("no admin key")?).await?;
+    let token = super::common::token(&base, &started.admin_key.context("no admin key")?).await?;
     let store = god_server::open_store(&data, &config).await?;
     let http = reqwest::Client::new();
 
