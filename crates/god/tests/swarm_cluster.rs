@@ -115,7 +115,7 @@ impl Drop for Cluster {
 fn config(extra: &str) -> String {
     format!(
         "executors: [swarm-mode]\ntick_seconds: 0.5\n\
-         swarm: {{node_timeout: 5}}\n\
+         swarm: {{node_timeout: 20}}\n\
          failure_policy: {{strategy: 2}}\n\
          constraints: [{{name: god.node, value: 'n1,n2,n3'}}]\n\
          default_images: [{{name: minimal, url: '{MINIMAL_IMAGE}', interactive: false, default: true}}]\n\

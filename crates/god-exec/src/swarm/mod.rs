@@ -65,6 +65,10 @@ struct Memory {
     waiting_since: HashMap<String, Instant>,
     /// When the nodes were last listed.
     nodes_at: Option<Instant>,
+    /// Nodes a job was just lost on, and since when: they take no job for
+    /// `swarm.node_timeout` (the manager takes a task back before it marks its dying node
+    /// down: a retry must not go back there meanwhile).
+    suspect_since: HashMap<String, Instant>,
     /// The exit watcher's last listing of a server's services: (when, server, services).
     listing: Option<(Instant, String, Vec<ServiceState>)>,
 }
@@ -141,11 +145,19 @@ impl SwarmExecutor {
         }
         let since = memory.unsure_since.clone();
         let timeout = self.node_timeout;
-        let nodes = read::nodes(&listed, |id| {
+        let mut nodes = read::nodes(&listed, |id| {
             since
                 .get(id)
                 .is_some_and(|t| now.duration_since(*t) >= timeout)
         });
+        memory
+            .suspect_since
+            .retain(|_, t| now.duration_since(*t) < timeout);
+        for n in &mut nodes {
+            if memory.suspect_since.contains_key(&n.id) && n.report.state == NodeState::Ready {
+                n.report.state = NodeState::Down;
+            }
+        }
         memory.nodes = nodes.clone();
         memory.nodes_at = Some(now);
         Ok(nodes)
@@ -277,7 +289,22 @@ impl SwarmExecutor {
                 false
             }
         };
-        read::state_of(s.task.as_ref(), node.as_ref(), stuck)
+        let state = read::state_of(s.task.as_ref(), node.as_ref(), stuck);
+        if let (ContainerState::Exited(Termination::NodeFailure { .. }), Some(id)) =
+            (&state, &node_id)
+        {
+            let mut memory = self.memory();
+            memory
+                .suspect_since
+                .entry(id.clone())
+                .or_insert_with(Instant::now);
+            for n in memory.nodes.iter_mut().filter(|n| &n.id == id) {
+                if n.report.state == NodeState::Ready {
+                    n.report.state = NodeState::Down;
+                }
+            }
+        }
+        state
     }
 
     /// What only the Engine of the job's node knows, where `swarm.node_urls` has it: whether
