@@ -233,6 +233,26 @@ impl DockerExecutor {
     }
 }
 
+/// How often, and how long apart, a container that died of SIGKILL is inspected again for an
+/// out-of-memory flag that comes late.
+const OOM_LATE_TRIES: usize = 3;
+const OOM_LATE_WAIT: Duration = Duration::from_millis(100);
+
+impl DockerExecutor {
+    async fn inspect_once(&self, container: &str) -> Result<ContainerState, ExecError> {
+        match self
+            .client()
+            .await?
+            .inspect_container(container, None)
+            .await
+        {
+            Ok(c) => Ok(state_of(c.state.as_ref())),
+            Err(e) if status(&e) == Some(404) => Ok(ContainerState::Gone),
+            Err(e) => Err(engine_error(e)),
+        }
+    }
+}
+
 /// The API version to start from: `auto` (or empty) = bollard's, lowered by negotiation.
 fn client_version(v: &str) -> Result<ClientVersion, ExecError> {
     let v = v.trim().trim_start_matches('v');
@@ -591,17 +611,19 @@ impl Executor for DockerExecutor {
         )))
     }
 
+    /// A container that died of SIGKILL is asked about again a few times: the Engine records
+    /// an out-of-memory kill from the kernel's event, which can come after the exit (seen
+    /// under load on cgroup v2: 137 without `OOMKilled`, then with it).
     async fn inspect(&self, container: &str) -> Result<ContainerState, ExecError> {
-        match self
-            .client()
-            .await?
-            .inspect_container(container, None)
-            .await
-        {
-            Ok(c) => Ok(state_of(c.state.as_ref())),
-            Err(e) if status(&e) == Some(404) => Ok(ContainerState::Gone),
-            Err(e) => Err(engine_error(e)),
+        let mut state = self.inspect_once(container).await?;
+        for _ in 0..OOM_LATE_TRIES {
+            if state != ContainerState::Exited(Termination::Exited { code: 137 }) {
+                break;
+            }
+            tokio::time::sleep(OOM_LATE_WAIT).await;
+            state = self.inspect_once(container).await?;
         }
+        Ok(state)
     }
 
     async fn kill(&self, container: &str) -> Result<(), ExecError> {
