@@ -20,7 +20,7 @@ use god_core::{launch, JobId, Primary, Task};
 use god_exec::{jobdir, ExecError, NodeReport, Placement};
 use god_store::{PendingRow, WaitReason};
 use rand::Rng;
-use snapshot::{Inputs, NodeInfo};
+use snapshot::Inputs;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -198,7 +198,7 @@ fn own_labels(several: bool, executor: &str, node: &NodeReport) -> Vec<String> {
 /// The nodes the pass places onto: those that take jobs now (the running jobs of the others
 /// keep counting for quotas, not for any node's room); an engine that places jobs itself is
 /// one node, its nodes pooled, named after it.
-fn pass_nodes(answers: &[Answer], several: bool) -> Vec<NodeInfo> {
+fn pass_nodes(answers: &[Answer], several: bool) -> Vec<NodeReport> {
     let mut out = Vec::new();
     for a in answers {
         let Ok(nodes) = a.nodes.as_ref() else {
@@ -216,13 +216,10 @@ fn pass_nodes(answers: &[Answer], several: bool) -> Vec<NodeInfo> {
             placed
                 .iter()
                 .filter(|n| n.state.takes_jobs())
-                .map(|n| NodeInfo {
+                .map(|n| NodeReport {
                     name: node_name(several, &a.executor, &n.name),
-                    cpus: n.cpus,
-                    ram: n.ram,
-                    gpus: n.gpus,
                     labels: own_labels(several, &a.executor, n),
-                    reserved_for: n.reserved_for.clone(),
+                    ..n.clone()
                 }),
         );
     }

@@ -4,6 +4,7 @@
 //! pure pass gives every pending job its reason. Pure.
 
 use god_core::config::Config;
+use god_core::node::NodeReport;
 use god_core::schedule::{
     Account, Dependency, Hold, Interner, Node, NodeReservation, ParentState, Pending, Running,
     Snapshot, Usage,
@@ -14,18 +15,6 @@ use god_store::{PendingRow, ProjectRecord, UsageRecord, UserRecord};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// An executor's view of where jobs run (one node for the Docker and native executors).
-pub struct NodeInfo {
-    pub name: String,
-    pub cpus: f64,
-    pub ram: f64,
-    pub gpus: u32,
-    /// Labels of its own (`name==value`), besides the configured `node_labels`.
-    pub labels: Vec<String>,
-    /// Users and projects it is reserved for; empty: the configured `node_reservation`.
-    pub reserved_for: Vec<String>,
-}
-
 pub struct Inputs<'a> {
     pub now: f64,
     pub config: &'a Config,
@@ -34,7 +23,9 @@ pub struct Inputs<'a> {
     pub users: &'a [UserRecord],
     pub projects: &'a [ProjectRecord],
     pub usage: &'a [UsageRecord],
-    pub nodes: &'a [NodeInfo],
+    /// The nodes jobs may be placed onto, named and labelled as the pass sees them (their
+    /// own labels, besides the configured `node_labels`).
+    pub nodes: &'a [NodeReport],
     /// State and exit code of every dependency parent that exists.
     pub parents: &'a HashMap<JobId, (Primary, Option<i64>)>,
     /// Users whose job directories fill their disk quota: (quota, bytes used).
