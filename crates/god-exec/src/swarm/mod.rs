@@ -34,7 +34,7 @@ use bollard::Docker;
 use god_core::config::SwarmConfig;
 use read::{NodeOfTask, SwarmNode, TaskView};
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -70,7 +70,18 @@ struct Memory {
     /// down: a retry must not go back there meanwhile).
     suspect_since: HashMap<String, Instant>,
     /// The exit watcher's last listing of a server's services: (when, server, services).
-    listing: Option<(Instant, String, Vec<ServiceState>)>,
+    listing: Option<(Instant, String, Arc<Vec<ServiceState>>)>,
+}
+
+impl Memory {
+    /// Suspect nodes take no jobs, whatever the manager says of them.
+    fn hold_suspects(&mut self) {
+        for n in &mut self.nodes {
+            if self.suspect_since.contains_key(&n.id) && n.report.state == NodeState::Ready {
+                n.report.state = NodeState::Down;
+            }
+        }
+    }
 }
 
 pub struct SwarmExecutor {
@@ -143,24 +154,20 @@ impl SwarmExecutor {
         for id in &unsure {
             memory.unsure_since.entry(id.clone()).or_insert(now);
         }
-        let since = memory.unsure_since.clone();
         let timeout = self.node_timeout;
-        let mut nodes = read::nodes(&listed, |id| {
-            since
+        let nodes = read::nodes(&listed, |id| {
+            memory
+                .unsure_since
                 .get(id)
                 .is_some_and(|t| now.duration_since(*t) >= timeout)
         });
         memory
             .suspect_since
             .retain(|_, t| now.duration_since(*t) < timeout);
-        for n in &mut nodes {
-            if memory.suspect_since.contains_key(&n.id) && n.report.state == NodeState::Ready {
-                n.report.state = NodeState::Down;
-            }
-        }
-        memory.nodes = nodes.clone();
+        memory.nodes = nodes;
+        memory.hold_suspects();
         memory.nodes_at = Some(now);
-        Ok(nodes)
+        Ok(memory.nodes.clone())
     }
 
     /// The nodes as listed within [`NODES_EVERY`] (while jobs run, the exit watcher keeps
@@ -298,11 +305,7 @@ impl SwarmExecutor {
                 .suspect_since
                 .entry(id.clone())
                 .or_insert_with(Instant::now);
-            for n in memory.nodes.iter_mut().filter(|n| &n.id == id) {
-                if n.report.state == NodeState::Ready {
-                    n.report.state = NodeState::Down;
-                }
-            }
+            memory.hold_suspects();
         }
         state
     }
@@ -644,11 +647,13 @@ impl Executor for SwarmExecutor {
             match self.services(server_id, None).await {
                 Ok(found) => {
                     warned = false;
+                    // Shared with the watcher's collect, which follows the events sent below.
+                    let found = Arc::new(found);
                     self.memory().listing =
-                        Some((Instant::now(), server_id.to_string(), found.clone()));
+                        Some((Instant::now(), server_id.to_string(), Arc::clone(&found)));
                     let nodes = self.memory().nodes.clone();
                     let mut live = HashSet::new();
-                    for s in &found {
+                    for s in found.iter() {
                         let Some(id) = s.service.id.clone() else {
                             continue;
                         };
