@@ -164,6 +164,13 @@ async fn executor(
                      node's default network"
                 );
             }
+            if config.docker.registry_username.is_some() {
+                tracing::warn!(
+                    "docker.registry_username: not used by the swarm-mode executor, whose \
+                     nodes pull images themselves: the images must be on the nodes or \
+                     pullable without credentials"
+                );
+            }
             tracing::info!(
                 "executor swarm-mode: jobs run as Swarm services placed by this scheduler, \
                  through the manager at {} (named, not detected: `swarm` keeps the original's \
