@@ -209,12 +209,31 @@ impl SwarmExecutor {
     }
 
     /// Our services among `wanted` (ids or names; all of `server_id`'s when `None`), each with
-    /// its task.
+    /// its task. A service removed between the two listings (the manager then refuses the
+    /// task listing that names it) makes it list both again.
     async fn services(
         &self,
         server_id: &str,
         wanted: Option<&[String]>,
     ) -> Result<Vec<ServiceState>, ExecError> {
+        let mut tries = 0;
+        loop {
+            match self.services_once(server_id, wanted).await {
+                Err(Listing::ServiceRemoved(e)) if tries < LISTING_TRIES => {
+                    tries += 1;
+                    tracing::debug!("swarm-mode: {e}; listing again");
+                }
+                Err(Listing::ServiceRemoved(e) | Listing::Failed(e)) => return Err(e),
+                Ok(found) => return Ok(found),
+            }
+        }
+    }
+
+    async fn services_once(
+        &self,
+        server_id: &str,
+        wanted: Option<&[String]>,
+    ) -> Result<Vec<ServiceState>, Listing> {
         let docker = self.client().await?;
         let options = ListServicesOptions {
             filters: Some(server_filter(server_id)),
@@ -237,11 +256,14 @@ impl SwarmExecutor {
             let options = ListTasksOptions {
                 filters: Some(HashMap::from([("service".to_string(), chunk.to_vec())])),
             };
-            for t in docker
-                .list_tasks(Some(options))
-                .await
-                .map_err(engine_error)?
-            {
+            let listed = match docker.list_tasks(Some(options)).await {
+                Ok(listed) => listed,
+                Err(e) if status(&e) == Some(404) => {
+                    return Err(Listing::ServiceRemoved(engine_error(e)))
+                }
+                Err(e) => return Err(engine_error(e).into()),
+            };
+            for t in listed {
                 let Some(service) = t.service_id.clone() else {
                     continue;
                 };
@@ -468,6 +490,22 @@ impl SwarmExecutor {
                 node,
             }),
         }
+    }
+}
+
+/// How many times a listing is made again because a service was removed meanwhile.
+const LISTING_TRIES: usize = 3;
+
+/// Why listing our services failed.
+enum Listing {
+    /// A service was removed between the service and the task listings.
+    ServiceRemoved(ExecError),
+    Failed(ExecError),
+}
+
+impl From<ExecError> for Listing {
+    fn from(e: ExecError) -> Self {
+        Listing::Failed(e)
     }
 }
 
