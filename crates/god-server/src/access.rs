@@ -95,19 +95,42 @@ impl FromRequestParts<AppState> for Caller {
                 )));
             }
         }
-        if let Err(wait) = state.limiter.take(&user.login) {
-            return Err(ApiError::too_many(
-                format!("too many requests from {}: slow down", user.login),
-                Some(wait.ceil().max(1.0) as u64),
-            ));
-        }
-        let admin = is_admin(&state.config, &user);
-        Ok(Caller {
-            user,
-            admin,
-            expires: claims.exp,
-        })
+        admit(state, user, claims.exp)
     }
+}
+
+/// The caller a request is made by, once `user` is known to be who they say (an account that
+/// is not disabled): counted against their request rate.
+fn admit(state: &AppState, user: UserRecord, expires: f64) -> Result<Caller, ApiError> {
+    if let Err(wait) = state.limiter.take(&user.login) {
+        return Err(ApiError::too_many(
+            format!("too many requests from {}: slow down", user.login),
+            Some(wait.ceil().max(1.0) as u64),
+        ));
+    }
+    let admin = is_admin(&state.config, &user);
+    Ok(Caller {
+        user,
+        admin,
+        expires,
+    })
+}
+
+/// The caller of a web UI request made with `session` (see `crate::auth::web`). A guest who
+/// is not active yet is let through: the web UI shows them only that they wait (and logout).
+pub async fn session_caller(
+    state: &AppState,
+    session: &god_store::WebSession,
+) -> Result<Caller, ApiError> {
+    let user = state
+        .users
+        .get(&state.store, &session.login)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
+    if user.disabled {
+        return Err(ApiError::unauthorized("this account is disabled"));
+    }
+    admit(state, user, session.expires)
 }
 
 /// Administrators only.

@@ -4,7 +4,7 @@
 
 pub mod access;
 pub mod accounts;
-mod api;
+pub mod api;
 pub mod archiver;
 pub mod auth;
 pub mod clock;
@@ -60,7 +60,12 @@ pub struct Options {
     pub data_dir: PathBuf,
     pub listen: String,
     pub roles: Roles,
+    /// The web UI's routes (under `/app/`), served beside the API when given.
+    pub web: Option<WebUi>,
 }
+
+/// Builds the web UI's routes on the API's state (the `god-web` crate's `router`).
+pub type WebUi = fn(AppState) -> axum::Router;
 
 /// Start-up recovery (see [`recovery`]): done, or waiting for the executor to answer.
 pub enum Recovery {
@@ -243,6 +248,7 @@ pub(crate) async fn assemble(
                 .map(|m| (m.name.clone(), m.exec.capabilities()))
                 .collect(),
         ),
+        web_ui: false,
     };
     Ok((LoopState { app: state, execs }, admin_key))
 }
@@ -287,7 +293,8 @@ pub async fn start(
         shared_dir,
         init_helper,
     };
-    let (state, admin_key) = assemble(config, store, paths, execs, clock).await?;
+    let (mut state, admin_key) = assemble(config, store, paths, execs, clock).await?;
+    state.app.web_ui = opts.web.is_some() && opts.roles.api;
     let roles = opts.roles;
     // Ask the executors once before anything is served; a scheduler publishes their nodes now,
     // so the API knows them from its first request.
@@ -353,7 +360,7 @@ pub async fn start(
                 source,
             })?;
         listen = listener.local_addr().ok();
-        let app = api::router(state.app.clone());
+        let app = api::router(state.app.clone(), opts.web);
         Box::pin(async move {
             axum::serve(
                 listener,

@@ -140,6 +140,9 @@ pub struct AppState {
     /// What each executor can do (configured name, capabilities), the primary first; copied
     /// at assembly.
     pub(crate) executors: Arc<Vec<(String, Capabilities)>>,
+    /// This process serves the web UI under `/app/` (set at start-up): `/` and the guests'
+    /// login lead there.
+    pub web_ui: bool,
 }
 
 impl AppState {
@@ -151,6 +154,23 @@ impl AppState {
     /// Every executor by its configured name and what it can do, the primary first.
     pub fn executors(&self) -> &[(String, Capabilities)] {
         &self.executors
+    }
+
+    /// What the executor that runs `task` can do (the one its `requirements.executor` names,
+    /// as `ExecutorSet::of` finds it; the primary's otherwise).
+    pub fn capabilities_of(&self, task: &god_core::Task) -> Capabilities {
+        use god_core::config::ExecutorKind;
+        let kind = task
+            .requirements
+            .executor
+            .as_deref()
+            .and_then(ExecutorKind::of);
+        self.executors
+            .iter()
+            .find(|(name, _)| kind.is_some() && ExecutorKind::of(name) == kind)
+            .or(self.executors.first())
+            .map(|(_, c)| *c)
+            .unwrap_or_default()
     }
 }
 

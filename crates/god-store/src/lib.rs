@@ -344,7 +344,38 @@ pub trait NodeStore: Send + Sync {
     async fn node_views(&self) -> Result<NodeViews, StoreError>;
 }
 
-/// Everything the server needs from its database.
-pub trait Store: JobStore + AccountStore + ChangeLog + NodeStore {}
+/// A browser session of the web UI. The browser holds a random id; only its SHA-256 is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebSession {
+    pub id_hash: String,
+    pub login: String,
+    /// What every form (and the terminal's WebSocket) of this session must carry.
+    pub csrf: String,
+    pub created: f64,
+    pub last_seen: f64,
+    /// It no longer holds from then on (moved forward as it is used).
+    pub expires: f64,
+}
 
-impl<T: JobStore + AccountStore + ChangeLog + NodeStore> Store for T {}
+/// Browser sessions, kept in the database so that any API process serves them.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Keep a new session (and forget those that had expired at its creation).
+    async fn create_session(&self, session: &WebSession) -> Result<(), StoreError>;
+    async fn get_session(&self, id_hash: &str) -> Result<Option<WebSession>, StoreError>;
+    /// The session was used at `last_seen`: it now holds until `expires`.
+    async fn touch_session(
+        &self,
+        id_hash: &str,
+        last_seen: f64,
+        expires: f64,
+    ) -> Result<(), StoreError>;
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// End every session of `login` (disabled account); how many there were.
+    async fn delete_sessions_of(&self, login: &str) -> Result<u64, StoreError>;
+}
+
+/// Everything the server needs from its database.
+pub trait Store: JobStore + AccountStore + ChangeLog + NodeStore + SessionStore {}
+
+impl<T: JobStore + AccountStore + ChangeLog + NodeStore + SessionStore> Store for T {}

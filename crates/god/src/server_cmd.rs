@@ -123,6 +123,7 @@ pub fn serve(args: ServeArgs, roles: Roles) -> Result<()> {
             data_dir: data,
             listen,
             roles,
+            web: Some(god_web::router),
         })
         .await;
         let (started, serve) = match started {

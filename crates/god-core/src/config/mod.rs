@@ -74,6 +74,8 @@ pub struct Config {
     pub secret_passphrase: Option<String>,
     /// Seconds an API token stays valid.
     pub token_ttl: u64,
+    /// Seconds a web UI session holds after its last use (the original's browser sessions).
+    pub session_timeout: u64,
     /// Logins that are administrators.
     pub admin: Vec<String>,
     /// `local` (our database, argon2 passwords), `system` (host accounts: NSS + PAM), `ldap`
@@ -176,6 +178,7 @@ impl Default for Config {
             }],
             secret_passphrase: None,
             token_ttl: 86_400,
+            session_timeout: 172_800,
             admin: Vec::new(),
             auth_policy: AuthPolicyName::Local,
             allow_fake_auth: false,
@@ -595,12 +598,13 @@ mod tests {
     /// A bad value of each kind of key names that key, and only it.
     #[test]
     fn invalid_values_name_the_key() {
-        let cases: [(&str, &[&str]); 30] = [
+        let cases: [(&str, &[&str]); 31] = [
             ("allow_root: maybe", &["allow_root"]),
             ("defaults_cpu: -1", &["defaults_cpu"]),
             ("defaults_ram: many", &["defaults_ram"]),
             ("defaults_ram: 0", &["defaults_ram"]),
             ("tick_seconds: 0", &["tick_seconds"]),
+            ("session_timeout: 10", &["session_timeout"]),
             ("shared_dir: [a]", &["shared_dir"]),
             ("executors: [mesos]", &["executors[0]"]),
             ("executors: [docker, sge]", &["executors[1]"]),

@@ -39,7 +39,6 @@ const UNUSED_KEYS: &[&str] = &[
     "prometheus_exporter",
     "master_timeout",
     "web_endpoint",
-    "session_timeout",
     "mesos",
     "kube_server",
     "kube_token",

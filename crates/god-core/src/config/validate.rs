@@ -21,6 +21,13 @@ pub(super) fn validate(c: &Config) -> Vec<FieldError> {
     if !(c.tick_seconds > 0.0 && c.tick_seconds <= 3600.0) {
         push(&mut problems, "tick_seconds", "must be between 0 and 3600");
     }
+    if c.session_timeout < 60 {
+        push(
+            &mut problems,
+            "session_timeout",
+            "must be at least 60 (seconds)",
+        );
+    }
     if c.defaults_ram <= 0.0 {
         push(&mut problems, "defaults_ram", "must be positive");
     }

@@ -81,13 +81,20 @@ fn open_each(dir: &OwnedFd, rel: &str) -> rustix::io::Result<OwnedFd> {
     Ok(cur)
 }
 
-async fn serve(
+/// What a path of a job's directory is: a directory's entries, or an open regular file and its
+/// size (within `max_file_download`), resolved beneath the job directory.
+pub enum Opened {
+    Listing(Vec<FileEntry>),
+    File(OwnedFd, u64),
+}
+
+/// Open `raw` in the directory of job `id`, which `caller` may see (see the module doc).
+pub async fn open(
     state: &AppState,
     caller: &Caller,
     id: &str,
     raw: &str,
-    headers: &HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Opened, ApiError> {
     let task = visible_job(state, caller, id).await?;
     let rel = raw.trim_start_matches('/').to_string();
     if rel.contains('\0') || rel.split('/').any(|p| p == "..") {
@@ -95,13 +102,7 @@ async fn serve(
     }
     let dir_path = jobdir::path(&state.paths.shared_dir, &task);
     let max = state.config.max_file_download;
-    let range = headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("bytes="))
-        .and_then(|v| v.strip_suffix('-'))
-        .and_then(|v| v.parse::<u64>().ok());
-    let opened = tokio::task::spawn_blocking(move || -> Result<Opened, ApiError> {
+    tokio::task::spawn_blocking(move || -> Result<Opened, ApiError> {
         let dir: OwnedFd = std::fs::File::open(&dir_path)
             .map_err(|_| {
                 ApiError::not_found("the job has no directory (not started yet, or archived)")
@@ -127,8 +128,50 @@ async fn serve(
         }
     })
     .await
-    .map_err(|e| ApiError::unavailable(e.to_string()))??;
-    match opened {
+    .map_err(|e| ApiError::unavailable(e.to_string()))?
+}
+
+/// The last `at_most` bytes of the file `raw` of job `id`, and the file's whole size.
+pub async fn tail(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    raw: &str,
+    at_most: u64,
+) -> Result<(Vec<u8>, u64), ApiError> {
+    match open(state, caller, id, raw).await? {
+        Opened::Listing(_) => {
+            Err(ApiError::bad_request(format!("{raw:?} is a directory")).field("path"))
+        }
+        Opened::File(fd, size) => tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Seek};
+            let mut file = std::fs::File::from(fd);
+            let start = size.saturating_sub(at_most);
+            file.seek(std::io::SeekFrom::Start(start))?;
+            let mut bytes = Vec::with_capacity((size - start) as usize);
+            file.take(at_most).read_to_end(&mut bytes)?;
+            Ok((bytes, size))
+        })
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .map_err(|e: std::io::Error| ApiError::unavailable(e.to_string())),
+    }
+}
+
+async fn serve(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    raw: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|v| v.strip_suffix('-'))
+        .and_then(|v| v.parse::<u64>().ok());
+    match open(state, caller, id, raw).await? {
         Opened::Listing(entries) => {
             let body =
                 serde_json::to_vec(&entries).map_err(|e| ApiError::unavailable(e.to_string()))?;
@@ -166,11 +209,6 @@ async fn serve(
             Ok(resp)
         }
     }
-}
-
-enum Opened {
-    Listing(Vec<FileEntry>),
-    File(OwnedFd, u64),
 }
 
 fn list(fd: OwnedFd) -> Result<Vec<FileEntry>, ApiError> {

@@ -126,6 +126,16 @@ pub async fn callback(
         })
         .into_response());
     }
+    if state.web_ui {
+        // The browser goes on in the web UI, logged in (an inactive guest is told to wait
+        // there); the command line's session is on its profile page.
+        let opened = crate::auth::web::open(&state, &user).await?;
+        return Ok((
+            [(header::SET_COOKIE, opened.set_cookie)],
+            Redirect::to("/app/"),
+        )
+            .into_response());
+    }
     // Logins and tokens are made of [A-Za-z0-9._-]: nothing to escape but the configured URL.
     let cli = format!(
         "god login --server {} --user {} --token {token}",

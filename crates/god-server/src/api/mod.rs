@@ -3,33 +3,38 @@
 //! wake the loops; they never talk to the executor (only through the narrow handles of
 //! [`crate::handles`]).
 
-mod body;
-mod events;
-mod files;
-mod guests;
-mod nodes;
-mod openapi;
-mod projects;
-mod public;
-mod routes;
-mod stats;
-mod tasks;
-mod usage;
-mod users;
+pub mod body;
+pub mod events;
+pub mod files;
+pub mod guests;
+pub mod nodes;
+pub mod openapi;
+pub mod projects;
+pub mod public;
+pub mod routes;
+pub mod stats;
+pub mod tasks;
+pub mod usage;
+pub mod users;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 
-pub fn router(state: AppState) -> Router {
+/// The API's routes, and the web UI's when given (`web`: built on the same state).
+pub fn router(state: AppState, web: Option<crate::WebUi>) -> Router {
     let limit = state.config.max_request_body;
-    routes::table()
+    let api = routes::table()
         .into_iter()
         .fold(Router::new(), |router, r| router.route(r.path, r.handler))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
+        .with_state(state.clone());
+    match web {
+        Some(web) => api.merge(web(state)),
+        None => api,
+    }
 }
 
 async fn fallback() -> ApiError {

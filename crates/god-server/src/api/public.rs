@@ -24,12 +24,27 @@ pub async fn authenticate(
     extensions: axum::http::Extensions,
     JsonBody(login): JsonBody<LoginRequest>,
 ) -> Result<Json<TokenAnswer>, ApiError> {
-    if login.user.is_empty() || login.user.len() > 256 {
-        return Err(ApiError::bad_request("user: 1 to 256 characters").field("user"));
-    }
     let addr = extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
+    let user = check_login(&state, &login, addr).await?;
+    let (token, expires) = session(&state, &user)?;
+    Ok(Json(TokenAnswer { token, expires }))
+}
+
+/// Who `login` proves to be (an API key checked against our database whatever the policy, or a
+/// password checked by the `auth_policy`; a directory user's first password login creates
+/// their account), from the client at `addr`. Failed logins are rate limited per login and per
+/// address (429, credentials unchecked); a disabled account is refused. The API's
+/// `authenticate` and the web UI's login both log in through here.
+pub async fn check_login(
+    state: &AppState,
+    login: &LoginRequest,
+    addr: Option<std::net::IpAddr>,
+) -> Result<UserRecord, ApiError> {
+    if login.user.is_empty() || login.user.len() > 256 {
+        return Err(ApiError::bad_request("user: 1 to 256 characters").field("user"));
+    }
     let auth = &state.auth;
     if let Err(wait) = auth.limiter.check(&login.user, addr) {
         return Err(ApiError::too_many(
@@ -75,8 +90,7 @@ pub async fn authenticate(
         return Err(ApiError::unauthorized("this account is disabled"));
     }
     auth.limiter.succeeded(&login.user);
-    let (token, expires) = session(&state, &user)?;
-    Ok(Json(TokenAnswer { token, expires }))
+    Ok(user)
 }
 
 /// A session token for `user` (who has just proved who they are) and when it expires.
@@ -177,7 +191,11 @@ pub async fn images(
 }
 
 /// `GET /`: where to go from here.
-pub async fn home(State(state): State<AppState>) -> Html<String> {
+pub async fn home(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if state.web_ui {
+        return axum::response::Redirect::to("/app/").into_response();
+    }
     let guests = if state.config.guest_allow {
         "<p>No account here? <a href=\"/auth/oidc/login\">Log in as a guest</a> with your \
          identity provider; an administrator activates new guests.</p>"
@@ -190,4 +208,5 @@ pub async fn home(State(state): State<AppState>) -> Html<String> {
          (<code>god login</code>, <code>god submit</code>, <code>god list</code>) or the \
          <code>godocker-cli</code> client.</p>{guests}"
     ))
+    .into_response()
 }

@@ -9,6 +9,7 @@ mod batch;
 mod events;
 mod jobs;
 mod nodes;
+mod sessions;
 
 use crate::StoreError;
 use god_core::{JobId, Task};

@@ -441,3 +441,46 @@ async fn node_views_are_replaced_as_a_whole_and_say_when() {
     assert_eq!(views.max_gpus(), Some(4));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn web_sessions_are_kept_touched_and_ended() {
+    use crate::{SessionStore, WebSession};
+    let (s, _dir) = store().await;
+    let session = |id: &str, login: &str, at: f64| WebSession {
+        id_hash: id.into(),
+        login: login.into(),
+        csrf: format!("csrf-{id}"),
+        created: at,
+        last_seen: at,
+        expires: at + 100.0,
+    };
+    s.create_session(&session("a", "alice", 1000.0))
+        .await
+        .unwrap();
+    s.create_session(&session("b", "alice", 1001.0))
+        .await
+        .unwrap();
+    s.create_session(&session("c", "bob", 1002.0))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_session("a").await.unwrap(),
+        Some(session("a", "alice", 1000.0))
+    );
+    s.touch_session("a", 1050.0, 1150.0).await.unwrap();
+    let a = s.get_session("a").await.unwrap().unwrap();
+    assert_eq!((a.last_seen, a.expires), (1050.0, 1150.0));
+    s.delete_session("b").await.unwrap();
+    assert_eq!(s.get_session("b").await.unwrap(), None);
+    // A new session sweeps those that had ended by its creation.
+    s.create_session(&session("d", "dan", 1140.0))
+        .await
+        .unwrap();
+    assert_eq!(s.get_session("c").await.unwrap(), None, "expired at 1102");
+    assert!(
+        s.get_session("a").await.unwrap().is_some(),
+        "touched until 1150"
+    );
+    assert_eq!(s.delete_sessions_of("alice").await.unwrap(), 1);
+    assert_eq!(s.get_session("a").await.unwrap(), None);
+}

@@ -20,6 +20,7 @@ pub async fn serve(config: Config, data: &std::path::Path, roles: Roles) -> Resu
         data_dir: data.to_path_buf(),
         listen: "127.0.0.1:0".into(),
         roles,
+        web: Some(god_web::router),
     })
     .await?;
     tokio::spawn(serving);

@@ -1,0 +1,160 @@
+// Go-Docker web UI: live pages. Every page works without this file; with it, one
+// server-sent event stream per tab keeps the page up to date (no polling).
+"use strict";
+
+(function () {
+  // A stream that resumes after the last change it saw, reopening itself (with the page's
+  // current state in its URL) when the connection drops.
+  function follow(url, handlers) {
+    var last = null, source = null, stopped = false, delay = 1000;
+    function open() {
+      var u = url();
+      if (last !== null) u += (u.indexOf("?") < 0 ? "?" : "&") + "after=" + last;
+      source = new EventSource(u);
+      source.onopen = function () { delay = 1000; };
+      Object.keys(handlers).forEach(function (name) {
+        source.addEventListener(name, function (e) {
+          if (e.lastEventId) last = e.lastEventId;
+          handlers[name](e.data ? safeParse(e.data) : null, e);
+        });
+      });
+      source.addEventListener("end", function (e) {
+        stopped = true;
+        source.close();
+        notice(e.data || "the live view has ended");
+      });
+      source.addEventListener("reset", function () { location.reload(); });
+      source.onerror = function () {
+        source.close();
+        if (!stopped) { setTimeout(open, delay); delay = Math.min(delay * 2, 30000); }
+      };
+    }
+    open();
+    return { stop: function () { stopped = true; if (source) source.close(); } };
+  }
+
+  function safeParse(s) { try { return JSON.parse(s); } catch (e) { return s; } }
+
+  function notice(text) {
+    var n = document.getElementById("live-notice");
+    if (!n) {
+      n = document.createElement("p");
+      n.id = "live-notice";
+      n.className = "banner";
+      n.setAttribute("role", "status");
+      n.setAttribute("data-testid", "live-ended");
+      document.body.insertBefore(n, document.getElementById("main"));
+    }
+    n.textContent = text;
+  }
+
+  function fragment(html) {
+    var t = document.createElement("template");
+    t.innerHTML = html.trim();
+    return t.content.firstElementChild;
+  }
+
+  // The job list: rows replaced as their jobs change, new ones added on top.
+  function jobList(table) {
+    var body = table.tBodies[0], paused = false;
+    var box = document.getElementById("live-pause");
+    if (box) box.addEventListener("change", function () { paused = box.checked; });
+    follow(function () { return table.getAttribute("data-live"); }, {
+      row: function (d) {
+        if (paused || !d || !d.html) return;
+        var old = document.getElementById("job-" + d.id);
+        var row = fragment(d.html);
+        if (!row) return;
+        if (old) {
+          var box = old.querySelector("input[type=checkbox]");
+          var was = box && box.checked;
+          old.replaceWith(row);
+          var nbox = row.querySelector("input[type=checkbox]");
+          if (nbox) nbox.checked = was;
+        } else if (d.keeps) {
+          body.insertBefore(row, body.firstChild);
+          var empty = document.querySelector("[data-testid=no-jobs]");
+          if (empty) empty.remove();
+        } else {
+          return;
+        }
+        row.classList.add("changed");
+      },
+      gone: function (d) {
+        var old = d && document.getElementById("job-" + d.id);
+        if (old && !paused) old.remove();
+      }
+    });
+  }
+
+  // A job's page: its status block, its output growing, its usage.
+  function jobPage(section) {
+    var logs = Array.prototype.slice.call(document.querySelectorAll("pre.log"));
+    var follow_ = document.getElementById("log-follow");
+    var wrap = document.getElementById("log-wrap");
+    var filter = document.getElementById("log-filter");
+    if (wrap) wrap.addEventListener("change", function () {
+      logs.forEach(function (p) { p.classList.toggle("wrap", wrap.checked); });
+    });
+    var full = {};
+    logs.forEach(function (p) { full[p.getAttribute("data-file")] = p.textContent; });
+    function show(p) {
+      var text = full[p.getAttribute("data-file")] || "";
+      var q = filter && filter.value;
+      p.textContent = q ? text.split("\n").filter(function (l) { return l.indexOf(q) >= 0; }).join("\n") : text;
+      if (!follow_ || follow_.checked) p.scrollTop = p.scrollHeight;
+    }
+    if (filter) filter.addEventListener("input", function () { logs.forEach(show); });
+    logs.forEach(function (p) {
+      p.addEventListener("scroll", function () {
+        // Scrolling up stops following; back at the bottom, it follows again.
+        if (!follow_) return;
+        var bottom = p.scrollHeight - p.clientHeight - p.scrollTop < 4;
+        follow_.checked = bottom;
+      });
+    });
+    function offset(name) {
+      var p = document.getElementById("log-" + name);
+      return p ? p.getAttribute("data-offset") : "0";
+    }
+    follow(function () {
+      return section.getAttribute("data-live") + "&out=" + offset("god.log") + "&err=" + offset("god.err");
+    }, {
+      job: function (d) {
+        var old = document.getElementById("job-status");
+        if (old && d && d.html) {
+          var fresh = fragment(d.html);
+          if (fresh) old.replaceWith(fresh);
+        }
+        if (d && d.state && d.state !== section.getAttribute("data-state")) {
+          var was = section.getAttribute("data-state");
+          section.setAttribute("data-state", d.state);
+          // Output, files and buttons appear once it runs: draw the page again.
+          if (was === "pending") location.reload();
+        }
+      },
+      log: function (d) {
+        var p = document.getElementById("log-" + d.file);
+        if (!p) return;
+        full[d.file] = (full[d.file] || "") + d.text;
+        var lines = full[d.file].split("\n");
+        if (lines.length > 5000) full[d.file] = lines.slice(-5000).join("\n");
+        p.setAttribute("data-offset", d.offset);
+        show(p);
+      },
+      stats: function (d) {
+        var cpu = document.getElementById("stats-cpu"), mem = document.getElementById("stats-mem");
+        if (cpu) cpu.textContent = d.cpu_seconds.toFixed(1) + " s";
+        if (mem) mem.textContent = (d.memory_bytes / 1e6).toFixed(1) + " MB" +
+          (d.memory_limit_bytes ? " of " + (d.memory_limit_bytes / 1e6).toFixed(0) + " MB" : "");
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var table = document.querySelector("table.jobs[data-live]");
+    if (table) jobList(table);
+    var section = document.querySelector("section.job[data-live]");
+    if (section) jobPage(section);
+  });
+})();
