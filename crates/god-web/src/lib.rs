@@ -7,6 +7,7 @@
 //! strict Content-Security-Policy (no inline script or style, nothing from elsewhere).
 
 pub mod assets;
+pub mod chart;
 pub mod error;
 pub mod filter;
 pub mod live;
@@ -55,6 +56,27 @@ pub fn router(app: AppState) -> Router {
             "/app/submit",
             get(pages::submit::form).post(pages::submit::send),
         )
+        .route("/app/me", get(pages::me::show))
+        .route("/app/me/apikey", post(pages::me::renew_key))
+        .route("/app/me/sshkey", post(pages::me::set_ssh_key))
+        .route("/app/usage", get(pages::usage::show))
+        .route("/app/usage.csv", get(pages::usage::csv))
+        .route("/app/admin/users", get(pages::admin::users_page))
+        .route("/app/admin/users/{login}", post(pages::admin::update_user))
+        .route(
+            "/app/admin/projects",
+            get(pages::admin::projects_page).post(pages::admin::create_project),
+        )
+        .route(
+            "/app/admin/projects/{id}",
+            post(pages::admin::update_project),
+        )
+        .route(
+            "/app/admin/projects/{id}/act",
+            post(pages::admin::project_action),
+        )
+        .route("/app/admin/nodes", get(pages::admin::nodes_page))
+        .route("/app/admin/system", get(pages::admin::system_page))
         .route("/app/events", get(live::events))
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new())
