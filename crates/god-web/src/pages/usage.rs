@@ -194,7 +194,7 @@ async fn accounts(viewer: &Viewer, state: &WebState, days: u64) -> Result<Vec<Ac
             .copied()
             .filter(|r| r.ended >= since)
             .collect::<Vec<_>>(),
-        (f64::from(l.quota_cpu), l.quota_ram, l.quota_time),
+        (l.quota_cpu, l.quota_ram, l.quota_time),
         in_use(&|t| t.user.id == login),
         window_time(&mine),
     ));
