@@ -76,6 +76,7 @@ pub fn router(app: AppState) -> Router {
             post(pages::admin::project_action),
         )
         .route("/app/admin/nodes", get(pages::admin::nodes_page))
+        .route("/app/admin/queue", get(pages::admin::queue_page))
         .route("/app/admin/system", get(pages::admin::system_page))
         .route("/app/events", get(live::events))
         .layer(middleware::from_fn(security_headers))

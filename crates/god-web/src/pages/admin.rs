@@ -377,3 +377,60 @@ pub async fn system_page(
         policy: format!("{:?}", app.config.scheduler_policy),
     })
 }
+
+/// A pending job as the queue page shows it.
+pub struct QueueRow {
+    pub entry: god_server::scheduler::preview::QueueEntry,
+    pub waited: String,
+    pub score: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_queue.html")]
+struct QueuePage {
+    chrome: Chrome,
+    rows: Vec<QueueRow>,
+    /// Why jobs wait: (reason kind, how many), most first.
+    summary: Vec<(String, usize)>,
+    starting: usize,
+    csrf: String,
+}
+
+/// `GET /app/admin/queue`: every pending job in the order the next pass takes them, its
+/// fair-share score and why it waits; how many wait for each reason.
+pub async fn queue_page(
+    viewer: Viewer,
+    State(state): State<WebState>,
+) -> Result<Response, WebError> {
+    require_admin(&viewer)?;
+    let app = &state.app;
+    let entries = god_server::scheduler::preview::queue(app)
+        .await
+        .map_err(|e| WebError::Api(e.into()))?;
+    let now = app.clock.now();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut starting = 0;
+    for e in &entries {
+        match e.kind {
+            Some(k) => *counts.entry(k.as_str().to_string()).or_default() += 1,
+            None => starting += 1,
+        }
+    }
+    let mut summary: Vec<(String, usize)> = counts.into_iter().collect();
+    summary.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let rows = entries
+        .into_iter()
+        .map(|entry| QueueRow {
+            waited: crate::view::duration(now - entry.date),
+            score: entry.score.map(|s| format!("{s:.4}")).unwrap_or_default(),
+            entry,
+        })
+        .collect();
+    render(&QueuePage {
+        chrome: Chrome::new(&viewer, "Queue", "admin"),
+        rows,
+        summary,
+        starting,
+        csrf: viewer.session.csrf.clone(),
+    })
+}
