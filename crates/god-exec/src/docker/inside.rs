@@ -1,6 +1,6 @@
 //! What the Docker executor reads or runs inside a job's running container: its usage (one-shot
 //! stats) and non-interactive commands as the job's user (exec). Interactive sessions, with a TTY
-//! attached, come with the SSH/interactive issue.
+//! attached, are `terminal.rs`'s.
 
 use super::{engine_error, status};
 use crate::{ContainerStats, ExecError, ExecOutput, ExecRequest};
