@@ -35,11 +35,33 @@ pub const SHELL: [&str; 3] = [
 /// set it).
 pub const SESSION_VAR: &str = "GOD_TERMINAL_SESSION";
 
-/// A terminal's size in character cells.
+/// A terminal's size in character cells: at least one column and one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TerminalSize {
-    pub cols: u16,
-    pub rows: u16,
+    cols: u16,
+    rows: u16,
+}
+
+impl TerminalSize {
+    /// 80 columns, 24 rows.
+    pub const DEFAULT: TerminalSize = TerminalSize { cols: 80, rows: 24 };
+
+    /// `None` for a size of no cell.
+    pub const fn new(cols: u16, rows: u16) -> Option<TerminalSize> {
+        if cols == 0 || rows == 0 {
+            None
+        } else {
+            Some(TerminalSize { cols, rows })
+        }
+    }
+
+    pub fn cols(self) -> u16 {
+        self.cols
+    }
+
+    pub fn rows(self) -> u16 {
+        self.rows
+    }
 }
 
 /// A command to run on a TTY inside a job's running container, as the job's user.
@@ -72,7 +94,7 @@ impl TerminalRequest {
         }
     }
 
-    /// What every executor refuses before asking its engine: root, no command, no cell.
+    /// What every executor refuses before asking its engine: root, no command.
     pub fn check(&self) -> Result<(), ExecError> {
         if self.uid == 0 || self.gid == 0 {
             return Err(ExecError::Refused(
@@ -82,7 +104,7 @@ impl TerminalRequest {
         if self.argv.is_empty() {
             return Err(ExecError::Refused("no command to run".into()));
         }
-        check_size(self.size)
+        Ok(())
     }
 
     /// The environment as the session gets it: [`DEFAULT_TERM`] unless `TERM` is set, the
@@ -96,17 +118,6 @@ impl TerminalRequest {
         env.push((SESSION_VAR.to_string(), session.to_string()));
         env
     }
-}
-
-/// A terminal has at least one column and one row.
-pub fn check_size(size: TerminalSize) -> Result<(), ExecError> {
-    if size.cols == 0 || size.rows == 0 {
-        return Err(ExecError::Refused(format!(
-            "a terminal of {}x{} cells has none",
-            size.cols, size.rows
-        )));
-    }
-    Ok(())
 }
 
 /// How a session ended, as its engine tells.
@@ -165,10 +176,10 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
-    const SIZE: TerminalSize = TerminalSize { cols: 80, rows: 24 };
+    const SIZE: TerminalSize = TerminalSize::DEFAULT;
 
     #[test]
-    fn root_no_command_and_no_cell_are_refused() {
+    fn root_and_no_command_are_refused_and_a_size_has_cells() {
         let ok = TerminalRequest::shell(2001, 2002, SIZE);
         assert!(ok.check().is_ok());
         for bad in [
@@ -184,17 +195,13 @@ mod tests {
                 argv: Vec::new(),
                 ..ok.clone()
             },
-            TerminalRequest {
-                size: TerminalSize { cols: 0, rows: 24 },
-                ..ok.clone()
-            },
-            TerminalRequest {
-                size: TerminalSize { cols: 80, rows: 0 },
-                ..ok.clone()
-            },
         ] {
             assert!(matches!(bad.check(), Err(ExecError::Refused(_))), "{bad:?}");
         }
+        assert_eq!(TerminalSize::new(0, 24), None);
+        assert_eq!(TerminalSize::new(80, 0), None);
+        let size = TerminalSize::new(100, 30).unwrap();
+        assert_eq!((size.cols(), size.rows()), (100, 30));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! whose chunk starts with such a control byte is garbled.
 
 use super::{engine_error, inside, status};
-use crate::terminal::{check_size, SESSION_VAR};
+use crate::terminal::SESSION_VAR;
 use crate::{
     ExecError, ExecRequest, SessionEnd, Terminal, TerminalControl, TerminalRequest, TerminalSize,
 };
@@ -63,7 +63,7 @@ pub(super) async fn open(
         ),
         working_dir: request.working_dir.clone(),
         // [rows, cols] (Engine API 1.42; older Engines ignore it: the resize below).
-        console_size: Some(vec![usize::from(size.rows), usize::from(size.cols)]),
+        console_size: Some(vec![usize::from(size.rows()), usize::from(size.cols())]),
         ..Default::default()
     };
     // 404: no such container, 409: not running: both a refusal.
@@ -142,10 +142,9 @@ struct DockerTerminal {
 #[async_trait]
 impl TerminalControl for DockerTerminal {
     async fn resize(&self, size: TerminalSize) -> Result<(), ExecError> {
-        check_size(size)?;
         let options = ResizeExecOptions {
-            height: size.rows,
-            width: size.cols,
+            height: size.rows(),
+            width: size.cols(),
         };
         self.docker
             .resize_exec(&self.exec, options)

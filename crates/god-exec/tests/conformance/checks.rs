@@ -495,8 +495,7 @@ pub async fn terminal<B: Backend>(f: &Fixture<B>) {
     let t = f.task(222, FOREVER);
     let (id, _, dir) = f.start_ready(&t).await;
     let inside = f.backend.dir_inside(&dir);
-    let mut request =
-        TerminalRequest::shell(t.user.uid, t.user.gid, TerminalSize { cols: 80, rows: 24 });
+    let mut request = TerminalRequest::shell(t.user.uid, t.user.gid, TerminalSize::DEFAULT);
     request.working_dir = Some(inside.clone());
     request.env = vec![("GREETING".into(), "hello".into())];
     if !f.exec().capabilities().terminal {
@@ -520,10 +519,7 @@ pub async fn terminal<B: Backend>(f: &Fixture<B>) {
     assert!(seen.contains(&want), "{want:?} in {seen:?}");
     read_until(&mut term.output, &mut seen, "24 80").await;
     term.control
-        .resize(TerminalSize {
-            cols: 100,
-            rows: 30,
-        })
+        .resize(TerminalSize::new(100, 30).unwrap())
         .await
         .unwrap();
     term.input.write_all(b"stty size\n").await.unwrap();
