@@ -1,5 +1,6 @@
 //! Interactive sessions in a job's running container through the Engine's exec API: an exec
-//! with a TTY, attached, as the job's `uid:gid`, never privileged.
+//! with a TTY, attached, as the job's `uid:gid`, never privileged, started through god-init's
+//! exec mode (no_new_privs, never root) as [`inside::exec`]'s commands.
 //!
 //! The Engine cannot signal an exec'd process, and leaves it running when its connection
 //! closes: each session's processes carry [`SESSION_VAR`] with a value of their own, and a
@@ -53,12 +54,13 @@ pub(super) async fn open(
         tty: Some(true),
         privileged: Some(false),
         user: Some(format!("{}:{}", request.uid, request.gid)),
-        cmd: Some(request.argv.clone()),
+        cmd: Some(inside::through_init(&request.argv)),
         env: Some(
             request
                 .env_with(&session)
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
+                .chain(std::iter::once(inside::old_init_stop()))
                 .collect(),
         ),
         working_dir: request.working_dir.clone(),

@@ -404,8 +404,9 @@ pub async fn stats<B: Backend>(f: &Fixture<B>) {
     );
 }
 
-/// Where the executor can exec: a command runs in the running job as its user (never root),
-/// with its output and exit code, bounded by its timeout; nothing runs in an ended job.
+/// Where the executor can exec: a command runs in the running job as its user (never root,
+/// without privileges, with no_new_privs), with its output and exit code, bounded by its
+/// timeout; nothing runs in an ended job.
 pub async fn exec<B: Backend>(f: &Fixture<B>) {
     let t = f.task(221, FOREVER);
     let (id, _, _) = f.start_ready(&t).await;
@@ -435,6 +436,28 @@ pub async fn exec<B: Backend>(f: &Fixture<B>) {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "2001\n2002\nhello\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "oops\n");
     assert_eq!((out.exit_code, out.truncated), (Some(3), false));
+    // No capability, no_new_privs: a setuid binary gives the command nothing.
+    let privileges = ExecRequest {
+        argv: [
+            "sh",
+            "-c",
+            "grep -E '^(CapEff|NoNewPrivs):' /proc/self/status | tr -d ' \\t'",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..request.clone()
+    };
+    let out = f.exec().exec(&id, &privileges).await.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "CapEff:0000000000000000\nNoNewPrivs:1\n"
+    );
+    let missing = ExecRequest {
+        argv: vec!["no-such-command".into()],
+        ..request.clone()
+    };
+    let out = f.exec().exec(&id, &missing).await.unwrap();
+    assert_eq!(out.exit_code, Some(127), "{out:?}");
     request.uid = 0;
     let as_root = f.exec().exec(&id, &request).await;
     assert!(
@@ -524,6 +547,16 @@ pub async fn terminal<B: Backend>(f: &Fixture<B>) {
         .unwrap();
     term.input.write_all(b"stty size\n").await.unwrap();
     read_until(&mut term.output, &mut seen, "30 100").await;
+    // No capability, no_new_privs: a setuid binary gives the session nothing either.
+    term.input
+        .write_all(b"grep -E '^(CapEff|NoNewPrivs):' /proc/self/status | tr -d ' \\t' | tr '\\n' ,; echo \"$((1+1))\"\n")
+        .await
+        .unwrap();
+    read_until(&mut term.output, &mut seen, ",2\r\n").await;
+    assert!(
+        seen.contains("CapEff:0000000000000000,NoNewPrivs:1,2"),
+        "{seen:?}"
+    );
     term.input.write_all(b"exit 3\n").await.unwrap();
     read_to_end(&mut term.output, &mut seen).await;
     assert_eq!(
