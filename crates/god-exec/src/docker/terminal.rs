@@ -32,11 +32,15 @@ const END_WAIT: Duration = Duration::from_secs(2);
 const HANG_UP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `SIGHUP` to every process whose environment holds `$SESSION_VAR=$1` (busybox's and GNU's
-/// grep both read `environ` as NUL-ended lines with `-z`).
-const HANG_UP: &str = r#"for p in /proc/[0-9]*; do
+/// grep both read `environ` as NUL-ended lines with `-z`); [`NO_TOOLS`] without grep.
+const HANG_UP: &str = r#"command -v grep >/dev/null 2>&1 || exit 127
+for p in /proc/[0-9]*; do
   if grep -qsxzF "$0=$1" "$p/environ"; then kill -HUP "${p#/proc/}" 2>/dev/null; fi
 done
 exit 0"#;
+
+/// The hang-up's exit code when the image has no `/bin/sh` or no `grep`.
+const NO_TOOLS: i64 = 127;
 
 /// Open `request` in `container` (see the module's documentation).
 pub(super) async fn open(
@@ -141,6 +145,24 @@ struct DockerTerminal {
     session: String,
 }
 
+impl DockerTerminal {
+    /// The Engine refused the hang-up's exec: done when the container no longer runs (the
+    /// session's processes ended with it), the refusal when it still does (paused, say).
+    async fn refused(&self, why: String) -> Result<(), ExecError> {
+        match self.docker.inspect_container(&self.container, None).await {
+            Ok(c) if c.state.as_ref().and_then(|s| s.running) == Some(true) => {
+                Err(ExecError::Refused(format!(
+                    "cannot hang up the terminal in {}: {why}",
+                    self.container
+                )))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if status(&e) == Some(404) => Ok(()),
+            Err(e) => Err(engine_error(e)),
+        }
+    }
+}
+
 #[async_trait]
 impl TerminalControl for DockerTerminal {
     async fn resize(&self, size: TerminalSize) -> Result<(), ExecError> {
@@ -165,8 +187,18 @@ impl TerminalControl for DockerTerminal {
             timeout: HANG_UP_TIMEOUT,
         };
         match inside::exec(&self.docker, &self.container, &request).await {
-            // The container stopped or is gone: so are the session's processes.
-            Ok(_) | Err(ExecError::Refused(_)) => Ok(()),
+            Ok(out) if out.exit_code == Some(0) => Ok(()),
+            Ok(out) if out.exit_code == Some(NO_TOOLS) => Err(ExecError::Unsupported {
+                what: "hang up a terminal in an image without /bin/sh and grep",
+                executor: "docker",
+            }),
+            Ok(out) => Err(ExecError::Unavailable(format!(
+                "the hang-up of a terminal in {} ended with {:?}: {}",
+                self.container,
+                out.exit_code,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))),
+            Err(ExecError::Refused(why)) => self.refused(why).await,
             Err(e) => Err(e),
         }
     }

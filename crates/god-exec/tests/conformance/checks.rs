@@ -609,6 +609,23 @@ pub async fn terminal<B: Backend>(f: &Fixture<B>) {
         ContainerState::Running
     );
 
+    // A paused job's session cannot be hung up: said, not skipped silently.
+    if f.exec().capabilities().pause {
+        let mut term = f.exec().terminal(&id, &request).await.unwrap();
+        let mut seen = String::new();
+        term.input
+            .write_all(b"echo \"up $((6*7))\"\n")
+            .await
+            .unwrap();
+        read_until(&mut term.output, &mut seen, "up 42").await;
+        f.exec().pause(&id).await.unwrap();
+        let refused = term.control.hang_up().await;
+        assert!(matches!(refused, Err(ExecError::Refused(_))), "{refused:?}");
+        f.exec().unpause(&id).await.unwrap();
+        term.control.hang_up().await.unwrap();
+        read_to_end(&mut term.output, &mut seen).await;
+    }
+
     let as_root = TerminalRequest {
         uid: 0,
         ..request.clone()
