@@ -87,7 +87,7 @@ fn running_container(task: &Task, suspended_ok: bool) -> Result<&str, HandleErro
 }
 
 /// The original's `executor_features` of `GET /api/1.0/config`: `kill` always, `pause` when the
-/// executor can (stats and exec are ours, told by their routes' answers).
+/// executor can (stats, exec and terminals are ours, told by their routes' answers).
 pub fn executor_features(c: Capabilities) -> Vec<&'static str> {
     let mut features = vec!["kill"];
     if c.pause {
@@ -318,6 +318,14 @@ mod tests {
         assert_eq!(executor_features(c), ["kill", "pause"]);
         let no_pause = Capabilities { pause: false, ..c };
         assert_eq!(executor_features(no_pause), ["kill"]);
+        // Ours (stats, exec, terminal) are not the original's features: old clients see the same.
+        let all = Capabilities {
+            pause: true,
+            stats: true,
+            exec: true,
+            terminal: true,
+        };
+        assert_eq!(executor_features(all), ["kill", "pause"]);
     }
 
     const SIZE: TerminalSize = TerminalSize::DEFAULT;
