@@ -13,6 +13,7 @@ pub mod filter;
 pub mod live;
 pub mod pages;
 pub mod session;
+pub mod terminal;
 pub mod view;
 
 use axum::http::{header, HeaderValue};
@@ -31,12 +32,18 @@ pub use error::WebError;
 pub struct WebState {
     pub app: AppState,
     pub ended: broadcast::Sender<String>,
+    /// Terminals open on each job.
+    pub terminals: std::sync::Arc<terminal::OpenTerminals>,
 }
 
 /// The UI's routes, on the API's state (`god_server::Options::web`).
 pub fn router(app: AppState) -> Router {
     let (ended, _) = broadcast::channel(256);
-    let state = WebState { app, ended };
+    let state = WebState {
+        app,
+        ended,
+        terminals: Default::default(),
+    };
     Router::new()
         .route("/app", get(|| async { Redirect::permanent("/app/") }))
         .route("/app/", get(pages::home))
@@ -51,6 +58,7 @@ pub fn router(app: AppState) -> Router {
         .route("/app/jobs/{id}", get(pages::job::page))
         .route("/app/jobs/{id}/act", post(pages::job::act))
         .route("/app/jobs/{id}/files", get(pages::job::files_root))
+        .route("/app/jobs/{id}/terminal", get(terminal::open))
         .route("/app/jobs/{id}/files/{*path}", get(pages::job::files))
         .route(
             "/app/submit",
