@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 mod api;
 pub mod archiver;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 mod error;

@@ -17,6 +17,7 @@ pub use error::StoreError;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
+use god_core::audit::AuditAction;
 use god_core::node::{NodeView, NodeViews};
 use god_core::schedule::ReasonKind;
 use god_core::transition::Event;
@@ -271,6 +272,68 @@ pub trait AccountStore: Send + Sync {
     async fn meta_get_or_init(&self, key: &str, init: &str) -> Result<String, StoreError>;
 }
 
+/// Maintenance mode as stored: while `on`, the scheduler starts no job.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Maintenance {
+    pub on: bool,
+    /// The administrator's words, shown with it.
+    pub message: Option<String>,
+    /// Who switched it last, and when (`None`: nobody ever did).
+    pub by: Option<String>,
+    pub at: Option<f64>,
+}
+
+/// One entry of the audit log: who did what to whom, when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// Seconds since the epoch.
+    pub at: f64,
+    pub actor: String,
+    pub action: AuditAction,
+    /// A login, a project id, or empty for the whole service (see `god_core::audit`).
+    pub target: String,
+    pub detail: String,
+}
+
+/// An entry as the log holds it, with its id (increasing).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub id: u64,
+    pub entry: AuditEntry,
+}
+
+/// Most entries one read of the audit log returns.
+pub const AUDIT_PAGE_MAX: u64 = 1000;
+
+/// Which entries of the audit log to read: newest first, older than `before`, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub action: Option<AuditAction>,
+    pub before: Option<u64>,
+    pub limit: u64,
+}
+
+/// What administrators set for the whole service, and what they did.
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    async fn maintenance(&self) -> Result<Maintenance, StoreError>;
+    /// Switch maintenance mode on or off, by `by` at `at`: the change log (for live views) and
+    /// the audit log record it in the same transaction. Returns it as stored.
+    async fn set_maintenance(
+        &self,
+        on: bool,
+        message: Option<&str>,
+        by: &str,
+        at: f64,
+    ) -> Result<Maintenance, StoreError>;
+    /// Append entries to the audit log (one transaction).
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
+    /// Entries matching `filter`, newest first.
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError>;
+}
+
 /// What a change is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -282,6 +345,8 @@ pub enum ChangeKind {
     Account,
     /// A project was created, changed or removed (body `null`).
     Project,
+    /// Maintenance mode was switched on or off (body `{on, message, by, at}`).
+    Maintenance,
 }
 
 impl ChangeKind {
@@ -291,6 +356,7 @@ impl ChangeKind {
             ChangeKind::JobRemoved => "job_removed",
             ChangeKind::Account => "account",
             ChangeKind::Project => "project",
+            ChangeKind::Maintenance => "maintenance",
         }
     }
 
@@ -300,6 +366,7 @@ impl ChangeKind {
             ChangeKind::JobRemoved,
             ChangeKind::Account,
             ChangeKind::Project,
+            ChangeKind::Maintenance,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -345,6 +412,6 @@ pub trait NodeStore: Send + Sync {
 }
 
 /// Everything the server needs from its database.
-pub trait Store: JobStore + AccountStore + ChangeLog + NodeStore {}
+pub trait Store: JobStore + AccountStore + ChangeLog + NodeStore + AdminStore {}
 
-impl<T: JobStore + AccountStore + ChangeLog + NodeStore> Store for T {}
+impl<T: JobStore + AccountStore + ChangeLog + NodeStore + AdminStore> Store for T {}

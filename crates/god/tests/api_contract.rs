@@ -273,6 +273,25 @@ fn unknown_fields_are_refused_by_name_and_get_documents_come_back() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{method} {path} {body}: {v}");
         assert_eq!(v["field"], *field, "{method} {path} {body}: {v}");
     }
+    // Query parameters as well: unknown, repeated or of the wrong type, each is named.
+    let task_query = format!("{task}?verbose=1");
+    let queries = [
+        ("/api/1.0/audit?actr=admin", "actr"),
+        ("/api/1.0/audit?limit=lots", "limit"),
+        ("/api/1.0/audit?limit=0", "limit"),
+        ("/api/1.0/audit?action=kill", "action"),
+        ("/api/1.0/audit?actor=a&actor=b", "actor"),
+        ("/api/1.0/task/active?projet=lab", "projet"),
+        ("/api/1.0/events?after=x", "after"),
+        // A route that takes none refuses any.
+        ("/api/1.0/image?sort=name", "sort"),
+        (task_query.as_str(), "verbose"),
+    ];
+    for (path, field) in queries {
+        let (s, v) = admin.get(path);
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
+        assert_eq!(v["field"], field, "{path}: {v}");
+    }
     // The GET documents go back as they are.
     let (_, user) = carol.get("/api/1.0/user/carol");
     let (s, v) = carol.put("/api/1.0/user/carol", &user);

@@ -103,3 +103,31 @@ pub struct JobSummary {
     pub exitcode: Option<i64>,
     pub parent: Option<u64>,
 }
+
+/// The query of `GET /api/1.0/archive/<days>`, `DELETE /api/1.0/archive/<days>` and
+/// `DELETE /api/1.0/user/<login>/task`: only the jobs with this tag.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+}
+
+/// The query of `GET /api/1.0/events`: resume after this change id (as `Last-Event-ID`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+}
+
+/// The query of the job lists (`GET /api/1.0/task/active[/all]`,
+/// `POST|GET /api/1.0/task/over[/all]/<skip>/<limit>`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// The jobs of this project: every member's when the configuration shares project tasks
+    /// and the caller is a member, else the caller's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+}

@@ -3,6 +3,7 @@
 //! wake the loops; they never talk to the executor (only through the narrow handles of
 //! [`crate::handles`]).
 
+mod admin;
 mod body;
 mod events;
 mod files;
@@ -11,6 +12,7 @@ mod nodes;
 mod openapi;
 mod projects;
 mod public;
+mod query;
 mod routes;
 mod stats;
 mod tasks;
@@ -26,10 +28,35 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_request_body;
     routes::table()
         .into_iter()
-        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
+        .fold(Router::new(), |router, r| {
+            let handler = if r.query.is_some() || r.any_query {
+                r.handler
+            } else {
+                r.handler.layer(axum::middleware::from_fn(no_query))
+            };
+            router.route(r.path, handler)
+        })
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+}
+
+/// A route that takes no query parameter refuses one, naming it (as unknown body fields are).
+async fn no_query(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    if let Some(q) = req.uri().query().filter(|q| !q.is_empty()) {
+        let name = form_urlencoded::parse(q.as_bytes())
+            .next()
+            .map(|(k, _)| k.into_owned())
+            .unwrap_or_else(|| q.to_string());
+        return Err(ApiError::bad_request(format!(
+            "unknown query parameter {name:?}: this route takes none"
+        ))
+        .field(name));
+    }
+    Ok(next.run(req).await)
 }
 
 async fn fallback() -> ApiError {

@@ -3,7 +3,7 @@
 //! document (`GET /api/1.0/openapi.json`) is generated from it, so neither can miss a route.
 
 use super::openapi::{self, route, Route};
-use super::{events, files, guests, nodes, projects, public, stats, tasks, users};
+use super::{admin, events, files, guests, nodes, projects, public, stats, tasks, users};
 use axum::Json;
 use god_core::api::{self as wire, CountAnswer, MsgAnswer};
 use god_core::{JobId, Task};
@@ -65,6 +65,7 @@ pub fn table() -> Vec<Route> {
             "The caller's pending and running jobs (?project=)",
             tasks::active,
         )
+        .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
         route(
             "get",
@@ -93,6 +94,7 @@ pub fn table() -> Vec<Route> {
             "The caller's finished jobs, newest first (?project=)",
             tasks::over,
         )
+        .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
         route(
             "get",
@@ -100,6 +102,7 @@ pub fn table() -> Vec<Route> {
             "The caller's finished jobs, newest first (?project=)",
             tasks::over,
         )
+        .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
         route("get", "/api/1.0/task/{id}", "A job", tasks::show).answers::<Task>(),
         route(
@@ -193,6 +196,7 @@ pub fn table() -> Vec<Route> {
             "Archive the caller's jobs over for more than days (?tag=)",
             tasks::archive_old,
         )
+        .query::<wire::tasks::TagQuery>()
         .answers::<CountAnswer>(),
         route(
             "delete",
@@ -200,6 +204,7 @@ pub fn table() -> Vec<Route> {
             "Delete the caller's jobs over for more than days (?tag=)",
             tasks::purge_old,
         )
+        .query::<wire::tasks::TagQuery>()
         .answers::<CountAnswer>(),
         route(
             "get",
@@ -259,6 +264,7 @@ pub fn table() -> Vec<Route> {
             "Kill all the user's active jobs (?tag=)",
             users::kill_all,
         )
+        .query::<wire::tasks::TagQuery>()
         .answers::<CountAnswer>(),
         route(
             "get",
@@ -313,10 +319,34 @@ pub fn table() -> Vec<Route> {
         .answers::<Named>(),
         route(
             "get",
+            "/api/1.0/maintenance",
+            "Maintenance mode: whether jobs start, and why not",
+            admin::show,
+        )
+        .answers::<wire::MaintenanceDoc>(),
+        route(
+            "put",
+            "/api/1.0/maintenance",
+            "Switch maintenance mode (administrators)",
+            admin::set,
+        )
+        .reads::<wire::MaintenanceUpdate>()
+        .answers::<wire::MaintenanceDoc>(),
+        route(
+            "get",
+            "/api/1.0/audit",
+            "Who did what to whom, newest first (administrators)",
+            admin::audit,
+        )
+        .query::<wire::AuditQuery>()
+        .answers::<wire::AuditAnswer>(),
+        route(
+            "get",
             "/api/1.0/events",
             "The change log as server-sent events (Last-Event-ID resumes)",
             events::follow,
         )
+        .query::<wire::tasks::EventsQuery>()
         .answers_other("text/event-stream"),
         route(
             "get",
@@ -333,6 +363,7 @@ pub fn table() -> Vec<Route> {
             guests::callback,
         )
         .public()
+        .any_query()
         .answers::<wire::public::GuestLoginAnswer>(),
         route("get", "/", "Where to go from here", public::home)
             .public()

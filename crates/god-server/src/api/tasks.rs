@@ -1,15 +1,17 @@
 //! Job routes: submit, list, show, and the requests users make on their jobs.
 
 use super::body::{Body, JsonBody};
+use super::query::{given, Params};
 use crate::access::{
     require_admin, shares_project, submission_project, visible_job, visible_project, Caller,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
-use god_core::api::tasks::{DynamicUpdate, RequestAnswer, StatusAnswer};
+use god_core::api::tasks::{DynamicUpdate, ListQuery, RequestAnswer, StatusAnswer, TagQuery};
 use god_core::api::{CountAnswer, MsgAnswer};
+use god_core::audit::{self, AuditAction};
 use god_core::roles::UserRequest;
 use god_core::schedule::{exceeds_alone, Limit, Reason};
 use god_core::submit::{self, SubmitError};
@@ -17,8 +19,6 @@ use god_core::transition::Event;
 use god_core::{JobId, Primary, Task};
 use god_exec::jobdir;
 use god_store::JobQuery;
-use serde::Deserialize;
-use std::collections::HashMap;
 
 fn submit_error(e: SubmitError) -> ApiError {
     match e {
@@ -156,11 +156,6 @@ async fn check_dependencies(
     Ok(())
 }
 
-#[derive(Deserialize, Default)]
-pub struct ProjectFilter {
-    project: Option<String>,
-}
-
 async fn list(
     state: &AppState,
     mut q: JobQuery,
@@ -194,7 +189,7 @@ async fn own_or_project(
 pub async fn active(
     caller: Caller,
     State(state): State<AppState>,
-    Query(f): Query<ProjectFilter>,
+    Params(f): Params<ListQuery>,
 ) -> Result<Json<Vec<Task>>, ApiError> {
     let q = JobQuery {
         states: vec![Primary::Pending, Primary::Running],
@@ -232,7 +227,7 @@ pub async fn over(
     caller: Caller,
     State(state): State<AppState>,
     Path((skip, limit)): Path<(String, String)>,
-    Query(f): Query<ProjectFilter>,
+    Params(f): Params<ListQuery>,
 ) -> Result<Json<Vec<Task>>, ApiError> {
     let (skip, limit) = page(&skip, &limit)?;
     let q = JobQuery {
@@ -292,17 +287,35 @@ async fn request(
     msg: &str,
 ) -> Result<Json<RequestAnswer>, ApiError> {
     let task = visible_job(state, caller, raw).await?;
+    let action = AuditAction::of_job_request(&request);
     let t = state
         .store
         .transition(task.id, &request.into(), state.clock.now())
         .await?;
     state.wake.watcher.notify_one();
     state.wake.scheduler.notify_one();
+    if let Some(action) = action {
+        audit_job(state, caller, action, &t).await;
+    }
     Ok(Json(RequestAnswer {
         msg: msg.into(),
         id: t.id,
         status: t.status,
     }))
+}
+
+/// An administrator's request on another user's job: audited (after it is done).
+async fn audit_job(state: &AppState, caller: &Caller, action: AuditAction, task: &Task) {
+    if audit::acts_on_another(caller.admin, caller.login(), &task.user.id) {
+        crate::audit::record_after(
+            state,
+            caller.login(),
+            action,
+            &task.user.id,
+            audit::jobs_detail(&[task.id.0]),
+        )
+        .await;
+    }
 }
 
 /// `DELETE /api/1.0/task/<id>`: kill (an array parent: with all its children).
@@ -315,6 +328,7 @@ pub async fn kill(
     if task.is_array_parent() {
         let t = state.store.kill_array(task.id, state.clock.now()).await?;
         state.wake.watcher.notify_one();
+        audit_job(&state, &caller, AuditAction::JobKilled, &t).await;
         return Ok(Json(RequestAnswer {
             msg: "kill requested".into(),
             id: t.id,
@@ -444,6 +458,7 @@ pub async fn archive(
     }
     state.store.request_archive(&[task.id]).await?;
     state.wake.archiver.notify_one();
+    audit_job(&state, &caller, AuditAction::JobArchived, &task).await;
     Ok(Json(MsgAnswer::new("archive requested", task.id)))
 }
 
@@ -461,6 +476,7 @@ pub async fn purge(
         )));
     }
     purge_one(&state, &task).await?;
+    audit_job(&state, &caller, AuditAction::JobPurged, &task).await;
     Ok(Json(MsgAnswer::new("job purged", task.id)))
 }
 
@@ -509,16 +525,9 @@ pub async fn archive_old(
     caller: Caller,
     State(state): State<AppState>,
     Path(d): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<TagQuery>,
 ) -> Result<Json<CountAnswer>, ApiError> {
-    let jobs = old_jobs(
-        &state,
-        &caller,
-        &d,
-        q.get("tag").map(|s| s.as_str()),
-        vec![Primary::Over],
-    )
-    .await?;
+    let jobs = old_jobs(&state, &caller, &d, given(&q.tag), vec![Primary::Over]).await?;
     let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
     let n = state.store.request_archive(&ids).await?;
     state.wake.archiver.notify_one();
@@ -533,17 +542,10 @@ pub async fn purge_old(
     caller: Caller,
     State(state): State<AppState>,
     Path(d): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<TagQuery>,
 ) -> Result<Json<CountAnswer>, ApiError> {
     let states = vec![Primary::Over, Primary::Archived];
-    let jobs = old_jobs(
-        &state,
-        &caller,
-        &d,
-        q.get("tag").map(|s| s.as_str()),
-        states,
-    )
-    .await?;
+    let jobs = old_jobs(&state, &caller, &d, given(&q.tag), states).await?;
     for j in &jobs {
         purge_one(&state, j).await?;
     }

@@ -5,6 +5,7 @@
 //! small pool of their own.
 
 mod accounts;
+mod admin;
 mod batch;
 mod events;
 mod jobs;
