@@ -226,3 +226,18 @@ pub async fn visibility(state: &AppState, caller: &Caller) -> Result<Visibility,
     }
     Ok(view)
 }
+
+/// The projects whose jobs `caller` sees besides their own: those they are a member of whose
+/// members see each other's jobs (`share_project_tasks`; never `default`). A listing of "my
+/// jobs and my projects' jobs" is `god_store::JobScope::UserAndProjects` with these.
+pub async fn shared_projects(state: &AppState, caller: &Caller) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    for p in state.store.list_projects().await? {
+        if names::shares_tasks(state.config.share_project_tasks, &p.id)
+            && p.members.iter().any(|m| m == caller.login())
+        {
+            out.push(p.id);
+        }
+    }
+    Ok(out)
+}

@@ -149,6 +149,72 @@ pub struct JobQuery {
     pub parent: Option<JobId>,
 }
 
+/// Whose jobs a listing may show.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum JobScope {
+    /// One user's.
+    User(String),
+    /// A user's, and every job of these projects (those whose members see each other's jobs:
+    /// `share_project_tasks`).
+    UserAndProjects { user: String, projects: Vec<String> },
+    /// Everybody's (administrators).
+    #[default]
+    All,
+}
+
+/// Which jobs of a listing, as to arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JobLevel {
+    /// Every job, array children included.
+    #[default]
+    Any,
+    /// Array children hidden (their parent stands for them, with [`JobPage::children`]).
+    TopLevel,
+    /// The children of one array parent.
+    ChildrenOf(JobId),
+}
+
+/// The one job list query (API lists, the web UI): every condition given must hold.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobFilter {
+    pub scope: JobScope,
+    /// Any of these states (empty: any state).
+    pub states: Vec<Primary>,
+    pub project: Option<String>,
+    /// Jobs carrying this tag.
+    pub tag: Option<String>,
+    /// In the name or the description, ignoring ASCII case.
+    pub text: Option<String>,
+    /// Exactly this image.
+    pub image: Option<String>,
+    /// Submitted at or after (seconds since the epoch).
+    pub since: Option<f64>,
+    /// Submitted before.
+    pub until: Option<f64>,
+    pub level: JobLevel,
+}
+
+/// How many children of an array parent are in each state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChildCounts {
+    pub pending: u64,
+    pub running: u64,
+    pub over: u64,
+    pub archived: u64,
+    /// Not created yet (children are created as the pending ones leave).
+    pub not_created: u64,
+}
+
+/// One page of a job listing, newest first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobPage {
+    pub jobs: Vec<Task>,
+    /// For each array parent in `jobs`: its children by state.
+    pub children: std::collections::HashMap<JobId, ChildCounts>,
+    /// The cursor of the next page (the last id of this one), `None` when this is the last.
+    pub next: Option<JobId>,
+}
+
 /// The scheduler's light view of a pending job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingRow {
@@ -200,6 +266,16 @@ pub trait JobStore: Send + Sync {
     /// Several jobs at once (missing ids are absent), by id.
     async fn get_jobs(&self, ids: &[JobId]) -> Result<Vec<Task>, StoreError>;
     async fn list_jobs(&self, q: &JobQuery) -> Result<Vec<Task>, StoreError>;
+    /// The jobs `filter` matches, newest first, with ids below `after` (the cursor: the last
+    /// id seen), at most `limit` (0: all), with the child counts of the array parents shown.
+    async fn list_page(
+        &self,
+        filter: &JobFilter,
+        after: Option<JobId>,
+        limit: u64,
+    ) -> Result<JobPage, StoreError>;
+    /// How many jobs `filter` matches (a bulk action's confirmation).
+    async fn count_matching(&self, filter: &JobFilter) -> Result<u64, StoreError>;
     /// Apply `event` to one job in one transaction; returns the job as written.
     async fn transition(&self, id: JobId, event: &Event, now: f64) -> Result<Task, StoreError>;
     /// Apply several transitions in one transaction (one commit); each may be refused alone.

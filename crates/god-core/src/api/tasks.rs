@@ -122,7 +122,10 @@ pub struct EventsQuery {
 }
 
 /// The query of the job lists (`GET /api/1.0/task/active[/all]`,
-/// `POST|GET /api/1.0/task/over[/all]/<skip>/<limit>`).
+/// `POST|GET /api/1.0/task/over[/all]/<skip>/<limit>`). Without any parameter but `project`,
+/// each route answers as the original does; with one, it answers from the one list query:
+/// newest first, paged by `after` (the last id of the previous page), and array parents carry
+/// `requirements.array.nb_tasks_running` and `nb_tasks_pending`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
@@ -130,4 +133,49 @@ pub struct ListQuery {
     /// and the caller is a member, else the caller's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// States, comma-separated, among the route's (`pending`, `running`, `active` for both;
+    /// `over`, `archived`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// This user's jobs (administrators; others may name only themselves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Jobs with this tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Jobs whose name or description contains this (any case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Jobs of this image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Submitted at or after this time (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<f64>,
+    /// Submitted before this time (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<f64>,
+    /// Jobs with a lower id: the last id of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+    /// At most this many jobs (0: all). On the over routes, the path's limit when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// Array children left out: each parent counts them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top: Option<bool>,
+    /// The children of this array parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u64>,
+}
+
+impl ListQuery {
+    /// Only what the original routes take (`project`): answered as the original does.
+    pub fn is_original(&self) -> bool {
+        *self
+            == ListQuery {
+                project: self.project.clone(),
+                ..Default::default()
+            }
+    }
 }

@@ -8,6 +8,7 @@ mod body;
 mod events;
 mod files;
 mod guests;
+mod lists;
 mod nodes;
 mod openapi;
 mod projects;

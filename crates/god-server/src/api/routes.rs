@@ -3,7 +3,7 @@
 //! document (`GET /api/1.0/openapi.json`) is generated from it, so neither can miss a route.
 
 use super::openapi::{self, route, Route};
-use super::{admin, events, files, guests, nodes, projects, public, stats, tasks, users};
+use super::{admin, events, files, guests, lists, nodes, projects, public, stats, tasks, users};
 use axum::Json;
 use god_core::api::{self as wire, CountAnswer, MsgAnswer};
 use god_core::{JobId, Task};
@@ -63,7 +63,7 @@ pub fn table() -> Vec<Route> {
             "get",
             "/api/1.0/task/active",
             "The caller's pending and running jobs (?project=)",
-            tasks::active,
+            lists::active,
         )
         .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
@@ -71,28 +71,31 @@ pub fn table() -> Vec<Route> {
             "get",
             "/api/1.0/task/active/all",
             "All pending and running jobs (administrators)",
-            tasks::active_all,
+            lists::active_all,
         )
+        .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
         route(
             "post",
             "/api/1.0/task/over/all/{skip}/{limit}",
             "All finished jobs, newest first (administrators)",
-            tasks::over_all,
+            lists::over_all,
         )
+        .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
         route(
             "get",
             "/api/1.0/task/over/all/{skip}/{limit}",
             "All finished jobs, newest first (administrators)",
-            tasks::over_all,
+            lists::over_all,
         )
+        .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
         route(
             "post",
             "/api/1.0/task/over/{skip}/{limit}",
             "The caller's finished jobs, newest first (?project=)",
-            tasks::over,
+            lists::over,
         )
         .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
@@ -100,7 +103,7 @@ pub fn table() -> Vec<Route> {
             "get",
             "/api/1.0/task/over/{skip}/{limit}",
             "The caller's finished jobs, newest first (?project=)",
-            tasks::over,
+            lists::over,
         )
         .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),

@@ -2,14 +2,12 @@
 
 use super::body::{Body, JsonBody};
 use super::query::{given, Params};
-use crate::access::{
-    require_admin, shares_project, submission_project, visible_job, visible_project, Caller,
-};
+use crate::access::{submission_project, visible_job, visible_project, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
-use god_core::api::tasks::{DynamicUpdate, ListQuery, RequestAnswer, StatusAnswer, TagQuery};
+use god_core::api::tasks::{DynamicUpdate, RequestAnswer, StatusAnswer, TagQuery};
 use god_core::api::{CountAnswer, MsgAnswer};
 use god_core::audit::{self, AuditAction};
 use god_core::roles::UserRequest;
@@ -154,109 +152,6 @@ async fn check_dependencies(
         }
     }
     Ok(())
-}
-
-async fn list(
-    state: &AppState,
-    mut q: JobQuery,
-    project: Option<String>,
-) -> Result<Json<Vec<Task>>, ApiError> {
-    if let Some(p) = project.filter(|p| !p.is_empty()) {
-        q.projects = vec![p];
-    }
-    Ok(Json(state.store.list_jobs(&q).await?))
-}
-
-/// The query of a user's own listing; `?project=P` shows every member's jobs of `P` when the
-/// configuration shares project tasks and the caller is a member.
-async fn own_or_project(
-    state: &AppState,
-    caller: &Caller,
-    project: &Option<String>,
-    mut q: JobQuery,
-) -> Result<JobQuery, ApiError> {
-    let shared = match project.as_deref() {
-        Some(p) if !p.is_empty() => shares_project(state, caller, p).await?,
-        _ => false,
-    };
-    if !shared {
-        q.user = Some(caller.login().to_string());
-    }
-    Ok(q)
-}
-
-/// `GET /api/1.0/task/active`: the caller's pending and running jobs.
-pub async fn active(
-    caller: Caller,
-    State(state): State<AppState>,
-    Params(f): Params<ListQuery>,
-) -> Result<Json<Vec<Task>>, ApiError> {
-    let q = JobQuery {
-        states: vec![Primary::Pending, Primary::Running],
-        ..Default::default()
-    };
-    let q = own_or_project(&state, &caller, &f.project, q).await?;
-    list(&state, q, f.project).await
-}
-
-/// `GET /api/1.0/task/active/all` (admins).
-pub async fn active_all(
-    caller: Caller,
-    State(state): State<AppState>,
-) -> Result<Json<Vec<Task>>, ApiError> {
-    require_admin(&caller)?;
-    let q = JobQuery {
-        states: vec![Primary::Pending, Primary::Running],
-        ..Default::default()
-    };
-    list(&state, q, None).await
-}
-
-fn page(skip: &str, limit: &str) -> Result<(u64, u64), ApiError> {
-    let skip = skip
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("{skip:?} is not a number")).field("skip"))?;
-    let limit = limit
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("{limit:?} is not a number")).field("limit"))?;
-    Ok((skip, limit))
-}
-
-/// `POST /api/1.0/task/over/<skip>/<limit>`: the caller's finished jobs, newest first.
-pub async fn over(
-    caller: Caller,
-    State(state): State<AppState>,
-    Path((skip, limit)): Path<(String, String)>,
-    Params(f): Params<ListQuery>,
-) -> Result<Json<Vec<Task>>, ApiError> {
-    let (skip, limit) = page(&skip, &limit)?;
-    let q = JobQuery {
-        states: vec![Primary::Over, Primary::Archived],
-        skip,
-        limit,
-        newest_first: true,
-        ..Default::default()
-    };
-    let q = own_or_project(&state, &caller, &f.project, q).await?;
-    list(&state, q, f.project).await
-}
-
-/// `POST /api/1.0/task/over/all/<skip>/<limit>` (admins).
-pub async fn over_all(
-    caller: Caller,
-    State(state): State<AppState>,
-    Path((skip, limit)): Path<(String, String)>,
-) -> Result<Json<Vec<Task>>, ApiError> {
-    require_admin(&caller)?;
-    let (skip, limit) = page(&skip, &limit)?;
-    let q = JobQuery {
-        states: vec![Primary::Over, Primary::Archived],
-        skip,
-        limit,
-        newest_first: true,
-        ..Default::default()
-    };
-    list(&state, q, None).await
 }
 
 /// `GET /api/1.0/task/<id>`.

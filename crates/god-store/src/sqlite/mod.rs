@@ -9,6 +9,7 @@ mod admin;
 mod batch;
 mod events;
 mod jobs;
+mod lists;
 mod nodes;
 
 use crate::StoreError;

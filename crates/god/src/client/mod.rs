@@ -51,7 +51,12 @@ pub enum Command {
         everybody's).\n\n\
         A job array is one line, its parent's, with how many of its tasks are in each state \
         (`array 1:1000: 12 running, 300 pending, 688 over`; tasks not created yet count as \
-        pending); --expand lists each task under it. --json prints the server's list as it is."
+        pending); --expand lists each task under it. --json prints the server's list as it is.\n\n\
+        Filters and pages (newest first): --state, --user (administrators), --project, --tag, \
+        --name (in the name or description), --image, --since 2d, --limit N, and --after ID for \
+        the next page (the last id listed).\n\n\
+        Examples:\n  god list --tag nightly --limit 20\n  \
+        god list --over --since 1d --name align\n  god list --all --user alice --state pending"
     )]
     List(list::ListArgs),
     /// Show one job: state, requirements, times, exit code, node, volumes
