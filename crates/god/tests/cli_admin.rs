@@ -313,6 +313,14 @@ fn arrays_dependencies_and_updates() {
         4,
         "--json is the server's list"
     );
+    t.note("Filtered lists: newest first, an array one line counted by the server.");
+    t.ok(&erin, &["list", "--over", "--name", "SWEEP"]);
+    t.ok(
+        &erin,
+        &["list", "--over", "--name", "sweep", "--limit", "1"],
+    );
+    t.ok(&erin, &["list", "--tag", "none-has-it"]);
+    t.fails(&erin, &["list", "--state", "over"]);
     t.ok_grep(&erin, &["show", &parent.to_string()], &["Array:"]);
     t.fails(&erin, &["submit", "--array", "9:1", "--", "true"]);
 

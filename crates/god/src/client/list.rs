@@ -3,7 +3,7 @@
 
 use super::http::Api;
 use super::output::{emit_line, format_gb, format_time, print_json, truncate, Job, Table};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use god_core::Task;
 use reqwest::Method;
@@ -58,6 +58,15 @@ pub struct ListArgs {
 /// original listing), `now` for `--since`. Filtered lists leave array tasks out (`top`): each
 /// parent counts them.
 pub fn list_params(a: &ListArgs, now: f64) -> Result<Vec<(&'static str, String)>> {
+    if let Some(states) = &a.state {
+        let finished = |s: &str| matches!(s.trim(), "over" | "archived");
+        if !a.over && states.split(',').any(finished) {
+            bail!("--state {states}: finished jobs are listed with --over");
+        }
+        if a.over && states.split(',').any(|s| !finished(s)) {
+            bail!("--state {states}: with --over, the states are over and archived");
+        }
+    }
     let mut p: Vec<(&'static str, String)> = Vec::new();
     for (key, value) in [
         ("state", &a.state),
@@ -382,7 +391,7 @@ pub fn list(a: ListArgs) -> Result<i32> {
     let page = if a.over { Some(limit) } else { a.limit };
     if let (true, Some(page), Some(last)) = (filtered, page, jobs.last()) {
         if page > 0 && jobs.len() as u64 >= page {
-            emit_line(&format!("(more: the same with --after {})", last.id))?;
+            emit_line(&format!("(a full page: the next with --after {})", last.id))?;
         }
     }
     Ok(0)
