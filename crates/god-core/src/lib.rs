@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod array;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod deps;

@@ -139,6 +139,14 @@ pub struct ArraySpec {
     pub nb_tasks_failed: u64,
     /// Our addition, on parents: children created so far.
     pub nb_tasks_created: u64,
+    /// Our addition, on parents in lists asked with the new parameters: children running now.
+    /// Never stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nb_tasks_running: Option<u64>,
+    /// Our addition, on parents in lists asked with the new parameters: children pending now,
+    /// created or not yet. Never stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nb_tasks_pending: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, JsonSchema)]

@@ -116,7 +116,7 @@ fn admit(state: &AppState, user: UserRecord, expires: f64) -> Result<Caller, Api
     })
 }
 
-/// The caller of a web UI request made with `session` (see `crate::auth::web`). A guest who
+/// The caller of a web UI request made with `session` (see `crate::web_session`). A guest who
 /// is not active yet is let through: the web UI shows them only that they wait (and logout).
 pub async fn session_caller(
     state: &AppState,
@@ -248,4 +248,19 @@ pub async fn visibility(state: &AppState, caller: &Caller) -> Result<Visibility,
         }
     }
     Ok(view)
+}
+
+/// The projects whose jobs `caller` sees besides their own: those they are a member of whose
+/// members see each other's jobs (`share_project_tasks`; never `default`). A listing of "my
+/// jobs and my projects' jobs" is `god_store::JobScope::UserAndProjects` with these.
+pub async fn shared_projects(state: &AppState, caller: &Caller) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    for p in state.store.list_projects().await? {
+        if names::shares_tasks(state.config.share_project_tasks, &p.id)
+            && p.members.iter().any(|m| m == caller.login())
+        {
+            out.push(p.id);
+        }
+    }
+    Ok(out)
 }

@@ -72,7 +72,8 @@ async fn read(store: Arc<dyn Store>, tx: broadcast::Sender<Arc<Change>>) {
 }
 
 /// What one caller may see of the change log: their own jobs and account, their projects'
-/// jobs when the configuration shares project tasks, their projects; everything for admins.
+/// jobs when the configuration shares project tasks, their projects, maintenance mode;
+/// everything for admins.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Visibility {
     pub login: String,
@@ -94,6 +95,8 @@ impl Visibility {
             ChangeKind::Job | ChangeKind::JobRemoved => own || self.shared.contains(project),
             ChangeKind::Account => own,
             ChangeKind::Project => self.member_of.contains(project),
+            // Everybody's banner.
+            ChangeKind::Maintenance => true,
         }
     }
 }
@@ -140,6 +143,7 @@ mod tests {
             (change(Account, Some("bob"), None), false),
             (change(Project, None, Some("closed")), true),
             (change(Project, None, Some("other")), false),
+            (change(Maintenance, None, None), true),
         ];
         for (c, sees) in cases {
             assert_eq!(alice.sees(&c), sees, "{c:?}");

@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod api;
 pub mod archiver;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 mod error;
@@ -17,6 +18,7 @@ pub mod scheduler;
 pub mod state;
 pub mod submit;
 pub mod watcher;
+pub mod web_session;
 
 #[cfg(test)]
 mod loop_tests;

@@ -81,6 +81,38 @@ async fn scheduler_waits_with_a_reason_while_the_executor_does_not_answer() {
     assert_eq!(env.schedule().await, 1);
 }
 
+/// Maintenance mode (read from the store at each pass) holds every pending job with its reason,
+/// whether or not the executor answers; a running job goes on; off again, they start.
+#[tokio::test]
+async fn scheduler_starts_nothing_in_maintenance_mode_and_says_why() {
+    let mut env = TestEnv::new("fake: {fail_on: 0, cpus: 4, run_seconds: 1e9}\n").await;
+    let running = env.submit(job()).await;
+    assert_eq!(env.schedule().await, 1);
+    env.state
+        .store
+        .set_maintenance(true, Some("new disks"), "root", env.now())
+        .await
+        .unwrap();
+    let held = env.submit(job()).await;
+    let want = "maintenance mode (new disks): no job starts until an administrator ends it";
+    for available in [true, false] {
+        env.fake.set_available(available);
+        assert_eq!(env.schedule().await, 0, "executor answering: {available}");
+        let t = env.job(held).await;
+        assert_eq!(t.status.primary, Primary::Pending);
+        assert_eq!(t.status.reason.as_deref(), Some(want));
+    }
+    env.fake.set_available(true);
+    assert_eq!(env.job(running).await.status.primary, Primary::Running);
+    env.state
+        .store
+        .set_maintenance(false, None, "root", env.now())
+        .await
+        .unwrap();
+    assert_eq!(env.schedule().await, 1);
+    assert_eq!(env.job(held).await.status.primary, Primary::Running);
+}
+
 #[tokio::test]
 async fn scheduler_starts_nothing_before_recovery_has_run() {
     let mut env = TestEnv::before_recovery("").await;

@@ -178,6 +178,7 @@ pub fn cluster(spec: &Spec) -> Snapshot {
         nodes,
         labels: labels.names().to_vec(),
         parents: HashMap::new(),
+        hold_all: None,
     }
 }
 

@@ -23,6 +23,9 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    /// A stored code this version does not know (written by a newer one).
+    #[error("stored {what} {code:?} is not one this version knows")]
+    UnknownCode { what: &'static str, code: String },
     #[error("the stored node views are unreadable: {0}")]
     CorruptNodes(String),
     #[error("cannot open the database at {path}: {detail}")]

@@ -17,6 +17,7 @@ pub use error::StoreError;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
+use god_core::audit::AuditAction;
 use god_core::node::{NodeView, NodeViews};
 use god_core::schedule::ReasonKind;
 use god_core::transition::Event;
@@ -148,6 +149,72 @@ pub struct JobQuery {
     pub parent: Option<JobId>,
 }
 
+/// Whose jobs a listing may show.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum JobScope {
+    /// One user's.
+    User(String),
+    /// A user's, and every job of these projects (those whose members see each other's jobs:
+    /// `share_project_tasks`).
+    UserAndProjects { user: String, projects: Vec<String> },
+    /// Everybody's (administrators).
+    #[default]
+    All,
+}
+
+/// Which jobs of a listing, as to arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JobLevel {
+    /// Every job, array children included.
+    #[default]
+    Any,
+    /// Array children hidden (their parent stands for them, with [`JobPage::children`]).
+    TopLevel,
+    /// The children of one array parent.
+    ChildrenOf(JobId),
+}
+
+/// The one job list query (API lists, the web UI): every condition given must hold.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobFilter {
+    pub scope: JobScope,
+    /// Any of these states (empty: any state).
+    pub states: Vec<Primary>,
+    pub project: Option<String>,
+    /// Jobs carrying this tag.
+    pub tag: Option<String>,
+    /// In the name or the description, ignoring ASCII case.
+    pub text: Option<String>,
+    /// Exactly this image.
+    pub image: Option<String>,
+    /// Submitted at or after (seconds since the epoch).
+    pub since: Option<f64>,
+    /// Submitted before.
+    pub until: Option<f64>,
+    pub level: JobLevel,
+}
+
+/// How many children of an array parent are in each state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChildCounts {
+    pub pending: u64,
+    pub running: u64,
+    pub over: u64,
+    pub archived: u64,
+    /// Not created yet (children are created as the pending ones leave).
+    pub not_created: u64,
+}
+
+/// One page of a job listing, newest first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobPage {
+    pub jobs: Vec<Task>,
+    /// For each array parent in `jobs`: its children by state.
+    pub children: std::collections::HashMap<JobId, ChildCounts>,
+    /// The cursor of the next page (the last id of this one), `None` when this is the last.
+    pub next: Option<JobId>,
+}
+
 /// The scheduler's light view of a pending job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingRow {
@@ -199,6 +266,16 @@ pub trait JobStore: Send + Sync {
     /// Several jobs at once (missing ids are absent), by id.
     async fn get_jobs(&self, ids: &[JobId]) -> Result<Vec<Task>, StoreError>;
     async fn list_jobs(&self, q: &JobQuery) -> Result<Vec<Task>, StoreError>;
+    /// The jobs `filter` matches, newest first, with ids below `after` (the cursor: the last
+    /// id seen), at most `limit` (0: all), with the child counts of the array parents shown.
+    async fn list_page(
+        &self,
+        filter: &JobFilter,
+        after: Option<JobId>,
+        limit: u64,
+    ) -> Result<JobPage, StoreError>;
+    /// How many jobs `filter` matches (a bulk action's confirmation).
+    async fn count_matching(&self, filter: &JobFilter) -> Result<u64, StoreError>;
     /// Apply `event` to one job in one transaction; returns the job as written.
     async fn transition(&self, id: JobId, event: &Event, now: f64) -> Result<Task, StoreError>;
     /// Apply several transitions in one transaction (one commit); each may be refused alone.
@@ -271,6 +348,68 @@ pub trait AccountStore: Send + Sync {
     async fn meta_get_or_init(&self, key: &str, init: &str) -> Result<String, StoreError>;
 }
 
+/// Maintenance mode as stored: while `on`, the scheduler starts no job.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Maintenance {
+    pub on: bool,
+    /// The administrator's words, shown with it.
+    pub message: Option<String>,
+    /// Who switched it last, and when (`None`: nobody ever did).
+    pub by: Option<String>,
+    pub at: Option<f64>,
+}
+
+/// One entry of the audit log: who did what to whom, when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// Seconds since the epoch.
+    pub at: f64,
+    pub actor: String,
+    pub action: AuditAction,
+    /// A login, a project id, or empty for the whole service (see `god_core::audit`).
+    pub target: String,
+    pub detail: String,
+}
+
+/// An entry as the log holds it, with its id (increasing).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub id: u64,
+    pub entry: AuditEntry,
+}
+
+/// Most entries one read of the audit log returns.
+pub const AUDIT_PAGE_MAX: u64 = 1000;
+
+/// Which entries of the audit log to read: newest first, older than `before`, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub action: Option<AuditAction>,
+    pub before: Option<u64>,
+    pub limit: u64,
+}
+
+/// What administrators set for the whole service, and what they did.
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    async fn maintenance(&self) -> Result<Maintenance, StoreError>;
+    /// Switch maintenance mode on or off, by `by` at `at`: the change log (for live views) and
+    /// the audit log record it in the same transaction. Returns it as stored.
+    async fn set_maintenance(
+        &self,
+        on: bool,
+        message: Option<&str>,
+        by: &str,
+        at: f64,
+    ) -> Result<Maintenance, StoreError>;
+    /// Append entries to the audit log (one transaction).
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
+    /// Entries matching `filter`, newest first.
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError>;
+}
+
 /// What a change is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -282,6 +421,8 @@ pub enum ChangeKind {
     Account,
     /// A project was created, changed or removed (body `null`).
     Project,
+    /// Maintenance mode was switched on or off (body `{on, message, by, at}`).
+    Maintenance,
 }
 
 impl ChangeKind {
@@ -291,6 +432,7 @@ impl ChangeKind {
             ChangeKind::JobRemoved => "job_removed",
             ChangeKind::Account => "account",
             ChangeKind::Project => "project",
+            ChangeKind::Maintenance => "maintenance",
         }
     }
 
@@ -300,6 +442,7 @@ impl ChangeKind {
             ChangeKind::JobRemoved,
             ChangeKind::Account,
             ChangeKind::Project,
+            ChangeKind::Maintenance,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -376,6 +519,9 @@ pub trait SessionStore: Send + Sync {
 }
 
 /// Everything the server needs from its database.
-pub trait Store: JobStore + AccountStore + ChangeLog + NodeStore + SessionStore {}
+pub trait Store:
+    JobStore + AccountStore + ChangeLog + NodeStore + SessionStore + AdminStore
+{
+}
 
-impl<T: JobStore + AccountStore + ChangeLog + NodeStore + SessionStore> Store for T {}
+impl<T: JobStore + AccountStore + ChangeLog + NodeStore + SessionStore + AdminStore> Store for T {}

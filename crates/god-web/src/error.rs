@@ -1,7 +1,7 @@
 //! Why a page could not be shown, and the page that says so. The API's errors keep their
 //! status and their words: the UI shows what the API would have answered.
 
-use crate::pages::render;
+use crate::html::render;
 use askama::Template;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -59,7 +59,7 @@ impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
             WebError::LoginNeeded { next } => {
-                let to = format!("/app/login?next={}", crate::pages::urlencode(next));
+                let to = format!("/app/login?next={}", crate::html::urlencode(next));
                 return Redirect::to(&to).into_response();
             }
             WebError::WaitingGuest { login, csrf } => {
@@ -69,7 +69,10 @@ impl IntoResponse for WebError {
                     csrf: csrf.clone(),
                 };
                 // Said kindly, with the status an API client expects of a waiting guest.
-                return (StatusCode::FORBIDDEN, render(&page)).into_response();
+                return match render(&page) {
+                    Ok(r) => (StatusCode::FORBIDDEN, r).into_response(),
+                    Err(e) => WebError::Render(e).into_response(),
+                };
             }
             WebError::Csrf => (StatusCode::FORBIDDEN, self.to_string()),
             WebError::Api(e) => (e.status, e.error.clone()),

@@ -154,7 +154,7 @@ impl JobFilter {
         let mut parts: Vec<String> = Vec::new();
         let mut push = |k: &str, v: &str| {
             if !v.is_empty() {
-                parts.push(format!("{k}={}", crate::pages::urlencode(v)));
+                parts.push(format!("{k}={}", crate::html::urlencode(v)));
             }
         };
         if self.state != StateFilter::default() {

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod chart;
 pub mod error;
 pub mod filter;
+pub mod html;
 pub mod live;
 pub mod pages;
 pub mod session;

@@ -97,7 +97,7 @@ fn parse_topic(viewer: &Viewer, raw: &str) -> Result<(Topic, Option<u64>), WebEr
             let rest: Vec<String> = pairs
                 .iter()
                 .filter(|(k, _)| k != "topic" && k != "after")
-                .map(|(k, v)| format!("{}={}", k, crate::pages::urlencode(v)))
+                .map(|(k, v)| format!("{}={}", k, crate::html::urlencode(v)))
                 .collect();
             Ok((
                 Topic::Jobs(parse_filter(viewer, Some(&rest.join("&")))?),
@@ -276,7 +276,7 @@ impl Follower {
         if self.viewer.session.expires > now {
             return Ok(());
         }
-        match god_server::auth::web::holds(&self.state.app, &self.viewer.session.id_hash).await {
+        match god_server::web_session::holds(&self.state.app, &self.viewer.session.id_hash).await {
             Ok(Some(s)) => {
                 self.viewer.session = s;
                 Ok(())
@@ -290,7 +290,7 @@ impl Follower {
     async fn account_changed(&mut self) -> Result<(), Stop> {
         let app = &self.state.app;
         app.users.forget(self.viewer.login());
-        match god_server::auth::web::holds(app, &self.viewer.session.id_hash).await {
+        match god_server::web_session::holds(app, &self.viewer.session.id_hash).await {
             Ok(Some(_)) => {}
             Ok(None) => return Err(self.ended("your session has ended: log in again")),
             Err(_) => return Ok(()),

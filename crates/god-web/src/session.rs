@@ -1,4 +1,4 @@
-//! Who is looking at a page: [`Viewer`], from the session cookie (`god_server::auth::web`), the
+//! Who is looking at a page: [`Viewer`], from the session cookie (`god_server::web_session`), the
 //! same `Caller` the API's handlers take; and the CSRF token every form must carry.
 
 use crate::error::WebError;
@@ -38,7 +38,7 @@ impl FromRequestParts<WebState> for AnySession {
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, WebError> {
         Ok(AnySession(
-            god_server::auth::web::find(&state.app, &parts.headers).await?,
+            god_server::web_session::find(&state.app, &parts.headers).await?,
         ))
     }
 }
@@ -52,13 +52,13 @@ impl FromRequestParts<WebState> for Viewer {
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/app/".into());
-        let Some(session) = god_server::auth::web::find(&state.app, &parts.headers).await? else {
+        let Some(session) = god_server::web_session::find(&state.app, &parts.headers).await? else {
             return Err(WebError::LoginNeeded { next });
         };
         let caller = match session_caller(&state.app, &session).await {
             Ok(c) => c,
             Err(e) if e.status == StatusCode::UNAUTHORIZED => {
-                god_server::auth::web::end(&state.app, &session.id_hash).await?;
+                god_server::web_session::end(&state.app, &session.id_hash).await?;
                 return Err(WebError::LoginNeeded { next });
             }
             Err(e) => return Err(e.into()),

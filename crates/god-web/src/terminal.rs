@@ -182,7 +182,7 @@ async fn session(state: WebState, viewer: Viewer, task: Task, t: Terminal, socke
                 }
             }
             _ = recheck.tick() => {
-                let holds = god_server::auth::web::holds(&state.app, &viewer.session.id_hash).await;
+                let holds = god_server::web_session::holds(&state.app, &viewer.session.id_hash).await;
                 if matches!(holds, Ok(None)) {
                     break "your session has ended";
                 }

@@ -273,6 +273,25 @@ fn unknown_fields_are_refused_by_name_and_get_documents_come_back() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{method} {path} {body}: {v}");
         assert_eq!(v["field"], *field, "{method} {path} {body}: {v}");
     }
+    // Query parameters as well: unknown, repeated or of the wrong type, each is named.
+    let task_query = format!("{task}?verbose=1");
+    let queries = [
+        ("/api/1.0/audit?actr=admin", "actr"),
+        ("/api/1.0/audit?limit=lots", "limit"),
+        ("/api/1.0/audit?limit=0", "limit"),
+        ("/api/1.0/audit?action=kill", "action"),
+        ("/api/1.0/audit?actor=a&actor=b", "actor"),
+        ("/api/1.0/task/active?projet=lab", "projet"),
+        ("/api/1.0/events?after=x", "after"),
+        // A route that takes none refuses any.
+        ("/api/1.0/image?sort=name", "sort"),
+        (task_query.as_str(), "verbose"),
+    ];
+    for (path, field) in queries {
+        let (s, v) = admin.get(path);
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
+        assert_eq!(v["field"], field, "{path}: {v}");
+    }
     // The GET documents go back as they are.
     let (_, user) = carol.get("/api/1.0/user/carol");
     let (s, v) = carol.put("/api/1.0/user/carol", &user);
@@ -445,4 +464,152 @@ fn config_and_user_routes_have_the_shape_old_clients_read() {
     let (s, images) = admin.get("/api/1.0/image");
     assert_eq!(s, StatusCode::OK);
     assert!(images.is_array());
+}
+
+/// The list routes with the new parameters: filtered, newest first, paged by `after`, array
+/// parents counting their tasks; without them, the original answers (oldest first, all).
+#[test]
+fn job_lists_are_filtered_and_paged() {
+    let srv = Server::start(
+        "lists",
+        "executors: [fake]\nfake: {fail_on: 0, run_seconds: 600}\ntick_seconds: 0.3\n",
+    );
+    let alice_key = srv.add_user("alice", 1301, 1301, &[]);
+    let bob_key = srv.add_user("bob", 1302, 1302, &[]);
+    let alice = srv.client("alice", &alice_key);
+    let bob = srv.client("bob", &bob_key);
+    let admin = srv.admin();
+    let sub = |who: &Api, name: &str, image: &str, tags: Value| {
+        who.submit(
+            image,
+            "sleep 600",
+            json!({"meta": {"name": name, "description": format!("the {name} job"), "tags": tags}}),
+        )
+    };
+    let a1 = sub(&alice, "align", "img:1", json!(["nightly"]));
+    let a2 = sub(&alice, "Assemble", "img:2", json!([]));
+    let b1 = sub(&bob, "align", "img:1", json!(["nightly"]));
+    let a3 = sub(&alice, "plot", "img:1", json!(["nightly"]));
+    let array = alice.submit(
+        "img:1",
+        "sleep 600",
+        json!({"meta": {"name": "sweep"}, "requirements": {"array": {"values": "1:3"}}}),
+    );
+    alice.wait_running(a3, 30);
+    alice.delete(&format!("/api/1.0/task/{a2}"));
+    alice.wait_over(a2, 30);
+    let ids = |v: &Value| -> Vec<u64> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|j| j["id"].as_u64().unwrap())
+            .collect()
+    };
+    // The original answers: all active jobs, oldest first, array tasks included.
+    let (_, v) = alice.get("/api/1.0/task/active");
+    let original = ids(&v);
+    assert_eq!(original[..3], [a1, a3, array], "{original:?}");
+    assert_eq!(original.len(), 6, "with the array's 3 tasks: {original:?}");
+
+    let list = |who: &Api, path: &str| {
+        let (s, v) = who.get(path);
+        assert_eq!(s, StatusCode::OK, "{path}: {v}");
+        (ids(&v), v)
+    };
+    // Top level, newest first, by pages of 2.
+    let (page, v) = list(&alice, "/api/1.0/task/active?top=true&limit=2");
+    assert_eq!(page, [array, a3]);
+    let parent = &v[0]["requirements"]["array"];
+    assert_eq!(
+        (
+            parent["nb_tasks_running"].clone(),
+            parent["nb_tasks_pending"].clone()
+        ),
+        (json!(3), json!(0)),
+        "{parent}"
+    );
+    let (page, _) = list(
+        &alice,
+        &format!("/api/1.0/task/active?top=true&limit=2&after={a3}"),
+    );
+    assert_eq!(page, [a1]);
+    let (page, _) = list(&alice, &format!("/api/1.0/task/active?parent={array}"));
+    assert_eq!(page.len(), 3);
+    assert!(page.windows(2).all(|w| w[0] > w[1]), "newest first");
+    let cases: Vec<(&Api, String, Vec<u64>)> = vec![
+        (
+            &alice,
+            "/api/1.0/task/active?tag=nightly".into(),
+            vec![a3, a1],
+        ),
+        (&alice, "/api/1.0/task/active?name=LIGN".into(), vec![a1]),
+        (&alice, "/api/1.0/task/active?name=plot+jobs".into(), vec![]),
+        (
+            &alice,
+            "/api/1.0/task/active?name=the+plot&image=img:1".into(),
+            vec![a3],
+        ),
+        (&alice, "/api/1.0/task/active?state=pending".into(), vec![]),
+        (
+            &alice,
+            "/api/1.0/task/active?state=running&top=true".into(),
+            vec![array, a3, a1],
+        ),
+        (&alice, "/api/1.0/task/over/0/10?tag=".into(), vec![a2]),
+        (
+            &alice,
+            "/api/1.0/task/over/0/10?image=img:2".into(),
+            vec![a2],
+        ),
+        (
+            &alice,
+            "/api/1.0/task/active?since=0&until=1".into(),
+            vec![],
+        ),
+        (
+            &admin,
+            "/api/1.0/task/active/all?tag=nightly".into(),
+            vec![a3, b1, a1],
+        ),
+        (&admin, "/api/1.0/task/active/all?user=bob".into(), vec![b1]),
+        (
+            &admin,
+            "/api/1.0/task/active?user=bob&name=align".into(),
+            vec![b1],
+        ),
+        (&bob, "/api/1.0/task/active?user=bob".into(), vec![b1]),
+    ];
+    for (who, path, want) in cases {
+        assert_eq!(list(who, &path).0, want, "{path}");
+    }
+    // What cannot be answered is refused, naming why.
+    let refused = [
+        (&alice, "/api/1.0/task/active?state=over", 400, "state"),
+        (&alice, "/api/1.0/task/active?state=done", 400, "state"),
+        (&alice, "/api/1.0/task/active?user=bob", 403, "user"),
+        (
+            &alice,
+            "/api/1.0/task/active?top=true&parent=1",
+            400,
+            "parent",
+        ),
+        (&alice, "/api/1.0/task/over/5/10?tag=x", 400, "skip"),
+        (
+            &alice,
+            "/api/1.0/task/over/0/10?tag=x&limit=5",
+            400,
+            "limit",
+        ),
+        (&alice, "/api/1.0/task/active?limit=many", 400, "limit"),
+        (&alice, "/api/1.0/task/active/all?tag=x", 403, "null"),
+    ];
+    for (who, path, status, field) in refused {
+        let (s, v) = who.get(path);
+        assert_eq!(s.as_u16(), status, "{path}: {v}");
+        assert_eq!(
+            v["field"].to_string().trim_matches('"'),
+            field,
+            "{path}: {v}"
+        );
+    }
 }

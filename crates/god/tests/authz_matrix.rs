@@ -265,6 +265,14 @@ fn routes(w: &World) -> Vec<Route> {
         Some(json!({"description": "x"})),
     ));
     r.push(("admin", "DELETE", "/api/1.0/project/lab/quota".into(), None));
+    r.push(("user", "GET", "/api/1.0/maintenance".into(), None));
+    r.push((
+        "admin",
+        "PUT",
+        "/api/1.0/maintenance".into(),
+        Some(json!({"on": false, "message": "matrix"})),
+    ));
+    r.push(("admin", "GET", "/api/1.0/audit".into(), None));
     r.push(("member", "GET", "/api/1.0/project/lab".into(), None));
     r.push(("member", "GET", "/api/1.0/project/lab/usage".into(), None));
     r.push((

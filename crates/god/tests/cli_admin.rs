@@ -313,6 +313,14 @@ fn arrays_dependencies_and_updates() {
         4,
         "--json is the server's list"
     );
+    t.note("Filtered lists: newest first, an array one line counted by the server.");
+    t.ok(&erin, &["list", "--over", "--name", "SWEEP"]);
+    t.ok(
+        &erin,
+        &["list", "--over", "--name", "sweep", "--limit", "1"],
+    );
+    t.ok(&erin, &["list", "--tag", "none-has-it"]);
+    t.fails(&erin, &["list", "--state", "over"]);
     t.ok_grep(&erin, &["show", &parent.to_string()], &["Array:"]);
     t.fails(&erin, &["submit", "--array", "9:1", "--", "true"]);
 
@@ -436,4 +444,96 @@ fn login_with_a_password_keeps_a_session() {
     assert_eq!(me["id"], "pia");
 
     t.check(expect_file!["transcripts/cli_admin_password.txt"]);
+}
+
+/// What administrators do to others is audited (`god audit`); what users do to their own
+/// things is not. Maintenance mode is switched and read with `god maintenance`.
+#[test]
+fn audit_log_and_maintenance_mode() {
+    let srv = Server::start(
+        "cliadmin-audit",
+        "executors: [fake]\nfake: {fail_on: 0, run_seconds: 600}\ntick_seconds: 0.5\n",
+    );
+    let mut t = Transcript::new(&srv);
+    let admin = t.user(&srv, "admin", &srv.admin_key);
+    let alice_key = srv.add_user("alice", 3401, 3401, &[]);
+    srv.add_user("bob", 3402, 3402, &[]);
+    let alice = t.user(&srv, "alice", &alice_key);
+
+    t.note("Nothing yet.");
+    t.ok(&admin, &["audit"]);
+    t.note("alice's own kill is hers; the administrator's kill of her job is audited.");
+    let own = submitted_id(&t.ok(&alice, &["submit", "--", "sleep 600"]));
+    t.ok(&alice, &["kill", &own.to_string()]);
+    let other = submitted_id(&t.ok(&alice, &["submit", "--", "sleep 600"]));
+    t.ok(&admin, &["kill", &other.to_string()]);
+    t.note("Account and project changes, maintenance mode.");
+    t.ok(
+        &admin,
+        &[
+            "account",
+            "set",
+            "alice",
+            "--prio",
+            "60",
+            "--quota-cpu",
+            "8",
+        ],
+    );
+    t.ok(&admin, &["account", "set", "bob", "--disabled", "true"]);
+    t.ok(
+        &admin,
+        &[
+            "project",
+            "create",
+            "lab",
+            "--description",
+            "the lab",
+            "--members",
+            "alice",
+        ],
+    );
+    t.ok(&admin, &["project", "add-member", "lab", "bob"]);
+    t.ok(&admin, &["project", "set", "lab", "--quota-ram", "64"]);
+    t.ok(&admin, &["project", "reset-usage", "lab"]);
+    t.ok(&admin, &["project", "delete", "lab"]);
+    t.ok(&alice, &["maintenance", "status"]);
+    t.fails(&alice, &["maintenance", "on"]);
+    t.ok_grep(
+        &admin,
+        &["maintenance", "on", "--message", "new disks"],
+        &["maintenance", "no job"],
+    );
+    t.ok_grep(
+        &alice,
+        &["maintenance", "status"],
+        &["maintenance", "no job"],
+    );
+    t.ok_grep(&admin, &["maintenance", "off"], &["maintenance"]);
+
+    t.note("Newest first; filtered; paged.");
+    t.ok(&admin, &["audit"]);
+    t.ok(&admin, &["audit", "--target", "alice"]);
+    t.ok(&admin, &["audit", "--action", "job_killed"]);
+    t.ok(&admin, &["audit", "--limit", "2"]);
+    let next = t.json(&admin, &["audit", "--limit", "2", "--json"])["next"]
+        .as_u64()
+        .unwrap();
+    t.ok(
+        &admin,
+        &["audit", "--limit", "2", "--before", &next.to_string()],
+    );
+    t.fails(&admin, &["audit", "--action", "kill"]);
+    t.fails(&alice, &["audit"]);
+    let log = t.json(&admin, &["audit", "--json"]);
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"] == "admin"),
+        "only the administrator's actions: {log}"
+    );
+
+    t.check(expect_file!["transcripts/cli_admin_audit.txt"]);
 }

@@ -556,3 +556,91 @@ fn an_executor_that_is_down_holds_only_its_jobs() {
     );
     assert_eq!(views["executor_features"], json!(["kill", "pause"]));
 }
+
+/// Run `god` (the client) as `user` against `srv`; its standard output, and whether it
+/// succeeded.
+fn god_client(srv: &Server, user: &str, key: &str, args: &[&str]) -> (bool, String) {
+    let home = temp_dir("client-home");
+    let out = std::process::Command::new(god_bin())
+        .args(args)
+        .env("GOD_SERVER", &srv.url)
+        .env("GOD_USER", user)
+        .env("GOD_APIKEY", key)
+        .env("HOME", &home)
+        .env("GOD_CLIENT_CONFIG", home.join("client.json"))
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// Maintenance mode, switched with `god maintenance`: a running job goes on, a new one waits
+/// saying why (with the administrator's message), through a restart of the server; off again,
+/// it runs. Users may read it, not switch it.
+#[test]
+fn maintenance_mode_holds_jobs_with_a_reason_until_it_is_off() {
+    let mut srv = Server::start("maintenance", &native(""));
+    let key = srv.add_user("maud", 2751, 2751, &[]);
+    let maud = srv.client("maud", &key);
+    let running = maud.submit("native", "sleep 2; echo done > out.txt", json!({}));
+    maud.wait_running(running, 30);
+
+    let (ok, out) = god_client(
+        &srv,
+        "admin",
+        &srv.admin_key,
+        &["maintenance", "on", "--message", "new disks until 14:00"],
+    );
+    assert!(ok, "{out}");
+    assert!(out.starts_with("maintenance mode: on since "), "{out}");
+    assert!(out.contains("(by admin): new disks until 14:00"), "{out}");
+    let (ok, out) = god_client(&srv, "maud", &key, &["maintenance", "off"]);
+    assert!(!ok && out.contains("administrators only"), "{out}");
+    let (ok, out) = god_client(&srv, "maud", &key, &["maintenance", "status"]);
+    assert!(ok && out.starts_with("maintenance mode: on"), "{out}");
+
+    let held = maud.submit("native", "echo ran > out.txt", json!({}));
+    let want = "maintenance mode (new disks until 14:00): no job starts until an administrator \
+                ends it";
+    let j = maud.wait_for(held, 10, "held by maintenance", |j| reason(j) == want);
+    assert_eq!(j["status"]["primary"], "pending");
+    assert_eq!(
+        maud.wait_over(running, 30)["status"]["exitcode"],
+        0,
+        "a running job goes on"
+    );
+    assert_eq!(maud.file(running, "out.txt").1, "done\n");
+
+    // It is kept in the database: a restart does not end it.
+    srv.restart();
+    let maud = srv.client("maud", &key);
+    let (s, m) = maud.get("/api/1.0/maintenance");
+    assert_eq!(s, StatusCode::OK, "{m}");
+    assert_eq!(
+        (m["on"].clone(), m["message"].clone(), m["by"].clone()),
+        (json!(true), json!("new disks until 14:00"), json!("admin"))
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let j = maud.job(held);
+    assert_eq!(j["status"]["primary"], "pending", "{j}");
+    assert_eq!(reason(&j), want);
+
+    let (ok, out) = god_client(&srv, "admin", &srv.admin_key, &["maintenance", "off"]);
+    assert!(ok && out.starts_with("maintenance mode: off"), "{out}");
+    let started = Instant::now();
+    assert_eq!(maud.wait_over(held, 30)["status"]["exitcode"], 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "released at once"
+    );
+    assert_eq!(maud.file(held, "out.txt").1, "ran\n");
+    // Both switches are in the audit log.
+    let (s, log) = srv.admin().get("/api/1.0/audit?action=maintenance_on");
+    assert_eq!(s, StatusCode::OK, "{log}");
+    assert_eq!(log["entries"][0]["actor"], "admin", "{log}");
+    assert_eq!(
+        log["entries"][0]["detail"], "new disks until 14:00",
+        "{log}"
+    );
+}

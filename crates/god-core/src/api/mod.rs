@@ -8,11 +8,13 @@
 //! client sends back unchanged (`goduser update` PUTs the whole user, `godproject` POSTs the whole
 //! project) are fields that are read and ignored.
 
+pub mod admin;
 pub mod projects;
 pub mod public;
 pub mod tasks;
 pub mod users;
 
+pub use admin::{AuditAnswer, AuditEntryDoc, AuditQuery, MaintenanceDoc, MaintenanceUpdate};
 pub use projects::{ProjectDoc, ProjectUpdate};
 pub use public::{ConfigAnswer, LoginRequest, TokenAnswer};
 pub use tasks::{DynamicUpdate, FileEntry, RequestAnswer, StatusAnswer};

@@ -103,3 +103,79 @@ pub struct JobSummary {
     pub exitcode: Option<i64>,
     pub parent: Option<u64>,
 }
+
+/// The query of `GET /api/1.0/archive/<days>`, `DELETE /api/1.0/archive/<days>` and
+/// `DELETE /api/1.0/user/<login>/task`: only the jobs with this tag.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+}
+
+/// The query of `GET /api/1.0/events`: resume after this change id (as `Last-Event-ID`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+}
+
+/// The query of the job lists (`GET /api/1.0/task/active[/all]`,
+/// `POST|GET /api/1.0/task/over[/all]/<skip>/<limit>`). Without any parameter but `project`,
+/// each route answers as the original does; with one, it answers from the one list query:
+/// newest first, paged by `after` (the last id of the previous page), and array parents carry
+/// `requirements.array.nb_tasks_running` and `nb_tasks_pending`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// The jobs of this project: every member's when the configuration shares project tasks
+    /// and the caller is a member, else the caller's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// States, comma-separated, among the route's (`pending`, `running`, `active` for both;
+    /// `over`, `archived`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// This user's jobs (administrators; others may name only themselves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Jobs with this tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Jobs whose name or description contains this (any case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Jobs of this image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Submitted at or after this time (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<f64>,
+    /// Submitted before this time (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<f64>,
+    /// Jobs with a lower id: the last id of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+    /// At most this many jobs (0: all). On the over routes, the path's limit when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// Array children left out: each parent counts them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top: Option<bool>,
+    /// The children of this array parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u64>,
+}
+
+impl ListQuery {
+    /// Only what the original routes take (`project`): answered as the original does.
+    pub fn is_original(&self) -> bool {
+        *self
+            == ListQuery {
+                project: self.project.clone(),
+                ..Default::default()
+            }
+    }
+}

@@ -4,9 +4,10 @@
 //!
 //! # One pass
 //!
-//! 0. **Holds.** A job held by the caller (its plugin verdict in [`Pending::hold`]) or whose
-//!    user is held ([`Account::hold`]: disabled, guest not active, disk quota full) waits with
-//!    that reason, before anything else is looked at.
+//! 0. **Holds.** While [`Snapshot::hold_all`] is set (maintenance mode) every job waits with
+//!    it and nothing else is decided. A job held by the caller (its plugin verdict in
+//!    [`Pending::hold`]) or whose user is held ([`Account::hold`]: disabled, guest not active,
+//!    disk quota full) waits with that reason, before anything else is looked at.
 //! 1. **Dependencies.** Each `(parent, condition)` is checked against the parent's state given
 //!    in the snapshot: `afterok` holds when the parent is over with exit code 0, `afterany`
 //!    when it is over, `afternotok` when it is over with a non-zero code or without one (it
@@ -205,6 +206,10 @@ pub fn pass(s: &Snapshot, cfg: &PassConfig) -> Decision {
     let mut ready: Vec<Hot> = Vec::with_capacity(s.pending.len());
     let mut keys: Vec<(u64, u64, u32)> = Vec::with_capacity(s.pending.len());
     for (i, j) in s.pending.iter().enumerate() {
+        if let Some(all) = &s.hold_all {
+            d.waiting.push((j.id, Reason::Held(Arc::clone(all))));
+            continue;
+        }
         let invalid = if j.user as usize >= nu {
             Some("unknown user")
         } else if j.project as usize >= np {
@@ -469,6 +474,71 @@ mod tests {
                 );
             }
             assert_eq!(why(&d, 52), "dispatched", "{name}: bob's job is not held");
+        }
+    }
+
+    /// Maintenance mode holds every job, whatever else would decide its fate: nothing is
+    /// dispatched, doomed or reserved, and each job says why (with the administrator's message).
+    #[test]
+    fn maintenance_holds_every_job_and_says_why() {
+        struct Case {
+            name: &'static str,
+            message: Option<&'static str>,
+            want: &'static str,
+        }
+        let cases = [
+            Case {
+                name: "without a message",
+                message: None,
+                want: "maintenance mode: no job starts until an administrator ends it",
+            },
+            Case {
+                name: "with a message",
+                message: Some(" new disks until 14:00 "),
+                want: "maintenance mode (new disks until 14:00): no job starts until an \
+                       administrator ends it",
+            },
+            Case {
+                name: "a blank message is none",
+                message: Some("  "),
+                want: "maintenance mode: no job starts until an administrator ends it",
+            },
+        ];
+        for c in cases {
+            let name = c.name;
+            let mut s = base();
+            s.users[BOB as usize].hold = Some(Arc::new(Hold::AccountDisabled));
+            s.parents.insert(JobId(41), ParentState::Missing);
+            s.pending = vec![
+                job(50, ALICE, DEFAULT, 1, 1.0),
+                Pending {
+                    deps: vec![Dependency {
+                        parent: JobId(41),
+                        condition: Condition::AfterOk,
+                    }],
+                    ..job(51, ALICE, DEFAULT, 1, 1.0)
+                },
+                job(52, BOB, DEFAULT, 1, 1.0),
+                // Larger than the node: it would get the backfill reservation.
+                job(53, ALICE, DEFAULT, 1000, 1.0),
+            ];
+            s.hold_all = Some(Arc::new(Hold::Maintenance {
+                message: c.message.map(Arc::from),
+            }));
+            let d = pass(&s, &config(Policy::FiFo));
+            assert!(d.dispatch.is_empty(), "{name}");
+            assert!(d.doomed.is_empty(), "{name}: a doomed dependency waits too");
+            assert_eq!(d.reserved, None, "{name}");
+            for id in [50, 51, 52, 53] {
+                assert_eq!(why(&d, id), c.want, "{name}: job {id}");
+            }
+            assert!(d
+                .waiting
+                .iter()
+                .all(|(_, r)| r.kind() == ReasonKind::Maintenance));
+            // Off again: the same snapshot dispatches.
+            s.hold_all = None;
+            assert_eq!(why(&pass(&s, &config(Policy::FiFo)), 50), "dispatched");
         }
     }
 

@@ -254,6 +254,9 @@ pub struct Snapshot {
     /// State of every parent named in a pending job's dependencies. A parent absent from this
     /// map is [`ParentState::Missing`].
     pub parents: HashMap<JobId, ParentState>,
+    /// Every pending job waits with this, whatever else holds it (maintenance mode:
+    /// [`Hold::Maintenance`]); nothing is dispatched, doomed or reserved.
+    pub hold_all: Option<Arc<Hold>>,
 }
 
 /// Assigns dense `u32` indices to names (users, projects, nodes, labels) while building a

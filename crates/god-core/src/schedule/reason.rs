@@ -55,6 +55,10 @@ pub enum Hold {
     DiskQuota { quota: u64, used: u64 },
     /// A watcher plugin's `can_start` said no, and why.
     Plugin { reason: Arc<str> },
+    /// Maintenance mode: an administrator stopped every start, with an optional message
+    /// ("maintenance mode (new disks until 14:00): no job starts until an administrator ends
+    /// it").
+    Maintenance { message: Option<Arc<str>> },
 }
 
 impl fmt::Display for Hold {
@@ -70,6 +74,13 @@ impl fmt::Display for Hold {
                  jobs to free them)"
             ),
             Hold::Plugin { reason } => f.write_str(reason),
+            Hold::Maintenance { message } => {
+                f.write_str("maintenance mode")?;
+                if let Some(m) = message.as_deref().filter(|m| !m.trim().is_empty()) {
+                    write!(f, " ({})", m.trim())?;
+                }
+                f.write_str(": no job starts until an administrator ends it")
+            }
         }
     }
 }
@@ -179,6 +190,8 @@ pub enum ReasonKind {
     HeldDiskQuota,
     /// `held.plugin`: [`Hold::Plugin`]
     HeldPlugin,
+    /// `maintenance`: [`Hold::Maintenance`], every pending job while maintenance mode is on
+    Maintenance,
     /// `executor`: not a decision of the pass; the executor does not answer, so the scheduler
     /// plans nothing and every pending job waits for it
     Executor,
@@ -186,7 +199,7 @@ pub enum ReasonKind {
 
 impl ReasonKind {
     /// Every kind, each once.
-    pub const ALL: [ReasonKind; 22] = [
+    pub const ALL: [ReasonKind; 23] = [
         ReasonKind::Dependency,
         ReasonKind::DependencyFailed,
         ReasonKind::Quota(Scope::User, Limit::Cpu),
@@ -208,6 +221,7 @@ impl ReasonKind {
         ReasonKind::HeldGuest,
         ReasonKind::HeldDiskQuota,
         ReasonKind::HeldPlugin,
+        ReasonKind::Maintenance,
         ReasonKind::Executor,
     ];
 
@@ -235,6 +249,7 @@ impl ReasonKind {
             ReasonKind::HeldGuest => "held.guest",
             ReasonKind::HeldDiskQuota => "held.disk_quota",
             ReasonKind::HeldPlugin => "held.plugin",
+            ReasonKind::Maintenance => "maintenance",
             ReasonKind::Executor => "executor",
         }
     }
@@ -258,6 +273,7 @@ impl Hold {
             Hold::GuestInactive => ReasonKind::HeldGuest,
             Hold::DiskQuota { .. } => ReasonKind::HeldDiskQuota,
             Hold::Plugin { .. } => ReasonKind::HeldPlugin,
+            Hold::Maintenance { .. } => ReasonKind::Maintenance,
         }
     }
 }

@@ -67,8 +67,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// The field an error is about: the path where it happened, and for an unknown or missing field
 /// the field itself (serde names it in its message, between backquotes).
-fn field_of(path: &str, msg: &str) -> String {
-    let named = ["unknown field `", "missing field `"]
+pub(super) fn field_of(path: &str, msg: &str) -> String {
+    let named = ["unknown field `", "missing field `", "duplicate field `"]
         .iter()
         .find_map(|p| msg.strip_prefix(p))
         .and_then(|rest| rest.split('`').next());

@@ -1,23 +1,23 @@
 //! `GET /api/1.0/events`: the changes a caller may see, as a server-sent event stream.
 //!
 //! Each event is one entry of the change log: `id:` its id, `event:` its kind (`job`,
-//! `job_removed`, `account`, `project`), `data:` `{"id", "at", "kind", "job", "body"}`. A client
-//! resumes after the last id it saw with the `Last-Event-ID` header (as browsers do) or
-//! `?after=ID`; without either it gets the changes from now on. The caller's session is checked
+//! `job_removed`, `account`, `project`, `maintenance`), `data:` `{"id", "at", "kind", "job",
+//! "body"}`. A client resumes after the last id it saw with the `Last-Event-ID` header (as
+//! browsers do) or `?after=ID`; without either it gets the changes from now on. The caller's session is checked
 //! again every [`RECHECK`] and the stream ends (`event: end`) when the token expires, the API key
 //! is renewed or the account is disabled.
 
+use super::query::Params;
 use crate::access::{visibility, Caller};
 use crate::feed::{Visibility, PAGE};
 use crate::state::AppState;
 use crate::ApiError;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
-use god_core::api::tasks::ChangeEvent;
+use god_core::api::tasks::{ChangeEvent, EventsQuery};
 use god_store::{Change, ChangeKind};
-use serde::Deserialize;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -25,16 +25,11 @@ use tokio::sync::{broadcast, mpsc};
 /// How often a stream checks that its caller may still follow.
 pub const RECHECK: Duration = Duration::from_secs(30);
 
-#[derive(Deserialize)]
-pub struct After {
-    after: Option<u64>,
-}
-
 pub async fn follow(
     caller: Caller,
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<After>,
+    Params(q): Params<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let resume = headers
         .get("last-event-id")

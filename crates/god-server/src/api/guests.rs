@@ -129,7 +129,7 @@ pub async fn callback(
     if state.web_ui {
         // The browser goes on in the web UI, logged in (an inactive guest is told to wait
         // there); the command line's session is on its profile page.
-        let opened = crate::auth::web::open(&state, &user).await?;
+        let opened = crate::web_session::open(&state, &user).await?;
         return Ok((
             [(header::SET_COOKIE, opened.set_cookie)],
             Redirect::to("/app/"),

@@ -36,6 +36,10 @@ pub struct Route {
     pub token: bool,
     /// The JSON body it reads, if any.
     pub request: Option<SchemaFn>,
+    /// Its query parameters (the fields of a type read by `Params`), if any. A route with
+    /// none refuses any query parameter, unless it takes whatever comes (`any_query`).
+    pub query: Option<SchemaFn>,
+    pub any_query: bool,
     pub answer: Answer,
     pub(super) handler: MethodRouter<AppState>,
 }
@@ -63,6 +67,8 @@ where
         summary,
         token: true,
         request: None,
+        query: None,
+        any_query: false,
         answer: Answer::Other("application/json"),
         handler: on(filter, handler),
     }
@@ -71,6 +77,18 @@ where
 impl Route {
     pub fn reads<T: JsonSchema>(mut self) -> Route {
         self.request = Some(schema::<T>);
+        self
+    }
+
+    /// Its query parameters: the fields of `T`.
+    pub fn query<T: JsonSchema>(mut self) -> Route {
+        self.query = Some(schema::<T>);
+        self
+    }
+
+    /// It reads query parameters it does not declare (an identity provider's callback).
+    pub fn any_query(mut self) -> Route {
+        self.any_query = true;
         self
     }
 
@@ -95,6 +113,40 @@ pub fn openapi_path(axum_path: &str) -> String {
     axum_path.replace("{*", "{")
 }
 
+/// The query parameters of a type's fields: each optional, its description taken out of its
+/// schema.
+fn query_parameters(query: SchemaFn) -> Vec<Value> {
+    let mut inline = SchemaSettings::openapi3()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator();
+    let schema = query(&mut inline).to_value();
+    let Some(fields) = schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    fields
+        .iter()
+        .map(|(name, field)| {
+            let mut field = field.clone();
+            // An optional parameter is absent, never null: `["string", "null"]` is `string`.
+            if let Some(types) = field.get("type").and_then(Value::as_array) {
+                let named: Vec<&Value> = types.iter().filter(|t| *t != "null").collect();
+                if let [one] = named[..] {
+                    field["type"] = one.clone();
+                }
+            }
+            let description = field
+                .as_object_mut()
+                .and_then(|f| f.remove("description"))
+                .unwrap_or(Value::Null);
+            let mut p = json!({"name": name, "in": "query", "required": false, "schema": field});
+            if !description.is_null() {
+                p["description"] = description;
+            }
+            p
+        })
+        .collect()
+}
+
 /// The document of `routes` (built at each request: it is small and the table is the truth).
 pub fn build(routes: &[Route]) -> Value {
     let mut generator = SchemaSettings::openapi3().into_generator();
@@ -102,11 +154,14 @@ pub fn build(routes: &[Route]) -> Value {
     let mut paths = Map::new();
     for r in routes {
         let path = openapi_path(r.path);
-        let parameters: Vec<Value> = path
+        let mut parameters: Vec<Value> = path
             .split('/')
             .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
+        if let Some(query) = r.query {
+            parameters.extend(query_parameters(query));
+        }
         let ok = match r.answer {
             Answer::Json(schema) => json!({
                 "description": "success",

@@ -3,12 +3,14 @@
 use super::body::JsonBody;
 use super::usage::per_day;
 use crate::access::{require_admin, visible_project, Caller};
+use crate::audit::record_after;
 use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use god_core::api::{MsgAnswer, ProjectDoc, ProjectUpdate, UsageDay};
+use god_core::audit::{self, AuditAction};
 use god_core::names::{check_project_action, is_default_project, ProjectAction, ProjectRefusal};
 use god_store::{Limits, ProjectRecord};
 
@@ -132,6 +134,18 @@ pub async fn create(
     read_project(v, &mut p)?;
     check_members(&state, &p.members).await?;
     state.store.put_project(&p).await?;
+    let mut detail = p.description.clone();
+    if !p.members.is_empty() {
+        detail = format!("{detail} (members {})", p.members.join(", "));
+    }
+    record_after(
+        &state,
+        caller.login(),
+        AuditAction::ProjectCreated,
+        &id,
+        detail,
+    )
+    .await;
     Ok(Json(MsgAnswer::new("project created", id)))
 }
 
@@ -156,17 +170,33 @@ pub async fn update(
     require_admin(&caller)?;
     may(&id, ProjectAction::Change)?;
     let mut p = existing(&state, &id).await?;
-    let before = p.members.clone();
+    let before = project_state(&p);
     read_project(v, &mut p)?;
     let added: Vec<String> = p
         .members
         .iter()
-        .filter(|m| !before.contains(m))
+        .filter(|m| !before.members.contains(m))
         .cloned()
         .collect();
     check_members(&state, &added).await?;
     state.store.put_project(&p).await?;
+    for (action, detail) in audit::project_changes(&before, &project_state(&p)) {
+        record_after(&state, caller.login(), action, &id, detail).await;
+    }
     Ok(Json(MsgAnswer::new("project updated", id)))
+}
+
+/// What the audit log compares of a project.
+fn project_state(p: &ProjectRecord) -> audit::ProjectState {
+    audit::ProjectState {
+        description: p.description.clone(),
+        prio: p.limits.prio,
+        quota_cpu: p.limits.quota_cpu,
+        quota_ram: p.limits.quota_ram,
+        quota_time: p.limits.quota_time,
+        members: p.members.clone(),
+        volumes: p.volumes.clone(),
+    }
 }
 
 /// `DELETE /api/1.0/project/<id>` (admins).
@@ -179,6 +209,7 @@ pub async fn delete(
     may(&id, ProjectAction::Delete)?;
     existing(&state, &id).await?;
     state.store.delete_project(&id).await?;
+    record_after(&state, caller.login(), AuditAction::ProjectDeleted, &id, "").await;
     Ok(Json(MsgAnswer::new("project deleted", id)))
 }
 
@@ -204,5 +235,13 @@ pub async fn reset_usage(
         existing(&state, &id).await?;
     }
     state.store.reset_project_usage(&id).await?;
+    record_after(
+        &state,
+        caller.login(),
+        AuditAction::ProjectUsageReset,
+        &id,
+        "",
+    )
+    .await;
     Ok(Json(MsgAnswer::new("project usage reset", id)))
 }

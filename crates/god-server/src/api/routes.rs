@@ -3,7 +3,7 @@
 //! document (`GET /api/1.0/openapi.json`) is generated from it, so neither can miss a route.
 
 use super::openapi::{self, route, Route};
-use super::{events, files, guests, nodes, projects, public, stats, tasks, users};
+use super::{admin, events, files, guests, lists, nodes, projects, public, stats, tasks, users};
 use axum::Json;
 use god_core::api::{self as wire, CountAnswer, MsgAnswer};
 use god_core::{JobId, Task};
@@ -63,43 +63,49 @@ pub fn table() -> Vec<Route> {
             "get",
             "/api/1.0/task/active",
             "The caller's pending and running jobs (?project=)",
-            tasks::active,
+            lists::active,
         )
+        .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
         route(
             "get",
             "/api/1.0/task/active/all",
             "All pending and running jobs (administrators)",
-            tasks::active_all,
+            lists::active_all,
         )
+        .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
         route(
             "post",
             "/api/1.0/task/over/all/{skip}/{limit}",
             "All finished jobs, newest first (administrators)",
-            tasks::over_all,
+            lists::over_all,
         )
+        .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
         route(
             "get",
             "/api/1.0/task/over/all/{skip}/{limit}",
             "All finished jobs, newest first (administrators)",
-            tasks::over_all,
+            lists::over_all,
         )
+        .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
         route(
             "post",
             "/api/1.0/task/over/{skip}/{limit}",
             "The caller's finished jobs, newest first (?project=)",
-            tasks::over,
+            lists::over,
         )
+        .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
         route(
             "get",
             "/api/1.0/task/over/{skip}/{limit}",
             "The caller's finished jobs, newest first (?project=)",
-            tasks::over,
+            lists::over,
         )
+        .query::<wire::tasks::ListQuery>()
         .answers::<Vec<Task>>(),
         route("get", "/api/1.0/task/{id}", "A job", tasks::show).answers::<Task>(),
         route(
@@ -193,6 +199,7 @@ pub fn table() -> Vec<Route> {
             "Archive the caller's jobs over for more than days (?tag=)",
             tasks::archive_old,
         )
+        .query::<wire::tasks::TagQuery>()
         .answers::<CountAnswer>(),
         route(
             "delete",
@@ -200,6 +207,7 @@ pub fn table() -> Vec<Route> {
             "Delete the caller's jobs over for more than days (?tag=)",
             tasks::purge_old,
         )
+        .query::<wire::tasks::TagQuery>()
         .answers::<CountAnswer>(),
         route(
             "get",
@@ -259,6 +267,7 @@ pub fn table() -> Vec<Route> {
             "Kill all the user's active jobs (?tag=)",
             users::kill_all,
         )
+        .query::<wire::tasks::TagQuery>()
         .answers::<CountAnswer>(),
         route(
             "get",
@@ -313,10 +322,34 @@ pub fn table() -> Vec<Route> {
         .answers::<Named>(),
         route(
             "get",
+            "/api/1.0/maintenance",
+            "Maintenance mode: whether jobs start, and why not",
+            admin::show,
+        )
+        .answers::<wire::MaintenanceDoc>(),
+        route(
+            "put",
+            "/api/1.0/maintenance",
+            "Switch maintenance mode (administrators)",
+            admin::set,
+        )
+        .reads::<wire::MaintenanceUpdate>()
+        .answers::<wire::MaintenanceDoc>(),
+        route(
+            "get",
+            "/api/1.0/audit",
+            "Who did what to whom, newest first (administrators)",
+            admin::audit,
+        )
+        .query::<wire::AuditQuery>()
+        .answers::<wire::AuditAnswer>(),
+        route(
+            "get",
             "/api/1.0/events",
             "The change log as server-sent events (Last-Event-ID resumes)",
             events::follow,
         )
+        .query::<wire::tasks::EventsQuery>()
         .answers_other("text/event-stream"),
         route(
             "get",
@@ -333,6 +366,7 @@ pub fn table() -> Vec<Route> {
             guests::callback,
         )
         .public()
+        .any_query()
         .answers::<wire::public::GuestLoginAnswer>(),
         route("get", "/", "Where to go from here", public::home)
             .public()

@@ -1,15 +1,15 @@
 //! Job routes: submit, list, show, and the requests users make on their jobs.
 
 use super::body::{Body, JsonBody};
-use crate::access::{
-    require_admin, shares_project, submission_project, visible_job, visible_project, Caller,
-};
+use super::query::{given, Params};
+use crate::access::{submission_project, visible_job, visible_project, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
-use god_core::api::tasks::{DynamicUpdate, RequestAnswer, StatusAnswer};
+use god_core::api::tasks::{DynamicUpdate, RequestAnswer, StatusAnswer, TagQuery};
 use god_core::api::{CountAnswer, MsgAnswer};
+use god_core::audit::{self, AuditAction};
 use god_core::roles::UserRequest;
 use god_core::schedule::{exceeds_alone, Limit, Reason};
 use god_core::submit::{self, SubmitError};
@@ -17,8 +17,6 @@ use god_core::transition::Event;
 use god_core::{JobId, Primary, Task};
 use god_exec::jobdir;
 use god_store::JobQuery;
-use serde::Deserialize;
-use std::collections::HashMap;
 
 fn submit_error(e: SubmitError) -> ApiError {
     match e {
@@ -156,114 +154,6 @@ async fn check_dependencies(
     Ok(())
 }
 
-#[derive(Deserialize, Default)]
-pub struct ProjectFilter {
-    project: Option<String>,
-}
-
-async fn list(
-    state: &AppState,
-    mut q: JobQuery,
-    project: Option<String>,
-) -> Result<Json<Vec<Task>>, ApiError> {
-    if let Some(p) = project.filter(|p| !p.is_empty()) {
-        q.projects = vec![p];
-    }
-    Ok(Json(state.store.list_jobs(&q).await?))
-}
-
-/// The query of a user's own listing; `?project=P` shows every member's jobs of `P` when the
-/// configuration shares project tasks and the caller is a member.
-async fn own_or_project(
-    state: &AppState,
-    caller: &Caller,
-    project: &Option<String>,
-    mut q: JobQuery,
-) -> Result<JobQuery, ApiError> {
-    let shared = match project.as_deref() {
-        Some(p) if !p.is_empty() => shares_project(state, caller, p).await?,
-        _ => false,
-    };
-    if !shared {
-        q.user = Some(caller.login().to_string());
-    }
-    Ok(q)
-}
-
-/// `GET /api/1.0/task/active`: the caller's pending and running jobs.
-pub async fn active(
-    caller: Caller,
-    State(state): State<AppState>,
-    Query(f): Query<ProjectFilter>,
-) -> Result<Json<Vec<Task>>, ApiError> {
-    let q = JobQuery {
-        states: vec![Primary::Pending, Primary::Running],
-        ..Default::default()
-    };
-    let q = own_or_project(&state, &caller, &f.project, q).await?;
-    list(&state, q, f.project).await
-}
-
-/// `GET /api/1.0/task/active/all` (admins).
-pub async fn active_all(
-    caller: Caller,
-    State(state): State<AppState>,
-) -> Result<Json<Vec<Task>>, ApiError> {
-    require_admin(&caller)?;
-    let q = JobQuery {
-        states: vec![Primary::Pending, Primary::Running],
-        ..Default::default()
-    };
-    list(&state, q, None).await
-}
-
-fn page(skip: &str, limit: &str) -> Result<(u64, u64), ApiError> {
-    let skip = skip
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("{skip:?} is not a number")).field("skip"))?;
-    let limit = limit
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("{limit:?} is not a number")).field("limit"))?;
-    Ok((skip, limit))
-}
-
-/// `POST /api/1.0/task/over/<skip>/<limit>`: the caller's finished jobs, newest first.
-pub async fn over(
-    caller: Caller,
-    State(state): State<AppState>,
-    Path((skip, limit)): Path<(String, String)>,
-    Query(f): Query<ProjectFilter>,
-) -> Result<Json<Vec<Task>>, ApiError> {
-    let (skip, limit) = page(&skip, &limit)?;
-    let q = JobQuery {
-        states: vec![Primary::Over, Primary::Archived],
-        skip,
-        limit,
-        newest_first: true,
-        ..Default::default()
-    };
-    let q = own_or_project(&state, &caller, &f.project, q).await?;
-    list(&state, q, f.project).await
-}
-
-/// `POST /api/1.0/task/over/all/<skip>/<limit>` (admins).
-pub async fn over_all(
-    caller: Caller,
-    State(state): State<AppState>,
-    Path((skip, limit)): Path<(String, String)>,
-) -> Result<Json<Vec<Task>>, ApiError> {
-    require_admin(&caller)?;
-    let (skip, limit) = page(&skip, &limit)?;
-    let q = JobQuery {
-        states: vec![Primary::Over, Primary::Archived],
-        skip,
-        limit,
-        newest_first: true,
-        ..Default::default()
-    };
-    list(&state, q, None).await
-}
-
 /// `GET /api/1.0/task/<id>`.
 pub async fn show(
     caller: Caller,
@@ -292,17 +182,35 @@ async fn request(
     msg: &str,
 ) -> Result<Json<RequestAnswer>, ApiError> {
     let task = visible_job(state, caller, raw).await?;
+    let action = AuditAction::of_job_request(&request);
     let t = state
         .store
         .transition(task.id, &request.into(), state.clock.now())
         .await?;
     state.wake.watcher.notify_one();
     state.wake.scheduler.notify_one();
+    if let Some(action) = action {
+        audit_job(state, caller, action, &t).await;
+    }
     Ok(Json(RequestAnswer {
         msg: msg.into(),
         id: t.id,
         status: t.status,
     }))
+}
+
+/// An administrator's request on another user's job: audited (after it is done).
+async fn audit_job(state: &AppState, caller: &Caller, action: AuditAction, task: &Task) {
+    if audit::acts_on_another(caller.admin, caller.login(), &task.user.id) {
+        crate::audit::record_after(
+            state,
+            caller.login(),
+            action,
+            &task.user.id,
+            audit::jobs_detail(&[task.id.0]),
+        )
+        .await;
+    }
 }
 
 /// `DELETE /api/1.0/task/<id>`: kill (an array parent: with all its children).
@@ -315,6 +223,7 @@ pub async fn kill(
     if task.is_array_parent() {
         let t = state.store.kill_array(task.id, state.clock.now()).await?;
         state.wake.watcher.notify_one();
+        audit_job(&state, &caller, AuditAction::JobKilled, &t).await;
         return Ok(Json(RequestAnswer {
             msg: "kill requested".into(),
             id: t.id,
@@ -444,6 +353,7 @@ pub async fn archive(
     }
     state.store.request_archive(&[task.id]).await?;
     state.wake.archiver.notify_one();
+    audit_job(&state, &caller, AuditAction::JobArchived, &task).await;
     Ok(Json(MsgAnswer::new("archive requested", task.id)))
 }
 
@@ -461,6 +371,7 @@ pub async fn purge(
         )));
     }
     purge_one(&state, &task).await?;
+    audit_job(&state, &caller, AuditAction::JobPurged, &task).await;
     Ok(Json(MsgAnswer::new("job purged", task.id)))
 }
 
@@ -509,16 +420,9 @@ pub async fn archive_old(
     caller: Caller,
     State(state): State<AppState>,
     Path(d): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<TagQuery>,
 ) -> Result<Json<CountAnswer>, ApiError> {
-    let jobs = old_jobs(
-        &state,
-        &caller,
-        &d,
-        q.get("tag").map(|s| s.as_str()),
-        vec![Primary::Over],
-    )
-    .await?;
+    let jobs = old_jobs(&state, &caller, &d, given(&q.tag), vec![Primary::Over]).await?;
     let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
     let n = state.store.request_archive(&ids).await?;
     state.wake.archiver.notify_one();
@@ -533,17 +437,10 @@ pub async fn purge_old(
     caller: Caller,
     State(state): State<AppState>,
     Path(d): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<TagQuery>,
 ) -> Result<Json<CountAnswer>, ApiError> {
     let states = vec![Primary::Over, Primary::Archived];
-    let jobs = old_jobs(
-        &state,
-        &caller,
-        &d,
-        q.get("tag").map(|s| s.as_str()),
-        states,
-    )
-    .await?;
+    let jobs = old_jobs(&state, &caller, &d, given(&q.tag), states).await?;
     for j in &jobs {
         purge_one(&state, j).await?;
     }

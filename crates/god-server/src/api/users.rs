@@ -3,22 +3,24 @@
 
 use super::body::JsonBody;
 use super::projects::project_doc;
+use super::query::{given, Params};
 use super::usage::per_day;
 use crate::access::{is_admin, require_admin, self_or_admin, Caller};
 use crate::auth::{hash_apikey, new_apikey};
 use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
+use god_core::api::tasks::TagQuery;
 use god_core::api::users::{
     ApiKeyAnswer, LimitsUpdate, PasswordAnswer, PasswordRequest, UserCredentials, UserLimits,
 };
 use god_core::api::{CountAnswer, MsgAnswer, ProjectDoc, UsageDay, UserDoc, UserUpdate};
+use god_core::audit::{self, AuditAction};
 use god_core::roles::UserRequest;
 use god_core::Primary;
 use god_store::{JobQuery, Limits, ProjectRecord, UserRecord};
-use std::collections::HashMap;
 
 fn user_doc(u: &UserRecord, admin: bool) -> UserDoc {
     UserDoc {
@@ -86,6 +88,16 @@ pub async fn renew_apikey(
     let key = new_apikey();
     state.store.set_apikey(&login, &hash_apikey(&key)).await?;
     state.users.forget(&login);
+    if audit::acts_on_another(caller.admin, caller.login(), &login) {
+        crate::audit::record_after(
+            &state,
+            caller.login(),
+            AuditAction::ApikeyRenewed,
+            &login,
+            "",
+        )
+        .await;
+    }
     Ok(Json(ApiKeyAnswer {
         id: login,
         apikey: key,
@@ -136,6 +148,7 @@ pub async fn update(
         .get_user(&login)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {login} does not exist")))?;
+    let before = account_state(&u);
     if let Some(usage) = &v.usage {
         update_limits(&caller, &mut u.limits, usage)?;
     }
@@ -200,7 +213,23 @@ pub async fn update(
     }
     state.store.update_user(&u).await?;
     state.users.forget(&login);
+    for (action, detail) in audit::account_changes(&before, &account_state(&u)) {
+        crate::audit::record_after(&state, caller.login(), action, &login, detail).await;
+    }
     Ok(Json(user_doc(&u, is_admin(&state.config, &u))))
+}
+
+/// What the audit log compares of an account.
+fn account_state(u: &UserRecord) -> audit::AccountState {
+    audit::AccountState {
+        prio: u.limits.prio,
+        quota_cpu: u.limits.quota_cpu,
+        quota_ram: u.limits.quota_ram,
+        quota_time: u.limits.quota_time,
+        admin: u.admin,
+        disabled: u.disabled,
+        guest_active: u.guest.as_ref().map(|g| g.active),
+    }
 }
 
 /// Apply `usage` of a user update: a change of priority or quota is for administrators.
@@ -255,6 +284,7 @@ pub async fn delete(
     }
     state.store.delete_user(&login).await?;
     state.users.forget(&login);
+    crate::audit::record_after(&state, caller.login(), AuditAction::UserDeleted, &login, "").await;
     Ok(Json(MsgAnswer::new("user deleted", login)))
 }
 
@@ -263,21 +293,21 @@ pub async fn kill_all(
     caller: Caller,
     State(state): State<AppState>,
     Path(login): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<TagQuery>,
 ) -> Result<Json<CountAnswer>, ApiError> {
     self_or_admin(&caller, &login)?;
     let query = JobQuery {
-        user: Some(login),
+        user: Some(login.clone()),
         states: vec![Primary::Pending, Primary::Running],
         ..Default::default()
     };
-    let tag = q.get("tag");
-    let mut n = 0;
+    let tag = given(&q.tag);
+    let mut killed = Vec::new();
     for j in state.store.list_jobs(&query).await? {
-        if tag.is_some_and(|t| !j.meta.tags.contains(t)) {
+        if tag.is_some_and(|t| !j.meta.tags.iter().any(|x| x == t)) {
             continue;
         }
-        let killed = if j.is_array_parent() {
+        let done = if j.is_array_parent() {
             state.store.kill_array(j.id, now()).await.is_ok()
         } else {
             state
@@ -286,11 +316,26 @@ pub async fn kill_all(
                 .await
                 .is_ok()
         };
-        if killed {
-            n += 1;
+        if done {
+            killed.push(j.id.0);
         }
     }
     state.wake.watcher.notify_one();
+    let n = killed.len() as u64;
+    if n > 0 && audit::acts_on_another(caller.admin, caller.login(), &login) {
+        let mut detail = audit::jobs_detail(&killed);
+        if let Some(t) = tag {
+            detail.push_str(&format!(" (tag {t})"));
+        }
+        crate::audit::record_after(
+            &state,
+            caller.login(),
+            AuditAction::JobKilled,
+            &login,
+            detail,
+        )
+        .await;
+    }
     Ok(Json(CountAnswer {
         msg: format!("kill requested for {n} jobs"),
         count: n,
@@ -321,6 +366,10 @@ pub async fn set_password(
     // A rule broken: 400 naming `password`; no such user: 404; hashing failed: 500.
     crate::accounts::set_password(&state.store, &login, &req.password).await?;
     state.users.forget(&login);
+    if audit::acts_on_another(caller.admin, caller.login(), &login) {
+        crate::audit::record_after(&state, caller.login(), AuditAction::PasswordSet, &login, "")
+            .await;
+    }
     Ok(Json(PasswordAnswer {
         id: login,
         password: "set".into(),

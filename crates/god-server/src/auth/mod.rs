@@ -21,7 +21,6 @@ pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod system;
-pub mod web;
 
 pub use limiter::LoginLimiter;
 pub use policy::{AuthError, AuthPolicy, DirectoryUser};

@@ -347,12 +347,16 @@ pub async fn pass(
         return Ok(0);
     }
     let t = state.clock.now();
+    // Maintenance mode (shared by every process on the database): the pass holds every job
+    // with it, so which executors answer does not matter now.
+    let maintenance = state.store.maintenance().await?;
     let several = state.execs.several();
     // The executor each pending job runs on, by its configured name.
     let executor_of = |p: &PendingRow| state.execs.named(p.executor.as_deref()).name.as_str();
     // Jobs of an executor that does not answer wait, saying why; the others go on.
     let down: HashMap<&str, String> = answers
         .iter()
+        .filter(|_| !maintenance.on)
         .filter_map(|a| {
             let why = a.nodes.as_ref().err()?;
             let reason = if several {
@@ -386,6 +390,7 @@ pub async fn pass(
         .execs
         .iter()
         .map(|m| m.name.as_str())
+        .filter(|_| !maintenance.on)
         .filter(|name| down.contains_key(name) || !state.recovered.is_open_for(name))
         .collect();
     if !held.is_empty() {
@@ -448,6 +453,7 @@ pub async fn pass(
         parents: &parents,
         disk_full: &disk_full,
         plugin_holds: &plugin_holds,
+        maintenance: &maintenance,
     });
     let loaded = clock.elapsed();
     let decision = plan(&snap, &pass_config(&state.config));

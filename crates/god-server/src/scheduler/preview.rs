@@ -110,6 +110,7 @@ pub async fn queue(app: &AppState) -> Result<Vec<QueueEntry>, ServerError> {
         parents: &parents,
         disk_full: &disk_full,
         plugin_holds: &HashMap::new(),
+        maintenance: &store.maintenance().await?,
     });
     let mut cfg = pass_config(config);
     cfg.keep_order = true;

@@ -1,7 +1,7 @@
 //! Turn what the database says into the scheduling pass's [`Snapshot`]: intern users, projects
 //! and labels, decay recorded usage to `now`, describe the executor's node, and say what is held
-//! back (disabled accounts, inactive guests, full disk quotas, plugin verdicts), so that the
-//! pure pass gives every pending job its reason. Pure.
+//! back (maintenance mode, disabled accounts, inactive guests, full disk quotas, plugin
+//! verdicts), so that the pure pass gives every pending job its reason. Pure.
 
 use god_core::config::Config;
 use god_core::node::NodeReport;
@@ -11,7 +11,7 @@ use god_core::schedule::{
 };
 use god_core::size::parse_duration_secs;
 use god_core::{deps, JobId, Primary, Task};
-use god_store::{PendingRow, ProjectRecord, UsageRecord, UserRecord};
+use god_store::{Maintenance, PendingRow, ProjectRecord, UsageRecord, UserRecord};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -32,6 +32,8 @@ pub struct Inputs<'a> {
     pub disk_full: &'a HashMap<String, (u64, u64)>,
     /// Jobs a watcher plugin holds back, and why.
     pub plugin_holds: &'a HashMap<JobId, String>,
+    /// Maintenance mode: while on, every job waits with it.
+    pub maintenance: &'a Maintenance,
 }
 
 fn walltime(own: Option<&str>, config: &Config) -> Option<f64> {
@@ -249,5 +251,10 @@ pub fn build(i: &Inputs<'_>) -> Snapshot {
         nodes,
         labels: labels.names().iter().map(Arc::clone).collect(),
         parents,
+        hold_all: i.maintenance.on.then(|| {
+            Arc::new(Hold::Maintenance {
+                message: i.maintenance.message.as_deref().map(Arc::from),
+            })
+        }),
     }
 }

@@ -122,6 +122,19 @@ pub(super) async fn project_changed(
     last_id(conn).await.map(Some)
 }
 
+/// Record that maintenance mode was switched (`body`: `{on, message, by, at}`).
+pub(super) async fn maintenance_changed(
+    conn: &mut SqliteConnection,
+    body: &Value,
+) -> Result<Option<i64>, StoreError> {
+    let sql = format!("INSERT INTO events (at, kind, body) VALUES ({NOW}, 'maintenance', ?)");
+    sqlx::query(&sql)
+        .bind(body.to_string())
+        .execute(&mut *conn)
+        .await?;
+    last_id(conn).await.map(Some)
+}
+
 async fn last_id(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar("SELECT last_insert_rowid()")
         .fetch_one(&mut *conn)

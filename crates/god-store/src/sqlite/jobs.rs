@@ -1,8 +1,10 @@
 //! Jobs: insertion, transitions with their consequences, queries for the loops, arrays.
 
 use super::batch::Batch;
-use super::{doc_of, events, push_ids, task_of, SqliteStore, BEGIN};
-use crate::{ArrayFill, JobQuery, JobStore, PendingRow, StoreError, WaitReason};
+use super::{doc_of, events, lists, push_ids, task_of, SqliteStore, BEGIN};
+use crate::{
+    ArrayFill, JobFilter, JobPage, JobQuery, JobStore, PendingRow, StoreError, WaitReason,
+};
 use async_trait::async_trait;
 use god_core::schedule::ReasonKind;
 use god_core::transition::{apply, Event};
@@ -46,6 +48,43 @@ async fn save(conn: &mut SqliteConnection, task: &Task) -> Result<(), StoreError
     Ok(())
 }
 
+/// The one insert of a job row: its document and every column queries read of it (state,
+/// owner, project, resources, dependencies, array counters, submission time, and what lists
+/// filter on: name, description, image, tags). Submissions and array children both come here.
+async fn insert_row(conn: &mut SqliteConnection, t: &Task) -> Result<JobId, StoreError> {
+    let tags = serde_json::to_string(&t.meta.tags)
+        .map_err(|source| StoreError::Corrupt { id: t.id.0, source })?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO jobs (user_id, project, state, secondary, cpu, ram, deps, date_over,
+                           parent_id, array_total, submitted, name, description, image, tags,
+                           doc)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&t.user.id)
+    .bind(&t.user.project)
+    .bind(t.status.primary.as_str())
+    .bind(secondary_of(t))
+    .bind(i64::from(t.requirements.cpu))
+    .bind(t.requirements.ram)
+    .bind(deps_of(t))
+    .bind(t.status.date_over)
+    .bind(t.parent_task_id.map(|p| p.0 as i64))
+    .bind(if t.is_array_parent() {
+        t.requirements.array.nb_tasks as i64
+    } else {
+        0
+    })
+    .bind(t.date)
+    .bind(&t.meta.name)
+    .bind(&t.meta.description)
+    .bind(&t.container.image)
+    .bind(tags)
+    .bind(doc_of(t)?)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(JobId(id as u64))
+}
+
 fn tasks(rows: &[SqliteRow]) -> Result<Vec<Task>, StoreError> {
     rows.iter()
         .map(|r| task_of(r.try_get("id")?, r.try_get::<&str, _>("doc")?))
@@ -58,30 +97,7 @@ impl JobStore for SqliteStore {
         let mut tx = self.write.begin_with(BEGIN).await?;
         let mut ids = Vec::with_capacity(jobs.len());
         for t in jobs {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO jobs (user_id, project, state, secondary, cpu, ram, deps, date_over,
-                                   parent_id, array_total, submitted, doc)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(&t.user.id)
-            .bind(&t.user.project)
-            .bind(t.status.primary.as_str())
-            .bind(secondary_of(t))
-            .bind(i64::from(t.requirements.cpu))
-            .bind(t.requirements.ram)
-            .bind(deps_of(t))
-            .bind(t.status.date_over)
-            .bind(t.parent_task_id.map(|p| p.0 as i64))
-            .bind(if t.is_array_parent() {
-                t.requirements.array.nb_tasks as i64
-            } else {
-                0
-            })
-            .bind(t.date)
-            .bind(doc_of(t)?)
-            .fetch_one(&mut *tx)
-            .await?;
-            ids.push(JobId(id as u64));
+            ids.push(insert_row(&mut tx, t).await?);
         }
         let last = events::tasks_changed(&mut tx, ids.iter().copied().zip(jobs)).await?;
         tx.commit().await?;
@@ -144,6 +160,19 @@ impl JobStore for SqliteStore {
         qb.push(" OFFSET ").push_bind(q.skip as i64);
         let rows = qb.build().fetch_all(&self.read).await?;
         tasks(&rows)
+    }
+
+    async fn list_page(
+        &self,
+        filter: &JobFilter,
+        after: Option<JobId>,
+        limit: u64,
+    ) -> Result<JobPage, StoreError> {
+        lists::page(&self.read, filter, after, limit).await
+    }
+
+    async fn count_matching(&self, filter: &JobFilter) -> Result<u64, StoreError> {
+        lists::count(&self.read, filter).await
     }
 
     async fn transition(&self, id: JobId, event: &Event, now: f64) -> Result<Task, StoreError> {
@@ -430,21 +459,7 @@ impl JobStore for SqliteStore {
                 range: Some(format!("{}:{}:{}", range.first, range.last, range.step)),
                 ..Default::default()
             };
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO jobs (user_id, project, state, cpu, ram, deps, parent_id, submitted, doc)
-                 VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(&child.user.id)
-            .bind(&child.user.project)
-            .bind(i64::from(child.requirements.cpu))
-            .bind(child.requirements.ram)
-            .bind(deps_of(&child))
-            .bind(parent.0 as i64)
-            .bind(now)
-            .bind(doc_of(&child)?)
-            .fetch_one(&mut *tx)
-            .await?;
-            ids.push(JobId(id as u64));
+            ids.push(insert_row(&mut tx, &child).await?);
         }
         p.requirements.array.nb_tasks_created = end;
         if p.status.primary == Primary::Pending && !ids.is_empty() {

@@ -5,9 +5,11 @@
 //! small pool of their own.
 
 mod accounts;
+mod admin;
 mod batch;
 mod events;
 mod jobs;
+mod lists;
 mod nodes;
 mod sessions;
 

@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use god_core::api::LoginRequest;
-use god_server::auth;
+use god_server::{auth, web_session};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -122,7 +122,7 @@ pub async fn submit(
             Ok(u) => u,
             Err(e) => return page_with(&state, &form.next, Some((&form, e.error))),
         };
-    match auth::web::open(&state.app, &user).await {
+    match web_session::open(&state.app, &user).await {
         Ok(opened) => (
             [(header::SET_COOKIE, opened.set_cookie)],
             Redirect::to(local_next(&form.next)),
@@ -147,11 +147,11 @@ pub async fn logout(
         if !auth::same_hash(&form.csrf, &s.csrf) {
             return Err(WebError::Csrf);
         }
-        auth::web::end(&state.app, &s.id_hash).await?;
+        web_session::end(&state.app, &s.id_hash).await?;
         let _ = state.ended.send(s.id_hash);
     }
     Ok((
-        [(header::SET_COOKIE, auth::web::clear_cookie())],
+        [(header::SET_COOKIE, web_session::clear_cookie())],
         Redirect::to("/app/login"),
     )
         .into_response())

@@ -11,9 +11,9 @@ pub mod usage;
 
 use crate::error::WebError;
 use crate::session::Viewer;
-use askama::Template;
-use axum::http::header;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Redirect;
+
+pub use crate::html::{local_next, urlencode};
 
 /// What every page's frame shows: who is logged in, the navigation, the assets, the banner.
 pub struct Chrome {
@@ -59,35 +59,12 @@ impl Chrome {
     }
 }
 
-/// A rendered page.
-pub fn render<T: Template>(page: &T) -> Result<Response, WebError> {
-    let html = page.render()?;
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+/// A rendered page (a template that cannot be drawn is the server's error).
+pub fn render<T: askama::Template>(page: &T) -> Result<axum::response::Response, WebError> {
+    Ok(crate::html::render(page)?)
 }
 
 /// `GET /app/`: the job list is home.
 pub async fn home(_viewer: Viewer) -> Redirect {
     Redirect::to("/app/jobs")
-}
-
-/// Percent-encode a query value (RFC 3986 unreserved characters kept).
-pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Where to go after a login: only a page of this UI (no open redirect).
-pub fn local_next(next: &str) -> &str {
-    if next.starts_with("/app/") && !next.starts_with("/app//") && !next.contains('\\') {
-        next
-    } else {
-        "/app/"
-    }
 }

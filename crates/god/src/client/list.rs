@@ -3,7 +3,7 @@
 
 use super::http::Api;
 use super::output::{emit_line, format_gb, format_time, print_json, truncate, Job, Table};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use god_core::Task;
 use reqwest::Method;
@@ -16,9 +16,35 @@ pub struct ListArgs {
     /// Everybody's jobs (administrators)
     #[arg(long)]
     all: bool,
-    /// With --over: how many jobs at most (array tasks count as jobs)
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    limit: u64,
+    /// How many jobs at most (with --over: 100 when not given; array tasks count as jobs
+    /// unless a filter or --after is given: then an array is one job)
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+    /// The next page: jobs older than this id (the last one listed)
+    #[arg(long, value_name = "ID")]
+    after: Option<u64>,
+    /// Only jobs in these states, comma-separated (pending, running, active; with --over:
+    /// over, archived)
+    #[arg(long, value_name = "STATES")]
+    state: Option<String>,
+    /// Only this user's jobs (administrators, with --all)
+    #[arg(long)]
+    user: Option<String>,
+    /// Only jobs of this project (every member's when the project shares its jobs)
+    #[arg(long)]
+    project: Option<String>,
+    /// Only jobs with this tag
+    #[arg(long)]
+    tag: Option<String>,
+    /// Only jobs whose name or description contains this (any case)
+    #[arg(long, value_name = "TEXT")]
+    name: Option<String>,
+    /// Only jobs of this image
+    #[arg(long)]
+    image: Option<String>,
+    /// Only jobs submitted in the last DURATION (30m, 12h, 2d)
+    #[arg(long, value_name = "DURATION")]
+    since: Option<String>,
     /// List each task of a job array under its parent (by default an array is one line, with
     /// how many of its tasks are in each state)
     #[arg(long)]
@@ -26,6 +52,57 @@ pub struct ListArgs {
     /// Print the server's JSON (a list of task documents)
     #[arg(long)]
     json: bool,
+}
+
+/// The query parameters of the one list query `god list`'s options ask for (empty: the
+/// original listing), `now` for `--since`. Filtered lists leave array tasks out (`top`): each
+/// parent counts them.
+pub fn list_params(a: &ListArgs, now: f64) -> Result<Vec<(&'static str, String)>> {
+    if let Some(states) = &a.state {
+        let finished = |s: &str| matches!(s.trim(), "over" | "archived");
+        if !a.over && states.split(',').any(finished) {
+            bail!("--state {states}: finished jobs are listed with --over");
+        }
+        if a.over && states.split(',').any(|s| !finished(s)) {
+            bail!("--state {states}: with --over, the states are over and archived");
+        }
+    }
+    let mut p: Vec<(&'static str, String)> = Vec::new();
+    for (key, value) in [
+        ("state", &a.state),
+        ("user", &a.user),
+        ("tag", &a.tag),
+        ("name", &a.name),
+        ("image", &a.image),
+    ] {
+        if let Some(v) = value {
+            p.push((key, v.clone()));
+        }
+    }
+    if let Some(since) = &a.since {
+        let secs = god_core::size::parse_duration_secs(since)
+            .map_err(|e| anyhow::anyhow!("--since {since:?}: {e} (30m, 12h, 2d)"))?;
+        p.push(("since", format!("{:.0}", now - secs as f64)));
+    }
+    if let Some(after) = a.after {
+        p.push(("after", after.to_string()));
+    }
+    // The active lists take a limit as a parameter; the over lists have it in their path.
+    if let (Some(limit), false) = (a.limit, a.over) {
+        p.push(("limit", limit.to_string()));
+    }
+    if p.is_empty() {
+        // The project alone is a parameter of the original listing.
+        if let Some(project) = &a.project {
+            p.push(("project", project.clone()));
+        }
+        return Ok(p);
+    }
+    if let Some(project) = &a.project {
+        p.push(("project", project.clone()));
+    }
+    p.push(("top", "true".into()));
+    Ok(p)
 }
 
 /// The API path that lists what `god list` was asked for.
@@ -120,6 +197,16 @@ pub fn array_counts(parent: Option<&Task>, children: &[&Task]) -> ArrayCounts {
         return c;
     };
     let a = &p.requirements.array;
+    // The server counted them (a filtered list leaves the tasks out).
+    if let (Some(running), Some(pending), true) =
+        (a.nb_tasks_running, a.nb_tasks_pending, children.is_empty())
+    {
+        c.add("running", running);
+        c.add("pending", pending);
+        c.add("over", a.nb_tasks_over);
+        c.failed = a.nb_tasks_failed;
+        return c;
+    }
     let finished = c.get("over") + c.get("archived");
     let over_elsewhere = a.nb_tasks_over.saturating_sub(finished);
     c.add("over", over_elsewhere);
@@ -279,8 +366,15 @@ pub fn rows_table(rows: &[Row]) -> Table {
 
 pub fn list(a: ListArgs) -> Result<i32> {
     let mut api = Api::connect()?;
-    let (method, path) = list_path(a.over, a.all, a.limit);
-    let reply = api.call(method, &path)?;
+    let limit = a.limit.unwrap_or(100);
+    let (method, path) = list_path(a.over, a.all, limit);
+    let params = list_params(&a, super::http::now())?;
+    let mut url = api.url(&path)?;
+    if !params.is_empty() {
+        url.query_pairs_mut().extend_pairs(params.iter());
+    }
+    let filtered = params.iter().any(|(k, _)| *k == "top");
+    let reply = api.call_url::<()>(method, url, None)?;
     if a.json {
         print_json(&reply)?;
         return Ok(0);
@@ -289,10 +383,17 @@ pub fn list(a: ListArgs) -> Result<i32> {
     if jobs.is_empty() {
         let what = if a.over { "finished" } else { "active" };
         let whose = if a.all { "" } else { " of yours" };
-        emit_line(&format!("No {what} jobs{whose}."))?;
+        let which = if filtered { " that match" } else { "" };
+        emit_line(&format!("No {what} jobs{whose}{which}."))?;
         return Ok(0);
     }
     rows_table(&group_jobs(&jobs, a.expand)).print()?;
+    let page = if a.over { Some(limit) } else { a.limit };
+    if let (true, Some(page), Some(last)) = (filtered, page, jobs.last()) {
+        if page > 0 && jobs.len() as u64 >= page {
+            emit_line(&format!("(a full page: the next with --after {})", last.id))?;
+        }
+    }
     Ok(0)
 }
 
@@ -324,6 +425,72 @@ mod tests {
             list_path(true, true, 7),
             (Method::POST, "/api/1.0/task/over/all/0/7".to_string())
         );
+    }
+
+    #[test]
+    fn list_parameters() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            a: ListArgs,
+        }
+        let params = |args: &[&str]| {
+            let cli =
+                Cli::try_parse_from(std::iter::once("list").chain(args.iter().copied())).unwrap();
+            list_params(&cli.a, 1_000_000.0).map_err(|e| e.to_string())
+        };
+        let p = |pairs: &[(&'static str, &str)]| {
+            Ok(pairs
+                .iter()
+                .map(|(k, v)| (*k, v.to_string()))
+                .collect::<Vec<_>>())
+        };
+        assert_eq!(params(&[]), p(&[]), "the original listing");
+        assert_eq!(
+            params(&["--over", "--limit", "5"]),
+            p(&[]),
+            "limit in the path"
+        );
+        assert_eq!(
+            params(&["--project", "lab"]),
+            p(&[("project", "lab")]),
+            "the original's parameter"
+        );
+        assert_eq!(
+            params(&["--limit", "20", "--tag", "x", "--project", "lab"]),
+            p(&[
+                ("tag", "x"),
+                ("limit", "20"),
+                ("project", "lab"),
+                ("top", "true")
+            ])
+        );
+        assert_eq!(
+            params(&["--over", "--after", "90", "--since", "2d", "--state", "over"]),
+            p(&[
+                ("state", "over"),
+                ("since", "827200"),
+                ("after", "90"),
+                ("top", "true")
+            ])
+        );
+        assert!(params(&["--since", "soon"])
+            .unwrap_err()
+            .contains("--since"));
+    }
+
+    #[test]
+    fn a_filtered_listing_counts_array_tasks_from_the_parent() {
+        let parent = task(
+            json!({"id": 10, "user": {"id": "alice"}, "meta": {"name": "sweep"},
+            "requirements": {"cpu": 1, "ram": 1, "array": {"values": "1:1000", "nb_tasks": 1000,
+                "nb_tasks_over": 688, "nb_tasks_created": 700, "nb_tasks_failed": 3,
+                "nb_tasks_running": 12, "nb_tasks_pending": 300}},
+            "status": {"primary": "running"}}),
+        );
+        let c = array_counts(Some(&parent), &[]);
+        assert_eq!(c.summary(), "12 running, 300 pending, 688 over (3 failed)");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! `--json` prints the server's JSON for scripts.
 
 mod account;
+mod admin;
 mod events;
 mod files;
 mod http;
@@ -50,7 +51,12 @@ pub enum Command {
         everybody's).\n\n\
         A job array is one line, its parent's, with how many of its tasks are in each state \
         (`array 1:1000: 12 running, 300 pending, 688 over`; tasks not created yet count as \
-        pending); --expand lists each task under it. --json prints the server's list as it is."
+        pending); --expand lists each task under it. --json prints the server's list as it is.\n\n\
+        Filters and pages (newest first): --state, --user (administrators), --project, --tag, \
+        --name (in the name or description), --image, --since 2d, --limit N, and --after ID for \
+        the next page (the last id listed).\n\n\
+        Examples:\n  god list --tag nightly --limit 20\n  \
+        god list --over --since 1d --name align\n  god list --all --user alice --state pending"
     )]
     List(list::ListArgs),
     /// Show one job: state, requirements, times, exit code, node, volumes
@@ -112,6 +118,28 @@ pub enum Command {
         god account usage alice\n  god account renew-key"
     )]
     Account(account::AccountCmd),
+    /// Maintenance mode: on (no job starts), off, status
+    #[command(
+        subcommand,
+        long_about = "Maintenance mode: on (no job starts), off, status.\n\n\
+        While it is on, the scheduler starts no job: running jobs go on, pending ones wait and \
+        say why (with the message). It is kept in the database: a restart does not end it. \
+        Administrators switch it; anybody may ask its status.\n\n\
+        Examples:\n  god maintenance on --message 'new disks, until 14:00'\n  \
+        god maintenance status\n  god maintenance off"
+    )]
+    Maintenance(admin::MaintenanceCmd),
+    /// Who did what to whom, newest first (administrators)
+    #[command(
+        long_about = "Who did what to whom, newest first (administrators).\n\n\
+        Recorded: administrators' kills, suspends, resumes, reschedules and archives of other \
+        users' jobs; changes of accounts (priority, quotas, admin, disabled, guests activated), \
+        API keys renewed for others; projects created, changed, deleted, their members and \
+        usage resets; maintenance mode; terminals opened in jobs.\n\n\
+        Examples:\n  god audit\n  god audit --actor root --limit 20\n  \
+        god audit --target alice --action quota_changed"
+    )]
+    Audit(admin::AuditArgs),
     /// Projects: list, show, create, change, members, usage
     #[command(
         subcommand,
@@ -151,6 +179,8 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Update(a) => jobs::update(a)?,
         Command::Account(c) => account::account(c)?,
         Command::Project(c) => project::project(c)?,
+        Command::Maintenance(c) => admin::maintenance(c)?,
+        Command::Audit(a) => admin::audit(a)?,
     };
     if code != 0 {
         // Failures were reported already (one line each); only the status is left to give.
@@ -219,6 +249,18 @@ mod tests {
         assert!(matches!(
             parse(&["list", "--over", "--expand"]),
             Ok(Command::List(_))
+        ));
+        assert!(matches!(
+            parse(&["maintenance", "on", "--message", "disks"]),
+            Ok(Command::Maintenance(admin::MaintenanceCmd::On(_)))
+        ));
+        assert!(matches!(
+            parse(&["maintenance", "status"]),
+            Ok(Command::Maintenance(admin::MaintenanceCmd::Status(_)))
+        ));
+        assert!(matches!(
+            parse(&["audit", "--actor", "root", "--limit", "5"]),
+            Ok(Command::Audit(_))
         ));
         <Cli as clap::CommandFactory>::command().debug_assert();
     }

@@ -216,6 +216,12 @@ fn kinds() {
             }),
             "held.plugin",
         ),
+        (
+            held(Hold::Maintenance {
+                message: Some(Arc::from("new disks")),
+            }),
+            "maintenance",
+        ),
     ];
     for (r, want) in &cases {
         assert_eq!(r.kind().as_str(), *want, "{r}");

@@ -23,13 +23,13 @@ pub struct Opened {
 
 /// Open a session for `user`, who has just proved who they are.
 pub async fn open(state: &AppState, user: &UserRecord) -> Result<Opened, ApiError> {
-    let id = super::new_secret();
+    let id = crate::auth::new_secret();
     let now = crate::clock::now();
     let timeout = state.config.session_timeout as f64;
     let session = WebSession {
-        id_hash: super::hash_apikey(&id),
+        id_hash: crate::auth::hash_apikey(&id),
         login: user.login.clone(),
-        csrf: super::new_apikey(),
+        csrf: crate::auth::new_apikey(),
         created: now,
         last_seen: now,
         expires: now + timeout,
@@ -70,7 +70,7 @@ pub async fn find(state: &AppState, headers: &HeaderMap) -> Result<Option<WebSes
     let Some(id) = id_from(headers) else {
         return Ok(None);
     };
-    let id_hash = super::hash_apikey(&id);
+    let id_hash = crate::auth::hash_apikey(&id);
     let Some(mut session) = state.store.get_session(&id_hash).await? else {
         return Ok(None);
     };
