@@ -235,6 +235,13 @@ fn routes(w: &World) -> Vec<Route> {
     r.push(("self", "GET", "/api/1.0/user/olga".into(), None));
     r.push(("self", "GET", "/api/1.0/user/olga/project".into(), None));
     r.push(("self", "GET", "/api/1.0/user/olga/usage".into(), None));
+    r.push((
+        "self",
+        "GET",
+        "/api/1.0/user/olga/usage?days=7".into(),
+        None,
+    ));
+    r.push(("self", "GET", "/api/1.0/user/olga/quota".into(), None));
     r.push(("self", "DELETE", "/api/1.0/user/olga/task".into(), None));
     r.push((
         "self",
@@ -275,6 +282,12 @@ fn routes(w: &World) -> Vec<Route> {
     r.push(("admin", "GET", "/api/1.0/audit".into(), None));
     r.push(("member", "GET", "/api/1.0/project/lab".into(), None));
     r.push(("member", "GET", "/api/1.0/project/lab/usage".into(), None));
+    r.push((
+        "member",
+        "GET",
+        "/api/1.0/project/lab/usage?days=7".into(),
+        None,
+    ));
     r.push((
         "self",
         "POST",

@@ -4,7 +4,7 @@
 use super::body::JsonBody;
 use super::projects::project_doc;
 use super::query::{given, Params};
-use super::usage::per_day;
+use super::usage::{quota_use, usage_answer};
 use crate::access::{is_admin, require_admin, self_or_admin, Caller};
 use crate::auth::{hash_apikey, new_apikey};
 use crate::clock::now;
@@ -16,11 +16,13 @@ use god_core::api::tasks::TagQuery;
 use god_core::api::users::{
     ApiKeyAnswer, LimitsUpdate, PasswordAnswer, PasswordRequest, UserCredentials, UserLimits,
 };
-use god_core::api::{CountAnswer, MsgAnswer, ProjectDoc, UsageDay, UserDoc, UserUpdate};
+use god_core::api::{
+    CountAnswer, MsgAnswer, ProjectDoc, QuotaAnswer, UsageDay, UsageQuery, UserDoc, UserUpdate,
+};
 use god_core::audit::{self, AuditAction};
 use god_core::roles::UserRequest;
 use god_core::Primary;
-use god_store::{JobQuery, Limits, ProjectRecord, UserRecord};
+use god_store::{JobQuery, Limits, ProjectRecord, UsageOwner, UserRecord};
 
 fn user_doc(u: &UserRecord, admin: bool) -> UserDoc {
     UserDoc {
@@ -122,15 +124,71 @@ pub async fn projects(
 
 /// `GET /api/1.0/user/<login>/usage`: per-day `{date: "Y_M_D", cpu, ram, time}` of the runs
 /// that ended in the last 30 days (cpu and ram are summed per run, as the original; time is wall
-/// seconds).
+/// seconds); `?days=N`: every day of the last N, with hours and the runs by outcome.
 pub async fn usage(
     caller: Caller,
     State(state): State<AppState>,
     Path(login): Path<String>,
+    Params(q): Params<UsageQuery>,
 ) -> Result<Json<Vec<UsageDay>>, ApiError> {
     self_or_admin(&caller, &login)?;
-    let records = state.store.usage_since(now() - 30.0 * 86_400.0).await?;
-    Ok(Json(per_day(records.iter().filter(|r| r.user == login))))
+    Ok(Json(
+        usage_answer(&state, UsageOwner::User(login), &q).await?,
+    ))
+}
+
+/// `GET /api/1.0/user/<login>/quota`: the user's quotas and each of their projects', and what
+/// is used of each now (running jobs' cpus and GB, wall seconds in the usage window).
+pub async fn quota(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(login): Path<String>,
+) -> Result<Json<QuotaAnswer>, ApiError> {
+    self_or_admin(&caller, &login)?;
+    let u = state
+        .store
+        .get_user(&login)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {login} does not exist")))?;
+    let now = state.clock.now();
+    let window_days = state.config.user_reset_usage_duration;
+    let since = now - window_days as f64 * 86_400.0;
+    let running = state.store.running().await?;
+    let records = state
+        .store
+        .usage_of(&UsageOwner::User(login.clone()), since)
+        .await?;
+    let user = quota_use(
+        &login,
+        &u.limits,
+        &running,
+        |t| t.user.id == login,
+        &records,
+        now,
+    );
+    let mut projects = Vec::new();
+    for p in state.store.list_projects().await? {
+        if !p.members.iter().any(|m| m == &login) {
+            continue;
+        }
+        let records = state
+            .store
+            .usage_of(&UsageOwner::Project(p.id.clone()), since)
+            .await?;
+        projects.push(quota_use(
+            &p.id,
+            &p.limits,
+            &running,
+            |t| t.user.project == p.id,
+            &records,
+            now,
+        ));
+    }
+    Ok(Json(QuotaAnswer {
+        window_days,
+        user,
+        projects,
+    }))
 }
 
 /// `PUT /api/1.0/user/<login>` with the user document: administrators change `usage` (priority
