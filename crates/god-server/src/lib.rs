@@ -13,6 +13,7 @@ mod error;
 pub mod executors;
 pub mod feed;
 pub mod handles;
+pub mod homes;
 pub mod recovery;
 pub mod scheduler;
 pub mod state;
@@ -236,6 +237,7 @@ pub(crate) async fn assemble(
         clock,
         feed: feed::ChangeFeed::start(store_for_feed),
         nodes: Arc::default(),
+        homes: Arc::default(),
         stats: handles::JobStats::new(execs.clone()),
         exec_in_job: handles::JobExec::new(execs.clone()),
         executors: Arc::new(

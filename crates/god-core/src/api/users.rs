@@ -38,6 +38,10 @@ pub struct UserLimits {
     pub quota_cpu: f64,
     pub quota_ram: f64,
     pub quota_time: f64,
+    /// Bytes a guest's home holds (the original's `usage.guest_home`), shown to
+    /// administrators only, measured at most once a minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_home: Option<u64>,
 }
 
 /// `PUT /api/1.0/user/<login>`: the user document, as `GET` gives it, with changes. Absent
@@ -95,10 +99,13 @@ pub struct CredentialsUpdate {
     pub public: Option<Option<String>>,
 }
 
-/// `usage` of a user update: priority and quotas (administrators).
+/// `usage` of a user update: priority and quotas (administrators); `guest_home` (measured) is
+/// read and ignored.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_home: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prio: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -46,21 +46,40 @@ fn user_doc(u: &UserRecord, admin: bool) -> UserDoc {
             quota_cpu: u.limits.quota_cpu,
             quota_ram: u.limits.quota_ram,
             quota_time: u.limits.quota_time,
+            guest_home: None,
         },
     }
 }
 
-/// `GET /api/1.0/user` (admins).
+/// A guest's home's bytes, for an administrator (`None` for others, and for users who are not
+/// guests or have no home).
+async fn guest_home(state: &AppState, caller: &Caller, u: &UserRecord) -> Option<u64> {
+    if !caller.admin || u.guest.is_none() {
+        return None;
+    }
+    let home = u.home.as_deref().filter(|h| !h.is_empty())?;
+    state.homes.bytes(std::path::Path::new(home)).await
+}
+
+/// `GET /api/1.0/user` (admins): with each guest's home's bytes (`usage.guest_home`).
 pub async fn list(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<UserDoc>>, ApiError> {
     require_admin(&caller)?;
     let users = state.store.list_users().await?;
+    // Homes are measured side by side (each walk is bounded, and kept for a minute).
+    let homes =
+        futures_util::future::join_all(users.iter().map(|u| guest_home(&state, &caller, u))).await;
     Ok(Json(
         users
             .iter()
-            .map(|u| user_doc(u, is_admin(&state.config, u)))
+            .zip(homes)
+            .map(|(u, home)| {
+                let mut doc = user_doc(u, is_admin(&state.config, u));
+                doc.usage.guest_home = home;
+                doc
+            })
             .collect(),
     ))
 }
@@ -77,7 +96,9 @@ pub async fn show(
         .get_user(&login)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {login} does not exist")))?;
-    Ok(Json(user_doc(&u, is_admin(&state.config, &u))))
+    let mut doc = user_doc(&u, is_admin(&state.config, &u));
+    doc.usage.guest_home = guest_home(&state, &caller, &u).await;
+    Ok(Json(doc))
 }
 
 /// `POST /api/1.0/user/<login>/apikey`: a new API key, returned once; older tokens stop working.
