@@ -14,10 +14,12 @@ pub mod executors;
 pub mod feed;
 pub mod handles;
 pub mod homes;
+pub mod maintenance;
 pub mod recovery;
 pub mod scheduler;
 pub mod state;
 pub mod submit;
+pub mod usage;
 pub mod watcher;
 
 #[cfg(test)]

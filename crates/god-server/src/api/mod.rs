@@ -17,7 +17,6 @@ mod query;
 mod routes;
 mod stats;
 mod tasks;
-mod usage;
 mod users;
 
 use crate::error::ApiError;

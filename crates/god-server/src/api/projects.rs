@@ -2,11 +2,11 @@
 
 use super::body::JsonBody;
 use super::query::Params;
-use super::usage::usage_answer;
 use crate::access::{require_admin, visible_project, Caller};
 use crate::audit::record_after;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::usage::usage_answer;
 use axum::extract::{Path, State};
 use axum::Json;
 use god_core::api::{MsgAnswer, ProjectDoc, ProjectUpdate, UsageDay, UsageQuery};

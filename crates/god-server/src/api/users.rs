@@ -4,12 +4,12 @@
 use super::body::JsonBody;
 use super::projects::project_doc;
 use super::query::{given, Params};
-use super::usage::{quota_use, usage_answer};
 use crate::access::{is_admin, require_admin, self_or_admin, Caller};
 use crate::auth::{hash_apikey, new_apikey};
 use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::usage::{quota_answer, usage_answer};
 use axum::extract::{Path, State};
 use axum::Json;
 use god_core::api::tasks::TagQuery;
@@ -166,50 +166,7 @@ pub async fn quota(
     Path(login): Path<String>,
 ) -> Result<Json<QuotaAnswer>, ApiError> {
     self_or_admin(&caller, &login)?;
-    let u = state
-        .store
-        .get_user(&login)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("user {login} does not exist")))?;
-    let now = state.clock.now();
-    let window_days = state.config.user_reset_usage_duration;
-    let since = now - window_days as f64 * 86_400.0;
-    let running = state.store.running().await?;
-    let records = state
-        .store
-        .usage_of(&UsageOwner::User(login.clone()), since)
-        .await?;
-    let user = quota_use(
-        &login,
-        &u.limits,
-        &running,
-        |t| t.user.id == login,
-        &records,
-        now,
-    );
-    let mut projects = Vec::new();
-    for p in state.store.list_projects().await? {
-        if !p.members.iter().any(|m| m == &login) {
-            continue;
-        }
-        let records = state
-            .store
-            .usage_of(&UsageOwner::Project(p.id.clone()), since)
-            .await?;
-        projects.push(quota_use(
-            &p.id,
-            &p.limits,
-            &running,
-            |t| t.user.project == p.id,
-            &records,
-            now,
-        ));
-    }
-    Ok(Json(QuotaAnswer {
-        window_days,
-        user,
-        projects,
-    }))
+    Ok(Json(quota_answer(&state, &login).await?))
 }
 
 /// `PUT /api/1.0/user/<login>` with the user document: administrators change `usage` (priority

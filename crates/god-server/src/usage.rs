@@ -1,11 +1,13 @@
 //! Per-day usage, of a user (`GET /api/1.0/user/<login>/usage`) or a project
 //! (`GET /api/1.0/project/<id>/usage`): the original's days with usage of the last 30, or with
 //! `?days=N` every day of the window with hours and how the runs ended; and what a user and
-//! their projects use of their quotas (`GET /api/1.0/user/<login>/quota`).
+//! their projects use of their quotas (`GET /api/1.0/user/<login>/quota`). The API's handlers
+//! and the web UI both call [`usage_answer`] and [`quota_answer`] (who may see what is theirs
+//! to check).
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use god_core::api::{QuotaUse, RunCounts, UsageDay, UsageQuery};
+use god_core::api::{QuotaAnswer, QuotaUse, RunCounts, UsageDay, UsageQuery};
 use god_core::Task;
 use god_store::{Limits, UsageOwner, UsageRecord};
 use std::collections::BTreeMap;
@@ -39,6 +41,54 @@ pub async fn usage_answer(
             ApiError::bad_request(format!("days must be between 1 and {MAX_DAYS}")).field("days"),
         ),
     }
+}
+
+/// What `login` and each of their projects (not `default`) use of their quotas now.
+pub async fn quota_answer(state: &AppState, login: &str) -> Result<QuotaAnswer, ApiError> {
+    let u = state
+        .store
+        .get_user(login)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {login} does not exist")))?;
+    let now = state.clock.now();
+    let window_days = state.config.user_reset_usage_duration;
+    let since = now - window_days as f64 * 86_400.0;
+    let running = state.store.running().await?;
+    let records = state
+        .store
+        .usage_of(&UsageOwner::User(login.to_string()), since)
+        .await?;
+    let user = quota_use(
+        login,
+        &u.limits,
+        &running,
+        |t| t.user.id == login,
+        &records,
+        now,
+    );
+    let mut projects = Vec::new();
+    for p in state.store.list_projects().await? {
+        if !p.members.iter().any(|m| m == login) {
+            continue;
+        }
+        let records = state
+            .store
+            .usage_of(&UsageOwner::Project(p.id.clone()), since)
+            .await?;
+        projects.push(quota_use(
+            &p.id,
+            &p.limits,
+            &running,
+            |t| t.user.project == p.id,
+            &records,
+            now,
+        ));
+    }
+    Ok(QuotaAnswer {
+        window_days,
+        user,
+        projects,
+    })
 }
 
 fn day_of(t: f64) -> i64 {
