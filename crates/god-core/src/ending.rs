@@ -68,6 +68,8 @@ pub enum Ending {
     Finished {
         exit_code: i64,
         reason: Option<String>,
+        /// The engine stopped it at a limit (its memory, its time limit).
+        at_limit: bool,
     },
     /// The engine or the node ended the job: a node failure, retried per `failure_policy`.
     NodeFailed { exit_code: i64, reason: String },
@@ -82,23 +84,30 @@ fn signal_of(exit_code: i64) -> Option<i64> {
 
 pub fn classify(f: &ExitFacts) -> Ending {
     let exit_code = f.termination.exit_code();
-    let finished = |reason: Option<String>| Ending::Finished { exit_code, reason };
+    let finished = |reason: Option<String>| Ending::Finished {
+        exit_code,
+        reason,
+        at_limit: false,
+    };
+    let at_limit = |reason: String| Ending::Finished {
+        exit_code,
+        reason: Some(reason),
+        at_limit: true,
+    };
     let node_failed = |reason: String| Ending::NodeFailed { exit_code, reason };
     if f.stop_requested {
         return finished(None);
     }
     match &f.termination {
         Termination::OutOfMemory { .. } => {
-            return finished(Some(format!(
+            return at_limit(format!(
                 "killed by the container engine: memory limit of {} GB exceeded",
                 f.ram_gb
-            )))
+            ))
         }
         Termination::Killed => return finished(None),
         Termination::TimeLimit => {
-            return finished(Some(
-                "killed by the engine: its time limit was reached".into(),
-            ))
+            return at_limit("killed by the engine: its time limit was reached".into())
         }
         Termination::NodeFailure { message } => return node_failed(message.clone()),
         Termination::EngineFailure { message, .. } => {
@@ -132,9 +141,213 @@ pub fn classify(f: &ExitFacts) -> Ending {
     }
 }
 
+/// How one run of a job ended, as its usage record keeps it (a closed list, stored as codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunOutcome {
+    /// `ok`: the script exited 0.
+    Ok,
+    /// `failed`: a non-zero exit code, or the engine could not run it to its end.
+    Failed,
+    /// `killed`: at a user's (or an administrator's) request, or to run it again.
+    Killed,
+    /// `node_failure`: the node or engine under it failed, or lost it.
+    NodeFailure,
+    /// `limit_reached`: its maximum run time, its memory, the engine's time limit.
+    LimitReached,
+    /// `unknown`: runs recorded before outcomes were.
+    Unknown,
+}
+
+impl RunOutcome {
+    /// Every outcome, each once.
+    pub const ALL: [RunOutcome; 6] = [
+        RunOutcome::Ok,
+        RunOutcome::Failed,
+        RunOutcome::Killed,
+        RunOutcome::NodeFailure,
+        RunOutcome::LimitReached,
+        RunOutcome::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Ok => "ok",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Killed => "killed",
+            RunOutcome::NodeFailure => "node_failure",
+            RunOutcome::LimitReached => "limit_reached",
+            RunOutcome::Unknown => "unknown",
+        }
+    }
+
+    /// The outcome a stored code names (`None`: a code this version does not know).
+    pub fn parse(code: &str) -> Option<RunOutcome> {
+        RunOutcome::ALL.into_iter().find(|o| o.as_str() == code)
+    }
+
+    /// How the run of `before` (the job as it ran) ended with `event`. A kill we were asked for
+    /// is the asker's: with a reason, a limit's (`LimitReached` gives one, a user's kill none).
+    pub fn of_run(before: &crate::Task, event: &crate::transition::Event) -> RunOutcome {
+        use crate::status::Secondary;
+        use crate::transition::Event;
+        match before.status.secondary {
+            Some(Secondary::KillRequested) if before.status.reason.is_some() => {
+                return RunOutcome::LimitReached
+            }
+            Some(Secondary::KillRequested | Secondary::RescheduleRequested) => {
+                return RunOutcome::Killed
+            }
+            _ => {}
+        }
+        match event {
+            Event::Finished { at_limit: true, .. } => RunOutcome::LimitReached,
+            Event::Finished {
+                exit_code: 0,
+                reason: None,
+                ..
+            } => RunOutcome::Ok,
+            Event::Finished { .. } => RunOutcome::Failed,
+            Event::Killed | Event::Rescheduled => RunOutcome::Killed,
+            Event::NodeFailed { .. } => RunOutcome::NodeFailure,
+            _ => RunOutcome::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn how_a_run_ended() {
+        use crate::status::Secondary;
+        use crate::transition::Event;
+        let running = |secondary: Option<Secondary>, reason: Option<&str>| {
+            let mut t = crate::Task::default();
+            t.status.primary = crate::Primary::Running;
+            t.status.secondary = secondary;
+            t.status.reason = reason.map(String::from);
+            t
+        };
+        let finished = |exit_code, reason: Option<&str>, at_limit| Event::Finished {
+            exit_code,
+            reason: reason.map(String::from),
+            duration: None,
+            at_limit,
+        };
+        let node_failed = Event::NodeFailed {
+            reason: "gone".into(),
+            node: "n1".into(),
+            exit_code: 137,
+            retries_allowed: 1,
+        };
+        let kill = Some(Secondary::KillRequested);
+        let cases = [
+            (
+                "exit 0",
+                running(None, None),
+                finished(0, None, false),
+                RunOutcome::Ok,
+            ),
+            (
+                "exit 2",
+                running(None, None),
+                finished(2, None, false),
+                RunOutcome::Failed,
+            ),
+            (
+                "exit 0 but the engine said why",
+                running(None, None),
+                finished(0, Some("engine trouble"), false),
+                RunOutcome::Failed,
+            ),
+            (
+                "out of memory",
+                running(None, None),
+                finished(137, Some("memory limit"), true),
+                RunOutcome::LimitReached,
+            ),
+            (
+                "our kill",
+                running(kill, None),
+                Event::Killed,
+                RunOutcome::Killed,
+            ),
+            (
+                "our kill, seen as an exit",
+                running(kill, None),
+                finished(137, None, false),
+                RunOutcome::Killed,
+            ),
+            (
+                "maxlifespan: a kill with a reason",
+                running(kill, Some("Max duration reached (60 s)")),
+                Event::Killed,
+                RunOutcome::LimitReached,
+            ),
+            (
+                "rescheduled",
+                running(Some(Secondary::RescheduleRequested), None),
+                Event::Rescheduled,
+                RunOutcome::Killed,
+            ),
+            (
+                "suspended, then its node failed",
+                running(Some(Secondary::Suspended), None),
+                node_failed.clone(),
+                RunOutcome::NodeFailure,
+            ),
+            (
+                "node failure",
+                running(None, None),
+                node_failed,
+                RunOutcome::NodeFailure,
+            ),
+            (
+                "not an end",
+                running(None, None),
+                Event::Suspended,
+                RunOutcome::Unknown,
+            ),
+        ];
+        for (name, before, event, want) in cases {
+            assert_eq!(RunOutcome::of_run(&before, &event), want, "{name}");
+        }
+        for o in RunOutcome::ALL {
+            assert_eq!(RunOutcome::parse(o.as_str()), Some(o));
+        }
+        assert_eq!(RunOutcome::parse("fine"), None);
+    }
+
+    /// A user's kill leaves no reason behind, so a kill with one is a limit's.
+    #[test]
+    fn a_users_kill_clears_a_stale_reason() {
+        use crate::status::Secondary;
+        use crate::transition::{apply, Event};
+        let mut t = crate::Task::default();
+        t.status.primary = crate::Primary::Running;
+        t.status.secondary = Some(Secondary::SuspendRejected);
+        t.status.reason = Some("pause is not supported".into());
+        apply(&mut t, &Event::KillRequested, 1.0).unwrap();
+        assert_eq!(t.status.reason, None);
+        assert_eq!(RunOutcome::of_run(&t, &Event::Killed), RunOutcome::Killed);
+        let mut t = crate::Task::default();
+        t.status.primary = crate::Primary::Running;
+        let limit = Event::LimitReached {
+            reason: "Max duration reached (1 s)".into(),
+        };
+        apply(&mut t, &limit, 1.0).unwrap();
+        assert_eq!(
+            RunOutcome::of_run(&t, &Event::Killed),
+            RunOutcome::LimitReached
+        );
+    }
 
     fn facts(termination: Termination) -> ExitFacts {
         ExitFacts {
@@ -270,7 +483,9 @@ mod tests {
                 Ending::NodeFailed { reason, exit_code } => {
                     (true, Some(reason.as_str()), *exit_code)
                 }
-                Ending::Finished { reason, exit_code } => (false, reason.as_deref(), *exit_code),
+                Ending::Finished {
+                    reason, exit_code, ..
+                } => (false, reason.as_deref(), *exit_code),
             };
             assert_eq!(is_failure, node_failure, "{what}: {got:?}");
             assert_eq!(code, want_code, "{what}: the exit code");

@@ -64,6 +64,8 @@ pub enum WatcherEvent {
         exit_code: i64,
         reason: Option<String>,
         duration: Option<f64>,
+        /// The engine stopped it at a limit (memory, its time limit).
+        at_limit: bool,
     },
     NodeFailed(NodeFailure),
     Killed,
@@ -146,6 +148,7 @@ impl From<SchedulerEvent> for Event {
                 exit_code,
                 reason: Some(reason),
                 duration: Some(0.0),
+                at_limit: false,
             },
             SchedulerEvent::DependencyFailed { reason } => Event::DependencyFailed { reason },
         }
@@ -159,10 +162,12 @@ impl From<WatcherEvent> for Event {
                 exit_code,
                 reason,
                 duration,
+                at_limit,
             } => Event::Finished {
                 exit_code,
                 reason,
                 duration,
+                at_limit,
             },
             WatcherEvent::NodeFailed(f) => f.into(),
             WatcherEvent::Killed => Event::Killed,
@@ -281,6 +286,7 @@ mod tests {
                     exit_code: 0,
                     reason: None,
                     duration: None,
+                    at_limit: false,
                 }
                 .into(),
             ),

@@ -32,11 +32,13 @@ pub enum Event {
     DispatchRejected {
         reason: String,
     },
-    /// The container ended (or is gone, with a reason). `duration` from `god.info` if known.
+    /// The container ended (or is gone, with a reason). `duration` from `god.info` if known;
+    /// `at_limit`: the engine stopped it at a limit (its memory, its time limit).
     Finished {
         exit_code: i64,
         reason: Option<String>,
         duration: Option<f64>,
+        at_limit: bool,
     },
     /// A user asked to kill the job. Pending jobs are over at once; running ones wait for the
     /// watcher.
@@ -203,6 +205,7 @@ pub fn apply(task: &mut Task, event: &Event, now: f64) -> Result<(), CoreError> 
             exit_code,
             reason,
             duration,
+            ..
         } if primary == Running => {
             let killed = secondary == Some(Secondary::KillRequested);
             finish(task, now, *exit_code, *duration);
@@ -224,6 +227,9 @@ pub fn apply(task: &mut Task, event: &Event, now: f64) -> Result<(), CoreError> 
             if primary == Running && secondary != Some(Secondary::KillRequested) =>
         {
             task.status.secondary = Some(Secondary::KillRequested);
+            // A user's kill: no reason (a running job's reason is that of a refused suspend
+            // or resume, stale now; a kill with a reason is a limit's, `LimitReached`).
+            task.status.reason = None;
         }
         Event::Killed if primary == Running && !task.is_array_parent() => {
             finish(task, now, KILLED_EXIT_CODE, None);
@@ -440,6 +446,7 @@ mod tests {
             exit_code: 3,
             reason: None,
             duration: None,
+            at_limit: false,
         };
         let cases: Vec<(Primary, Option<S>, Event, Option<(Primary, Option<S>)>)> = vec![
             (Pending, None, dispatch(), Some((Running, None))),
@@ -577,6 +584,7 @@ mod tests {
                 exit_code: 3,
                 reason: None,
                 duration: None,
+                at_limit: false,
             },
             160.0,
         )

@@ -13,10 +13,13 @@ mod error;
 pub mod executors;
 pub mod feed;
 pub mod handles;
+pub mod homes;
+pub mod maintenance;
 pub mod recovery;
 pub mod scheduler;
 pub mod state;
 pub mod submit;
+pub mod usage;
 pub mod watcher;
 pub mod web_session;
 
@@ -250,6 +253,7 @@ pub(crate) async fn assemble(
         clock,
         feed: feed::ChangeFeed::start(store_for_feed),
         nodes: Arc::default(),
+        homes: Arc::default(),
         stats: handles::JobStats::new(execs.clone()),
         exec_in_job: handles::JobExec::new(execs.clone()),
         terminal,

@@ -349,6 +349,7 @@ async fn recovery_removes_containers_of_no_running_job() {
             exit_code: 0,
             reason: None,
             duration: None,
+            at_limit: false,
         },
     )
     .await;

@@ -133,6 +133,8 @@ pub struct AppState {
     pub feed: Arc<crate::feed::ChangeFeed>,
     /// The nodes as the scheduler last published them.
     pub nodes: Arc<NodeViewCache>,
+    /// How much disk guests' homes hold, measured at most once a minute each.
+    pub homes: Arc<crate::homes::HomeUsage>,
     /// A running job's resource usage (the only way handlers reach the engine for it).
     pub stats: JobStats,
     /// Commands inside a running job's container, as its user.

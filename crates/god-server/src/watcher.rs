@@ -346,10 +346,15 @@ async fn outcome(state: &LoopState, i: Inspected) -> Option<Ended> {
                 ram_gb: task.requirements.ram,
             };
             match ending::classify(&facts) {
-                Ending::Finished { exit_code, reason } => WatcherEvent::Finished {
+                Ending::Finished {
+                    exit_code,
+                    reason,
+                    at_limit,
+                } => WatcherEvent::Finished {
                     exit_code,
                     reason,
                     duration,
+                    at_limit,
                 },
                 Ending::NodeFailed { exit_code, reason } => {
                     tracing::warn!("job {}: {reason}", task.id);

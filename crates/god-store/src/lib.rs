@@ -18,6 +18,7 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use god_core::audit::AuditAction;
+use god_core::ending::RunOutcome;
 use god_core::node::{NodeView, NodeViews};
 use god_core::schedule::ReasonKind;
 use god_core::transition::Event;
@@ -128,6 +129,15 @@ pub struct UsageRecord {
     pub ram: f64,
     pub wall_seconds: f64,
     pub ended: f64,
+    /// How the run ended (`Unknown` for runs recorded before this was).
+    pub outcome: RunOutcome,
+}
+
+/// Whose usage records to read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UsageOwner {
+    User(String),
+    Project(String),
 }
 
 /// Which jobs to list.
@@ -341,6 +351,12 @@ pub trait AccountStore: Send + Sync {
 
     /// Usage records of runs that ended at or after `since`.
     async fn usage_since(&self, since: f64) -> Result<Vec<UsageRecord>, StoreError>;
+    /// Usage records of one user's or one project's runs that ended at or after `since`.
+    async fn usage_of(
+        &self,
+        owner: &UsageOwner,
+        since: f64,
+    ) -> Result<Vec<UsageRecord>, StoreError>;
     /// Forget a project's usage (`DELETE /api/1.0/project/<id>/quota`).
     async fn reset_project_usage(&self, project: &str) -> Result<(), StoreError>;
 

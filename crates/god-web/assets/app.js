@@ -24,6 +24,13 @@
         notice(e.data || "the live view has ended");
       });
       source.addEventListener("reset", function () { location.reload(); });
+      source.addEventListener("banner", function (e) {
+        if (e.lastEventId) last = e.lastEventId;
+        var d = safeParse(e.data), b = document.getElementById("banner");
+        if (!b) return;
+        b.textContent = (d && d.text) || "";
+        b.hidden = !(d && d.text);
+      });
       source.onerror = function () {
         source.close();
         if (!stopped) { setTimeout(open, delay); delay = Math.min(delay * 2, 30000); }

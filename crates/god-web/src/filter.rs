@@ -94,7 +94,7 @@ pub struct JobFilter {
     pub tag: String,
     /// In the name or the description.
     pub name: String,
-    /// In the image's name.
+    /// This image, exactly.
     pub image: String,
     /// Submitted on or after this day (`YYYY-MM-DD`, UTC).
     pub since: String,
@@ -134,8 +134,12 @@ impl JobFilter {
     /// Does `task` belong on this page (state, text filters, dates; scope and rights are the
     /// query's and the live stream's, not this)?
     pub fn keeps(&self, task: &Task, window: Window) -> bool {
+        // As the store's query: the text ignoring ASCII case, the image exactly.
         let contains = |hay: &str, needle: &str| {
-            needle.is_empty() || hay.to_lowercase().contains(&needle.to_lowercase())
+            needle.is_empty()
+                || hay
+                    .to_ascii_lowercase()
+                    .contains(&needle.to_ascii_lowercase())
         };
         self.state.primaries().contains(&task.status.primary)
             && (self.user.is_empty() || task.user.id == self.user)
@@ -143,7 +147,7 @@ impl JobFilter {
             && (self.tag.is_empty() || task.meta.tags.iter().any(|t| t == &self.tag))
             && (contains(&task.meta.name, &self.name)
                 || contains(&task.meta.description, &self.name))
-            && contains(&task.container.image, &self.image)
+            && (self.image.is_empty() || task.container.image == self.image)
             && window.0.is_none_or(|s| task.date >= s)
             && window.1.is_none_or(|u| task.date < u)
             && self.after.is_none_or(|a| task.id.0 < a)
@@ -255,7 +259,8 @@ mod tests {
             ("name=align", true),
             ("name=READS", true),
             ("name=sort", false),
-            ("image=bookworm", true),
+            ("image=debian:bookworm", true),
+            ("image=bookworm", false),
             ("image=alpine", false),
             ("since=1970-01-04", true),
             ("since=1970-01-05", false),

@@ -87,6 +87,11 @@ pub fn router(app: AppState) -> Router {
         .route("/app/admin/nodes", get(pages::admin::nodes_page))
         .route("/app/admin/queue", get(pages::admin::queue_page))
         .route("/app/admin/system", get(pages::admin::system_page))
+        .route(
+            "/app/admin/maintenance",
+            post(pages::admin::switch_maintenance),
+        )
+        .route("/app/admin/audit", get(pages::admin::audit_page))
         .route("/app/events", get(live::events))
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new())

@@ -315,6 +315,25 @@ impl Follower {
         if !self.view.sees(c) {
             return Ok(());
         }
+        if c.kind == ChangeKind::Maintenance {
+            // Every page's banner, shown or taken down where it is.
+            let m = self
+                .state
+                .app
+                .store
+                .maintenance()
+                .await
+                .map_err(|_| Stop::Gone)?;
+            let data = serde_json::json!({ "text": crate::session::banner(&m) });
+            return self
+                .send(
+                    Event::default()
+                        .event("banner")
+                        .id(c.id.to_string())
+                        .data(data.to_string()),
+                )
+                .await;
+        }
         let id = c.id.to_string();
         match (&self.topic, c.kind, c.job) {
             (Topic::Jobs(_), ChangeKind::JobRemoved, Some(job)) => {
@@ -425,7 +444,7 @@ fn in_scope(filter: &JobFilter, viewer: &Viewer, task: &Task) -> bool {
 fn row_html(state: &WebState, viewer: &Viewer, filter: &JobFilter, task: &Task) -> String {
     let app = &state.app;
     let fragment = RowFragment {
-        row: Row::of(task, app.capabilities_of(task).pause, app.clock.now()),
+        row: Row::of(task, None, app.capabilities_of(task).pause, app.clock.now()),
         csrf: viewer.session.csrf.clone(),
         show_owner: filter.scope != Scope::Mine,
         back: format!("/app/jobs?{}", filter.query(false)),

@@ -13,6 +13,16 @@ use god_store::WebSession;
 pub struct Viewer {
     pub caller: Caller,
     pub session: WebSession,
+    /// What every page says on top: maintenance mode, when it is on.
+    pub banner: Option<String>,
+}
+
+/// The banner of maintenance mode `m`, when it is on.
+pub fn banner(m: &god_store::Maintenance) -> Option<String> {
+    m.on.then(|| match &m.message {
+        Some(msg) if !msg.is_empty() => format!("Maintenance: no job starts for now ({msg})."),
+        _ => "Maintenance: no job starts for now; running jobs go on.".to_string(),
+    })
 }
 
 impl Viewer {
@@ -69,7 +79,12 @@ impl FromRequestParts<WebState> for Viewer {
                 csrf: session.csrf,
             });
         }
-        Ok(Viewer { caller, session })
+        let banner = banner(&state.app.store.maintenance().await?);
+        Ok(Viewer {
+            caller,
+            session,
+            banner,
+        })
     }
 }
 

@@ -235,6 +235,13 @@ fn routes(w: &World) -> Vec<Route> {
     r.push(("self", "GET", "/api/1.0/user/olga".into(), None));
     r.push(("self", "GET", "/api/1.0/user/olga/project".into(), None));
     r.push(("self", "GET", "/api/1.0/user/olga/usage".into(), None));
+    r.push((
+        "self",
+        "GET",
+        "/api/1.0/user/olga/usage?days=7".into(),
+        None,
+    ));
+    r.push(("self", "GET", "/api/1.0/user/olga/quota".into(), None));
     r.push(("self", "DELETE", "/api/1.0/user/olga/task".into(), None));
     r.push((
         "self",
@@ -275,6 +282,12 @@ fn routes(w: &World) -> Vec<Route> {
     r.push(("admin", "GET", "/api/1.0/audit".into(), None));
     r.push(("member", "GET", "/api/1.0/project/lab".into(), None));
     r.push(("member", "GET", "/api/1.0/project/lab/usage".into(), None));
+    r.push((
+        "member",
+        "GET",
+        "/api/1.0/project/lab/usage?days=7".into(),
+        None,
+    ));
     r.push((
         "self",
         "POST",
@@ -543,7 +556,7 @@ fn run_web_matrix(share: bool) {
             vec![("public_key", "ssh-ed25519 AAAA web".into())],
         ),
     ];
-    for p in ["users", "projects", "queue", "nodes", "system"] {
+    for p in ["users", "projects", "queue", "nodes", "system", "audit"] {
         pages.push(("admin", "GET", format!("/app/admin/{p}"), vec![]));
     }
     pages.push((
@@ -557,6 +570,12 @@ fn run_web_matrix(share: bool) {
         "POST",
         "/app/admin/projects/lab/act".into(),
         vec![("action", "reset".into())],
+    ));
+    pages.push((
+        "admin",
+        "POST",
+        "/app/admin/maintenance".into(),
+        vec![("switch", "off".into())],
     ));
     for p in [
         "/app/jobs",

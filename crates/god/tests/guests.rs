@@ -297,3 +297,56 @@ fn forged_replayed_and_refused_logins_get_no_account() {
         "{users}"
     );
 }
+
+/// Administrators see how much a guest's home holds (`usage.guest_home`, the original's), in
+/// the user list and the user's document; nobody else does, and other users have none.
+#[test]
+fn administrators_see_how_much_a_guests_home_holds() {
+    let (oidc_port, port) = (free_port(), free_port());
+    let homes = temp_dir("guest-home-usage");
+    let issuer = format!("http://127.0.0.1:{oidc_port}");
+    let cfg = format!(
+        "executors: [fake]\n{}guest_home_root: {}\n",
+        guest_config(&issuer, port, CLIENT_SECRET),
+        homes.display()
+    );
+    let srv = Server::start_at("guest-home-usage", &cfg, Some(port));
+    let idp = Provider::start(oidc_port, &format!("{}/auth/oidc/callback", srv.url));
+    srv.add_user("dora", 2901, 2901, &["--home", homes.to_str().unwrap()]);
+    let (s, v) = browser_login(&srv.url, &idp.issuer, "gail");
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let home = homes.join("guest-gail");
+    assert!(home.is_dir(), "{}", home.display());
+    std::fs::create_dir_all(home.join("data")).unwrap();
+    std::fs::write(home.join("data/results.bin"), vec![7u8; 1_234_567]).unwrap();
+    std::fs::write(home.join("notes.txt"), "eleven byte").unwrap();
+
+    let admin = srv.admin();
+    let (s, doc) = admin.get("/api/1.0/user/guest-gail");
+    assert_eq!(s, StatusCode::OK, "{doc}");
+    assert_eq!(doc["usage"]["guest_home"], 1_234_578, "{doc}");
+    let (_, list) = admin.get("/api/1.0/user");
+    let of = |login: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == login)
+            .unwrap_or_else(|| panic!("{login} in {list}"))["usage"]
+            .clone()
+    };
+    assert_eq!(of("guest-gail")["guest_home"], 1_234_578);
+    assert!(
+        of("dora").get("guest_home").is_none(),
+        "not a guest: no guest_home"
+    );
+    // The guest, active now, does not see it; the document goes back as it came.
+    let (s, _) = admin.put("/api/1.0/user/guest-gail", &json!({"active": true}));
+    assert_eq!(s, StatusCode::OK);
+    let (_, key) = admin.post("/api/1.0/user/guest-gail/apikey", &json!({}));
+    let gail = srv.client("guest-gail", key["apikey"].as_str().unwrap());
+    let (s, own) = gail.get("/api/1.0/user/guest-gail");
+    assert_eq!(s, StatusCode::OK, "{own}");
+    assert!(own["usage"].get("guest_home").is_none(), "{own}");
+    let (s, v) = admin.put("/api/1.0/user/guest-gail", &doc);
+    assert_eq!(s, StatusCode::OK, "the GET document goes back: {v}");
+}

@@ -644,3 +644,83 @@ fn maintenance_mode_holds_jobs_with_a_reason_until_it_is_off() {
         "{log}"
     );
 }
+
+/// Usage per day with how each run ended (`?days=N`), of a user and of a project, on the
+/// native executor's real runs; and the quotas with what is used of them.
+#[test]
+fn usage_says_how_runs_ended_and_quotas_what_is_used() {
+    let srv = Server::start("outcomes", &native(""));
+    let key = srv.add_user("olly", 2761, 2761, &[]);
+    let admin = srv.admin();
+    let (s, v) = admin.post(
+        "/api/1.0/project",
+        &json!({"id": "lab", "members": ["olly"], "quota_cpu": 4}),
+    );
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, mut u) = admin.get("/api/1.0/user/olly");
+    u["usage"]["quota_cpu"] = json!(3);
+    u["usage"]["quota_time"] = json!(36000);
+    assert_eq!(admin.put("/api/1.0/user/olly", &u).0, StatusCode::OK);
+    let olly = srv.client("olly", &key);
+    let ok = olly.submit("native", "true", json!({"user": {"project": "lab"}}));
+    let failed = olly.submit("native", "exit 3", json!({}));
+    let limited = olly.submit(
+        "native",
+        "sleep 60",
+        json!({"requirements": {"maxlifespan": "1s"}}),
+    );
+    let killed = olly.submit("native", "sleep 60", json!({}));
+    olly.wait_running(killed, 30);
+    olly.delete(&format!("/api/1.0/task/{killed}"));
+    for id in [ok, failed, limited, killed] {
+        olly.wait_over(id, 30);
+    }
+    let running = olly.submit("native", "sleep 60", json!({"user": {"project": "lab"}}));
+    olly.wait_running(running, 30);
+
+    let (s, days) = olly.get("/api/1.0/user/olly/usage?days=2");
+    assert_eq!(s, StatusCode::OK, "{days}");
+    assert_eq!(days.as_array().unwrap().len(), 2, "{days}");
+    let today = &days[0];
+    assert_eq!(
+        today["jobs"],
+        json!({"ok": 1, "failed": 1, "killed": 1, "node_failure": 0, "limit_reached": 1,
+               "unknown": 0}),
+        "{today}"
+    );
+    assert!(today["wall_hours"].as_f64().unwrap() > 0.0, "{today}");
+    assert_eq!(days[1]["jobs"]["ok"], 0, "yesterday: {days}");
+    // The original's answer has the original's keys.
+    let (_, original) = olly.get("/api/1.0/user/olly/usage");
+    let keys: Vec<&String> = original[0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["cpu", "date", "ram", "time"], "{original}");
+    let (_, lab) = olly.get("/api/1.0/project/lab/usage?days=1");
+    assert_eq!(lab[0]["jobs"]["ok"], 1, "{lab}");
+    assert_eq!(lab[0]["jobs"]["failed"], 0, "{lab}");
+    let (s, v) = olly.get("/api/1.0/user/olly/usage?days=0");
+    assert_eq!(
+        (s, v["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("days"))
+    );
+
+    let (s, q) = olly.get("/api/1.0/user/olly/quota");
+    assert_eq!(s, StatusCode::OK, "{q}");
+    assert_eq!(
+        (
+            q["user"]["quota_cpu"].clone(),
+            q["user"]["used_cpu"].clone(),
+            q["user"]["running"].clone()
+        ),
+        (json!(3.0), json!(1.0), json!(1)),
+        "{q}"
+    );
+    assert!(q["user"]["used_time"].as_f64().unwrap() > 1.0, "{q}");
+    assert_eq!(q["projects"][0]["id"], "lab", "{q}");
+    assert_eq!(q["projects"][0]["quota_cpu"], 4.0, "{q}");
+    assert_eq!(q["projects"][0]["used_cpu"], 1.0, "{q}");
+    assert_eq!(q["window_days"], 30, "{q}");
+    let other = srv.add_user("otto", 2762, 2762, &[]);
+    let (s, _) = srv.client("otto", &other).get("/api/1.0/user/olly/quota");
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    olly.delete(&format!("/api/1.0/task/{running}"));
+}

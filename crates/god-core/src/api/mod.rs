@@ -18,7 +18,7 @@ pub use admin::{AuditAnswer, AuditEntryDoc, AuditQuery, MaintenanceDoc, Maintena
 pub use projects::{ProjectDoc, ProjectUpdate};
 pub use public::{ConfigAnswer, LoginRequest, TokenAnswer};
 pub use tasks::{DynamicUpdate, FileEntry, RequestAnswer, StatusAnswer};
-pub use users::{UsageDay, UserDoc, UserUpdate};
+pub use users::{QuotaAnswer, QuotaUse, RunCounts, UsageDay, UsageQuery, UserDoc, UserUpdate};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};

@@ -11,9 +11,6 @@ use god_core::api::{AuditAnswer, AuditEntryDoc, AuditQuery, MaintenanceDoc, Main
 use god_core::audit::AuditAction;
 use god_store::{AuditFilter, Maintenance};
 
-/// Longest maintenance message.
-const MESSAGE_MAX: usize = 1000;
-
 /// Entries of the audit log one request reads by default, and at most.
 const AUDIT_DEFAULT: u64 = 100;
 const AUDIT_MAX: u64 = 1000;
@@ -43,34 +40,7 @@ pub async fn set(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<MaintenanceUpdate>,
 ) -> Result<Json<MaintenanceDoc>, ApiError> {
-    require_admin(&caller)?;
-    if let Some(m) = &req.message {
-        if m.chars().count() > MESSAGE_MAX || m.contains('\0') {
-            return Err(ApiError::bad_request(format!(
-                "a message of at most {MESSAGE_MAX} characters"
-            ))
-            .field("message"));
-        }
-    }
-    let m = state
-        .store
-        .set_maintenance(
-            req.on,
-            req.message.as_deref(),
-            caller.login(),
-            state.clock.now(),
-        )
-        .await?;
-    tracing::info!(
-        "maintenance mode {} by {}{}",
-        if m.on { "on" } else { "off" },
-        caller.login(),
-        m.message
-            .as_deref()
-            .map(|t| format!(": {t}"))
-            .unwrap_or_default()
-    );
-    state.wake.scheduler.notify_one();
+    let m = crate::maintenance::switch(&state, &caller, req.on, req.message.as_deref()).await?;
     Ok(Json(maintenance_doc(m)))
 }
 

@@ -17,7 +17,6 @@ pub mod query;
 pub mod routes;
 pub mod stats;
 pub mod tasks;
-pub mod usage;
 pub mod users;
 
 use crate::error::ApiError;

@@ -1,18 +1,18 @@
 //! Project routes (reference 7.1): administrators create and change projects; members see them.
 
 use super::body::JsonBody;
-use super::usage::per_day;
+use super::query::Params;
 use crate::access::{require_admin, visible_project, Caller};
 use crate::audit::record_after;
-use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::usage::usage_answer;
 use axum::extract::{Path, State};
 use axum::Json;
-use god_core::api::{MsgAnswer, ProjectDoc, ProjectUpdate, UsageDay};
+use god_core::api::{MsgAnswer, ProjectDoc, ProjectUpdate, UsageDay, UsageQuery};
 use god_core::audit::{self, AuditAction};
 use god_core::names::{check_project_action, is_default_project, ProjectAction, ProjectRefusal};
-use god_store::{Limits, ProjectRecord};
+use god_store::{Limits, ProjectRecord, UsageOwner};
 
 pub fn project_doc(p: &ProjectRecord) -> ProjectDoc {
     ProjectDoc {
@@ -213,15 +213,18 @@ pub async fn delete(
     Ok(Json(MsgAnswer::new("project deleted", id)))
 }
 
-/// `GET /api/1.0/project/<id>/usage` (admins and members): per-day usage of the last 30 days.
+/// `GET /api/1.0/project/<id>/usage` (admins and members): per-day usage of the last 30 days
+/// (`?days=N`: every day of the last N, with hours and the runs by outcome).
 pub async fn usage(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Params(q): Params<UsageQuery>,
 ) -> Result<Json<Vec<UsageDay>>, ApiError> {
     visible_project(&state, &caller, &id).await?;
-    let records = state.store.usage_since(now() - 30.0 * 86_400.0).await?;
-    Ok(Json(per_day(records.iter().filter(|r| r.project == id))))
+    Ok(Json(
+        usage_answer(&state, UsageOwner::Project(id), &q).await?,
+    ))
 }
 
 /// `DELETE /api/1.0/project/<id>/quota` (admins): forget the project's usage.

@@ -257,10 +257,18 @@ pub fn table() -> Vec<Route> {
         route(
             "get",
             "/api/1.0/user/{login}/usage",
-            "The user's usage per day, last 30 days",
+            "The user's usage per day, last 30 days (?days=N: each day, hours, outcomes)",
             users::usage,
         )
+        .query::<wire::UsageQuery>()
         .answers::<Vec<wire::UsageDay>>(),
+        route(
+            "get",
+            "/api/1.0/user/{login}/quota",
+            "The user's and their projects' quotas, and what is used of each",
+            users::quota,
+        )
+        .answers::<wire::QuotaAnswer>(),
         route(
             "delete",
             "/api/1.0/user/{login}/task",
@@ -309,9 +317,10 @@ pub fn table() -> Vec<Route> {
         route(
             "get",
             "/api/1.0/project/{id}/usage",
-            "The project's usage per day, last 30 days",
+            "The project's usage per day, last 30 days (?days=N: each day, hours, outcomes)",
             projects::usage,
         )
+        .query::<wire::UsageQuery>()
         .answers::<Vec<wire::UsageDay>>(),
         route(
             "delete",

@@ -4,23 +4,25 @@
 use super::body::JsonBody;
 use super::projects::project_doc;
 use super::query::{given, Params};
-use super::usage::per_day;
 use crate::access::{is_admin, require_admin, self_or_admin, Caller};
 use crate::auth::{hash_apikey, new_apikey};
 use crate::clock::now;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::usage::{quota_answer, usage_answer};
 use axum::extract::{Path, State};
 use axum::Json;
 use god_core::api::tasks::TagQuery;
 use god_core::api::users::{
     ApiKeyAnswer, LimitsUpdate, PasswordAnswer, PasswordRequest, UserCredentials, UserLimits,
 };
-use god_core::api::{CountAnswer, MsgAnswer, ProjectDoc, UsageDay, UserDoc, UserUpdate};
+use god_core::api::{
+    CountAnswer, MsgAnswer, ProjectDoc, QuotaAnswer, UsageDay, UsageQuery, UserDoc, UserUpdate,
+};
 use god_core::audit::{self, AuditAction};
 use god_core::roles::UserRequest;
 use god_core::Primary;
-use god_store::{JobQuery, Limits, ProjectRecord, UserRecord};
+use god_store::{JobQuery, Limits, ProjectRecord, UsageOwner, UserRecord};
 
 fn user_doc(u: &UserRecord, admin: bool) -> UserDoc {
     UserDoc {
@@ -44,21 +46,40 @@ fn user_doc(u: &UserRecord, admin: bool) -> UserDoc {
             quota_cpu: u.limits.quota_cpu,
             quota_ram: u.limits.quota_ram,
             quota_time: u.limits.quota_time,
+            guest_home: None,
         },
     }
 }
 
-/// `GET /api/1.0/user` (admins).
+/// A guest's home's bytes, for an administrator (`None` for others, and for users who are not
+/// guests or have no home).
+async fn guest_home(state: &AppState, caller: &Caller, u: &UserRecord) -> Option<u64> {
+    if !caller.admin || u.guest.is_none() {
+        return None;
+    }
+    let home = u.home.as_deref().filter(|h| !h.is_empty())?;
+    state.homes.bytes(std::path::Path::new(home)).await
+}
+
+/// `GET /api/1.0/user` (admins): with each guest's home's bytes (`usage.guest_home`).
 pub async fn list(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<UserDoc>>, ApiError> {
     require_admin(&caller)?;
     let users = state.store.list_users().await?;
+    // Homes are measured side by side (each walk is bounded, and kept for a minute).
+    let homes =
+        futures_util::future::join_all(users.iter().map(|u| guest_home(&state, &caller, u))).await;
     Ok(Json(
         users
             .iter()
-            .map(|u| user_doc(u, is_admin(&state.config, u)))
+            .zip(homes)
+            .map(|(u, home)| {
+                let mut doc = user_doc(u, is_admin(&state.config, u));
+                doc.usage.guest_home = home;
+                doc
+            })
             .collect(),
     ))
 }
@@ -75,7 +96,9 @@ pub async fn show(
         .get_user(&login)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {login} does not exist")))?;
-    Ok(Json(user_doc(&u, is_admin(&state.config, &u))))
+    let mut doc = user_doc(&u, is_admin(&state.config, &u));
+    doc.usage.guest_home = guest_home(&state, &caller, &u).await;
+    Ok(Json(doc))
 }
 
 /// `POST /api/1.0/user/<login>/apikey`: a new API key, returned once; older tokens stop working.
@@ -122,15 +145,28 @@ pub async fn projects(
 
 /// `GET /api/1.0/user/<login>/usage`: per-day `{date: "Y_M_D", cpu, ram, time}` of the runs
 /// that ended in the last 30 days (cpu and ram are summed per run, as the original; time is wall
-/// seconds).
+/// seconds); `?days=N`: every day of the last N, with hours and the runs by outcome.
 pub async fn usage(
     caller: Caller,
     State(state): State<AppState>,
     Path(login): Path<String>,
+    Params(q): Params<UsageQuery>,
 ) -> Result<Json<Vec<UsageDay>>, ApiError> {
     self_or_admin(&caller, &login)?;
-    let records = state.store.usage_since(now() - 30.0 * 86_400.0).await?;
-    Ok(Json(per_day(records.iter().filter(|r| r.user == login))))
+    Ok(Json(
+        usage_answer(&state, UsageOwner::User(login), &q).await?,
+    ))
+}
+
+/// `GET /api/1.0/user/<login>/quota`: the user's quotas and each of their projects', and what
+/// is used of each now (running jobs' cpus and GB, wall seconds in the usage window).
+pub async fn quota(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(login): Path<String>,
+) -> Result<Json<QuotaAnswer>, ApiError> {
+    self_or_admin(&caller, &login)?;
+    Ok(Json(quota_answer(&state, &login).await?))
 }
 
 /// `PUT /api/1.0/user/<login>` with the user document: administrators change `usage` (priority

@@ -1,8 +1,11 @@
 //! Users, projects, usage records and server-wide values.
 
 use super::{events, SqliteStore, BEGIN};
-use crate::{AccountStore, Guest, Limits, ProjectRecord, StoreError, UsageRecord, UserRecord};
+use crate::{
+    AccountStore, Guest, Limits, ProjectRecord, StoreError, UsageOwner, UsageRecord, UserRecord,
+};
 use async_trait::async_trait;
+use god_core::ending::RunOutcome;
 use god_core::JobId;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -57,6 +60,22 @@ fn project_of(row: &SqliteRow) -> Result<ProjectRecord, StoreError> {
         limits: limits_of(row)?,
         members: serde_json::from_str(&members).unwrap_or_default(),
         volumes: serde_json::from_str(&volumes).unwrap_or_default(),
+    })
+}
+
+const USAGE_FIELDS: &str = "job_id, user_id, project, cpu, ram, wall_seconds, ended, outcome";
+
+fn usage_of(r: &SqliteRow) -> Result<UsageRecord, StoreError> {
+    Ok(UsageRecord {
+        job: JobId(r.try_get::<i64, _>("job_id")? as u64),
+        user: r.try_get("user_id")?,
+        project: r.try_get("project")?,
+        cpu: r.try_get("cpu")?,
+        ram: r.try_get("ram")?,
+        wall_seconds: r.try_get("wall_seconds")?,
+        ended: r.try_get("ended")?,
+        // A code a newer version wrote reads as unknown: the figures stand.
+        outcome: RunOutcome::parse(r.try_get("outcome")?).unwrap_or(RunOutcome::Unknown),
     })
 }
 
@@ -253,25 +272,31 @@ impl AccountStore for SqliteStore {
     }
 
     async fn usage_since(&self, since: f64) -> Result<Vec<UsageRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT job_id, user_id, project, cpu, ram, wall_seconds, ended FROM usage WHERE ended >= ?",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {USAGE_FIELDS} FROM usage WHERE ended >= ?"
+        ))
         .bind(since)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(UsageRecord {
-                    job: JobId(r.try_get::<i64, _>("job_id")? as u64),
-                    user: r.try_get("user_id")?,
-                    project: r.try_get("project")?,
-                    cpu: r.try_get("cpu")?,
-                    ram: r.try_get("ram")?,
-                    wall_seconds: r.try_get("wall_seconds")?,
-                    ended: r.try_get("ended")?,
-                })
-            })
-            .collect()
+        rows.iter().map(usage_of).collect()
+    }
+
+    async fn usage_of(
+        &self,
+        owner: &UsageOwner,
+        since: f64,
+    ) -> Result<Vec<UsageRecord>, StoreError> {
+        let (column, name) = match owner {
+            UsageOwner::User(u) => ("user_id", u),
+            UsageOwner::Project(p) => ("project", p),
+        };
+        let sql = format!("SELECT {USAGE_FIELDS} FROM usage WHERE {column} = ? AND ended >= ?");
+        let rows = sqlx::query(&sql)
+            .bind(name)
+            .bind(since)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(usage_of).collect()
     }
 
     async fn reset_project_usage(&self, project: &str) -> Result<(), StoreError> {

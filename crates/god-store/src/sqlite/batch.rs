@@ -5,6 +5,7 @@
 
 use super::{doc_of, task_of};
 use crate::StoreError;
+use god_core::ending::RunOutcome;
 use god_core::transition::{apply, Event};
 use god_core::{JobId, Primary, Task};
 use serde_json::{json, Value};
@@ -15,7 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 pub struct Batch {
     tasks: HashMap<JobId, Task>,
     dirty: BTreeSet<JobId>,
-    /// Usage records of runs that ended.
+    /// Usage records of runs that ended, with how each ended.
     usage: Vec<Value>,
     /// Images of runs that ended normally.
     images: Vec<String>,
@@ -72,6 +73,7 @@ impl Batch {
             .filter(|_| task.container.id.is_some());
         let mut next = task.clone();
         apply(&mut next, event, now)?;
+        let outcome = RunOutcome::of_run(task, event);
         *task = next.clone();
         self.dirty.insert(id);
         let after = next.status.primary;
@@ -91,6 +93,7 @@ impl Batch {
                     "ram": next.requirements.ram,
                     "wall": wall,
                     "ended": now,
+                    "outcome": outcome.as_str(),
                 }));
             }
         }
@@ -161,9 +164,10 @@ impl Batch {
         }
         if !self.usage.is_empty() {
             sqlx::query(
-                "INSERT INTO usage (job_id, user_id, project, cpu, ram, wall_seconds, ended)
+                "INSERT INTO usage (job_id, user_id, project, cpu, ram, wall_seconds, ended, outcome)
                  SELECT j.value ->> 'job', j.value ->> 'user', j.value ->> 'project',
-                        j.value ->> 'cpu', j.value ->> 'ram', j.value ->> 'wall', j.value ->> 'ended'
+                        j.value ->> 'cpu', j.value ->> 'ram', j.value ->> 'wall', j.value ->> 'ended',
+                        j.value ->> 'outcome'
                  FROM json_each(?) AS j",
             )
             .bind(Value::from(self.usage).to_string())

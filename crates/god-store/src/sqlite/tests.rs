@@ -33,6 +33,7 @@ fn finished(code: i64) -> Event {
         exit_code: code,
         reason: None,
         duration: None,
+        at_limit: false,
     }
 }
 
@@ -188,6 +189,76 @@ async fn a_finished_run_records_its_usage_in_the_same_transaction() {
         (2.0, 30.0, 130.0)
     );
     assert_eq!(usage[0].user, "a");
+    assert_eq!(usage[0].outcome, god_core::ending::RunOutcome::Ok);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Each run's record says how it ended; a user's or a project's records are read alone.
+#[tokio::test]
+async fn usage_records_keep_each_runs_outcome() {
+    use crate::UsageOwner;
+    use god_core::ending::RunOutcome;
+    let (s, dir) = store().await;
+    let mut lab = job("b");
+    lab.user.project = "lab".into();
+    let ids = s
+        .insert_jobs(&[job("a"), job("a"), job("a"), lab, job("a")])
+        .await
+        .unwrap();
+    for id in &ids {
+        s.transition(*id, &dispatch(), 100.0).await.unwrap();
+        let started = Event::Started {
+            container_id: format!("c{id}"),
+        };
+        s.transition(*id, &started, 100.0).await.unwrap();
+    }
+    let limit = Event::LimitReached {
+        reason: "Max duration reached (5 s)".into(),
+    };
+    let lost = Event::NodeFailed {
+        reason: "gone".into(),
+        node: "n".into(),
+        exit_code: 137,
+        retries_allowed: 1,
+    };
+    let ends: Vec<(JobId, Vec<Event>, RunOutcome)> = vec![
+        (ids[0], vec![finished(3)], RunOutcome::Failed),
+        (
+            ids[1],
+            vec![Event::KillRequested, Event::Killed],
+            RunOutcome::Killed,
+        ),
+        (ids[2], vec![limit, Event::Killed], RunOutcome::LimitReached),
+        (ids[3], vec![finished(0)], RunOutcome::Ok),
+        (ids[4], vec![lost], RunOutcome::NodeFailure),
+    ];
+    for (id, events, _) in &ends {
+        for e in events {
+            s.transition(*id, e, 110.0).await.unwrap();
+        }
+    }
+    let mut got: Vec<(JobId, RunOutcome)> = s
+        .usage_since(0.0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.job, u.outcome))
+        .collect();
+    got.sort_by_key(|(id, _)| *id);
+    let want: Vec<(JobId, RunOutcome)> = ends.iter().map(|(id, _, o)| (*id, *o)).collect();
+    assert_eq!(got, want);
+    let of = |o: UsageOwner| {
+        let s = &s;
+        async move { s.usage_of(&o, 0.0).await.unwrap().len() }
+    };
+    assert_eq!(of(UsageOwner::User("a".into())).await, 4);
+    assert_eq!(of(UsageOwner::Project("lab".into())).await, 1);
+    assert_eq!(of(UsageOwner::Project("none".into())).await, 0);
+    assert!(s
+        .usage_of(&UsageOwner::User("a".into()), 111.0)
+        .await
+        .unwrap()
+        .is_empty());
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -171,6 +171,7 @@ pub async fn update_user(
                 quota_cpu: number("usage.quota_cpu", &f.quota_cpu)?,
                 quota_ram: number("usage.quota_ram", &f.quota_ram)?,
                 quota_time: number("usage.quota_time", &f.quota_time)?,
+                ..Default::default()
             };
             let flags = f.flags.is_some();
             UserUpdate {
@@ -354,6 +355,9 @@ pub async fn nodes_page(
 #[template(path = "admin_system.html")]
 struct SystemPage {
     chrome: Chrome,
+    maintenance: god_store::Maintenance,
+    maintenance_since: String,
+    csrf: String,
     server_id: String,
     version: &'static str,
     executors: Vec<String>,
@@ -368,8 +372,15 @@ pub async fn system_page(
 ) -> Result<Response, WebError> {
     require_admin(&viewer)?;
     let app = &state.app;
+    let maintenance = app.store.maintenance().await?;
     render(&SystemPage {
         chrome: Chrome::new(&viewer, "System", "admin"),
+        maintenance_since: maintenance
+            .at
+            .map(crate::view::datetime)
+            .unwrap_or_default(),
+        maintenance,
+        csrf: viewer.session.csrf.clone(),
         server_id: app.server_id.to_string(),
         version: env!("CARGO_PKG_VERSION"),
         executors: app.executors().iter().map(|(n, _)| n.clone()).collect(),
@@ -432,5 +443,116 @@ pub async fn queue_page(
         summary,
         starting,
         csrf: viewer.session.csrf.clone(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct MaintenanceForm {
+    csrf: String,
+    /// `on` or `off`.
+    switch: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// `POST /app/admin/maintenance`: maintenance mode on (with a message) or off.
+pub async fn switch_maintenance(
+    viewer: Viewer,
+    State(state): State<WebState>,
+    Form(f): Form<MaintenanceForm>,
+) -> Result<Response, WebError> {
+    require_admin(&viewer)?;
+    viewer.check_csrf(&f.csrf)?;
+    let on = match f.switch.as_str() {
+        "on" => true,
+        "off" => false,
+        other => {
+            return Err(WebError::Api(
+                ApiError::bad_request(format!("{other:?}: on or off")).field("switch"),
+            ))
+        }
+    };
+    let message = f.message.trim();
+    god_server::maintenance::switch(
+        &state.app,
+        &viewer.caller,
+        on,
+        (!message.is_empty()).then_some(message),
+    )
+    .await?;
+    Ok(Redirect::to("/app/admin/system").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin_audit.html")]
+struct AuditPage {
+    chrome: Chrome,
+    rows: Vec<(String, god_store::AuditRecord)>,
+    filter: AuditQuery,
+    actions: Vec<&'static str>,
+    older: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditQuery {
+    actor: String,
+    target: String,
+    action: String,
+    before: Option<u64>,
+}
+
+/// Entries on a page of the audit log.
+const AUDIT_PAGE: u64 = 100;
+
+/// `GET /app/admin/audit?actor=&target=&action=&before=`: who did what to whom, newest
+/// first.
+pub async fn audit_page(
+    viewer: Viewer,
+    State(state): State<WebState>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, WebError> {
+    require_admin(&viewer)?;
+    let action = match q.action.as_str() {
+        "" => None,
+        a => Some(god_core::audit::AuditAction::parse(a).ok_or_else(|| {
+            WebError::Api(ApiError::bad_request(format!("no such action {a:?}")).field("action"))
+        })?),
+    };
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let records = state
+        .app
+        .store
+        .audit_log(&god_store::AuditFilter {
+            actor: some(&q.actor),
+            target: some(&q.target),
+            action,
+            before: q.before,
+            limit: AUDIT_PAGE,
+        })
+        .await?;
+    let older = (records.len() as u64 == AUDIT_PAGE)
+        .then(|| records.last().map(|r| r.id))
+        .flatten()
+        .map(|id| {
+            format!(
+                "/app/admin/audit?actor={}&target={}&action={}&before={id}",
+                super::urlencode(&q.actor),
+                super::urlencode(&q.target),
+                super::urlencode(&q.action)
+            )
+        });
+    render(&AuditPage {
+        chrome: Chrome::new(&viewer, "Audit", "admin"),
+        rows: records
+            .into_iter()
+            .map(|r| (crate::view::datetime(r.entry.at), r))
+            .collect(),
+        actions: god_core::audit::AuditAction::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect(),
+        filter: q,
+        older,
     })
 }

@@ -17,7 +17,7 @@ use god_core::{JobId, Primary, Task};
 use god_server::access::{visibility, Caller};
 use god_server::state::AppState;
 use god_server::ApiError;
-use god_store::JobQuery;
+use god_store::{ChildCounts, JobLevel, JobScope};
 
 /// Rows on a page.
 pub const PAGE: usize = 50;
@@ -45,16 +45,35 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn of(task: &Task, can_pause: bool, now: f64) -> Row {
+    /// The row of `task`; an array parent's `children` counted by state when known (else from
+    /// its own counters).
+    pub fn of(task: &Task, children: Option<&ChildCounts>, can_pause: bool, now: f64) -> Row {
         let s = &task.status;
         let array = task.is_array_parent().then(|| {
             let a = &task.requirements.array;
-            let active = a.nb_tasks_created.saturating_sub(a.nb_tasks_over);
-            let waiting = a.nb_tasks.saturating_sub(a.nb_tasks_created);
-            format!(
-                "{} tasks: {} over ({} failed), {} pending or running, {} not created yet",
-                a.nb_tasks, a.nb_tasks_over, a.nb_tasks_failed, active, waiting
-            )
+            match children {
+                Some(c) => format!(
+                    "{} tasks: {} pending, {} running, {} over ({} failed){}",
+                    a.nb_tasks,
+                    c.pending + c.not_created,
+                    c.running,
+                    c.over + c.archived,
+                    a.nb_tasks_failed,
+                    if c.not_created > 0 {
+                        format!(", {} not created yet", c.not_created)
+                    } else {
+                        String::new()
+                    }
+                ),
+                None => format!(
+                    "{} tasks: {} over ({} failed), {} pending or running, {} not created yet",
+                    a.nb_tasks,
+                    a.nb_tasks_over,
+                    a.nb_tasks_failed,
+                    a.nb_tasks_created.saturating_sub(a.nb_tasks_over),
+                    a.nb_tasks.saturating_sub(a.nb_tasks_created)
+                ),
+            }
         });
         Row {
             id: task.id.0,
@@ -166,54 +185,69 @@ fn serde_urlencoded_like(q: &str) -> Result<JobFilter, WebError> {
     })
 }
 
-/// The jobs of a filter the viewer may see, newest first, at most `limit` (0: all).
+/// The store's query of a page's filter, for `caller` (who may see what: theirs; their shared
+/// projects' with scope `projects`; anyone's for administrators with scope `all`).
+pub async fn store_filter(
+    app: &AppState,
+    caller: &Caller,
+    filter: &JobFilter,
+) -> Result<god_store::JobFilter, WebError> {
+    let (since, until) = filter.window().map_err(bad_filter)?;
+    let login = caller.login().to_string();
+    let scope = match filter.scope {
+        Scope::Mine => JobScope::User(login),
+        Scope::Projects => JobScope::UserAndProjects {
+            user: login,
+            projects: visibility(app, caller).await?.shared.into_iter().collect(),
+        },
+        Scope::All if !filter.user.is_empty() => JobScope::User(filter.user.clone()),
+        Scope::All => JobScope::All,
+    };
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Ok(god_store::JobFilter {
+        scope,
+        states: filter.state.primaries(),
+        project: some(&filter.project),
+        tag: some(&filter.tag),
+        text: some(&filter.name),
+        image: some(&filter.image),
+        since,
+        until,
+        level: JobLevel::TopLevel,
+    })
+}
+
+/// One page of the jobs of a filter, newest first (after `filter.after`).
 pub async fn fetch(
     app: &AppState,
     caller: &Caller,
     filter: &JobFilter,
     limit: usize,
-) -> Result<Vec<Task>, WebError> {
-    let window = filter.window().map_err(bad_filter)?;
-    let base = JobQuery {
-        states: filter.state.primaries(),
-        newest_first: true,
-        ..Default::default()
-    };
-    let mut queries = Vec::new();
-    match filter.scope {
-        Scope::Mine => queries.push(JobQuery {
-            user: Some(caller.login().to_string()),
-            ..base
-        }),
-        Scope::Projects => {
-            let view = visibility(app, caller).await?;
-            queries.push(JobQuery {
-                user: Some(caller.login().to_string()),
-                ..base.clone()
-            });
-            if !view.shared.is_empty() {
-                queries.push(JobQuery {
-                    projects: view.shared.into_iter().collect(),
-                    ..base
-                });
-            }
-        }
-        Scope::All => queries.push(base),
-    }
-    let mut jobs: Vec<Task> = Vec::new();
-    for q in queries {
-        for t in app.store.list_jobs(&q).await? {
-            if t.parent_task_id.is_none() && filter.keeps(&t, window) {
-                jobs.push(t);
-            }
+) -> Result<god_store::JobPage, WebError> {
+    let query = store_filter(app, caller, filter).await?;
+    Ok(app
+        .store
+        .list_page(&query, filter.after.map(JobId), limit as u64)
+        .await?)
+}
+
+/// Every job id a filter matches now (a bulk request on all of them).
+async fn all_ids(
+    app: &AppState,
+    caller: &Caller,
+    filter: &JobFilter,
+) -> Result<Vec<u64>, WebError> {
+    let query = store_filter(app, caller, filter).await?;
+    let mut ids = Vec::new();
+    let mut after = None;
+    loop {
+        let page = app.store.list_page(&query, after, 1000).await?;
+        ids.extend(page.jobs.iter().map(|t| t.id.0));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(ids),
         }
     }
-    jobs.sort_by_key(|t| std::cmp::Reverse(t.id));
-    jobs.dedup_by_key(|t| t.id);
-    if limit > 0 {
-        jobs.truncate(limit);
-    }
-    Ok(jobs)
 }
 
 /// `GET /app/jobs?…`.
@@ -223,25 +257,28 @@ pub async fn list(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Response, WebError> {
     let filter = parse_filter(&viewer, raw.as_deref())?;
-    let mut jobs = fetch(&state.app, &viewer.caller, &filter, PAGE + 1).await?;
-    let more = jobs.len() > PAGE;
-    jobs.truncate(PAGE);
+    let page = fetch(&state.app, &viewer.caller, &filter, PAGE).await?;
     let now = state.app.clock.now();
-    let rows: Vec<Row> = jobs
+    let rows: Vec<Row> = page
+        .jobs
         .iter()
-        .map(|t| Row::of(t, state.app.capabilities_of(t).pause, now))
+        .map(|t| {
+            Row::of(
+                t,
+                page.children.get(&t.id),
+                state.app.capabilities_of(t).pause,
+                now,
+            )
+        })
         .collect();
     let query = filter.query(false);
-    let older = match (more, jobs.last()) {
-        (true, Some(last)) => {
-            let next = JobFilter {
-                after: Some(last.id.0),
-                ..filter.clone()
-            };
-            Some(format!("/app/jobs?{}", next.query(true)))
-        }
-        _ => None,
-    };
+    let older = page.next.map(|last| {
+        let next = JobFilter {
+            after: Some(last.0),
+            ..filter.clone()
+        };
+        format!("/app/jobs?{}", next.query(true))
+    });
     let with = |f: JobFilter| format!("/app/jobs?{}", f.query(false));
     let states = StateFilter::ALL
         .iter()
@@ -376,11 +413,7 @@ pub async fn bulk(
             after: None,
             ..filter.clone()
         };
-        fetch(&state.app, &viewer.caller, &all, 0)
-            .await?
-            .iter()
-            .map(|t| t.id.0)
-            .collect()
+        all_ids(&state.app, &viewer.caller, &all).await?
     } else {
         form.ids.clone()
     };
@@ -443,7 +476,7 @@ mod tests {
             .iter()
             .map(|t| {
                 RowFragment {
-                    row: Row::of(t, true, 1_796_688_120.0),
+                    row: Row::of(t, None, true, 1_796_688_120.0),
                     csrf: "CSRF".into(),
                     show_owner: false,
                     back: "/app/jobs".into(),

@@ -40,7 +40,7 @@ impl Chrome {
             tab,
             css: crate::assets::url("app.css"),
             js: crate::assets::url("app.js"),
-            banner: None,
+            banner: viewer.banner.clone(),
         }
     }
 

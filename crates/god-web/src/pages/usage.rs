@@ -9,35 +9,37 @@ use crate::session::Viewer;
 
 use crate::WebState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use god_core::api::UsageDay;
-use god_core::Primary;
-use god_server::api::usage::per_day;
-use god_server::api::users;
+use god_core::api::{QuotaUse, RunCounts, UsageDay, UsageQuery};
+use god_server::usage::{quota_answer, usage_answer};
 use god_server::ApiError;
-use god_store::{JobQuery, UsageRecord};
+use god_store::UsageOwner;
 use serde::Deserialize;
 
 /// The periods a page may show, in days.
-const PERIODS: [u64; 3] = [7, 30, 90];
+const PERIODS: [u32; 3] = [7, 30, 90];
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct UsageQuery {
-    days: Option<u64>,
+pub struct PageQuery {
+    days: Option<u32>,
     /// For the CSV: `user` (default) or a project's id.
     of: Option<String>,
 }
 
 /// One account's figures: whose, per day, and its quotas against what is in use.
 pub struct Account {
+    /// The login or the project.
+    pub id: String,
     pub name: String,
     pub days: Vec<UsageDay>,
     pub charts: Vec<String>,
     pub limits: Vec<Limit>,
     pub totals: (f64, f64, f64),
+    /// Runs that ended in the period, by how they ended.
+    pub outcomes: RunCounts,
 }
 
 /// A quota and what is used of it.
@@ -52,8 +54,8 @@ pub struct Limit {
 #[template(path = "usage.html")]
 struct UsagePage {
     chrome: Chrome,
-    days: u64,
-    periods: Vec<u64>,
+    days: u32,
+    periods: Vec<u32>,
     accounts: Vec<Account>,
     window_days: u64,
 }
@@ -67,35 +69,36 @@ pub fn iso_day(d: &str) -> String {
     }
 }
 
-/// Per-day figures as hours (the records hold cpu·s and GB·s).
+fn hours(v: Option<f64>) -> f64 {
+    v.unwrap_or(0.0)
+}
+
+/// Per-day figures (oldest first) as charts: cpu·h, GB·h of memory, run hours.
 fn charts(name: &str, days: &[UsageDay]) -> Vec<String> {
-    let mut oldest_first: Vec<&UsageDay> = days.iter().collect();
-    oldest_first.reverse();
     let series = |f: &dyn Fn(&UsageDay) -> f64| -> Vec<Bar> {
-        oldest_first
-            .iter()
+        days.iter()
             .map(|d| Bar {
                 label: iso_day(&d.date),
-                value: f(d) / 3600.0,
+                value: f(d),
             })
             .collect()
     };
     vec![
         chart::bars(
             &format!("{name}: cpu hours per day"),
-            &series(&|d| d.cpu),
+            &series(&|d| hours(d.cpu_hours)),
             "cpu·h",
             None,
         ),
         chart::bars(
             &format!("{name}: memory GB hours per day"),
-            &series(&|d| d.ram),
+            &series(&|d| hours(d.ram_gb_hours)),
             "GB·h",
             None,
         ),
         chart::bars(
             &format!("{name}: run hours per day"),
-            &series(&|d| d.time),
+            &series(&|d| hours(d.wall_hours)),
             "h",
             None,
         ),
@@ -120,104 +123,61 @@ fn limit(what: &'static str, used: f64, quota: f64, unit: &str) -> Limit {
     }
 }
 
-fn account(
-    name: String,
-    records: &[&UsageRecord],
-    quotas: (f64, f64, f64),
-    in_use: (u64, f64),
-    window_time: f64,
-) -> Account {
-    let days = per_day(records.iter().copied());
+fn account(name: String, days: Vec<UsageDay>, q: &QuotaUse) -> Account {
     let totals = days.iter().fold((0.0, 0.0, 0.0), |t, d| {
         (
-            t.0 + d.cpu / 3600.0,
-            t.1 + d.ram / 3600.0,
-            t.2 + d.time / 3600.0,
+            t.0 + hours(d.cpu_hours),
+            t.1 + hours(d.ram_gb_hours),
+            t.2 + hours(d.wall_hours),
         )
     });
+    let mut outcomes = RunCounts::default();
+    for d in &days {
+        if let Some(j) = &d.jobs {
+            outcomes.ok += j.ok;
+            outcomes.failed += j.failed;
+            outcomes.killed += j.killed;
+            outcomes.node_failure += j.node_failure;
+            outcomes.limit_reached += j.limit_reached;
+            outcomes.unknown += j.unknown;
+        }
+    }
     Account {
         charts: charts(&name, &days),
         limits: vec![
-            limit("cpus in use", in_use.0 as f64, quotas.0, "cpus"),
-            limit("memory in use", in_use.1, quotas.1, "GB"),
+            limit("cpus in use", q.used_cpu, q.quota_cpu, "cpus"),
+            limit("memory in use", q.used_ram, q.quota_ram, "GB"),
             limit(
                 "run time in the quota window",
-                window_time / 3600.0,
-                quotas.2 / 3600.0,
+                q.used_time / 3600.0,
+                q.quota_time / 3600.0,
                 "h",
             ),
         ],
+        id: q.id.clone(),
         name,
         days,
         totals,
+        outcomes,
     }
 }
 
-async fn accounts(viewer: &Viewer, state: &WebState, days: u64) -> Result<Vec<Account>, WebError> {
+/// The viewer's figures, then each of their projects'.
+async fn accounts(viewer: &Viewer, state: &WebState, days: u32) -> Result<Vec<Account>, WebError> {
     let app = &state.app;
-    let now = app.clock.now();
     let login = viewer.login().to_string();
-    let window = app.config.user_reset_usage_duration as f64 * 86_400.0;
-    let records = app
-        .store
-        .usage_since(now - (days as f64 * 86_400.0).max(window))
-        .await?;
-    let running = app
-        .store
-        .list_jobs(&JobQuery {
-            states: vec![Primary::Running],
-            ..Default::default()
-        })
-        .await?;
-    let in_use = |f: &dyn Fn(&god_core::Task) -> bool| {
-        running.iter().filter(|t| f(t)).fold((0u64, 0.0), |a, t| {
-            (
-                a.0 + u64::from(t.requirements.cpu),
-                a.1 + t.requirements.ram,
-            )
-        })
-    };
-    let since = now - days as f64 * 86_400.0;
-    let window_time = |rs: &[&UsageRecord]| -> f64 {
-        rs.iter()
-            .filter(|r| r.ended >= now - window)
-            .map(|r| r.wall_seconds)
-            .sum()
-    };
-    let mut out = Vec::new();
-    let mine: Vec<&UsageRecord> = records.iter().filter(|r| r.user == login).collect();
-    let l = &viewer.caller.user.limits;
-    out.push(account(
-        format!("you ({login})"),
-        &mine
-            .iter()
-            .copied()
-            .filter(|r| r.ended >= since)
-            .collect::<Vec<_>>(),
-        (l.quota_cpu, l.quota_ram, l.quota_time),
-        in_use(&|t| t.user.id == login),
-        window_time(&mine),
-    ));
-    let axum::Json(projects) =
-        users::projects(viewer.caller.clone(), State(app.clone()), Path(login)).await?;
-    for p in projects.into_iter().filter(|p| p.id != "default") {
-        let theirs: Vec<&UsageRecord> = records.iter().filter(|r| r.project == p.id).collect();
-        out.push(account(
-            format!("project {}", p.id),
-            &theirs
-                .iter()
-                .copied()
-                .filter(|r| r.ended >= since)
-                .collect::<Vec<_>>(),
-            (p.quota_cpu, p.quota_ram, p.quota_time),
-            in_use(&|t| t.user.project == p.id),
-            window_time(&theirs),
-        ));
+    let quotas = quota_answer(app, &login).await?;
+    let query = UsageQuery { days: Some(days) };
+    let mine = usage_answer(app, UsageOwner::User(login.clone()), &query).await?;
+    let mut out = vec![account(format!("you ({login})"), mine, &quotas.user)];
+    for p in &quotas.projects {
+        let theirs = usage_answer(app, UsageOwner::Project(p.id.clone()), &query).await?;
+        out.push(account(format!("project {}", p.id), theirs, p));
     }
     Ok(out)
 }
 
-fn period(q: &UsageQuery) -> Result<u64, WebError> {
+fn period(q: &PageQuery) -> Result<u32, WebError> {
     match q.days {
         None => Ok(30),
         Some(d) if (1..=366).contains(&d) => Ok(d),
@@ -231,7 +191,7 @@ fn period(q: &UsageQuery) -> Result<u64, WebError> {
 pub async fn show(
     viewer: Viewer,
     State(state): State<WebState>,
-    Query(q): Query<UsageQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, WebError> {
     let days = period(&q)?;
     let accounts = accounts(&viewer, &state, days).await?;
@@ -248,25 +208,31 @@ pub async fn show(
 pub async fn csv(
     viewer: Viewer,
     State(state): State<WebState>,
-    Query(q): Query<UsageQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, WebError> {
     let days = period(&q)?;
     let accounts = accounts(&viewer, &state, days).await?;
     let wanted = match q.of.as_deref() {
         None | Some("user") => accounts.into_iter().next(),
-        Some(p) => accounts
-            .into_iter()
-            .find(|a| a.name == format!("project {p}")),
+        Some(p) => accounts.into_iter().skip(1).find(|a| a.id == p),
     }
     .ok_or_else(|| WebError::Api(ApiError::not_found("no such project of yours").field("of")))?;
-    let mut out = String::from("date,cpu_hours,ram_gb_hours,run_hours\n");
-    for d in wanted.days.iter().rev() {
+    let mut out = String::from(
+        "date,cpu_hours,ram_gb_hours,run_hours,jobs_ok,jobs_failed,jobs_killed,jobs_node_failure,jobs_limit_reached\n",
+    );
+    for d in &wanted.days {
+        let j = d.jobs.clone().unwrap_or_default();
         out += &format!(
-            "{},{:.4},{:.4},{:.4}\n",
+            "{},{:.4},{:.4},{:.4},{},{},{},{},{}\n",
             iso_day(&d.date),
-            d.cpu / 3600.0,
-            d.ram / 3600.0,
-            d.time / 3600.0
+            hours(d.cpu_hours),
+            hours(d.ram_gb_hours),
+            hours(d.wall_hours),
+            j.ok,
+            j.failed,
+            j.killed,
+            j.node_failure,
+            j.limit_reached
         );
     }
     let name = format!(

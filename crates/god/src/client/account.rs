@@ -9,7 +9,7 @@ use super::session::save_renewed_key;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
 use god_core::api::users::{ApiKeyAnswer, CredentialsUpdate, LimitsUpdate};
-use god_core::api::{UsageDay, UserDoc, UserUpdate};
+use god_core::api::{QuotaAnswer, UsageDay, UserDoc, UserUpdate};
 use reqwest::Method;
 
 #[derive(Args)]
@@ -149,7 +149,10 @@ pub enum AccountCmd {
     )]
     Set(AccountSetArgs),
     /// Per-day usage of the last 30 days: CPUs and GB of RAM summed over the runs, run time
+    /// (--days N: each of the last N days, in hours, with the runs by how they ended)
     Usage(AccountUsageArgs),
+    /// Quotas and what is used of them now, yours and each of your projects' [default: yours]
+    Quota(AccountShowArgs),
     /// Issue a new API key (yours, or any user's for administrators) and print it
     #[command(
         long_about = "Issue a new API key (yours, or any user's for administrators) \
@@ -165,6 +168,7 @@ pub fn account(cmd: AccountCmd) -> Result<i32> {
         AccountCmd::Show(a) => show_account(a.login.as_deref(), a.json),
         AccountCmd::Set(a) => set_account(a),
         AccountCmd::Usage(a) => account_usage(a),
+        AccountCmd::Quota(a) => account_quota(a),
         AccountCmd::RenewKey(a) => renew_key(a),
     }
 }
@@ -374,6 +378,9 @@ fn set_account(a: AccountSetArgs) -> Result<i32> {
 pub struct AccountUsageArgs {
     /// The login [default: yours]
     login: Option<String>,
+    /// Each of the last N days (today the first), in hours, with the runs by how they ended
+    #[arg(long, value_name = "N")]
+    days: Option<u32>,
     /// Print the server's JSON (`[{date, cpu, ram, time}]`, newest first)
     #[arg(long)]
     json: bool,
@@ -382,11 +389,65 @@ pub struct AccountUsageArgs {
 fn account_usage(a: AccountUsageArgs) -> Result<i32> {
     let mut api = Api::connect()?;
     let login = a.login.clone().unwrap_or_else(|| api.user.clone());
-    let url = api.url_with("/api/1.0/user", &[&login, "usage"])?;
+    let mut url = api.url_with("/api/1.0/user", &[&login, "usage"])?;
+    if let Some(days) = a.days {
+        url.query_pairs_mut().append_pair("days", &days.to_string());
+    }
     let rows = api
         .get_url(url)
         .map_err(|e| with_context(e, &format!("account {login}")))?;
     print_usage(&rows, a.json, &format!("{login} has"))
+}
+
+fn account_quota(a: AccountShowArgs) -> Result<i32> {
+    let mut api = Api::connect()?;
+    let login = a.login.clone().unwrap_or_else(|| api.user.clone());
+    let url = api.url_with("/api/1.0/user", &[&login, "quota"])?;
+    let raw = api
+        .get_url(url)
+        .map_err(|e| with_context(e, &format!("account {login}")))?;
+    if a.json {
+        print_json(&raw)?;
+        return Ok(0);
+    }
+    let q: QuotaAnswer = raw.read("the quotas")?;
+    quota_table(&q).print()?;
+    emit_line(&format!(
+        "(time: wall time of the last {} days; 0 or none: no quota)",
+        q.window_days
+    ))?;
+    Ok(0)
+}
+
+/// Used / quota of a user and their projects.
+pub fn quota_table(q: &QuotaAnswer) -> Table {
+    let mut t = Table::new(&[
+        ("", false),
+        ("PRIO", true),
+        ("RUNNING", true),
+        ("CPU", true),
+        ("RAM", true),
+        ("TIME", true),
+    ]);
+    let of = |used: String, quota: f64, unit: &dyn Fn(f64) -> String| {
+        if quota > 0.0 {
+            format!("{used} / {}", unit(quota))
+        } else {
+            format!("{used} / none")
+        }
+    };
+    let rows = std::iter::once(("user", &q.user)).chain(q.projects.iter().map(|p| ("project", p)));
+    for (kind, u) in rows {
+        t.row(vec![
+            format!("{kind} {}", u.id),
+            u.prio.to_string(),
+            u.running.to_string(),
+            of(number(u.used_cpu), u.quota_cpu, &number),
+            of(format_gb(u.used_ram), u.quota_ram, &format_gb),
+            of(format_duration(u.used_time), u.quota_time, &format_duration),
+        ]);
+    }
+    t
 }
 
 /// Print a per-day usage list (`god account usage`, `god project usage`).
@@ -400,8 +461,77 @@ pub fn print_usage(rows: &Raw, json: bool, who_has: &str) -> Result<i32> {
         emit_line(&format!("{who_has} no usage in the last 30 days."))?;
         return Ok(0);
     }
-    usage_table(&list).print()?;
+    if list.iter().all(|d| d.jobs.is_some()) {
+        usage_outcomes_table(&list).print()?;
+    } else {
+        usage_table(&list).print()?;
+    }
     Ok(0)
+}
+
+/// The table of per-day usage asked with `--days`: hours and the runs by how they ended, with a
+/// total.
+pub fn usage_outcomes_table(rows: &[UsageDay]) -> Table {
+    let mut t = Table::new(&[
+        ("DATE", false),
+        ("CPU·H", true),
+        ("GB·H", true),
+        ("WALL·H", true),
+        ("OK", true),
+        ("FAILED", true),
+        ("KILLED", true),
+        ("LIMIT", true),
+        ("NODE", true),
+        ("UNKNOWN", true),
+    ]);
+    let hours = |h: Option<f64>| format!("{:.2}", h.unwrap_or(0.0));
+    let mut total = UsageDay {
+        date: "total".into(),
+        cpu: 0.0,
+        ram: 0.0,
+        time: 0.0,
+        cpu_hours: Some(0.0),
+        ram_gb_hours: Some(0.0),
+        wall_hours: Some(0.0),
+        jobs: Some(Default::default()),
+    };
+    let line = |t: &mut Table, r: &UsageDay, date: String| {
+        let j = r.jobs.clone().unwrap_or_default();
+        t.row(vec![
+            date,
+            hours(r.cpu_hours),
+            hours(r.ram_gb_hours),
+            hours(r.wall_hours),
+            j.ok.to_string(),
+            j.failed.to_string(),
+            j.killed.to_string(),
+            j.limit_reached.to_string(),
+            j.node_failure.to_string(),
+            j.unknown.to_string(),
+        ]);
+    };
+    for r in rows {
+        line(&mut t, r, usage_date(&r.date));
+        for (sum, add) in [
+            (&mut total.cpu_hours, r.cpu_hours),
+            (&mut total.ram_gb_hours, r.ram_gb_hours),
+            (&mut total.wall_hours, r.wall_hours),
+        ] {
+            *sum = Some(sum.unwrap_or(0.0) + add.unwrap_or(0.0));
+        }
+        if let (Some(tj), Some(j)) = (total.jobs.as_mut(), &r.jobs) {
+            tj.ok += j.ok;
+            tj.failed += j.failed;
+            tj.killed += j.killed;
+            tj.limit_reached += j.limit_reached;
+            tj.node_failure += j.node_failure;
+            tj.unknown += j.unknown;
+        }
+    }
+    if rows.len() > 1 {
+        line(&mut t, &total, "total".into());
+    }
+    t
 }
 
 /// `2017_3_8` (the server's day) → `2017-03-08`.
@@ -688,5 +818,39 @@ mod tests {
             2024-01-02    4  2.5G  1:00:00
         "#]]
         .assert_eq(&usage_table(&rows[..1]).render());
+    }
+
+    #[test]
+    fn usage_with_outcomes_and_quotas() {
+        let rows: Vec<UsageDay> = serde_json::from_value(json!([
+            {"date": "2024_1_2", "cpu": 4, "ram": 2.5, "time": 3600.0, "cpu_hours": 4.0,
+             "ram_gb_hours": 2.5, "wall_hours": 1.0, "jobs": {"ok": 2, "failed": 1, "killed": 0,
+             "node_failure": 0, "limit_reached": 1, "unknown": 0}},
+            {"date": "2024_1_1", "cpu": 0, "ram": 0, "time": 0, "cpu_hours": 0.0,
+             "ram_gb_hours": 0.0, "wall_hours": 0.0, "jobs": {"ok": 0, "failed": 0, "killed": 0,
+             "node_failure": 0, "limit_reached": 0, "unknown": 3}},
+        ]))
+        .unwrap();
+        expect![[r#"
+            DATE        CPU·H  GB·H  WALL·H  OK  FAILED  KILLED  LIMIT  NODE  UNKNOWN
+            2024-01-02   4.00  2.50    1.00   2       1       0      1     0        0
+            2024-01-01   0.00  0.00    0.00   0       0       0      0     0        3
+            total        4.00  2.50    1.00   2       1       0      1     0        3
+        "#]]
+        .assert_eq(&usage_outcomes_table(&rows).render());
+        let q: QuotaAnswer = serde_json::from_value(json!({"window_days": 30,
+            "user": {"id": "alice", "prio": 60, "quota_cpu": 8, "quota_ram": 0,
+                     "quota_time": 36000, "used_cpu": 3, "used_ram": 4.5, "used_time": 700,
+                     "running": 2},
+            "projects": [{"id": "lab", "prio": 50, "quota_cpu": 0, "quota_ram": 64,
+                          "quota_time": 0, "used_cpu": 1, "used_ram": 1, "used_time": 60,
+                          "running": 1}]}))
+        .unwrap();
+        expect![[r#"
+                         PRIO  RUNNING       CPU          RAM              TIME
+            user alice     60        2     3 / 8  4.5G / none  11:40 / 10:00:00
+            project lab    50        1  1 / none     1G / 64G       1:00 / none
+        "#]]
+        .assert_eq(&quota_table(&q).render());
     }
 }

@@ -62,6 +62,7 @@ impl Limits {
     /// All the given fields, as the server's update takes them (a new project).
     pub fn update(&self) -> LimitsUpdate {
         LimitsUpdate {
+            guest_home: None,
             prio: self.prio.map(f64::from),
             quota_cpu: self.quota_cpu,
             quota_ram: self.quota_ram,

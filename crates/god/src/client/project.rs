@@ -41,8 +41,9 @@ pub enum ProjectCmd {
     AddMember(MembersArgs),
     /// Remove members from a project (administrators)
     RemoveMember(MembersArgs),
-    /// Per-day usage of a project in the last 30 days (administrators and members)
-    Usage(IdArgs),
+    /// Per-day usage of a project in the last 30 days (administrators and members; --days N:
+    /// each of the last N days, in hours, with the runs by how they ended)
+    Usage(UsageArgs),
     /// Forget a project's recorded usage (administrators)
     ResetUsage(IdArgs),
 }
@@ -58,6 +59,18 @@ pub struct ListArgs {
 pub struct IdArgs {
     /// The project id
     id: String,
+    /// Print the server's JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct UsageArgs {
+    /// The project id
+    id: String,
+    /// Each of the last N days (today the first), in hours, with the runs by how they ended
+    #[arg(long, value_name = "N")]
+    days: Option<u32>,
     /// Print the server's JSON
     #[arg(long)]
     json: bool,
@@ -226,7 +239,10 @@ pub fn project(cmd: ProjectCmd) -> Result<i32> {
             simple(&mut api, Method::DELETE, &a, &["quota"], "usage reset")
         }
         ProjectCmd::Usage(a) => {
-            let url = api.url_with("/api/1.0/project", &[&a.id, "usage"])?;
+            let mut url = api.url_with("/api/1.0/project", &[&a.id, "usage"])?;
+            if let Some(days) = a.days {
+                url.query_pairs_mut().append_pair("days", &days.to_string());
+            }
             let rows = api
                 .get_url(url)
                 .map_err(|e| e.context(format!("project {}", a.id)))?;
