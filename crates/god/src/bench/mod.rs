@@ -6,9 +6,11 @@
 //! - `docker`: per-job overhead of running a trivial job through Go-Docker on the Docker Engine,
 //!   against raw create + start + wait + remove of the same image in the same command.
 //! - `swarm` (`swarm.rs`): the same on a Docker Swarm, per job and in throughput.
+//! - `web` (`web.rs`): the web UI's job list with 100,000 jobs in the database.
 
 mod common;
 mod swarm;
+mod web;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -34,6 +36,8 @@ pub enum Bench {
     Docker(DockerArgs),
     /// Go-Docker on a Docker Swarm vs raw service create+wait+remove: per job and throughput
     Swarm(swarm::SwarmArgs),
+    /// The web UI's job list with many jobs in the database (every role running)
+    Web(web::WebArgs),
 }
 
 #[derive(Args)]
@@ -89,6 +93,7 @@ pub fn run(b: Bench) -> Result<()> {
             Bench::Drain(a) => drain_bench(a).await,
             Bench::Docker(a) => docker_bench(a).await,
             Bench::Swarm(a) => swarm::swarm_bench(a).await,
+            Bench::Web(a) => web::web_bench(a).await,
         }
     })
 }
