@@ -58,6 +58,7 @@ pub fn router(app: AppState) -> Router {
         .route("/app/jobs/bulk", post(pages::jobs::bulk))
         .route("/app/jobs/{id}", get(pages::job::page))
         .route("/app/jobs/{id}/act", post(pages::job::act))
+        .route("/app/jobs/{id}/set", post(pages::job::set_requirement))
         .route("/app/jobs/{id}/files", get(pages::job::files_root))
         .route("/app/jobs/{id}/terminal", get(terminal::open))
         .route("/app/jobs/{id}/files/{*path}", get(pages::job::files))

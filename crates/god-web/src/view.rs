@@ -130,6 +130,9 @@ pub fn actions(task: &Task, can_pause: bool) -> Vec<Action> {
     if task.status.primary == Primary::Over {
         out.push(Action::Archive);
     }
+    if matches!(task.status.primary, Primary::Over | Primary::Archived) {
+        out.push(Action::Purge);
+    }
     out
 }
 
@@ -141,15 +144,18 @@ pub enum Action {
     Resume,
     Reschedule,
     Archive,
+    /// Delete the job and its directory (the original's archive + purge).
+    Purge,
 }
 
 impl Action {
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 6] = [
         Action::Kill,
         Action::Suspend,
         Action::Resume,
         Action::Reschedule,
         Action::Archive,
+        Action::Purge,
     ];
 
     /// Its name in URLs and forms.
@@ -160,6 +166,7 @@ impl Action {
             Action::Resume => "resume",
             Action::Reschedule => "reschedule",
             Action::Archive => "archive",
+            Action::Purge => "purge",
         }
     }
 
@@ -175,12 +182,16 @@ impl Action {
             Action::Resume => "Resume",
             Action::Reschedule => "Reschedule",
             Action::Archive => "Archive",
+            Action::Purge => "Delete",
         }
     }
 
     /// The `god` command that does the same.
     pub fn cli(self, id: u64) -> String {
-        format!("god {} {id}", self.as_str())
+        match self {
+            Action::Purge => format!("god archive --purge {id}"),
+            a => format!("god {} {id}", a.as_str()),
+        }
     }
 }
 
@@ -392,15 +403,15 @@ mod tests {
             kill requested                     [running] "running, kill requested" | pause:  | no pause: 
             suspend requested                  [running] "running, suspend requested" | pause: kill reschedule | no pause: kill reschedule
             suspended                          [suspended] "suspended" | pause: kill resume reschedule | no pause: kill resume reschedule
-            done                               [ok] "done" | pause: archive | no pause: archive
-            failed 3                           [failed] "failed: exit 3" | pause: archive | no pause: archive
-            failed 137                         [failed] "failed: exit 137 (killed: SIGKILL, out of memory or killed)" | pause: archive | no pause: archive
-            failed 143                         [failed] "failed: exit 143 (signal SIGTERM)" | pause: archive | no pause: archive
-            killed                             [killed] "killed" | pause: archive | no pause: archive
-            dependency failed                  [failed] "not run: a dependency failed" | pause: archive | no pause: archive
-            archived                           [ok] "done (archived)" | pause:  | no pause: 
+            done                               [ok] "done" | pause: archive purge | no pause: archive purge
+            failed 3                           [failed] "failed: exit 3" | pause: archive purge | no pause: archive purge
+            failed 137                         [failed] "failed: exit 137 (killed: SIGKILL, out of memory or killed)" | pause: archive purge | no pause: archive purge
+            failed 143                         [failed] "failed: exit 143 (signal SIGTERM)" | pause: archive purge | no pause: archive purge
+            killed                             [killed] "killed" | pause: archive purge | no pause: archive purge
+            dependency failed                  [failed] "not run: a dependency failed" | pause: archive purge | no pause: archive purge
+            archived                           [ok] "done (archived)" | pause: purge | no pause: purge
             array parent, pending              [pending] "pending" | pause: kill | no pause: kill
-            array parent, over with failures   [failed] "over, 2 of 10 tasks failed" | pause: archive | no pause: archive
+            array parent, over with failures   [failed] "over, 2 of 10 tasks failed" | pause: archive purge | no pause: archive purge
         "#]]
         .assert_eq(&out);
     }

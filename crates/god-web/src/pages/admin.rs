@@ -15,10 +15,12 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use god_core::api::projects::{Members, ProjectDoc, ProjectUpdate};
+use god_core::api::tasks::TagQuery;
 use god_core::api::users::{LimitsUpdate, UserDoc, UserUpdate};
 use god_core::node::NodesAnswer;
 use god_core::Primary;
 use god_server::api::body::JsonBody;
+use god_server::api::query::Params;
 use god_server::api::{nodes, projects, users};
 use god_server::ApiError;
 use god_store::JobQuery;
@@ -127,6 +129,8 @@ pub struct UserForm {
     flags: Option<String>,
     /// The user is a guest (the form then has the `active` checkbox).
     guest: Option<String>,
+    /// Deleting an account: its login, typed again.
+    confirm: Option<String>,
     /// A one-button action instead of the form: `activate`, `deactivate`.
     action: Option<String>,
     #[serde(default)]
@@ -151,6 +155,29 @@ pub async fn update_user(
 ) -> Result<Response, WebError> {
     require_admin(&viewer)?;
     viewer.check_csrf(&f.csrf)?;
+    let (c, st, p) = (
+        viewer.caller.clone(),
+        State(state.app.clone()),
+        Path(login.clone()),
+    );
+    match f.action.as_deref() {
+        Some("kill_all") => {
+            let _killed = users::kill_all(c, st, p, Params(TagQuery::default())).await?;
+            return Ok(Redirect::to("/app/admin/users").into_response());
+        }
+        Some("delete") => {
+            // Typed, not clicked: the login again.
+            if f.confirm.as_deref().map(str::trim) != Some(login.as_str()) {
+                return Err(WebError::Api(
+                    ApiError::bad_request(format!("type {login} to delete this account"))
+                        .field("confirm"),
+                ));
+            }
+            let _deleted = users::delete(c, st, p).await?;
+            return Ok(Redirect::to("/app/admin/users").into_response());
+        }
+        _ => {}
+    }
     let update = match f.action.as_deref() {
         Some("activate") => UserUpdate {
             active: Some(true),
@@ -232,6 +259,47 @@ pub struct ProjectForm {
     quota_time: Option<String>,
     /// Logins separated by commas.
     members: Option<String>,
+    /// One volume a line: `NAME PATH [MOUNT] [ro|rw]`.
+    volumes: Option<String>,
+}
+
+/// The volumes of a project form, one a line: `NAME PATH [MOUNT] [ro|rw]` (`ro` unless said).
+pub fn parse_volumes(text: &str) -> Result<Vec<god_core::config::VolumeConfig>, ApiError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.is_empty() {
+            continue;
+        }
+        let bad = |why: &str| {
+            ApiError::bad_request(format!("line {}: {why} (NAME PATH [MOUNT] [ro|rw])", i + 1))
+                .field(format!("volumes[{}]", out.len()))
+        };
+        let (name, path) = match words.as_slice() {
+            [name, path, ..] => (*name, *path),
+            _ => return Err(bad("a name and a host path")),
+        };
+        let mut mount = None;
+        let mut acl = "ro".to_string();
+        for w in &words[2..] {
+            match *w {
+                "ro" | "rw" => acl = w.to_string(),
+                m if m.starts_with('/') && mount.is_none() => mount = Some(m.to_string()),
+                other => {
+                    return Err(bad(&format!(
+                        "{other:?} is neither a mount point nor ro/rw"
+                    )))
+                }
+            }
+        }
+        out.push(god_core::config::VolumeConfig {
+            name: name.to_string(),
+            acl,
+            path: path.to_string(),
+            mount,
+        });
+    }
+    Ok(out)
 }
 
 impl ProjectForm {
@@ -244,7 +312,12 @@ impl ProjectForm {
             quota_ram: number("quota_ram", &self.quota_ram)?,
             quota_time: number("quota_time", &self.quota_time)?,
             members: self.members.clone().map(Members::Csv),
-            volumes: None,
+            volumes: self
+                .volumes
+                .as_deref()
+                .map(parse_volumes)
+                .transpose()
+                .map_err(WebError::Api)?,
         })
     }
 }
@@ -555,4 +628,40 @@ pub async fn audit_page(
         filter: q,
         older,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_volumes;
+
+    #[test]
+    fn project_volumes_are_read_one_a_line() {
+        let v = parse_volumes("data /srv/lab/data /mnt/data rw\n\nref /srv/ref\n").unwrap();
+        let got: Vec<(&str, &str, Option<&str>, &str)> = v
+            .iter()
+            .map(|v| {
+                (
+                    v.name.as_str(),
+                    v.path.as_str(),
+                    v.mount.as_deref(),
+                    v.acl.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("data", "/srv/lab/data", Some("/mnt/data"), "rw"),
+                ("ref", "/srv/ref", None, "ro")
+            ]
+        );
+        for (bad, field) in [
+            ("alone", "volumes[0]"),
+            ("a /p b /q", "volumes[0]"),
+            ("a /p ro\nb /q xx", "volumes[1]"),
+        ] {
+            let e = parse_volumes(bad).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{bad:?}: {}", e.error);
+        }
+    }
 }

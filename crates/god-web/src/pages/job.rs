@@ -41,6 +41,7 @@ pub async fn request(
         Action::Resume => tasks::resume(c, s, p).await.map(|_| ()),
         Action::Reschedule => tasks::reschedule(c, s, p).await.map(|_| ()),
         Action::Archive => tasks::archive(c, s, p).await.map(|_| ()),
+        Action::Purge => tasks::purge(c, s, p).await.map(|_| ()),
     }
 }
 
@@ -115,6 +116,8 @@ struct JobPage {
     xterm: [String; 3],
     /// The state the page was drawn in (the live stream says when it changes).
     state: &'static str,
+    /// Requirements that may change while it waits or runs (`dynamic_fields`): name, value.
+    dynamic: Vec<(String, String)>,
 }
 
 /// The facts of a job that are not its timeline.
@@ -329,6 +332,22 @@ pub async fn page(
             crate::assets::url("xterm.css"),
         ],
         state: task.status.primary.as_str(),
+        dynamic: if task.status.primary.is_active() {
+            app.config
+                .dynamic_fields
+                .iter()
+                .filter(|f| !f.admin_only || viewer.caller.admin)
+                .map(|f| {
+                    let value = match f.name.as_str() {
+                        "maxlifespan" => task.requirements.maxlifespan.clone().unwrap_or_default(),
+                        _ => String::new(),
+                    };
+                    (f.name.clone(), value)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
     };
     render(&page)
 }
@@ -355,7 +374,10 @@ pub async fn act(
         )
     })?;
     request(&state.app, &viewer.caller, JobId(id), action).await?;
-    let back = if form.back.is_empty() {
+    let back = if action == Action::Purge {
+        // The job is gone: back to the list.
+        "/app/jobs".to_string()
+    } else if form.back.is_empty() {
         format!("/app/jobs/{id}")
     } else {
         local_next(&form.back).to_string()
@@ -481,4 +503,38 @@ fn tokio_util_stream(
             Err(e) => Some((Err(e), None)),
         }
     })
+}
+
+#[derive(Deserialize)]
+pub struct SetForm {
+    csrf: String,
+    name: String,
+    value: String,
+}
+
+/// `POST /app/jobs/{id}/set`: change a dynamic requirement (`maxlifespan`…) as
+/// `PUT /api/1.0/task/<id>` does.
+pub async fn set_requirement(
+    viewer: Viewer,
+    State(state): State<WebState>,
+    Path(id): Path<u64>,
+    Form(form): Form<SetForm>,
+) -> Result<Response, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let value = form.value.trim();
+    let value = match value.parse::<serde_json::Number>() {
+        Ok(n) => god_core::api::tasks::DynamicValue::Number(n),
+        Err(_) => god_core::api::tasks::DynamicValue::Text(value.to_string()),
+    };
+    let _set = tasks::update(
+        viewer.caller.clone(),
+        State(state.app.clone()),
+        Path(id.to_string()),
+        god_server::api::body::JsonBody(god_core::api::tasks::DynamicUpdate {
+            name: form.name,
+            value,
+        }),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/app/jobs/{id}")).into_response())
 }
