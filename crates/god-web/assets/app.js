@@ -4,9 +4,10 @@
 
 (function () {
   // A stream that resumes after the last change it saw, reopening itself (with the page's
-  // current state in its URL) when the connection drops.
-  function follow(url, handlers) {
-    var last = null, source = null, stopped = false, delay = 1000;
+  // current state in its URL) when the connection drops. It starts after the change the page
+  // was drawn at (`data-after` of `el`): what changed while the page loaded is not lost.
+  function follow(el, url, handlers) {
+    var last = el.getAttribute("data-after"), source = null, stopped = false, delay = 1000;
     function open() {
       var u = url();
       if (last !== null) u += (u.indexOf("?") < 0 ? "?" : "&") + "after=" + last;
@@ -59,7 +60,7 @@
     var body = table.tBodies[0], paused = false;
     var box = document.getElementById("live-pause");
     if (box) box.addEventListener("change", function () { paused = box.checked; });
-    follow(function () { return table.getAttribute("data-live"); }, {
+    follow(table, function () { return table.getAttribute("data-live"); }, {
       row: function (d) {
         if (paused || !d || !d.html) return;
         var old = document.getElementById("job-" + d.id);
@@ -117,7 +118,7 @@
       var p = document.getElementById("log-" + name);
       return p ? p.getAttribute("data-offset") : "0";
     }
-    follow(function () {
+    follow(section, function () {
       return section.getAttribute("data-live") + "&out=" + offset("god.log") + "&err=" + offset("god.err");
     }, {
       job: function (d) {

@@ -112,6 +112,8 @@ struct JobPage {
     can_terminal: bool,
     /// The state the page was drawn in (the live stream says when it changes).
     state: &'static str,
+    /// The change-log id the page was drawn at (its live stream resumes after it).
+    live_after: u64,
 }
 
 /// The facts of a job that are not its timeline.
@@ -274,6 +276,8 @@ pub async fn page(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let app = &state.app;
+    // Read before the job: its live stream goes on from here (see the job list).
+    let live_after = app.store.last_change().await?;
     let axum::Json(task) =
         tasks::show(viewer.caller.clone(), State(app.clone()), Path(id.clone())).await?;
     let caps = app.capabilities_of(&task);
@@ -317,6 +321,7 @@ pub async fn page(
         can_stats: running && caps.stats,
         can_terminal: running && caps.exec,
         state: task.status.primary.as_str(),
+        live_after,
     };
     render(&page)
 }
