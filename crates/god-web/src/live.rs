@@ -12,8 +12,9 @@
 //!
 //! Every change event carries its change-log id; a page resumes after the last one it saw
 //! (`Last-Event-ID`, or `after=`). A page that missed more than [`BACKLOG`] changes gets `reset`
-//! and reloads. The session is checked again every [`RECHECK`], when the viewer's account
-//! changes and at logout (in this process, at once): the stream then sends `end` and closes.
+//! and reloads. The session is read again every [`RECHECK`] (another process may have ended
+//! it), at its expiry (unless it was used meanwhile), when the viewer's account changes, and
+//! at logout (in this process, at once): the stream then sends `end` and closes.
 
 use crate::error::WebError;
 use crate::filter::{JobFilter, Scope};
@@ -244,6 +245,9 @@ impl Follower {
         recheck.tick().await;
         let mut stats = tokio::time::interval(STATS_EVERY);
         stats.tick().await;
+        // The session's own end: the stream closes then, not at the next recheck.
+        let expiry = tokio::time::sleep_until(self.expiry());
+        tokio::pin!(expiry);
         loop {
             tokio::select! {
                 got = self.live.recv() => match got {
@@ -264,18 +268,31 @@ impl Follower {
                     }
                 }
                 _ = recheck.tick() => self.recheck().await?,
+                () = &mut expiry => {
+                    self.recheck().await?;
+                    expiry.as_mut().reset(self.expiry());
+                }
                 _ = stats.tick() => self.tick().await?,
                 () = self.tx.closed() => return Ok(()),
             }
         }
     }
 
-    /// Does the session still hold (read again only when its known expiry has passed)?
+    /// When the session expires, unless it is used again (then read again, and later).
+    fn expiry(&self) -> tokio::time::Instant {
+        let left = self.viewer.session.expires - god_server::clock::now();
+        let wait = if left.is_finite() && left > 0.0 {
+            // Just past it, so that the session is over when read.
+            Duration::from_secs_f64(left + 0.05)
+        } else {
+            RECHECK
+        };
+        tokio::time::Instant::now() + wait
+    }
+
+    /// Does the session still hold (read again from the database: another process may have
+    /// ended it, or moved its expiry)?
     async fn recheck(&mut self) -> Result<(), Stop> {
-        let now = self.state.app.clock.now();
-        if self.viewer.session.expires > now {
-            return Ok(());
-        }
         match god_server::auth::web::holds(&self.state.app, &self.viewer.session.id_hash).await {
             Ok(Some(s)) => {
                 self.viewer.session = s;
