@@ -49,6 +49,20 @@
     n.textContent = text;
   }
 
+  // A message about something the page asked for (an action refused, the server away).
+  function flash(text) {
+    var n = document.getElementById("flash");
+    if (!n) {
+      n = document.createElement("p");
+      n.id = "flash";
+      n.className = "banner error";
+      n.setAttribute("role", "alert");
+      n.setAttribute("data-testid", "flash");
+      document.body.insertBefore(n, document.getElementById("main"));
+    }
+    n.textContent = text;
+  }
+
   function fragment(html) {
     var t = document.createElement("template");
     t.innerHTML = html.trim();
@@ -60,6 +74,33 @@
     var body = table.tBodies[0], paused = false;
     var box = document.getElementById("live-pause");
     if (box) box.addEventListener("change", function () { paused = box.checked; });
+    // A row's buttons ask without leaving the page: the row then follows its job through the
+    // stream, and stays in view even when the job leaves the filter (killed, over) until the
+    // list is drawn again. Paused, the forms are sent as they are (the page is drawn again).
+    body.addEventListener("submit", function (ev) {
+      var form = ev.target;
+      if (paused || !/^\/app\/jobs\/\d+\/act$/.test(form.getAttribute("action") || "")) return;
+      ev.preventDefault();
+      var btn = ev.submitter, data = new URLSearchParams(new FormData(form));
+      if (btn && btn.name) data.append(btn.name, btn.value);
+      if (btn) btn.disabled = true;
+      function failed(text) { flash(text); if (btn) btn.disabled = false; }
+      fetch(form.getAttribute("action"), {
+        method: "POST", body: data, credentials: "same-origin", redirect: "manual",
+        headers: { "X-Requested-With": "fetch" }
+      }).then(function (r) {
+        if (r.status === 204) return;
+        if (r.type === "opaqueredirect") {
+          // The session is over: to the login page, back here afterwards.
+          location.assign("/app/login?next=" + encodeURIComponent(location.pathname + location.search));
+          return;
+        }
+        return r.text().then(function (html) {
+          var e = new DOMParser().parseFromString(html, "text/html").querySelector("[data-testid=error]");
+          failed(e ? e.textContent : "the request failed (" + r.status + ")");
+        });
+      }, function () { failed("the server could not be reached: try again"); });
+    });
     follow(table, function () { return table.getAttribute("data-live"); }, {
       row: function (d) {
         if (paused || !d || !d.html) return;

@@ -334,11 +334,13 @@ pub struct ActForm {
     back: String,
 }
 
-/// `POST /app/jobs/{id}/act`: one request, then back where the form was.
+/// `POST /app/jobs/{id}/act`: one request, then back where the form was; asked by the list's
+/// script (`X-Requested-With: fetch`), 204 and the page stays (its stream shows the change).
 pub async fn act(
     viewer: Viewer,
     State(state): State<WebState>,
     Path(id): Path<u64>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<ActForm>,
 ) -> Result<Response, WebError> {
     viewer.check_csrf(&form.csrf)?;
@@ -348,6 +350,12 @@ pub async fn act(
         )
     })?;
     request(&state.app, &viewer.caller, JobId(id), action).await?;
+    if headers
+        .get("x-requested-with")
+        .is_some_and(|v| v.as_bytes() == b"fetch")
+    {
+        return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
+    }
     let back = if form.back.is_empty() {
         format!("/app/jobs/{id}")
     } else {
