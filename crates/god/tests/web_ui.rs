@@ -6,10 +6,11 @@
 
 mod common;
 
-use common::browser::Browser;
+use common::browser::{keys, Browser};
 use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
+use std::time::{Duration, Instant};
 
 /// A server whose jobs run on this host as their user.
 fn native(extra: &str) -> String {
@@ -74,4 +75,440 @@ fn log_in_with_a_password_or_an_api_key_and_out() {
     b.login_apikey(&srv.url, "ann", &key);
     assert_eq!(b.path(), "/app/jobs");
     b.screenshot("logged-in-with-api-key");
+}
+
+/// Jobs killed through the API when the test ends, however it ends (native jobs outlive their
+/// server by design: a test's must not).
+struct KillAtEnd<'a>(&'a Api, Vec<u64>);
+
+impl Drop for KillAtEnd<'_> {
+    fn drop(&mut self) {
+        for id in &self.1 {
+            let _ = self.0.delete(&format!("/api/1.0/task/{id}"));
+        }
+    }
+}
+
+/// Start recording, in the page, every `data-state` each job row takes (`window.__states`,
+/// by job id) and leave a marker that a reload would lose.
+const RECORD_ROWS: &str = "
+    window.__marker = 'not reloaded';
+    window.__states = {};
+    function look() {
+      document.querySelectorAll('tr[data-testid^=job-]').forEach(function (r) {
+        var id = r.id.replace('job-', ''), s = r.getAttribute('data-state');
+        var seen = window.__states[id] || (window.__states[id] = []);
+        if (seen[seen.length - 1] !== s) seen.push(s);
+      });
+    }
+    look();
+    new MutationObserver(look).observe(document.body,
+      {subtree: true, childList: true, attributes: true, attributeFilter: ['data-state']});
+";
+
+fn marker(b: &Browser) -> serde_json::Value {
+    b.js("return window.__marker || null", vec![])
+}
+
+fn recorded(b: &Browser, id: u64) -> Vec<String> {
+    let v = b.js(
+        "return (window.__states || {})[arguments[0]] || []",
+        vec![json!(id.to_string())],
+    );
+    serde_json::from_value(v).unwrap()
+}
+
+/// The job id of a job page's URL.
+fn job_of(path: &str) -> Option<u64> {
+    path.strip_prefix("/app/jobs/")?.parse().ok()
+}
+
+#[test]
+fn a_job_submitted_from_the_form_goes_pending_running_over_in_the_list_without_reload() {
+    let (srv, key) = server_with_user("ui-submit", "bob", 2802, "");
+    let bob = srv.client("bob", &key);
+    // Holds the new job pending until the test lets it go.
+    let blocker = bob.submit("native", "sleep 60", json!({"meta": {"name": "blocker"}}));
+    let _cleanup = KillAtEnd(&bob, vec![blocker]);
+    bob.wait_running(blocker, 30);
+    let Some(b) = Browser::start("submit") else {
+        return;
+    };
+    b.login_password(&srv.url, "bob", PASSWORD);
+    let row = |id: u64| format!("tr[data-testid=job-{id}]");
+    b.wait_attr(&row(blocker), "data-state", |s| s == "running");
+    b.js(RECORD_ROWS, vec![]);
+
+    // The form, in another tab.
+    let list_tab = b.new_tab();
+    b.goto(&format!("{}/app/submit", srv.url));
+    b.fill("#f-name", "from-the-form");
+    b.fill("#f-image", "native");
+    b.fill("#f-depends", &format!("afterany:{blocker}"));
+    b.fill("#f-command", "echo from the form\nsleep 2\n");
+    b.screenshot("form");
+    b.click("[data-testid=submit]");
+    let path = b.wait_path("a job's page", |p| job_of(p).is_some());
+    let id = job_of(&path).unwrap();
+    assert_eq!(
+        b.text_now("[data-testid=job-state]").as_deref(),
+        Some("pending")
+    );
+    b.wait_text_contains(
+        "[data-testid=job-reason]",
+        &format!("waiting for job {blocker}"),
+    );
+    b.screenshot("job-page-pending");
+
+    // Back in the list: the row came without a reload, and follows the job.
+    b.switch_to(list_tab);
+    b.wait_attr(&row(id), "data-state", |s| s == "pending");
+    b.wait_text_contains(&format!("[data-testid=reason-{id}]"), "waiting for job");
+    b.screenshot("row-added-pending");
+    let (s, v) = bob.delete(&format!("/api/1.0/task/{blocker}"));
+    assert_eq!(s, StatusCode::OK, "{v}");
+    b.wait_attr(&row(id), "data-state", |s| s == "running");
+    b.screenshot("row-running");
+    b.wait_attr_for(&row(id), "data-state", Duration::from_secs(30), |s| {
+        s == "ok"
+    });
+    b.screenshot("row-over");
+    assert_eq!(recorded(&b, id), ["pending", "running", "ok"]);
+    assert_eq!(
+        recorded(&b, blocker).last().map(String::as_str),
+        Some("killed")
+    );
+    assert_eq!(marker(&b), json!("not reloaded"), "the list was reloaded");
+    assert_eq!(
+        b.text_now(&format!("[data-testid=state-{id}]")).as_deref(),
+        Some("done")
+    );
+    let job = bob.job(id);
+    assert_eq!(job["meta"]["name"], "from-the-form");
+    assert_eq!(bob.file(id, "god.log").1, "from the form\n");
+}
+
+#[test]
+fn a_running_jobs_page_follows_its_output() {
+    let (srv, key) = server_with_user("ui-log", "cleo", 2803, "");
+    let cleo = srv.client("cleo", &key);
+    let id = cleo.submit(
+        "native",
+        "for i in $(seq 1 100); do echo line $i; sleep 0.5; done",
+        json!({}),
+    );
+    let _cleanup = KillAtEnd(&cleo, vec![id]);
+    cleo.wait_running(id, 30);
+    let Some(b) = Browser::start("log") else {
+        return;
+    };
+    b.login_password(&srv.url, "cleo", PASSWORD);
+    b.goto(&format!("{}/app/jobs/{id}", srv.url));
+    let log = r#"pre[data-testid="log-god.log"]"#;
+    let first = b.wait_text(log, "a line", |t| t.contains("line "));
+    b.js("window.__marker = 'not reloaded'", vec![]);
+    let last = |t: &str| -> u32 {
+        t.lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("line ")?.parse().ok())
+            .unwrap_or(0)
+    };
+    let n = last(&first);
+    // Three more lines at least (1.5 s of output; the page gets news every 2 s).
+    let later = b.wait_text(log, "three more lines", |t| last(t) >= n + 3);
+    let expected: Vec<String> = (1..=last(&later)).map(|i| format!("line {i}")).collect();
+    assert_eq!(
+        later.lines().collect::<Vec<_>>(),
+        expected,
+        "every line once, in order"
+    );
+    assert_eq!(marker(&b), json!("not reloaded"), "the page was reloaded");
+    b.scroll_to(log);
+    b.screenshot("growing");
+    // Its own kill button ends it; the page says so.
+    b.click("[data-testid=job-kill]");
+    b.wait_text("[data-testid=job-state]", "killed", |t| t == "killed");
+    b.screenshot("killed");
+}
+
+#[test]
+fn kill_a_running_job_from_the_list() {
+    let (srv, key) = server_with_user("ui-kill", "dan", 2804, "");
+    let dan = srv.client("dan", &key);
+    let id = dan.submit("native", "sleep 60", json!({}));
+    let other = dan.submit("native", "sleep 60", json!({}));
+    let _cleanup = KillAtEnd(&dan, vec![id, other]);
+    dan.wait_running(id, 30);
+    dan.wait_running(other, 30);
+    let Some(b) = Browser::start("kill") else {
+        return;
+    };
+    b.login_password(&srv.url, "dan", PASSWORD);
+    let row = format!("tr[data-testid=job-{id}]");
+    b.wait_attr(&row, "data-state", |s| s == "running");
+    b.js("window.__marker = 'not reloaded'", vec![]);
+    b.screenshot("running");
+    b.click(&format!("[data-testid=kill-{id}]"));
+    // The row stays in view and says how the job ended, though it left the active jobs.
+    b.wait_attr(&row, "data-state", |s| s == "killed");
+    assert_eq!(
+        b.text_now(&format!("[data-testid=state-{id}]")).as_deref(),
+        Some("killed")
+    );
+    assert!(
+        !b.exists(&format!("[data-testid=kill-{id}]")),
+        "no kill button left"
+    );
+    assert_eq!(marker(&b), json!("not reloaded"), "the list was reloaded");
+    b.screenshot("killed");
+    let job = dan.wait_over(id, 30);
+    assert_eq!(job["status"]["secondary"], "killed", "{job}");
+
+    // A refusal is said on the page, which stays.
+    b.js(
+        "document.querySelectorAll('#job-' + arguments[0] + ' input[name=csrf]')\
+           .forEach(function (i) { i.value = 'stale'; })",
+        vec![json!(other)],
+    );
+    b.click(&format!("[data-testid=kill-{other}]"));
+    let said = b.wait_text_contains("[data-testid=flash]", "expired");
+    assert!(said.contains("reload the page"), "{said}");
+    assert_eq!(marker(&b), json!("not reloaded"));
+    assert_eq!(dan.job(other)["status"]["primary"], "running");
+    b.screenshot("refused");
+}
+
+#[test]
+fn pending_jobs_say_why_they_wait() {
+    let (srv, key) = server_with_user("ui-reasons", "eve", 2805, "");
+    let (s, v) = srv
+        .admin()
+        .put("/api/1.0/user/eve", &json!({"usage": {"quota_cpu": 1}}));
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let eve = srv.client("eve", &key);
+    let first = eve.submit("native", "sleep 60", json!({}));
+    let _cleanup = KillAtEnd(&eve, vec![first]);
+    eve.wait_running(first, 30);
+    let after = eve.submit(
+        "native",
+        "true",
+        json!({"requirements": {"tasks": [first]}}),
+    );
+    let over_quota = eve.submit("native", "true", json!({}));
+    let Some(b) = Browser::start("reasons") else {
+        return;
+    };
+    b.login_password(&srv.url, "eve", PASSWORD);
+    let reason = |id: u64| format!("[data-testid=reason-{id}]");
+    let dep = b.wait_text_contains(&reason(after), &format!("waiting for job {first}"));
+    assert_eq!(dep, format!("waiting for job {first} (afterok)"));
+    let quota = b.wait_text_contains(&reason(over_quota), "quota");
+    assert_eq!(quota, "user cpu quota 1 reached: 1 in use");
+    assert!(!b.exists(&reason(first)), "a running job waits for nothing");
+    b.screenshot("list");
+    b.click(&format!(
+        "tr[data-testid=job-{over_quota}] a[href='/app/jobs/{over_quota}']"
+    ));
+    b.wait_text_contains("[data-testid=job-reason]", "user cpu quota 1 reached");
+    b.screenshot("job-page");
+}
+
+#[test]
+fn keyboard_only_from_the_login_page_to_a_submitted_job() {
+    let (srv, _) = server_with_user("ui-keys", "fay", 2806, "");
+    let Some(b) = Browser::start("keyboard") else {
+        return;
+    };
+    let enter = keys::ENTER.to_string();
+    b.goto(&format!("{}/app/login", srv.url));
+    b.wait_for("[data-testid=login]");
+    // The user field has the focus; Tab goes to the chosen method, then to the secret.
+    assert_eq!(b.focused(), "user");
+    b.press("fay");
+    b.tab_to("the password field", 3, |f| f == "secret");
+    b.press(PASSWORD);
+    b.press(&enter);
+    b.wait_text_contains("[data-testid=whoami]", "fay");
+
+    // To the form: the skip link, the brand, the tabs.
+    b.tab_to("the Submit tab", 6, |f| f == "nav-submit");
+    b.press(&enter);
+    b.wait_path("the form", |p| p == "/app/submit");
+    b.tab_to("the name field", 10, |f| f == "f-name");
+    b.press("typed");
+    b.tab_to("the image field", 6, |f| f == "f-image");
+    b.chord(&[keys::CTRL, 'a']);
+    b.press("native");
+    b.tab_to("the script", 15, |f| f == "f-command");
+    b.chord(&[keys::CTRL, 'a']);
+    b.press("echo typed at the keyboard");
+    b.tab_to("the submit button", 3, |f| f == "submit");
+    b.screenshot("form");
+    b.press(&enter);
+    let path = b.wait_path("a job's page", |p| job_of(p).is_some());
+    let id = job_of(&path).unwrap();
+    b.wait_text("[data-testid=job-state]", "done", |t| t == "done");
+    b.screenshot("job");
+    let out = b.wait_text_contains(r#"pre[data-testid="log-god.log"]"#, "typed");
+    assert_eq!(out, "typed at the keyboard\n");
+    assert!(b
+        .text_now("h1")
+        .unwrap_or_default()
+        .contains(&format!("Job {id}: typed")));
+}
+
+#[test]
+fn an_expired_session_ends_the_live_stream() {
+    let (srv, _) = server_with_user("ui-expiry", "gus", 2807, "session_timeout: 60\n");
+    let Some(b) = Browser::start("expiry") else {
+        return;
+    };
+    let logged_in = Instant::now();
+    b.login_password(&srv.url, "gus", PASSWORD);
+    b.wait_for("[data-testid=jobs]");
+    assert!(!b.exists("[data-testid=live-ended]"));
+    let said = b.wait_text_for(
+        "[data-testid=live-ended]",
+        "the end of the live view",
+        Duration::from_secs(80),
+        |t| !t.is_empty(),
+    );
+    let after = logged_in.elapsed();
+    assert!(said.contains("expired"), "{said}");
+    assert!(
+        after >= Duration::from_secs(59) && after < Duration::from_secs(70),
+        "the stream ended {after:?} after the login, not at the session's expiry (60 s)"
+    );
+    b.screenshot("ended");
+    // The session is over for the pages too.
+    b.goto(&format!("{}/app/jobs", srv.url));
+    b.wait_for("[data-testid=login]");
+}
+
+#[test]
+fn logging_out_in_another_tab_ends_the_live_stream_at_once() {
+    let (srv, _) = server_with_user("ui-logout", "hal", 2808, "");
+    let Some(b) = Browser::start("logout-tab") else {
+        return;
+    };
+    b.login_password(&srv.url, "hal", PASSWORD);
+    b.wait_for("[data-testid=jobs]");
+    // The stream is open once the server has a follower: give it a moment, then log out.
+    let first = b.new_tab();
+    b.goto(&format!("{}/app/jobs", srv.url));
+    b.click("[data-testid=logout]");
+    b.wait_for("[data-testid=login]");
+    b.switch_to(first);
+    let t = Instant::now();
+    let said = b.wait_text_for(
+        "[data-testid=live-ended]",
+        "the end of the live view",
+        Duration::from_secs(5),
+        |t| !t.is_empty(),
+    );
+    assert!(said.contains("logged out"), "{said}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    b.screenshot("ended");
+}
+
+#[test]
+fn a_guest_logs_in_through_the_provider_waits_then_submits() {
+    use common::oidc::{guest_config, Provider, CLIENT_SECRET};
+    let (oidc_port, port) = (free_port(), free_port());
+    let issuer = format!("http://127.0.0.1:{oidc_port}");
+    let cfg = native(&guest_config(&issuer, port, CLIENT_SECRET));
+    let srv = Server::start_at("ui-guest", &cfg, Some(port));
+    let _idp = Provider::start(oidc_port, &format!("{}/auth/oidc/callback", srv.url));
+    let Some(b) = Browser::start("guest") else {
+        return;
+    };
+    b.goto(&format!("{}/app/login", srv.url));
+    b.click("[data-testid=guest-login]");
+    // The provider's own pages: a login form (any password), then consent.
+    b.wait_until("the provider's login form", WAIT_LONG, |b| {
+        b.url().starts_with(&issuer).then_some(())
+    });
+    b.fill("input[name=login]", "gina");
+    b.fill("input[name=password]", "any");
+    b.screenshot("provider-login");
+    b.click("button[type=submit]");
+    b.wait_until("the consent form or our pages", WAIT_LONG, |b| {
+        let u = b.url();
+        (u.starts_with(&srv.url) || b.exists("button[autofocus], form button")).then_some(())
+    });
+    if b.url().starts_with(&issuer) {
+        b.click("button[type=submit]");
+    }
+    let waiting = b.wait_text_contains("[data-testid=waiting]", "waiting for an administrator");
+    assert!(waiting.contains("activate"), "{waiting}");
+    assert!(b.url().starts_with(&srv.url));
+    b.screenshot("waiting");
+    // Nothing else is open to them yet.
+    b.goto(&format!("{}/app/submit", srv.url));
+    b.wait_for("[data-testid=waiting]");
+
+    let out = std::process::Command::new(god_bin())
+        .args(["account", "set", "guest-gina", "--active", "true"])
+        .env("GOD_SERVER", &srv.url)
+        .env("GOD_USER", "admin")
+        .env("GOD_APIKEY", &srv.admin_key)
+        .env("HOME", srv.dir.join("admin-home"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "god account set --active: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    b.reload();
+    b.wait_for("[data-testid=submit-form]");
+    b.wait_text_contains("[data-testid=whoami]", "guest-gina");
+    b.fill("#f-image", "native");
+    b.fill("#f-command", "id -u");
+    b.click("[data-testid=submit]");
+    let path = b.wait_path("a job's page", |p| job_of(p).is_some());
+    let id = job_of(&path).unwrap();
+    b.wait_text_for(
+        "[data-testid=job-state]",
+        "done",
+        Duration::from_secs(30),
+        |t| t == "done",
+    );
+    b.screenshot("job");
+    let admin = srv.admin();
+    let job = admin.job(id);
+    assert_eq!(job["user"]["id"], "guest-gina");
+    assert_eq!(admin.file(id, "god.log").1, "65534\n", "runs as guest_bind");
+}
+
+const WAIT_LONG: Duration = Duration::from_secs(30);
+
+#[test]
+fn the_pages_run_no_inline_script() {
+    let (srv, key) = server_with_user("ui-csp", "ida", 2809, "");
+    let Some(b) = Browser::start("csp") else {
+        return;
+    };
+    b.login_apikey(&srv.url, "ida", &key);
+    b.wait_for("[data-testid=jobs]");
+    // app.js runs (the page is live), an injected inline script does not.
+    b.js(
+        "var s = document.createElement('script'); s.textContent = 'window.__inline = 1'; \
+         document.body.appendChild(s);",
+        vec![],
+    );
+    assert_eq!(b.js("return window.__inline || null", vec![]), json!(null));
+    let mut console = Vec::new();
+    b.wait_until("the refusal in the console", WAIT_LONG, |b| {
+        console.extend(b.console());
+        console
+            .iter()
+            .any(|e| {
+                e["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("Content Security Policy")
+            })
+            .then_some(())
+    });
 }

@@ -35,6 +35,7 @@ pub mod keys {
     pub const ENTER: char = '\u{e007}';
     pub const SPACE: char = ' ';
     pub const SHIFT: char = '\u{e008}';
+    pub const CTRL: char = '\u{e009}';
 }
 
 /// Where the tests keep their screenshots: `<target>/ui-screenshots`.
@@ -219,6 +220,14 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script {script:?}: {e}"))
     }
 
+    /// Scroll the first element that matches `css` into view (for a screenshot).
+    pub fn scroll_to(&self, css: &str) {
+        self.js(
+            "var e = document.querySelector(arguments[0]); if (e) e.scrollIntoView()",
+            vec![json!(css)],
+        );
+    }
+
     /// Does an element match `css` now?
     pub fn exists(&self, css: &str) -> bool {
         self.js(
@@ -375,14 +384,17 @@ impl Browser {
             .unwrap_or_else(|e| panic!("keys {keys:?}: {e}"));
     }
 
-    /// Shift+Tab.
-    pub fn press_shift_tab(&self) {
-        let seq = KeyActions::new("keyboard".into())
-            .then(KeyAction::Down { value: keys::SHIFT })
-            .then(KeyAction::Down { value: keys::TAB })
-            .then(KeyAction::Up { value: keys::TAB })
-            .then(KeyAction::Up { value: keys::SHIFT });
-        self.block(self.c().perform_actions(seq)).unwrap();
+    /// Press keys together (a chord such as Ctrl+A): all down in order, then up in reverse.
+    pub fn chord(&self, keys: &[char]) {
+        let mut seq = KeyActions::new("keyboard".into());
+        for &k in keys {
+            seq = seq.then(KeyAction::Down { value: k });
+        }
+        for &k in keys.iter().rev() {
+            seq = seq.then(KeyAction::Up { value: k });
+        }
+        self.block(self.c().perform_actions(seq))
+            .unwrap_or_else(|e| panic!("chord {keys:?}: {e}"));
     }
 
     /// What has the focus: its `data-testid`, else its id, else its tag and name.
