@@ -56,6 +56,7 @@ pub fn router(app: AppState) -> Router {
             get(pages::submit::form).post(pages::submit::send),
         )
         .route("/app/events", get(live::events))
+        .layer(middleware::from_fn(session::keep_cookie))
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)

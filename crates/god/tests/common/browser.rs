@@ -463,6 +463,13 @@ impl Browser {
             .map(|c| c.value().to_string())
     }
 
+    /// When cookie `name` of the current page's site expires (seconds since 1970; `None`: no
+    /// such cookie, or one that lasts as long as the browser).
+    pub fn cookie_expiry(&self, name: &str) -> Option<f64> {
+        self.driver(reqwest::Method::GET, &format!("cookie/{name}"), None)["value"]["expiry"]
+            .as_f64()
+    }
+
     /// Set cookie `name` for the current page's site (on `/`, `HttpOnly`; host-only, as the
     /// server sets it).
     pub fn set_cookie(&self, name: &str, value: &str) {
