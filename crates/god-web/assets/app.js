@@ -22,7 +22,7 @@
       source.addEventListener("end", function (e) {
         stopped = true;
         source.close();
-        notice(e.data || "the live view has ended");
+        notice(e.data || "the live view has ended", true);
       });
       source.addEventListener("reset", function () { location.reload(); });
       source.onerror = function () {
@@ -36,7 +36,8 @@
 
   function safeParse(s) { try { return JSON.parse(s); } catch (e) { return s; } }
 
-  function notice(text) {
+  // The live view has ended (the session is over: `login` offers to log in again, back here).
+  function notice(text, login) {
     var n = document.getElementById("live-notice");
     if (!n) {
       n = document.createElement("p");
@@ -46,7 +47,14 @@
       n.setAttribute("data-testid", "live-ended");
       document.body.insertBefore(n, document.getElementById("main"));
     }
-    n.textContent = text;
+    n.textContent = text + " ";
+    if (login) {
+      var a = document.createElement("a");
+      a.href = "/app/login?next=" + encodeURIComponent(location.pathname + location.search);
+      a.textContent = "Log in";
+      a.setAttribute("data-testid", "live-login");
+      n.appendChild(a);
+    }
   }
 
   // A message about something the page asked for (an action refused, the server away).

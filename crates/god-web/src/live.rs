@@ -264,7 +264,7 @@ impl Follower {
                 },
                 got = self.ended.recv() => {
                     if matches!(&got, Ok(h) if *h == self.viewer.session.id_hash) {
-                        return Err(self.ended("logged out"));
+                        return Err(self.ended("you have logged out"));
                     }
                 }
                 _ = recheck.tick() => self.recheck().await?,
@@ -298,7 +298,7 @@ impl Follower {
                 self.viewer.session = s;
                 Ok(())
             }
-            Ok(None) => Err(self.ended("your session has expired: log in again")),
+            Ok(None) => Err(self.ended("your session has expired")),
             Err(_) => Ok(()),
         }
     }
@@ -309,7 +309,7 @@ impl Follower {
         app.users.forget(self.viewer.login());
         match god_server::auth::web::holds(app, &self.viewer.session.id_hash).await {
             Ok(Some(_)) => {}
-            Ok(None) => return Err(self.ended("your session has ended: log in again")),
+            Ok(None) => return Err(self.ended("your session has ended")),
             Err(_) => return Ok(()),
         }
         match app.store.get_user(self.viewer.login()).await {

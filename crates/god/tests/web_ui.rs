@@ -380,9 +380,36 @@ fn an_expired_session_ends_the_live_stream() {
         "the stream ended {after:?} after the login, not at the session's expiry (60 s)"
     );
     b.screenshot("ended");
-    // The session is over for the pages too.
-    b.goto(&format!("{}/app/jobs", srv.url));
+    // The page offers to log in again, and comes back.
+    b.click("[data-testid=live-login]");
     b.wait_for("[data-testid=login]");
+    assert_eq!(b.path(), "/app/login?next=%2Fapp%2Fjobs");
+    b.fill("#user", "gus");
+    b.fill("#secret", PASSWORD);
+    b.click("[data-testid=login]");
+    b.wait_for("[data-testid=jobs]");
+    assert_eq!(b.path(), "/app/jobs");
+}
+
+#[test]
+fn a_session_in_use_holds_in_the_browser_too() {
+    // Sessions of 60 s move forward when used 6 s (a tenth) after they last did.
+    let (srv, _) = server_with_user("ui-keep", "kim", 2810, "session_timeout: 60\n");
+    let Some(b) = Browser::start("keep") else {
+        return;
+    };
+    b.login_password(&srv.url, "kim", PASSWORD);
+    let first = b
+        .cookie_expiry("god_session")
+        .expect("a cookie with an expiry");
+    std::thread::sleep(Duration::from_secs(7));
+    b.goto(&format!("{}/app/submit", srv.url));
+    b.wait_for("[data-testid=submit-form]");
+    let later = b.cookie_expiry("god_session").unwrap();
+    assert!(
+        later >= first + 6.0,
+        "the browser's cookie was not kept with the session: it expired at {first}, now {later}"
+    );
 }
 
 #[test]
