@@ -33,6 +33,11 @@
  * Exit codes of its own: 126 (bad environment, cannot drop privileges, cannot set up the job
  * directory) and 127 (the script cannot be executed).
  *
+ * Exec mode (`god-init --exec PROGRAM [ARG...]`): what the executors run in a job's running
+ * container (a command, a terminal) starts through it, as the job's user: it refuses root, sets
+ * no_new_privs (the engine may not have: an exec'd process does not descend from the script),
+ * removes GOD_INIT_* and execs PROGRAM (127 when not found, 126 when it cannot run).
+ *
  * Native mode (GOD_INIT_NATIVE=1, the native executor: no container, run on the host as root with
  * GOD_INIT_DIR the host job directory). Everything above holds, except:
  *   - /etc/passwd and /etc/group are never read nor written (they are the host's);
@@ -195,6 +200,28 @@ static char *env_copy(const char *name)
     return v == NULL ? NULL : strdup(v);
 }
 
+/* Remove GOD_INIT_* (restart the scan after each removal: environ shifts). */
+static void clear_init_env(void)
+{
+    for (int again = 1; again;) {
+        again = 0;
+        for (char **e = environ; e != NULL && *e != NULL; e++) {
+            if (strncmp(*e, "GOD_INIT_", 9) == 0) {
+                char name[256];
+                size_t len = strcspn(*e, "=");
+                if (len >= sizeof(name))
+                    len = sizeof(name) - 1;
+                memcpy(name, *e, len);
+                name[len] = '\0';
+                if (unsetenv(name) == 0) {
+                    again = 1;
+                    break;
+                }
+            }
+        }
+    }
+}
+
 /* Read the environment into `job` and remove every GOD_INIT_* variable. */
 static void read_job(struct job *job)
 {
@@ -216,24 +243,7 @@ static void read_job(struct job *job)
     if (job->dir == NULL || job->dir[0] != '/')
         job->dir = "/mnt/go-docker";
 
-    /* Remove GOD_INIT_* (restart the scan after each removal: environ shifts). */
-    for (int again = 1; again;) {
-        again = 0;
-        for (char **e = environ; e != NULL && *e != NULL; e++) {
-            if (strncmp(*e, "GOD_INIT_", 9) == 0) {
-                char name[256];
-                size_t len = strcspn(*e, "=");
-                if (len >= sizeof(name))
-                    len = sizeof(name) - 1;
-                memcpy(name, *e, len);
-                name[len] = '\0';
-                if (unsetenv(name) == 0) {
-                    again = 1;
-                    break;
-                }
-            }
-        }
-    }
+    clear_init_env();
 
     job->dirfd = open(job->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (job->dirfd < 0)
@@ -807,8 +817,35 @@ static void forward(int sig, siginfo_t *info, void *context)
         kill(pid, sig);
 }
 
-int main(void)
+/* ---- exec mode: a command in a running job (an exec, a terminal) ---- */
+
+/* god-init --exec PROGRAM [ARG...], run by the engine as the job's user in its running container:
+ * runs PROGRAM (searched in PATH) with no_new_privs, as the script has it. An exec'd process does
+ * not descend from the script: it has no_new_privs only if the engine gave it to the container,
+ * which some cannot (Swarm services before Engine API 1.46). Never as root. */
+static int exec_mode(char **argv)
 {
+    if (getuid() == 0 || geteuid() == 0 || getgid() == 0 || getegid() == 0) {
+        fputs("god-init: --exec never runs a command as root\n", stderr);
+        return EXIT_SETUP;
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        fprintf(stderr, "god-init: cannot set no_new_privs: %s\n", strerror(errno));
+        return EXIT_SETUP;
+    }
+    clear_init_env();
+    execvp(argv[0], argv);
+    int e = errno;
+    fprintf(stderr, "god-init: cannot run %s: %s\n", argv[0], strerror(e));
+    /* As a shell: 127 not found, 126 found but not runnable. */
+    return e == ENOENT ? EXIT_EXEC : EXIT_SETUP;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "--exec") == 0)
+        return exec_mode(argv + 2);
+
     struct job job;
     struct stat rootst;
     sigset_t block, old;

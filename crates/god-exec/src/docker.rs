@@ -12,10 +12,11 @@
 //! that is neither local nor pullable is [`ExecError::ImageMissing`].
 
 mod inside;
+mod terminal;
 
 use crate::{
     Capabilities, ContainerState, ContainerStats, ExecError, ExecOutput, ExecRequest, Executor,
-    ExitEvent, Labelled, LaunchSpec, NodeReport, Termination,
+    ExitEvent, Labelled, LaunchSpec, NodeReport, Terminal, TerminalRequest, Termination,
 };
 use async_trait::async_trait;
 use bollard::auth::DockerCredentials;
@@ -652,6 +653,7 @@ impl Executor for DockerExecutor {
             pause: true,
             stats: true,
             exec: true,
+            terminal: true,
         }
     }
 
@@ -661,6 +663,14 @@ impl Executor for DockerExecutor {
 
     async fn exec(&self, container: &str, request: &ExecRequest) -> Result<ExecOutput, ExecError> {
         inside::exec(self.client().await?, container, request).await
+    }
+
+    async fn terminal(
+        &self,
+        container: &str,
+        request: &TerminalRequest,
+    ) -> Result<Terminal, ExecError> {
+        terminal::open(self.client().await?, container, request).await
     }
 
     async fn pause(&self, container: &str) -> Result<(), ExecError> {

@@ -322,6 +322,7 @@ impl Executor for FakeExecutor {
             pause: true,
             stats: true,
             exec: false,
+            terminal: false,
         }
     }
 
@@ -409,7 +410,8 @@ mod tests {
             Capabilities {
                 pause: true,
                 stats: true,
-                exec: false
+                exec: false,
+                terminal: false
             }
         );
         let c = fake.start(&spec("god-x-3-1")).await.unwrap();

@@ -132,4 +132,46 @@ mod tests {
         assert_eq!(names, vec![std::ffi::OsString::from("god-init")]);
         fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// `god-init --exec`: the command runs with no_new_privs and without the `GOD_INIT_*`
+    /// variables, 127 when it is not found; never as root (as root, the test also runs it as
+    /// uid 2001).
+    #[test]
+    fn exec_mode_runs_a_command_with_no_new_privs_and_never_as_root() {
+        use std::os::unix::process::CommandExt;
+        use std::process::Command;
+        let dir = temp_dir("exec");
+        let p = install(&dir).unwrap();
+        let root = rustix::process::getuid().is_root();
+        let run = |args: &[&str]| {
+            let mut c = Command::new(&p);
+            // (Root's PATH may hold directories uid 2001 cannot search: EACCES, not ENOENT.)
+            c.arg("--exec")
+                .args(args)
+                .env("GOD_INIT_DIR", "/x")
+                .env("PATH", "/usr/bin:/bin");
+            if root {
+                c.uid(2001).gid(2001);
+            }
+            c.output().unwrap()
+        };
+        let out = run(&[
+            "sh",
+            "-c",
+            "grep NoNewPrivs /proc/self/status; echo \"${GOD_INIT_DIR-unset}\"; exit 3",
+        ]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "NoNewPrivs:\t1\nunset\n"
+        );
+        assert_eq!(out.status.code(), Some(3));
+        let out = run(&["no-such-command-here"]);
+        assert_eq!(out.status.code(), Some(127), "{out:?}");
+        if root {
+            let out = Command::new(&p).args(["--exec", "true"]).output().unwrap();
+            assert_eq!(out.status.code(), Some(126), "{out:?}");
+            assert!(String::from_utf8_lossy(&out.stderr).contains("never"));
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -12,9 +12,14 @@ pub mod helper;
 pub mod jobdir;
 pub mod native;
 pub mod swarm;
+pub mod terminal;
 
 pub use error::ExecError;
 pub use god_core::launch::LaunchSpec;
+pub use terminal::{
+    SessionEnd, Terminal, TerminalControl, TerminalInput, TerminalOutput, TerminalRequest,
+    TerminalSize,
+};
 
 use async_trait::async_trait;
 pub use god_core::ending::Termination;
@@ -100,6 +105,8 @@ pub struct Capabilities {
     pub stats: bool,
     /// [`Executor::exec`] runs commands inside a running container.
     pub exec: bool,
+    /// [`Executor::terminal`] opens interactive sessions (a TTY) inside a running container.
+    pub terminal: bool,
 }
 
 /// What a running container uses now.
@@ -252,7 +259,7 @@ pub trait Executor: Send + Sync {
 
     /// Run a non-interactive command inside a running container as `request.uid:gid` (never
     /// root), collecting its output (executors with [`Capabilities::exec`]). Interactive
-    /// sessions (a TTY attached to the job) come with the SSH/interactive issue.
+    /// sessions are [`Executor::terminal`]'s.
     async fn exec(
         &self,
         _container: &str,
@@ -260,6 +267,20 @@ pub trait Executor: Send + Sync {
     ) -> Result<ExecOutput, ExecError> {
         Err(ExecError::Unsupported {
             what: "run commands in a job",
+            executor: self.name(),
+        })
+    }
+
+    /// Open an interactive session on a TTY inside a running container as `request.uid:gid`
+    /// (never root nor its group, never privileged), in `request.working_dir` (executors with
+    /// [`Capabilities::terminal`]; see [`crate::terminal`]).
+    async fn terminal(
+        &self,
+        _container: &str,
+        _request: &TerminalRequest,
+    ) -> Result<Terminal, ExecError> {
+        Err(ExecError::Unsupported {
+            what: "open a terminal in a job",
             executor: self.name(),
         })
     }

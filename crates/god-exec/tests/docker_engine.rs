@@ -98,6 +98,20 @@ async fn user_job_runs_on_debian_too() {
     f.cleanup().await;
 }
 
+/// A terminal on Debian too (GNU bash, grep and stty rather than busybox's).
+#[tokio::test]
+async fn terminal_on_debian_too() {
+    let Some(f) = fixture_on("terminal-debian", DEBIAN).await else {
+        return;
+    };
+    if !has_image(f.exec(), DEBIAN).await {
+        eprintln!("terminal_on_debian_too: skipped ({DEBIAN} is absent; scripts/build-test-images.sh builds it)");
+        return;
+    }
+    conformance::checks::terminal(&f).await;
+    f.cleanup().await;
+}
+
 #[tokio::test]
 async fn signals_are_forwarded_to_the_script() {
     let Some(f) = fixture("signal").await else {

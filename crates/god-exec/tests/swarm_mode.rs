@@ -115,7 +115,7 @@ async fn fixture_with(test: &str, cfg: &SwarmConfig) -> Option<Fixture<Swarm>> {
     ))
 }
 
-/// With the Engine of every worker (pause, stats, exec).
+/// With the Engine of every worker (pause, stats, exec, terminal).
 async fn fixture(test: &str) -> Option<Fixture<Swarm>> {
     fixture_with(test, &config(true)).await
 }
@@ -139,7 +139,7 @@ async fn node_of(service: &str) -> Option<String> {
 }
 
 /// Every worker is reported ready with its `godocker.cpus` override and its labels; the
-/// drained manager takes no jobs; without node Engines, pause/stats/exec are off and say so.
+/// drained manager takes no jobs; without node Engines, pause/stats/exec/terminal are off.
 #[tokio::test]
 async fn nodes_come_from_the_swarm_with_their_labels() {
     let Some(f) = fixture_with("nodes", &config(false)).await else {
@@ -161,7 +161,10 @@ async fn nodes_come_from_the_swarm_with_their_labels() {
         "the manager is drained: {nodes:?}"
     );
     let caps = f.exec().capabilities();
-    assert!(!caps.pause && !caps.stats && !caps.exec, "{caps:?}");
+    assert!(
+        !caps.pause && !caps.stats && !caps.exec && !caps.terminal,
+        "{caps:?}"
+    );
     let mut ids = f.exec().swarm_node_ids().await.unwrap();
     ids.sort();
     let mut want: Vec<String> = workers().into_iter().map(|w| w.node_id).collect();

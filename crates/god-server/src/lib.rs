@@ -224,12 +224,20 @@ pub(crate) async fn assemble(
         config.api_rate_burst,
     ));
     let auth = Arc::new(auth::Auth::from_config(&config, store.clone())?);
+    let (config, server_id) = (Arc::new(config), Arc::new(server_id));
+    let terminal = handles::JobTerminal::new(
+        execs.clone(),
+        config.clone(),
+        server_id.clone(),
+        &paths.shared_dir,
+        &paths.init_helper,
+    );
     let state = AppState {
         auth,
         store,
-        config: Arc::new(config),
+        config,
         secret: Arc::new(secret),
-        server_id: Arc::new(server_id),
+        server_id,
         paths: Arc::new(paths),
         wake: Arc::new(Wake::default()),
         users: Arc::new(UserCache::default()),
@@ -242,6 +250,7 @@ pub(crate) async fn assemble(
         nodes: Arc::default(),
         stats: handles::JobStats::new(execs.clone()),
         exec_in_job: handles::JobExec::new(execs.clone()),
+        terminal,
         executors: Arc::new(
             execs
                 .iter()

@@ -4,7 +4,7 @@
 //! and what the executor can do ([`AppState::capabilities`]). [`LoopState`] is what the scheduler, watcher and recovery get:
 //! the same plus the executor.
 
-use crate::handles::{JobExec, JobStats};
+use crate::handles::{JobExec, JobStats, JobTerminal};
 use crate::submit::SubmitQueue;
 use god_core::config::Config;
 use god_core::node::NodeViews;
@@ -137,6 +137,8 @@ pub struct AppState {
     pub stats: JobStats,
     /// Commands inside a running job's container, as its user.
     pub exec_in_job: JobExec,
+    /// Interactive shells (a TTY) inside a running job's container, as its user.
+    pub terminal: JobTerminal,
     /// What each executor can do (configured name, capabilities), the primary first; copied
     /// at assembly.
     pub(crate) executors: Arc<Vec<(String, Capabilities)>>,
@@ -146,7 +148,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// What the executor can do (pause, stats, exec), for the API to tell clients.
+    /// What the executor can do (pause, stats, exec, terminal), for the API to tell clients.
     pub fn capabilities(&self) -> Capabilities {
         self.executors.first().map(|(_, c)| *c).unwrap_or_default()
     }

@@ -339,6 +339,7 @@ pub fn three_users(policy: god_core::schedule::Policy) -> (Workload, SimConfig) 
             max_dispatch: 100,
             default_walltime: 4.0 * 3600.0,
             backfill: true,
+            keep_order: false,
         },
         nodes,
         start: 1.7e9,

@@ -201,7 +201,66 @@
     });
   }
 
+  function load(tag, url) {
+    return new Promise(function (resolve, reject) {
+      var el = document.createElement(tag);
+      if (tag === "link") { el.rel = "stylesheet"; el.href = url; } else { el.src = url; }
+      el.onload = resolve;
+      el.onerror = function () { reject(new Error("cannot load " + url)); };
+      document.head.appendChild(el);
+    });
+  }
+
+  // A shell in the running job, on click only (a shell is a real process).
+  function terminal(button) {
+    var box = document.getElementById("terminal");
+    var status = document.getElementById("terminal-state");
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      status.textContent = "opening…";
+      Promise.all([
+        load("link", button.getAttribute("data-css")),
+        load("script", button.getAttribute("data-xterm"))
+      ]).then(function () {
+        return load("script", button.getAttribute("data-fit"));
+      }).then(function () {
+        box.hidden = false;
+        var term = new window.Terminal({ convertEol: false, cursorBlink: true });
+        var fit = new window.FitAddon.FitAddon();
+        term.loadAddon(fit);
+        term.open(box);
+        fit.fit();
+        var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
+          "/app/jobs/" + button.getAttribute("data-job") + "/terminal?csrf=" +
+          encodeURIComponent(button.getAttribute("data-csrf")) +
+          "&cols=" + term.cols + "&rows=" + term.rows;
+        var ws = new WebSocket(url);
+        ws.binaryType = "arraybuffer";
+        var encoder = new TextEncoder();
+        ws.onopen = function () { status.textContent = "connected"; term.focus(); };
+        ws.onmessage = function (e) {
+          if (typeof e.data !== "string") term.write(new Uint8Array(e.data));
+        };
+        ws.onclose = function (e) {
+          status.textContent = "closed" + (e.reason ? ": " + e.reason : "");
+          button.disabled = false;
+        };
+        term.onData(function (d) { if (ws.readyState === 1) ws.send(encoder.encode(d)); });
+        term.onResize(function (s) {
+          if (ws.readyState === 1) ws.send(JSON.stringify({ cols: s.cols, rows: s.rows }));
+        });
+        window.addEventListener("resize", function () { fit.fit(); });
+        window.__terminal = term;
+      }).catch(function (e) {
+        status.textContent = String(e);
+        button.disabled = false;
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var open = document.getElementById("terminal-open");
+    if (open) terminal(open);
     var table = document.querySelector("table.jobs[data-live]");
     if (table) jobList(table);
     var section = document.querySelector("section.job[data-live]");

@@ -28,6 +28,22 @@ pub const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../assets/app.js"),
     },
+    // Vendored, pinned by scripts/vendor-ui.sh; loaded only when a terminal is opened.
+    Asset {
+        name: "xterm.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/vendor/xterm.js"),
+    },
+    Asset {
+        name: "xterm.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../assets/vendor/xterm.css"),
+    },
+    Asset {
+        name: "addon-fit.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/vendor/addon-fit.js"),
+    },
 ];
 
 /// The first 12 hex digits of each asset's SHA-256, in the order of [`ASSETS`].

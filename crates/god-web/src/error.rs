@@ -68,7 +68,8 @@ impl IntoResponse for WebError {
                     login: login.clone(),
                     csrf: csrf.clone(),
                 };
-                return render(&page).into_response();
+                // Said kindly, with the status an API client expects of a waiting guest.
+                return (StatusCode::FORBIDDEN, render(&page)).into_response();
             }
             WebError::Csrf => (StatusCode::FORBIDDEN, self.to_string()),
             WebError::Api(e) => (e.status, e.error.clone()),

@@ -7,11 +7,13 @@
 //! strict Content-Security-Policy (no inline script or style, nothing from elsewhere).
 
 pub mod assets;
+pub mod chart;
 pub mod error;
 pub mod filter;
 pub mod live;
 pub mod pages;
 pub mod session;
+pub mod terminal;
 pub mod view;
 
 use axum::http::{header, HeaderValue};
@@ -30,12 +32,18 @@ pub use error::WebError;
 pub struct WebState {
     pub app: AppState,
     pub ended: broadcast::Sender<String>,
+    /// Terminals open on each job.
+    pub terminals: std::sync::Arc<terminal::OpenTerminals>,
 }
 
 /// The UI's routes, on the API's state (`god_server::Options::web`).
 pub fn router(app: AppState) -> Router {
     let (ended, _) = broadcast::channel(256);
-    let state = WebState { app, ended };
+    let state = WebState {
+        app,
+        ended,
+        terminals: Default::default(),
+    };
     Router::new()
         .route("/app", get(|| async { Redirect::permanent("/app/") }))
         .route("/app/", get(pages::home))
@@ -50,11 +58,34 @@ pub fn router(app: AppState) -> Router {
         .route("/app/jobs/{id}", get(pages::job::page))
         .route("/app/jobs/{id}/act", post(pages::job::act))
         .route("/app/jobs/{id}/files", get(pages::job::files_root))
+        .route("/app/jobs/{id}/terminal", get(terminal::open))
         .route("/app/jobs/{id}/files/{*path}", get(pages::job::files))
         .route(
             "/app/submit",
             get(pages::submit::form).post(pages::submit::send),
         )
+        .route("/app/me", get(pages::me::show))
+        .route("/app/me/apikey", post(pages::me::renew_key))
+        .route("/app/me/sshkey", post(pages::me::set_ssh_key))
+        .route("/app/usage", get(pages::usage::show))
+        .route("/app/usage.csv", get(pages::usage::csv))
+        .route("/app/admin/users", get(pages::admin::users_page))
+        .route("/app/admin/users/{login}", post(pages::admin::update_user))
+        .route(
+            "/app/admin/projects",
+            get(pages::admin::projects_page).post(pages::admin::create_project),
+        )
+        .route(
+            "/app/admin/projects/{id}",
+            post(pages::admin::update_project),
+        )
+        .route(
+            "/app/admin/projects/{id}/act",
+            post(pages::admin::project_action),
+        )
+        .route("/app/admin/nodes", get(pages::admin::nodes_page))
+        .route("/app/admin/queue", get(pages::admin::queue_page))
+        .route("/app/admin/system", get(pages::admin::system_page))
         .route("/app/events", get(live::events))
         .layer(middleware::from_fn(session::keep_cookie))
         .layer(middleware::from_fn(security_headers))

@@ -67,7 +67,7 @@ struct JobTopic {
 }
 
 /// The page's origin must be this site (no other site's script follows a user's jobs).
-fn same_origin(headers: &HeaderMap) -> bool {
+pub fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get("origin").and_then(|o| o.to_str().ok()) else {
         return true;
     };

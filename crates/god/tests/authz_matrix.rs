@@ -348,6 +348,305 @@ fn run_matrix(share: bool) {
     );
 }
 
+/// A browser session of the web UI: its cookie and the CSRF token its forms carry.
+struct WebSession {
+    cookie: String,
+    csrf: String,
+}
+
+/// Log `user` in through the login form with an API key, as a browser does.
+fn web_login(srv: &Server, user: &str, key: &str) -> WebSession {
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http.get(format!("{}/app/login", srv.url)).send().unwrap();
+    let nonce_cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("god_login="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    let nonce = nonce_cookie.trim_start_matches("god_login=").to_string();
+    let r = http
+        .post(format!("{}/app/login", srv.url))
+        .header("cookie", &nonce_cookie)
+        .form(&[
+            ("user", user),
+            ("secret", key),
+            ("method", "apikey"),
+            ("nonce", &nonce),
+            ("next", "/app/me"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "web login of {user}");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("god_session="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    let me = http
+        .get(format!("{}/app/jobs", srv.url))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let csrf = me
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default()
+        .to_string();
+    WebSession { cookie, csrf }
+}
+
+/// Who asks a page of the web UI.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Browser {
+    Owner,
+    Other,
+    Member,
+    Admin,
+    /// A guest an administrator has not activated yet: every page says to wait (403).
+    Guest,
+    NoSession,
+    BadSession,
+    LoggedOut,
+}
+
+const BROWSERS: [Browser; 8] = [
+    Browser::Owner,
+    Browser::Other,
+    Browser::Member,
+    Browser::Admin,
+    Browser::Guest,
+    Browser::NoSession,
+    Browser::BadSession,
+    Browser::LoggedOut,
+];
+
+/// The web UI's verdict: a redirect to the login page is "log in first".
+fn web_verdict(r: &reqwest::blocking::Response) -> Want {
+    let to_login = r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .is_some_and(|l| l.starts_with("/app/login"));
+    if r.status() == StatusCode::SEE_OTHER && to_login {
+        return Unauthorized;
+    }
+    verdict(r.status())
+}
+
+fn web_expect(kind: &str, who: Browser, share: bool) -> Want {
+    let who = match who {
+        Browser::NoSession | Browser::BadSession | Browser::LoggedOut => return Unauthorized,
+        Browser::Guest => return Forbidden,
+        Browser::Owner => Who::Owner,
+        Browser::Other => Who::Other,
+        Browser::Member => Who::Member,
+        Browser::Admin => Who::Admin,
+    };
+    expect(kind, who, share)
+}
+
+/// Every page and form of the web UI × every kind of browser.
+fn run_web_matrix(share: bool) {
+    let w = world(share);
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut sessions = std::collections::HashMap::new();
+    for (who, user) in [
+        (Browser::Owner, "olga"),
+        (Browser::Other, "oscar"),
+        (Browser::Member, "mia"),
+        (Browser::Admin, "admin"),
+        (Browser::Guest, "guest-gina"),
+    ] {
+        sessions.insert(format!("{who:?}"), web_login(&w.srv, user, &w.keys[user]));
+    }
+    let out = web_login(&w.srv, "oscar", &w.keys["oscar"]);
+    let r = http
+        .post(format!("{}/app/logout", w.srv.url))
+        .header("cookie", &out.cookie)
+        .form(&[("csrf", out.csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    sessions.insert(format!("{:?}", Browser::LoggedOut), out);
+    sessions.insert(
+        format!("{:?}", Browser::NoSession),
+        WebSession {
+            cookie: String::new(),
+            csrf: String::new(),
+        },
+    );
+    sessions.insert(
+        format!("{:?}", Browser::BadSession),
+        WebSession {
+            cookie: "god_session=forged".into(),
+            csrf: "forged".into(),
+        },
+    );
+    // (kind, method, path, form fields besides csrf)
+    type Page = (
+        &'static str,
+        &'static str,
+        String,
+        Vec<(&'static str, String)>,
+    );
+    let job = |w: &World| w.job();
+    let mut pages: Vec<Page> = vec![
+        ("job", "GET", format!("/app/jobs/{}", job(&w)), vec![]),
+        ("job", "GET", format!("/app/jobs/{}/files", job(&w)), vec![]),
+        (
+            "job",
+            "GET",
+            format!("/app/submit?clone={}", job(&w)),
+            vec![],
+        ),
+        (
+            "job",
+            "GET",
+            format!("/app/events?topic=job&id={}", job(&w)),
+            vec![],
+        ),
+        (
+            "self",
+            "POST",
+            "/app/admin/users/olga".into(),
+            vec![("prio", "50".into())],
+        ),
+        (
+            "user",
+            "POST",
+            "/app/me/sshkey".into(),
+            vec![("public_key", "ssh-ed25519 AAAA web".into())],
+        ),
+    ];
+    for p in ["users", "projects", "queue", "nodes", "system"] {
+        pages.push(("admin", "GET", format!("/app/admin/{p}"), vec![]));
+    }
+    pages.push((
+        "admin",
+        "POST",
+        "/app/admin/projects".into(),
+        vec![("id", "web-new".into())],
+    ));
+    pages.push((
+        "admin",
+        "POST",
+        "/app/admin/projects/lab/act".into(),
+        vec![("action", "reset".into())],
+    ));
+    for p in [
+        "/app/jobs",
+        "/app/submit",
+        "/app/me",
+        "/app/usage",
+        "/app/usage.csv",
+    ] {
+        pages.push(("user", "GET", p.into(), vec![]));
+    }
+    pages.push(("user", "GET", "/app/events?topic=jobs".into(), vec![]));
+    let mut failures = Vec::new();
+    let mut rows = 0;
+    for (kind, method, path, fields) in &pages {
+        for who in BROWSERS {
+            // A request that changes a job gets a fresh one per browser.
+            let (kind, path, fields) = if *kind == "self" {
+                // Only administrators change someone's limits: the admin form is "quota".
+                ("quota", path.clone(), fields.clone())
+            } else {
+                (*kind, path.clone(), fields.clone())
+            };
+            let session = &sessions[&format!("{who:?}")];
+            let url = format!("{}{}", w.srv.url, path);
+            let mut req = match *method {
+                "GET" => http.get(&url),
+                _ => {
+                    let mut form = fields.clone();
+                    form.push(("csrf", session.csrf.clone()));
+                    http.post(&url).form(&form)
+                }
+            };
+            if who != Browser::NoSession {
+                req = req.header("cookie", &session.cookie);
+            }
+            let got = web_verdict(&req.send().unwrap());
+            let want = web_expect(kind, who, share);
+            rows += 1;
+            if got != want {
+                failures.push(format!(
+                    "{method} {path} as {who:?}: got {got:?}, want {want:?}"
+                ));
+            }
+        }
+    }
+    // A job's request from its page: the owner's kill works; another user's form is refused
+    // as the API refuses it.
+    for who in [Browser::Owner, Browser::Other] {
+        let id = w.job();
+        let session = &sessions[&format!("{who:?}")];
+        let r = http
+            .post(format!("{}/app/jobs/{id}/act", w.srv.url))
+            .header("cookie", &session.cookie)
+            .form(&[("csrf", session.csrf.as_str()), ("action", "kill")])
+            .send()
+            .unwrap();
+        let want = if who == Browser::Owner {
+            Allowed
+        } else {
+            NotFound
+        };
+        rows += 1;
+        if web_verdict(&r) != want {
+            failures.push(format!("kill from the page as {who:?}: {}", r.status()));
+        }
+        // Without this session's CSRF token, nothing happens.
+        let r = http
+            .post(format!("{}/app/jobs/{id}/act", w.srv.url))
+            .header("cookie", &session.cookie)
+            .form(&[("csrf", "not-the-token"), ("action", "kill")])
+            .send()
+            .unwrap();
+        rows += 1;
+        if r.status() != StatusCode::FORBIDDEN {
+            failures.push(format!(
+                "a form without the CSRF token as {who:?}: {}",
+                r.status()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "web UI, share_project_tasks={share}: {} of {rows} cases wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn web_ui_authorization_matrix_without_project_sharing() {
+    run_web_matrix(false);
+}
+
+#[test]
+fn web_ui_authorization_matrix_with_project_sharing() {
+    run_web_matrix(true);
+}
+
 #[test]
 fn authorization_matrix_without_project_sharing() {
     run_matrix(false);

@@ -133,6 +133,9 @@ pub struct PassConfig {
     pub default_walltime: f64,
     /// EASY backfill (reservation for the first blocked job); off: greedy.
     pub backfill: bool,
+    /// Keep the ready jobs' order and scores in [`Decision::ranked`] (the administrators'
+    /// view of the queue; the scheduler's own passes do not need it).
+    pub keep_order: bool,
 }
 
 impl Default for PassConfig {
@@ -142,6 +145,7 @@ impl Default for PassConfig {
             max_dispatch: 100,
             default_walltime: 7.0 * 86_400.0,
             backfill: true,
+            keep_order: false,
         }
     }
 }
@@ -176,6 +180,9 @@ pub struct Decision {
     /// Jobs whose dependency can never be satisfied: to end as over, `dependency failed`.
     pub doomed: Vec<(JobId, Reason)>,
     pub reserved: Option<Reserved>,
+    /// With [`PassConfig::keep_order`]: the jobs whose gates are open (not held, dependencies
+    /// met), in policy order, with their score.
+    pub ranked: Vec<(JobId, f64)>,
 }
 
 /// A ready job, with what the placement loop reads.
@@ -252,6 +259,9 @@ pub fn pass(s: &Snapshot, cfg: &PassConfig) -> Decision {
     let hot: Vec<Hot> = keys.iter().map(|k| ready[k.2 as usize]).collect();
     drop(keys);
     drop(ready);
+    if cfg.keep_order {
+        d.ranked = hot.iter().map(|j| (j.id, j.score)).collect();
+    }
     d.waiting.reserve(hot.len());
     let ranking = cfg.policy.ranking();
     let mut ahead: u32 = 0;

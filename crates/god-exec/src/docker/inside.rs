@@ -1,6 +1,6 @@
 //! What the Docker executor reads or runs inside a job's running container: its usage (one-shot
 //! stats) and non-interactive commands as the job's user (exec). Interactive sessions, with a TTY
-//! attached, come with the SSH/interactive issue.
+//! attached, are `terminal.rs`'s.
 
 use super::{engine_error, status};
 use crate::{ContainerStats, ExecError, ExecOutput, ExecRequest};
@@ -10,6 +10,7 @@ use bollard::models::{ContainerMemoryStats, ExecConfig};
 use bollard::query_parameters::StatsOptions;
 use bollard::Docker;
 use futures_util::StreamExt;
+use god_core::launch::INIT_PATH;
 
 /// One sample of the container's stats (no streaming, no second sample for a cpu rate).
 pub(super) async fn stats(docker: &Docker, container: &str) -> Result<ContainerStats, ExecError> {
@@ -60,8 +61,28 @@ fn memory_in_use(m: &ContainerMemoryStats) -> u64 {
     }
 }
 
-/// Run `request.argv` in the running container as `uid:gid`, unprivileged, stdout and stderr
-/// collected up to [`crate::EXEC_OUTPUT_LIMIT`] each. At the timeout the output so far is
+/// What runs `argv` in a job's container: god-init's exec mode, which refuses root and sets
+/// no_new_privs, as the script has it (an exec'd process does not descend from the script, and
+/// has it from the engine only where the engine could ask for it: not a Swarm service's
+/// container before Engine API 1.46).
+pub(super) fn through_init(argv: &[String]) -> Vec<String> {
+    let mut cmd = Vec::with_capacity(argv.len() + 2);
+    cmd.push(INIT_PATH.to_string());
+    cmd.push("--exec".to_string());
+    cmd.extend(argv.iter().cloned());
+    cmd
+}
+
+/// Added to an exec's environment for a job started with an older god-init (a running
+/// container keeps the helper it started with), which knows no `--exec` and would set the job up
+/// again as the user: a job directory that cannot be opened (under a file) stops it at once, with
+/// 126 and its message, before it writes anything. God-init's exec mode removes it.
+pub(super) fn old_init_stop() -> String {
+    format!("GOD_INIT_DIR={INIT_PATH}/exec")
+}
+
+/// Run `request.argv` in the running container as `uid:gid`, unprivileged (through god-init:
+/// no_new_privs), stdout and stderr collected up to [`crate::EXEC_OUTPUT_LIMIT`] each. At the timeout the output so far is
 /// returned without an exit code; the command itself is left to end with the job (the Engine
 /// cannot signal an exec'd process).
 pub(super) async fn exec(
@@ -84,12 +105,13 @@ pub(super) async fn exec(
         tty: Some(false),
         privileged: Some(false),
         user: Some(format!("{}:{}", request.uid, request.gid)),
-        cmd: Some(request.argv.clone()),
+        cmd: Some(through_init(&request.argv)),
         env: Some(
             request
                 .env
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
+                .chain(std::iter::once(old_init_stop()))
                 .collect(),
         ),
         ..Default::default()

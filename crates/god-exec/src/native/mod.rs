@@ -719,12 +719,15 @@ impl Executor for NativeExecutor {
         self.shared.kill(container)
     }
 
-    /// Pause is SIGSTOP to the job's processes; stats come from its cgroup (v2 only).
+    /// Pause is SIGSTOP to the job's processes; stats come from its cgroup (v2 only). No exec
+    /// nor terminal: they would need a process (and a PTY) started as the user on the host, in
+    /// the job's groups and cgroups.
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             pause: true,
             stats: self.shared.cgroups.v2.is_some(),
             exec: false,
+            terminal: false,
         }
     }
 

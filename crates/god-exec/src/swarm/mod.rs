@@ -6,7 +6,7 @@
 //! and labelled as the Docker executor's containers (idempotent start, recovery by label). The
 //! "container id" a job records is the service's id. Kill is removing the service (the Swarm
 //! stops its task, also on a node that comes back later). Exit code and node come from the
-//! service's task. Pause, stats and exec need the Engine of the job's node: `swarm.node_urls`.
+//! service's task. Pause, stats, exec and terminals need the Engine of the job's node: `swarm.node_urls`.
 //!
 //! A node the manager marks down, or keeps unknown for longer than `swarm.node_timeout`, is a
 //! node failure of the jobs on it ([`Termination::NodeFailure`]): the watcher removes the old
@@ -25,7 +25,7 @@ pub use render::LABEL_NODE;
 use crate::docker::{engine_error, job_of, message, server_filter, status, DockerExecutor};
 use crate::{
     Capabilities, ContainerState, ContainerStats, ExecError, ExecOutput, ExecRequest, Executor,
-    ExitEvent, Labelled, LaunchSpec, NodeReport, NodeState, Termination,
+    ExitEvent, Labelled, LaunchSpec, NodeReport, NodeState, Terminal, TerminalRequest, Termination,
 };
 use async_trait::async_trait;
 use bollard::models::{Service, TaskState};
@@ -625,6 +625,7 @@ impl Executor for SwarmExecutor {
             pause: on_nodes,
             stats: on_nodes,
             exec: on_nodes,
+            terminal: on_nodes,
         }
     }
 
@@ -646,6 +647,15 @@ impl Executor for SwarmExecutor {
     async fn exec(&self, container: &str, request: &ExecRequest) -> Result<ExecOutput, ExecError> {
         let (engine, id) = self.on_node(container, "run commands in jobs").await?;
         engine.exec(&id, request).await
+    }
+
+    async fn terminal(
+        &self,
+        container: &str,
+        request: &TerminalRequest,
+    ) -> Result<Terminal, ExecError> {
+        let (engine, id) = self.on_node(container, "open terminals in jobs").await?;
+        engine.terminal(&id, request).await
     }
 
     async fn remove(&self, container: &str) -> Result<(), ExecError> {

@@ -1,8 +1,12 @@
 //! The checks: one function per behaviour every executor owes, each taking the fixture.
 
 use super::{exited, read, until, Backend, Fixture};
+use futures_util::StreamExt;
 use god_core::JobId;
-use god_exec::{ContainerState, ExecError, ExecRequest, Executor, ExitEvent, Termination};
+use god_exec::{
+    ContainerState, ExecError, ExecRequest, Executor, ExitEvent, SessionEnd, TerminalOutput,
+    TerminalRequest, TerminalSize, Termination,
+};
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
@@ -400,8 +404,9 @@ pub async fn stats<B: Backend>(f: &Fixture<B>) {
     );
 }
 
-/// Where the executor can exec: a command runs in the running job as its user (never root),
-/// with its output and exit code, bounded by its timeout; nothing runs in an ended job.
+/// Where the executor can exec: a command runs in the running job as its user (never root,
+/// without privileges, with no_new_privs), with its output and exit code, bounded by its
+/// timeout; nothing runs in an ended job.
 pub async fn exec<B: Backend>(f: &Fixture<B>) {
     let t = f.task(221, FOREVER);
     let (id, _, _) = f.start_ready(&t).await;
@@ -431,6 +436,28 @@ pub async fn exec<B: Backend>(f: &Fixture<B>) {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "2001\n2002\nhello\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "oops\n");
     assert_eq!((out.exit_code, out.truncated), (Some(3), false));
+    // No capability, no_new_privs: a setuid binary gives the command nothing.
+    let privileges = ExecRequest {
+        argv: [
+            "sh",
+            "-c",
+            "grep -E '^(CapEff|NoNewPrivs):' /proc/self/status | tr -d ' \\t'",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..request.clone()
+    };
+    let out = f.exec().exec(&id, &privileges).await.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "CapEff:0000000000000000\nNoNewPrivs:1\n"
+    );
+    let missing = ExecRequest {
+        argv: vec!["no-such-command".into()],
+        ..request.clone()
+    };
+    let out = f.exec().exec(&id, &missing).await.unwrap();
+    assert_eq!(out.exit_code, Some(127), "{out:?}");
     request.uid = 0;
     let as_root = f.exec().exec(&id, &request).await;
     assert!(
@@ -453,5 +480,163 @@ pub async fn exec<B: Backend>(f: &Fixture<B>) {
     f.exec().kill(&id).await.unwrap();
     f.wait_exit(&id, Duration::from_secs(20)).await;
     let ended = f.exec().exec(&id, &request).await;
+    assert!(matches!(ended, Err(ExecError::Refused(_))), "{ended:?}");
+}
+
+/// Read `output` into `seen` until it holds `want` (or fail after 30 s, or at its end).
+async fn read_until(output: &mut TerminalOutput, seen: &mut String, want: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !seen.contains(want) {
+        match tokio::time::timeout_at(deadline, output.next()).await {
+            Ok(Some(chunk)) => seen.push_str(&String::from_utf8_lossy(&chunk.unwrap())),
+            Ok(None) => panic!("the terminal ended before {want:?}: {seen:?}"),
+            Err(_) => panic!("no {want:?} within 30 s: {seen:?}"),
+        }
+    }
+}
+
+/// Read `output` to its end (or fail after 30 s).
+async fn read_to_end(output: &mut TerminalOutput, seen: &mut String) {
+    let drain = async {
+        while let Some(chunk) = output.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        }
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_secs(30), drain)
+            .await
+            .is_ok(),
+        "the terminal did not end"
+    );
+}
+
+/// Where the executor opens terminals: a shell on a TTY in the running job, as its user (never
+/// root), in the directory and with the environment asked, that answers what is typed, takes a
+/// new size and ends with its exit code; a hang-up ends a session; none opens in an ended job.
+pub async fn terminal<B: Backend>(f: &Fixture<B>) {
+    use tokio::io::AsyncWriteExt;
+    let t = f.task(222, FOREVER);
+    let (id, _, dir) = f.start_ready(&t).await;
+    let inside = f.backend.dir_inside(&dir);
+    let mut request = TerminalRequest::shell(t.user.uid, t.user.gid, TerminalSize::DEFAULT);
+    request.working_dir = Some(inside.clone());
+    request.env = vec![("GREETING".into(), "hello".into())];
+    if !f.exec().capabilities().terminal {
+        let answer = f.exec().terminal(&id, &request).await;
+        assert!(
+            matches!(answer, Err(ExecError::Unsupported { .. })),
+            "{answer:?}"
+        );
+        f.exec().kill(&id).await.unwrap();
+        return skip("terminal", "the executor opens no terminal");
+    }
+    let mut term = f.exec().terminal(&id, &request).await.unwrap();
+    let mut seen = String::new();
+    // Typed text is echoed: what is looked for is only in the command's output.
+    term.input
+        .write_all(b"echo \"who=$(id -u):$(id -g) at=$(pwd) $GREETING $TERM\"; [ -t 0 ] && echo \"on a t\"ty; stty size\n")
+        .await
+        .unwrap();
+    read_until(&mut term.output, &mut seen, "on a tty").await;
+    let want = format!("who=2001:2002 at={inside} hello xterm-256color");
+    assert!(seen.contains(&want), "{want:?} in {seen:?}");
+    read_until(&mut term.output, &mut seen, "24 80").await;
+    term.control
+        .resize(TerminalSize::new(100, 30).unwrap())
+        .await
+        .unwrap();
+    term.input.write_all(b"stty size\n").await.unwrap();
+    read_until(&mut term.output, &mut seen, "30 100").await;
+    // No capability, no_new_privs: a setuid binary gives the session nothing either.
+    term.input
+        .write_all(b"grep -E '^(CapEff|NoNewPrivs):' /proc/self/status | tr -d ' \\t' | tr '\\n' ,; echo \"$((1+1))\"\n")
+        .await
+        .unwrap();
+    read_until(&mut term.output, &mut seen, ",2\r\n").await;
+    assert!(
+        seen.contains("CapEff:0000000000000000,NoNewPrivs:1,2"),
+        "{seen:?}"
+    );
+    term.input.write_all(b"exit 3\n").await.unwrap();
+    read_to_end(&mut term.output, &mut seen).await;
+    assert_eq!(
+        term.control.end().await.unwrap(),
+        SessionEnd::Exited { code: 3 }
+    );
+
+    // A hang-up ends a session (and what runs in it) as a closed terminal would.
+    let mut term = f.exec().terminal(&id, &request).await.unwrap();
+    let mut seen = String::new();
+    term.input
+        .write_all(b"sleep 299 & echo \"started $((6*7))\"\n")
+        .await
+        .unwrap();
+    read_until(&mut term.output, &mut seen, "started 42").await;
+    term.control.hang_up().await.unwrap();
+    read_to_end(&mut term.output, &mut seen).await;
+    assert_eq!(
+        term.control.end().await.unwrap(),
+        SessionEnd::Exited { code: 129 },
+        "ended by SIGHUP"
+    );
+    let running = ExecRequest {
+        argv: [
+            "sh",
+            "-c",
+            "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done",
+        ]
+        .map(String::from)
+        .to_vec(),
+        uid: t.user.uid,
+        gid: t.user.gid,
+        env: Vec::new(),
+        timeout: Duration::from_secs(30),
+    };
+    if f.exec().capabilities().exec {
+        let ps = f.exec().exec(&id, &running).await.unwrap();
+        let ps = String::from_utf8_lossy(&ps.stdout);
+        assert!(
+            !ps.contains("sleep 299"),
+            "what the session ran ended: {ps}"
+        );
+        assert!(
+            ps.contains("sleep 300"),
+            "the job's own processes did not: {ps}"
+        );
+    }
+    assert_eq!(
+        f.exec().inspect(&id).await.unwrap(),
+        ContainerState::Running
+    );
+
+    // A paused job's session cannot be hung up: said, not skipped silently.
+    if f.exec().capabilities().pause {
+        let mut term = f.exec().terminal(&id, &request).await.unwrap();
+        let mut seen = String::new();
+        term.input
+            .write_all(b"echo \"up $((6*7))\"\n")
+            .await
+            .unwrap();
+        read_until(&mut term.output, &mut seen, "up 42").await;
+        f.exec().pause(&id).await.unwrap();
+        let refused = term.control.hang_up().await;
+        assert!(matches!(refused, Err(ExecError::Refused(_))), "{refused:?}");
+        f.exec().unpause(&id).await.unwrap();
+        term.control.hang_up().await.unwrap();
+        read_to_end(&mut term.output, &mut seen).await;
+    }
+
+    let as_root = TerminalRequest {
+        uid: 0,
+        ..request.clone()
+    };
+    let refused = f.exec().terminal(&id, &as_root).await;
+    assert!(
+        matches!(refused, Err(ExecError::Refused(_))),
+        "never as root: {refused:?}"
+    );
+    f.exec().kill(&id).await.unwrap();
+    f.wait_exit(&id, Duration::from_secs(20)).await;
+    let ended = f.exec().terminal(&id, &request).await;
     assert!(matches!(ended, Err(ExecError::Refused(_))), "{ended:?}");
 }

@@ -286,7 +286,7 @@ macro_rules! suite {
         $crate::conformance::suite!(@tests $fixture;
             identity, no_new_privs, no_escape, volumes, root_only_when_asked, exit_codes,
             exits_are_watched, memory_limit, kill, pause, restart_safety, recovery_listing,
-            stats, exec);
+            stats, exec, terminal);
     };
     (@tests $fixture:ident; $($check:ident),*) => {
         mod conformance_suite {

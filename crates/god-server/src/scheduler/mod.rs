@@ -7,6 +7,7 @@
 //! jobs that could not start back, or ends them). A crash between any two steps leaves a trace
 //! that recovery resolves without running a job twice.
 
+pub mod preview;
 mod snapshot;
 
 use crate::state::LoopState;
@@ -312,6 +313,7 @@ pub fn pass_config(config: &god_core::config::Config) -> PassConfig {
         max_dispatch: config.max_job_pop.max(1) as usize,
         default_walltime: config.maxlifespan.as_f64(),
         backfill: config.backfill,
+        keep_order: false,
     }
 }
 

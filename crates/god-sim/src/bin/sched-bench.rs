@@ -72,6 +72,7 @@ fn main() {
         max_dispatch: 1_000,
         default_walltime: 86_400.0,
         backfill: true,
+        keep_order: false,
     };
 
     let base = bench::cluster(&Spec::default());

@@ -110,6 +110,9 @@ struct JobPage {
     raw: String,
     can_stats: bool,
     can_terminal: bool,
+    csrf: String,
+    /// The terminal's script, its fit addon and its style (loaded when it is opened).
+    xterm: [String; 3],
     /// The state the page was drawn in (the live stream says when it changes).
     state: &'static str,
     /// The change-log id the page was drawn at (its live stream resumes after it).
@@ -319,7 +322,16 @@ pub async fn page(
         cli,
         raw: serde_json::to_string_pretty(&task).unwrap_or_default(),
         can_stats: running && caps.stats,
-        can_terminal: running && caps.exec,
+        can_terminal: running
+            && task.container.id.is_some()
+            && caps.terminal
+            && !task.container.root,
+        csrf: viewer.session.csrf.clone(),
+        xterm: [
+            crate::assets::url("xterm.js"),
+            crate::assets::url("addon-fit.js"),
+            crate::assets::url("xterm.css"),
+        ],
         state: task.status.primary.as_str(),
         live_after,
     };

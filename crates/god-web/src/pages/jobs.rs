@@ -424,3 +424,67 @@ pub async fn bulk(
     };
     Ok(Redirect::to(&back).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::expect;
+    use god_core::testing::TaskBuilder;
+
+    /// A pending job's row says why it waits; a running one offers what its state allows.
+    #[test]
+    fn rows_show_the_reason_and_the_buttons_of_their_state() {
+        let mut pending = TaskBuilder::new().user("alice", 2001).build();
+        pending.id = JobId(7);
+        pending.date = 1_796_688_000.0;
+        pending.meta.name = "align <reads>".into();
+        pending.container.image = "debian:bookworm".into();
+        pending.status.reason = Some("waiting for job 6 to end successfully".into());
+        let mut running = pending.clone();
+        running.id = JobId(8);
+        running.status.primary = Primary::Running;
+        running.status.reason = None;
+        running.status.date_running = Some(1_796_688_060.0);
+        let html: String = [pending, running]
+            .iter()
+            .map(|t| {
+                RowFragment {
+                    row: Row::of(t, true, 1_796_688_120.0),
+                    csrf: "CSRF".into(),
+                    show_owner: false,
+                    back: "/app/jobs".into(),
+                }
+                .render()
+                .unwrap()
+            })
+            .collect();
+        expect![[r#"
+            <tr id="job-7" data-testid="job-7" data-state="pending">
+              <td><input type="checkbox" name="ids" value="7" form="bulk" aria-label="select job 7"></td>
+              <td><a href="/app/jobs/7">7</a></td>
+              <td>align &#60;reads&#62;</td>
+  
+              <td><span class="badge pending" data-testid="state-7">pending</span><br><small class="reason" data-testid="reason-7">waiting for job 6 to end successfully</small></td>
+              <td>default</td>
+              <td class="image">debian:bookworm</td>
+              <td class="num">1 / 1</td>
+              <td></td>
+              <td><time>2026-12-08 00:00:00</time></td>
+              <td></td>
+              <td class="actions"><form method="post" action="/app/jobs/7/act"><input type="hidden" name="csrf" value="CSRF"><input type="hidden" name="back" value="/app/jobs"><button name="action" value="kill" data-testid="kill-7">Kill</button></form></td>
+            </tr><tr id="job-8" data-testid="job-8" data-state="running">
+              <td><input type="checkbox" name="ids" value="8" form="bulk" aria-label="select job 8"></td>
+              <td><a href="/app/jobs/8">8</a></td>
+              <td>align &#60;reads&#62;</td>
+  
+              <td><span class="badge running" data-testid="state-8">running</span></td>
+              <td>default</td>
+              <td class="image">debian:bookworm</td>
+              <td class="num">1 / 1</td>
+              <td></td>
+              <td><time>2026-12-08 00:00:00</time></td>
+              <td>1m 00s</td>
+              <td class="actions"><form method="post" action="/app/jobs/8/act"><input type="hidden" name="csrf" value="CSRF"><input type="hidden" name="back" value="/app/jobs"><button name="action" value="kill" data-testid="kill-8">Kill</button></form><form method="post" action="/app/jobs/8/act"><input type="hidden" name="csrf" value="CSRF"><input type="hidden" name="back" value="/app/jobs"><button name="action" value="suspend" data-testid="suspend-8">Suspend</button></form><form method="post" action="/app/jobs/8/act"><input type="hidden" name="csrf" value="CSRF"><input type="hidden" name="back" value="/app/jobs"><button name="action" value="reschedule" data-testid="reschedule-8">Reschedule</button></form></td>
+            </tr>"#]].assert_eq(&html);
+    }
+}

@@ -1,10 +1,13 @@
 //! The pages. Each handler reads who is looking ([`crate::session::Viewer`]), calls the
 //! service's own handler (`god_server::api`) or store, and renders a template of `templates/`.
 
+pub mod admin;
 pub mod job;
 pub mod jobs;
 pub mod login;
+pub mod me;
 pub mod submit;
+pub mod usage;
 
 use crate::error::WebError;
 use crate::session::Viewer;
