@@ -463,7 +463,6 @@ mod tests {
               <td><input type="checkbox" name="ids" value="7" form="bulk" aria-label="select job 7"></td>
               <td><a href="/app/jobs/7">7</a></td>
               <td>align &#60;reads&#62;</td>
-  
               <td><span class="badge pending" data-testid="state-7">pending</span><br><small class="reason" data-testid="reason-7">waiting for job 6 to end successfully</small></td>
               <td>default</td>
               <td class="image">debian:bookworm</td>
@@ -476,7 +475,6 @@ mod tests {
               <td><input type="checkbox" name="ids" value="8" form="bulk" aria-label="select job 8"></td>
               <td><a href="/app/jobs/8">8</a></td>
               <td>align &#60;reads&#62;</td>
-  
               <td><span class="badge running" data-testid="state-8">running</span></td>
               <td>default</td>
               <td class="image">debian:bookworm</td>
