@@ -211,6 +211,20 @@
     });
   }
 
+  // xterm.js draws its theme and cell sizes with <style> elements it makes: the page's CSP
+  // allows those that carry this response's nonce, which they get as they are made (a nonce
+  // set once an element is in the page would not count).
+  function stampStyles(nonce) {
+    if (!nonce || document.__stamped) return;
+    document.__stamped = true;
+    var make = document.createElement;
+    document.createElement = function (tag, options) {
+      var el = make.call(document, tag, options);
+      if (String(tag).toLowerCase() === "style") el.setAttribute("nonce", nonce);
+      return el;
+    };
+  }
+
   // A shell in the running job, on click only (a shell is a real process).
   function terminal(button) {
     var box = document.getElementById("terminal");
@@ -218,6 +232,7 @@
     button.addEventListener("click", function () {
       button.disabled = true;
       status.textContent = "opening…";
+      stampStyles(button.getAttribute("data-style-nonce"));
       Promise.all([
         load("link", button.getAttribute("data-css")),
         load("script", button.getAttribute("data-xterm"))

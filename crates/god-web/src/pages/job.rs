@@ -110,6 +110,8 @@ struct JobPage {
     raw: String,
     can_stats: bool,
     can_terminal: bool,
+    /// The nonce of this response's CSP for the terminal's style elements.
+    style_nonce: String,
     csrf: String,
     /// The terminal's script, its fit addon and its style (loaded when it is opened).
     xterm: [String; 3],
@@ -308,6 +310,11 @@ pub async fn page(
         .clone()
         .or_else(|| app.executors().first().map(|(n, _)| n.clone()))
         .unwrap_or_default();
+    let can_terminal =
+        running && task.container.id.is_some() && caps.terminal && !task.container.root;
+    // The terminal's own style elements are allowed by this response's nonce (see
+    // `crate::csp_with_style_nonce`).
+    let style_nonce = can_terminal.then(god_server::auth::new_apikey);
     let page = JobPage {
         chrome: Chrome::new(&viewer, format!("Job {id}"), "jobs"),
         id,
@@ -322,10 +329,8 @@ pub async fn page(
         cli,
         raw: serde_json::to_string_pretty(&task).unwrap_or_default(),
         can_stats: running && caps.stats,
-        can_terminal: running
-            && task.container.id.is_some()
-            && caps.terminal
-            && !task.container.root,
+        can_terminal,
+        style_nonce: style_nonce.clone().unwrap_or_default(),
         csrf: viewer.session.csrf.clone(),
         xterm: [
             crate::assets::url("xterm.js"),
@@ -335,7 +340,15 @@ pub async fn page(
         state: task.status.primary.as_str(),
         live_after,
     };
-    render(&page)
+    let mut response = render(&page)?;
+    if let Some(nonce) = style_nonce {
+        if let Ok(v) = HeaderValue::from_str(&crate::csp_with_style_nonce(&nonce)) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]
