@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::browser::{keys, Browser};
+use common::browser::{keys, Browser, WAIT};
 use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -440,39 +440,11 @@ fn logging_out_in_another_tab_ends_the_live_stream_at_once() {
 
 #[test]
 fn a_guest_logs_in_through_the_provider_waits_then_submits() {
-    use common::oidc::{guest_config, Provider, CLIENT_SECRET};
-    let (oidc_port, port) = (free_port(), free_port());
-    let issuer = format!("http://127.0.0.1:{oidc_port}");
-    let cfg = native(&guest_config(&issuer, port, CLIENT_SECRET));
-    let srv = Server::start_at("ui-guest", &cfg, Some(port));
-    let _idp = Provider::start(oidc_port, &format!("{}/auth/oidc/callback", srv.url));
+    let (srv, _idp, issuer) = guest_server("ui-guest");
     let Some(b) = Browser::start("guest") else {
         return;
     };
-    b.goto(&format!("{}/app/login", srv.url));
-    b.click("[data-testid=guest-login]");
-    // The provider's own pages: a login form (any password), then consent.
-    b.wait_until("the provider's login form", WAIT_LONG, |b| {
-        b.url().starts_with(&issuer).then_some(())
-    });
-    b.fill("input[name=login]", "gina");
-    b.fill("input[name=password]", "any");
-    b.screenshot("provider-login");
-    b.click("button[type=submit]");
-    // Then its consent form (the login form gone), unless it sends the browser back at once.
-    let consent = b.wait_until("the consent form or our pages", WAIT_LONG, |b| {
-        if b.url().starts_with(&srv.url) {
-            Some(false)
-        } else if !b.exists("input[name=login]") && b.exists("button[type=submit]") {
-            Some(true)
-        } else {
-            None
-        }
-    });
-    if consent {
-        b.screenshot("provider-consent");
-        b.click("button[type=submit]");
-    }
+    guest_login(&b, &srv.url, &issuer, "gina");
     let waiting = b.wait_text_contains("[data-testid=waiting]", "waiting for an administrator");
     assert!(waiting.contains("activate"), "{waiting}");
     assert!(b.url().starts_with(&srv.url));
@@ -517,6 +489,79 @@ fn a_guest_logs_in_through_the_provider_waits_then_submits() {
 
 const WAIT_LONG: Duration = Duration::from_secs(30);
 
+/// A guest's login in the browser: our login page's guest link, the provider's login form (any
+/// password) and its consent form, back to us.
+fn guest_login(b: &Browser, server: &str, issuer: &str, login: &str) {
+    b.goto(&format!("{server}/app/login"));
+    b.click("[data-testid=guest-login]");
+    b.wait_until("the provider's login form", WAIT_LONG, |b| {
+        (b.url().starts_with(issuer) && b.exists("input[name=login]")).then_some(())
+    });
+    b.fill("input[name=login]", login);
+    b.fill("input[name=password]", "any");
+    b.screenshot("provider-login");
+    b.click("button[type=submit]");
+    // Then its consent form (the login form gone), unless it sends the browser back at once.
+    let consent = b.wait_until("the consent form or our pages", WAIT_LONG, |b| {
+        if b.url().starts_with(server) {
+            Some(false)
+        } else if !b.exists("input[name=login]") && b.exists("button[type=submit]") {
+            Some(true)
+        } else {
+            None
+        }
+    });
+    if consent {
+        b.screenshot("provider-consent");
+        b.click("button[type=submit]");
+    }
+}
+
+/// A server with guests (native executor) on its own port, and its provider.
+fn guest_server(name: &str) -> (Server, common::oidc::Provider, String) {
+    use common::oidc::{guest_config, Provider, CLIENT_SECRET};
+    let (oidc_port, port) = (free_port(), free_port());
+    let issuer = format!("http://127.0.0.1:{oidc_port}");
+    let cfg = native(&guest_config(&issuer, port, CLIENT_SECRET));
+    let srv = Server::start_at(name, &cfg, Some(port));
+    let idp = Provider::start(oidc_port, &format!("{}/auth/oidc/callback", srv.url));
+    (srv, idp, issuer)
+}
+
+#[test]
+fn an_administrator_activates_a_waiting_guest_from_the_admin_page() {
+    let (srv, _idp, issuer) = guest_server("ui-activate");
+    let Some(guest) = Browser::start("activate-guest") else {
+        return;
+    };
+    guest_login(&guest, &srv.url, &issuer, "hugo");
+    guest.wait_for("[data-testid=waiting]");
+
+    let Some(admin) = Browser::start("activate-admin") else {
+        return;
+    };
+    admin.login_apikey(&srv.url, "admin", &srv.admin_key);
+    admin.goto(&format!("{}/app/admin/users", srv.url));
+    admin.wait_text_contains("[data-testid=awaiting]", "1 guest awaiting activation");
+    admin.click("[data-testid=awaiting]");
+    admin.wait_text("[data-testid=status-guest-hugo]", "inactive", |t| {
+        t != "active"
+    });
+    assert!(!admin.exists("[data-testid=user-admin]"), "only who awaits");
+    admin.screenshot("awaiting");
+    admin.click("[data-testid=activate-guest-hugo]");
+    admin.wait_text("[data-testid=status-guest-hugo]", "active", |t| {
+        t == "active"
+    });
+    admin.screenshot("activated");
+
+    // The guest's next page is theirs.
+    guest.reload();
+    guest.wait_for("[data-testid=jobs]");
+    guest.wait_text_contains("[data-testid=whoami]", "guest-hugo");
+    guest.screenshot("in");
+}
+
 #[test]
 fn the_pages_run_no_inline_script() {
     let (srv, key) = server_with_user("ui-csp", "ida", 2809, "");
@@ -545,4 +590,73 @@ fn the_pages_run_no_inline_script() {
             })
             .then_some(())
     });
+}
+
+#[test]
+fn a_terminal_in_a_running_job_is_its_users_shell() {
+    if docker_skipped() {
+        return;
+    }
+    let srv = Server::start("ui-terminal", &docker_config(""));
+    let key = srv.add_user("tess", 2811, 2811, &[]);
+    let tess = srv.client("tess", &key);
+    let id = tess.submit(MINIMAL_IMAGE, "sleep 120", json!({}));
+    let _cleanup = KillAtEnd(&tess, vec![id]);
+    tess.wait_running(id, 60);
+    let Some(b) = Browser::start("terminal") else {
+        return;
+    };
+    b.login_apikey(&srv.url, "tess", &key);
+    b.goto(&format!("{}/app/jobs/{id}", srv.url));
+    b.click("[data-testid=terminal-open]");
+    b.wait_text("[data-testid=terminal-state]", "connected", |t| {
+        t == "connected"
+    });
+    // What the terminal shows, line by line (xterm's buffer).
+    let screen = |b: &Browser| -> String {
+        b.js(
+            "var t = window.__terminal, b = t.buffer.active, out = []; \
+             for (var i = 0; i < b.length; i++) out.push(b.getLine(i).translateToString(true)); \
+             return out.join('\\n')",
+            vec![],
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    };
+    // Typed at the keyboard into the terminal, which has the focus.
+    b.press("id -u; echo done-$((6*7))");
+    b.press(&keys::ENTER.to_string());
+    let shown = b.wait_until("the command's output", WAIT, |b| {
+        Some(screen(b)).filter(|s| s.contains("done-42"))
+    });
+    assert!(
+        shown.lines().any(|l| l.trim() == "2811"),
+        "the shell runs as the job's user:\n{shown}"
+    );
+    b.scroll_to("[data-testid=terminal]");
+    b.screenshot("shell");
+
+    // A narrower window: the terminal fits it and the shell is told.
+    let cols_before = b.js("return window.__terminal.cols", vec![]);
+    b.set_window_size(900, 1000);
+    let cols = b.wait_until("the terminal to fit the window", WAIT, |b| {
+        let c = b.js("return window.__terminal.cols", vec![]);
+        (c != cols_before).then_some(c)
+    });
+    b.press("stty size");
+    b.press(&keys::ENTER.to_string());
+    let rows = b.js("return window.__terminal.rows", vec![]);
+    let size = format!("{} {}", rows, cols);
+    b.wait_until(&format!("stty to say {size}"), WAIT, |b| {
+        screen(b).lines().any(|l| l.trim() == size).then_some(())
+    });
+
+    // The job's end closes it.
+    let (s, v) = tess.delete(&format!("/api/1.0/task/{id}"));
+    assert_eq!(s, StatusCode::OK, "{v}");
+    b.wait_text_for("[data-testid=terminal-state]", "closed", WAIT_LONG, |t| {
+        t.starts_with("closed")
+    });
+    b.screenshot("closed");
 }

@@ -499,6 +499,12 @@ impl Browser {
         }
     }
 
+    /// Resize the window (its outer size).
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.block(self.c().set_window_size(width, height))
+            .unwrap_or_else(|e| panic!("window size {width}x{height}: {e}"));
+    }
+
     /// Open a new tab and switch to it; returns the handle of the tab we were in.
     pub fn new_tab(&self) -> fantoccini::wd::WindowHandle {
         let was = self.block(self.c().window()).unwrap();
