@@ -31,6 +31,12 @@
       };
     }
     open();
+    // A page left for another may be kept whole by the browser (back/forward cache): its
+    // stream would hold one of the six connections a browser opens to a site, and a few pages
+    // later the next page waits for one. Closed when left; opened again, resuming after the
+    // last change seen, when the page comes back.
+    window.addEventListener("pagehide", function () { if (source) source.close(); });
+    window.addEventListener("pageshow", function (e) { if (e.persisted && !stopped) open(); });
     return { stop: function () { stopped = true; if (source) source.close(); } };
   }
 
@@ -251,6 +257,8 @@
           "&cols=" + term.cols + "&rows=" + term.rows;
         var ws = new WebSocket(url);
         ws.binaryType = "arraybuffer";
+        // A shell is not kept for a page the browser keeps after it was left.
+        window.addEventListener("pagehide", function () { ws.close(); });
         var encoder = new TextEncoder();
         ws.onopen = function () { status.textContent = "connected"; term.focus(); };
         ws.onmessage = function (e) {
