@@ -196,6 +196,11 @@ impl Browser {
             .unwrap_or_else(|e| panic!("goto {url}: {e}"));
     }
 
+    /// Go back one page in the history.
+    pub fn back(&self) {
+        self.block(self.c().back()).unwrap();
+    }
+
     /// Reload the page.
     pub fn reload(&self) {
         self.block(self.c().refresh()).unwrap();
