@@ -12,7 +12,9 @@
       var u = url();
       if (last !== null) u += (u.indexOf("?") < 0 ? "?" : "&") + "after=" + last;
       source = new EventSource(u);
-      source.onopen = function () { delay = 1000; };
+      // What the stream is doing, on the page's live element: open, reconnecting, ended.
+      el.setAttribute("data-stream", "connecting");
+      source.onopen = function () { delay = 1000; el.setAttribute("data-stream", "open"); };
       Object.keys(handlers).forEach(function (name) {
         source.addEventListener(name, function (e) {
           if (e.lastEventId) last = e.lastEventId;
@@ -22,12 +24,17 @@
       source.addEventListener("end", function (e) {
         stopped = true;
         source.close();
+        el.setAttribute("data-stream", "ended");
         notice(e.data || "the live view has ended", true);
       });
       source.addEventListener("reset", function () { location.reload(); });
       source.onerror = function () {
         source.close();
-        if (!stopped) { setTimeout(open, delay); delay = Math.min(delay * 2, 30000); }
+        if (!stopped) {
+          el.setAttribute("data-stream", "reconnecting");
+          setTimeout(open, delay);
+          delay = Math.min(delay * 2, 30000);
+        }
       };
     }
     open();
@@ -35,7 +42,10 @@
     // stream would hold one of the six connections a browser opens to a site, and a few pages
     // later the next page waits for one. Closed when left; opened again, resuming after the
     // last change seen, when the page comes back.
-    window.addEventListener("pagehide", function () { if (source) source.close(); });
+    window.addEventListener("pagehide", function () {
+      if (source) source.close();
+      if (!stopped) el.setAttribute("data-stream", "left");
+    });
     window.addEventListener("pageshow", function (e) { if (e.persisted && !stopped) open(); });
     return { stop: function () { stopped = true; if (source) source.close(); } };
   }

@@ -25,7 +25,7 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::stream::Stream;
+use axum::response::{IntoResponse, Response};
 use god_core::{JobId, Primary, Task};
 use god_server::access::visibility;
 use god_server::feed::Visibility;
@@ -134,17 +134,35 @@ fn parse_topic(viewer: &Viewer, raw: &str) -> Result<(Topic, Option<u64>), WebEr
 
 /// `GET /app/events?topic=…`.
 pub async fn events(
-    viewer: Viewer,
+    viewer: Result<Viewer, WebError>,
     State(state): State<WebState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
+) -> Result<Response, WebError> {
     if !same_origin(&headers) {
         return Err(WebError::Api(ApiError::new(
             StatusCode::FORBIDDEN,
             "this stream is for this site's pages",
         )));
     }
+    let (tx, rx) = mpsc::channel::<Event>(256);
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|e| (Ok::<_, Infallible>(e), rx))
+    });
+    let events = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    let viewer = match viewer {
+        Ok(v) => v,
+        // A page whose session ended before its stream (re)opened is told so, as a stream
+        // would have told it (a redirect to the login page is an error to an EventSource,
+        // which would try again for ever): one `end` event, and `X-God-Session: ended`.
+        Err(WebError::LoginNeeded { .. }) => {
+            let _ = tx
+                .send(Event::default().event("end").data("your session has ended"))
+                .await;
+            return Ok(([("x-god-session", "ended")], events).into_response());
+        }
+        Err(e) => return Err(e),
+    };
     let (topic, after) = parse_topic(&viewer, raw.as_deref().unwrap_or_default())?;
     if let Topic::Job { id, .. } = &topic {
         // The page's own job must be one the viewer may see (404 otherwise, as the API).
@@ -156,7 +174,6 @@ pub async fn events(
         .and_then(|v| v.trim().parse::<u64>().ok())
         .or(after);
     let view = visibility(&state.app, &viewer.caller).await?;
-    let (tx, rx) = mpsc::channel::<Event>(256);
     let follower = Follower {
         live: state.app.feed.subscribe(),
         ended: state.ended.subscribe(),
@@ -171,12 +188,7 @@ pub async fn events(
             let _ = why.send_to().await;
         }
     });
-    let events =
-        futures_util::stream::unfold(
-            rx,
-            |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
-        );
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(events.into_response())
 }
 
 /// Why a stream stops: the page went away, or the session no longer holds (said to the page).
