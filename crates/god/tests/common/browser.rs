@@ -118,8 +118,11 @@ impl Browser {
                     Err(e) => last = e,
                 }
             } else {
-                last = std::fs::read_to_string(dir.join("chromedriver.log")).unwrap_or_default();
+                last = "chromedriver did not listen".into();
             }
+            let log = std::fs::read_to_string(dir.join("chromedriver.log")).unwrap_or_default();
+            last = format!("{last}\nchromedriver's log:\n{log}");
+            eprintln!("browser for {test}: no session, trying again: {last}");
             let _ = child.kill();
             let _ = child.wait();
         }
