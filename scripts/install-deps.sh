@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 
 # libpam0g-dev + libclang-dev: PAM for the `system` auth policy (bindings generated at build);
 # slapd ldap-utils openssl: the throwaway LDAP directory of the LDAP tests (scripts/start-slapd.sh);
-# iproute2 util-linux: network namespaces and nsenter/unshare of the test Swarm (start-swarm.sh).
+# iproute2 util-linux: network namespaces and nsenter/unshare of the test Swarm (start-swarm.sh);
+# chromium chromium-driver: the browser tests of the web UI (crates/god/tests/web_ui.rs), the
+# driver always of the browser's own version.
 PKGS=(docker.io busybox-static bash-static debootstrap iptables python3-venv curl musl-tools
-      libpam0g-dev libclang-dev slapd ldap-utils openssl iproute2 util-linux)
+      libpam0g-dev libclang-dev slapd ldap-utils openssl iproute2 util-linux
+      chromium chromium-driver)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -12,8 +12,13 @@ use god_store::{UserRecord, WebSession};
 /// The session cookie's name.
 pub const COOKIE: &str = "god_session";
 
-/// How often a session's expiry is moved forward as it is used (one write per minute at most).
+/// How often a session's expiry is moved forward as it is used (one write per minute at most;
+/// more often for short `session_timeout`s, a tenth of it, so that a session in use holds).
 const TOUCH_EVERY: f64 = 60.0;
+
+fn touch_every(session_timeout: u64) -> f64 {
+    TOUCH_EVERY.min(session_timeout as f64 / 10.0)
+}
 
 /// A session just opened: the cookie to set, and the session.
 pub struct Opened {
@@ -42,8 +47,10 @@ pub async fn open(state: &AppState, user: &UserRecord) -> Result<Opened, ApiErro
 }
 
 /// `Set-Cookie` for a session id: for the whole site (the OpenID Connect callback sets it
-/// too), never readable by scripts, not sent by other sites' forms.
-fn cookie(id: &str, max_age: u64) -> String {
+/// too), never readable by scripts, not sent by other sites' forms. The web UI sends it again
+/// as the session is used, with the seconds it has left, so that the browser keeps it as long
+/// as the server does.
+pub fn cookie(id: &str, max_age: u64) -> String {
     format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}")
 }
 
@@ -65,7 +72,7 @@ pub fn id_from(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The session the browser's cookie names, if it still holds (its expiry moved forward when it
-/// was last moved more than a minute ago).
+/// was last moved more than a minute ago, or a tenth of `session_timeout`).
 pub async fn find(state: &AppState, headers: &HeaderMap) -> Result<Option<WebSession>, ApiError> {
     let Some(id) = id_from(headers) else {
         return Ok(None);
@@ -79,7 +86,7 @@ pub async fn find(state: &AppState, headers: &HeaderMap) -> Result<Option<WebSes
         state.store.delete_session(&id_hash).await?;
         return Ok(None);
     }
-    if now - session.last_seen >= TOUCH_EVERY {
+    if now - session.last_seen >= touch_every(state.config.session_timeout) {
         session.last_seen = now;
         session.expires = now + state.config.session_timeout as f64;
         state
@@ -104,4 +111,14 @@ pub async fn holds(state: &AppState, id_hash: &str) -> Result<Option<WebSession>
 pub async fn end(state: &AppState, id_hash: &str) -> Result<(), ApiError> {
     state.store.delete_session(id_hash).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_session_in_use_is_moved_forward_well_before_it_expires() {
+        assert_eq!(super::touch_every(172_800), 60.0);
+        assert_eq!(super::touch_every(600), 60.0);
+        assert_eq!(super::touch_every(60), 6.0);
+    }
 }

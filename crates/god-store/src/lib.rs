@@ -529,6 +529,8 @@ pub trait SessionStore: Send + Sync {
         last_seen: f64,
         expires: f64,
     ) -> Result<(), StoreError>;
+    /// End a session; the change log records a change of its account (so that its live views,
+    /// in any process, end).
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
     /// End every session of `login` (disabled account); how many there were.
     async fn delete_sessions_of(&self, login: &str) -> Result<u64, StoreError>;

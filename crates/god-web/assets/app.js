@@ -4,14 +4,17 @@
 
 (function () {
   // A stream that resumes after the last change it saw, reopening itself (with the page's
-  // current state in its URL) when the connection drops.
-  function follow(url, handlers) {
-    var last = null, source = null, stopped = false, delay = 1000;
+  // current state in its URL) when the connection drops. It starts after the change the page
+  // was drawn at (`data-after` of `el`): what changed while the page loaded is not lost.
+  function follow(el, url, handlers) {
+    var last = el.getAttribute("data-after"), source = null, stopped = false, delay = 1000;
     function open() {
       var u = url();
       if (last !== null) u += (u.indexOf("?") < 0 ? "?" : "&") + "after=" + last;
       source = new EventSource(u);
-      source.onopen = function () { delay = 1000; };
+      // What the stream is doing, on the page's live element: open, reconnecting, ended.
+      el.setAttribute("data-stream", "connecting");
+      source.onopen = function () { delay = 1000; el.setAttribute("data-stream", "open"); };
       Object.keys(handlers).forEach(function (name) {
         source.addEventListener(name, function (e) {
           if (e.lastEventId) last = e.lastEventId;
@@ -21,7 +24,8 @@
       source.addEventListener("end", function (e) {
         stopped = true;
         source.close();
-        notice(e.data || "the live view has ended");
+        el.setAttribute("data-stream", "ended");
+        notice(e.data || "the live view has ended", true);
       });
       source.addEventListener("reset", function () { location.reload(); });
       source.addEventListener("banner", function (e) {
@@ -33,16 +37,30 @@
       });
       source.onerror = function () {
         source.close();
-        if (!stopped) { setTimeout(open, delay); delay = Math.min(delay * 2, 30000); }
+        if (!stopped) {
+          el.setAttribute("data-stream", "reconnecting");
+          setTimeout(open, delay);
+          delay = Math.min(delay * 2, 30000);
+        }
       };
     }
     open();
+    // A page left for another may be kept whole by the browser (back/forward cache): its
+    // stream would hold one of the six connections a browser opens to a site, and a few pages
+    // later the next page waits for one. Closed when left; opened again, resuming after the
+    // last change seen, when the page comes back.
+    window.addEventListener("pagehide", function () {
+      if (source) source.close();
+      if (!stopped) el.setAttribute("data-stream", "left");
+    });
+    window.addEventListener("pageshow", function (e) { if (e.persisted && !stopped) open(); });
     return { stop: function () { stopped = true; if (source) source.close(); } };
   }
 
   function safeParse(s) { try { return JSON.parse(s); } catch (e) { return s; } }
 
-  function notice(text) {
+  // The live view has ended (the session is over: `login` offers to log in again, back here).
+  function notice(text, login) {
     var n = document.getElementById("live-notice");
     if (!n) {
       n = document.createElement("p");
@@ -50,6 +68,27 @@
       n.className = "banner";
       n.setAttribute("role", "status");
       n.setAttribute("data-testid", "live-ended");
+      document.body.insertBefore(n, document.getElementById("main"));
+    }
+    n.textContent = text + " ";
+    if (login) {
+      var a = document.createElement("a");
+      a.href = "/app/login?next=" + encodeURIComponent(location.pathname + location.search);
+      a.textContent = "Log in";
+      a.setAttribute("data-testid", "live-login");
+      n.appendChild(a);
+    }
+  }
+
+  // A message about something the page asked for (an action refused, the server away).
+  function flash(text) {
+    var n = document.getElementById("flash");
+    if (!n) {
+      n = document.createElement("p");
+      n.id = "flash";
+      n.className = "banner error";
+      n.setAttribute("role", "alert");
+      n.setAttribute("data-testid", "flash");
       document.body.insertBefore(n, document.getElementById("main"));
     }
     n.textContent = text;
@@ -66,7 +105,34 @@
     var body = table.tBodies[0], paused = false;
     var box = document.getElementById("live-pause");
     if (box) box.addEventListener("change", function () { paused = box.checked; });
-    follow(function () { return table.getAttribute("data-live"); }, {
+    // A row's buttons ask without leaving the page: the row then follows its job through the
+    // stream, and stays in view even when the job leaves the filter (killed, over) until the
+    // list is drawn again. Paused, the forms are sent as they are (the page is drawn again).
+    body.addEventListener("submit", function (ev) {
+      var form = ev.target;
+      if (paused || !/^\/app\/jobs\/\d+\/act$/.test(form.getAttribute("action") || "")) return;
+      ev.preventDefault();
+      var btn = ev.submitter, data = new URLSearchParams(new FormData(form));
+      if (btn && btn.name) data.append(btn.name, btn.value);
+      if (btn) btn.disabled = true;
+      function failed(text) { flash(text); if (btn) btn.disabled = false; }
+      fetch(form.getAttribute("action"), {
+        method: "POST", body: data, credentials: "same-origin", redirect: "manual",
+        headers: { "X-Requested-With": "fetch" }
+      }).then(function (r) {
+        if (r.status === 204) return;
+        if (r.type === "opaqueredirect") {
+          // The session is over: to the login page, back here afterwards.
+          location.assign("/app/login?next=" + encodeURIComponent(location.pathname + location.search));
+          return;
+        }
+        return r.text().then(function (html) {
+          var e = new DOMParser().parseFromString(html, "text/html").querySelector("[data-testid=error]");
+          failed(e ? e.textContent : "the request failed (" + r.status + ")");
+        });
+      }, function () { failed("the server could not be reached: try again"); });
+    });
+    follow(table, function () { return table.getAttribute("data-live"); }, {
       row: function (d) {
         if (paused || !d || !d.html) return;
         var old = document.getElementById("job-" + d.id);
@@ -124,7 +190,7 @@
       var p = document.getElementById("log-" + name);
       return p ? p.getAttribute("data-offset") : "0";
     }
-    follow(function () {
+    follow(section, function () {
       return section.getAttribute("data-live") + "&out=" + offset("god.log") + "&err=" + offset("god.err");
     }, {
       job: function (d) {
@@ -168,6 +234,20 @@
     });
   }
 
+  // xterm.js draws its theme and cell sizes with <style> elements it makes: the page's CSP
+  // allows those that carry this response's nonce, which they get as they are made (a nonce
+  // set once an element is in the page would not count).
+  function stampStyles(nonce) {
+    if (!nonce || document.__stamped) return;
+    document.__stamped = true;
+    var make = document.createElement;
+    document.createElement = function (tag, options) {
+      var el = make.call(document, tag, options);
+      if (String(tag).toLowerCase() === "style") el.setAttribute("nonce", nonce);
+      return el;
+    };
+  }
+
   // A shell in the running job, on click only (a shell is a real process).
   function terminal(button) {
     var box = document.getElementById("terminal");
@@ -175,6 +255,7 @@
     button.addEventListener("click", function () {
       button.disabled = true;
       status.textContent = "opening…";
+      stampStyles(button.getAttribute("data-style-nonce"));
       Promise.all([
         load("link", button.getAttribute("data-css")),
         load("script", button.getAttribute("data-xterm"))
@@ -193,6 +274,8 @@
           "&cols=" + term.cols + "&rows=" + term.rows;
         var ws = new WebSocket(url);
         ws.binaryType = "arraybuffer";
+        // A shell is not kept for a page the browser keeps after it was left.
+        window.addEventListener("pagehide", function () { ws.close(); });
         var encoder = new TextEncoder();
         ws.onopen = function () { status.textContent = "connected"; term.focus(); };
         ws.onmessage = function (e) {

@@ -13,11 +13,14 @@ pub fn bars(title: &str, bars: &[Bar], unit: &str, limit: Option<f64>) -> String
     const W: f64 = 640.0;
     const H: f64 = 160.0;
     const PAD: f64 = 24.0;
-    let max = bars
-        .iter()
-        .map(|b| b.value)
-        .chain(limit)
-        .fold(0.0_f64, f64::max);
+    // The top of the scale is a round figure the label can show: a day of 0.00003 cpu·h is a
+    // sliver under "0.01 cpu·h", not a full bar under "0 cpu·h".
+    let max = nice_ceiling(
+        bars.iter()
+            .map(|b| b.value)
+            .chain(limit)
+            .fold(0.0_f64, f64::max),
+    );
     let scale = if max > 0.0 { (H - PAD) / max } else { 0.0 };
     let n = bars.len().max(1) as f64;
     let slot = (W - PAD) / n;
@@ -69,6 +72,25 @@ pub fn bars(title: &str, bars: &[Bar], unit: &str, limit: Option<f64>) -> String
     out
 }
 
+/// The smallest of 1, 2 or 5 times a power of ten (0.01 at least: the labels' precision) that
+/// is not below `v`; 0 for nothing.
+fn nice_ceiling(v: f64) -> f64 {
+    if !(v.is_finite() && v > 0.0) {
+        return 0.0;
+    }
+    let v = v.max(0.01);
+    let mut step = 10f64.powf(v.log10().floor());
+    loop {
+        for m in [1.0, 2.0, 5.0] {
+            // A little slack: 3 must not become 5 through 2.9999999.
+            if m * step >= v * (1.0 - 1e-9) {
+                return m * step;
+            }
+        }
+        step *= 10.0;
+    }
+}
+
 /// A figure with at most two decimals, without trailing zeros.
 pub fn number(v: f64) -> String {
     let s = format!("{v:.2}");
@@ -104,7 +126,35 @@ mod tests {
             "cpu·h",
             Some(4.0),
         );
-        expect![[r##"<svg class="chart" viewBox="0 0 640 160" role="img" aria-label="cpu &lt;hours&gt;" xmlns="http://www.w3.org/2000/svg"><line x1="24" y1="136" x2="640" y2="136" stroke="#9aa4b1"/><rect x="54.8" y="102.0" width="246.4" height="34.0" fill="#1f5fae"><title>2026-12-01: 1 cpu·h</title></rect><rect x="362.8" y="17.0" width="246.4" height="119.0" fill="#1f5fae"><title>2026-12-02: 3.5 cpu·h</title></rect><line x1="24" y1="0.0" x2="640" y2="0.0" stroke="#b3261e" stroke-dasharray="6 4"><title>quota: 4 cpu·h</title></line><text x="24" y="160" font-size="11" fill="#5b6573">2026-12-01</text><text x="640" y="160" font-size="11" fill="#5b6573" text-anchor="end">2026-12-02</text><text x="0" y="12" font-size="11" fill="#5b6573">4 cpu·h</text></svg>"##]].assert_eq(&svg);
+        expect![[r##"<svg class="chart" viewBox="0 0 640 160" role="img" aria-label="cpu &lt;hours&gt;" xmlns="http://www.w3.org/2000/svg"><line x1="24" y1="136" x2="640" y2="136" stroke="#9aa4b1"/><rect x="54.8" y="108.8" width="246.4" height="27.2" fill="#1f5fae"><title>2026-12-01: 1 cpu·h</title></rect><rect x="362.8" y="40.8" width="246.4" height="95.2" fill="#1f5fae"><title>2026-12-02: 3.5 cpu·h</title></rect><line x1="24" y1="27.2" x2="640" y2="27.2" stroke="#b3261e" stroke-dasharray="6 4"><title>quota: 4 cpu·h</title></line><text x="24" y="160" font-size="11" fill="#5b6573">2026-12-01</text><text x="640" y="160" font-size="11" fill="#5b6573" text-anchor="end">2026-12-02</text><text x="0" y="12" font-size="11" fill="#5b6573">5 cpu·h</text></svg>"##]].assert_eq(&svg);
         assert!(bars("empty", &[], "h", None).ends_with("</svg>"));
+    }
+
+    #[test]
+    fn the_scale_ends_at_a_round_figure_the_label_can_show() {
+        for (v, top) in [
+            (0.0, 0.0),
+            (0.00003, 0.01),
+            (0.01, 0.01),
+            (0.3, 0.5),
+            (1.0, 1.0),
+            (3.5, 5.0),
+            (4.0, 5.0),
+            (20.0, 20.0),
+            (120.0, 200.0),
+        ] {
+            assert_eq!(nice_ceiling(v), top, "{v}");
+        }
+        let tiny = bars(
+            "cpu",
+            &[Bar {
+                label: "d".into(),
+                value: 0.00003,
+            }],
+            "cpu·h",
+            None,
+        );
+        assert!(tiny.contains(">0.01 cpu·h</text>"), "{tiny}");
+        assert!(tiny.contains("height=\"0.4\""), "a sliver: {tiny}");
     }
 }

@@ -94,6 +94,7 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/app/admin/audit", get(pages::admin::audit_page))
         .route("/app/events", get(live::events))
+        .layer(middleware::from_fn(session::keep_cookie))
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
@@ -105,13 +106,27 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
                        data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
                        form-action 'self'";
 
+/// [`CSP`], but for `<style>` elements that carry `nonce` (one per response): the terminal's
+/// xterm.js draws its theme and cell sizes with `<style>` elements it makes, which app.js
+/// stamps with the page's nonce. Inline `style` attributes and every other inline style stay
+/// refused.
+pub fn csp_with_style_nonce(nonce: &str) -> String {
+    CSP.replace(
+        "style-src 'self'",
+        &format!("style-src 'self' 'nonce-{nonce}'"),
+    )
+}
+
 async fn security_headers(request: axum::extract::Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // A page may have set its own, stricter or with its nonce (`csp_with_style_nonce`).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -12,8 +12,9 @@
 //!
 //! Every change event carries its change-log id; a page resumes after the last one it saw
 //! (`Last-Event-ID`, or `after=`). A page that missed more than [`BACKLOG`] changes gets `reset`
-//! and reloads. The session is checked again every [`RECHECK`], when the viewer's account
-//! changes and at logout (in this process, at once): the stream then sends `end` and closes.
+//! and reloads. The session is read again every [`RECHECK`] (another process may have ended
+//! it), at its expiry (unless it was used meanwhile), when the viewer's account changes, and
+//! at logout (in this process, at once): the stream then sends `end` and closes.
 
 use crate::error::WebError;
 use crate::filter::{JobFilter, Scope};
@@ -24,7 +25,7 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::stream::Stream;
+use axum::response::{IntoResponse, Response};
 use god_core::{JobId, Primary, Task};
 use god_server::access::visibility;
 use god_server::feed::Visibility;
@@ -133,17 +134,35 @@ fn parse_topic(viewer: &Viewer, raw: &str) -> Result<(Topic, Option<u64>), WebEr
 
 /// `GET /app/events?topic=…`.
 pub async fn events(
-    viewer: Viewer,
+    viewer: Result<Viewer, WebError>,
     State(state): State<WebState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
+) -> Result<Response, WebError> {
     if !same_origin(&headers) {
         return Err(WebError::Api(ApiError::new(
             StatusCode::FORBIDDEN,
             "this stream is for this site's pages",
         )));
     }
+    let (tx, rx) = mpsc::channel::<Event>(256);
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|e| (Ok::<_, Infallible>(e), rx))
+    });
+    let events = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    let viewer = match viewer {
+        Ok(v) => v,
+        // A page whose session ended before its stream (re)opened is told so, as a stream
+        // would have told it (a redirect to the login page is an error to an EventSource,
+        // which would try again for ever): one `end` event, and `X-God-Session: ended`.
+        Err(WebError::LoginNeeded { .. }) => {
+            let _ = tx
+                .send(Event::default().event("end").data("your session has ended"))
+                .await;
+            return Ok(([("x-god-session", "ended")], events).into_response());
+        }
+        Err(e) => return Err(e),
+    };
     let (topic, after) = parse_topic(&viewer, raw.as_deref().unwrap_or_default())?;
     if let Topic::Job { id, .. } = &topic {
         // The page's own job must be one the viewer may see (404 otherwise, as the API).
@@ -155,7 +174,6 @@ pub async fn events(
         .and_then(|v| v.trim().parse::<u64>().ok())
         .or(after);
     let view = visibility(&state.app, &viewer.caller).await?;
-    let (tx, rx) = mpsc::channel::<Event>(256);
     let follower = Follower {
         live: state.app.feed.subscribe(),
         ended: state.ended.subscribe(),
@@ -170,12 +188,7 @@ pub async fn events(
             let _ = why.send_to().await;
         }
     });
-    let events =
-        futures_util::stream::unfold(
-            rx,
-            |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
-        );
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(events.into_response())
 }
 
 /// Why a stream stops: the page went away, or the session no longer holds (said to the page).
@@ -244,6 +257,9 @@ impl Follower {
         recheck.tick().await;
         let mut stats = tokio::time::interval(STATS_EVERY);
         stats.tick().await;
+        // The session's own end: the stream closes then, not at the next recheck.
+        let expiry = tokio::time::sleep_until(self.expiry());
+        tokio::pin!(expiry);
         loop {
             tokio::select! {
                 got = self.live.recv() => match got {
@@ -260,17 +276,34 @@ impl Follower {
                 },
                 got = self.ended.recv() => {
                     if matches!(&got, Ok(h) if *h == self.viewer.session.id_hash) {
-                        return Err(self.ended("logged out"));
+                        return Err(self.ended("you have logged out"));
                     }
                 }
                 _ = recheck.tick() => self.recheck().await?,
+                () = &mut expiry => {
+                    self.recheck().await?;
+                    expiry.as_mut().reset(self.expiry());
+                }
                 _ = stats.tick() => self.tick().await?,
                 () = self.tx.closed() => return Ok(()),
             }
         }
     }
 
-    /// Does the session still hold (read again only when its known expiry has passed)?
+    /// When the session expires, unless it is used again (then read again, and later).
+    fn expiry(&self) -> tokio::time::Instant {
+        let left = self.viewer.session.expires - god_server::clock::now();
+        let wait = if left.is_finite() && left > 0.0 {
+            // Just past it, so that the session is over when read.
+            Duration::from_secs_f64(left + 0.05)
+        } else {
+            RECHECK
+        };
+        tokio::time::Instant::now() + wait
+    }
+
+    /// Does the session still hold (read again from the database: another process may have
+    /// ended it, or moved its expiry)?
     async fn recheck(&mut self) -> Result<(), Stop> {
         let now = self.state.app.clock.now();
         if self.viewer.session.expires > now {
@@ -281,7 +314,7 @@ impl Follower {
                 self.viewer.session = s;
                 Ok(())
             }
-            Ok(None) => Err(self.ended("your session has expired: log in again")),
+            Ok(None) => Err(self.ended("your session has expired")),
             Err(_) => Ok(()),
         }
     }
@@ -292,7 +325,7 @@ impl Follower {
         app.users.forget(self.viewer.login());
         match god_server::web_session::holds(app, &self.viewer.session.id_hash).await {
             Ok(Some(_)) => {}
-            Ok(None) => return Err(self.ended("your session has ended: log in again")),
+            Ok(None) => return Err(self.ended("your session has ended")),
             Err(_) => return Ok(()),
         }
         match app.store.get_user(self.viewer.login()).await {

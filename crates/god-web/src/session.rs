@@ -4,10 +4,51 @@
 use crate::error::WebError;
 use crate::WebState;
 use axum::extract::FromRequestParts;
+use axum::extract::Request;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use god_server::access::{session_caller, Caller};
 use god_store::WebSession;
+use std::sync::{Arc, Mutex};
+
+/// The expiry of the session a request was served with, for [`keep_cookie`] (set by the
+/// [`Viewer`] extractor).
+#[derive(Clone, Default)]
+pub struct SessionKept(Arc<Mutex<Option<f64>>>);
+
+impl SessionKept {
+    fn set(&self, expires: f64) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(expires);
+        }
+    }
+
+    fn take(&self) -> Option<f64> {
+        self.0.lock().ok().and_then(|mut s| s.take())
+    }
+}
+
+/// Middleware: a response to a request made with a session that holds sends its cookie again
+/// with the seconds the session has left (its expiry moves as it is used; the cookie's set at
+/// login would else end it in the browser `session_timeout` after the login).
+pub async fn keep_cookie(mut request: Request, next: Next) -> Response {
+    let kept = SessionKept::default();
+    request.extensions_mut().insert(kept.clone());
+    let id = god_server::web_session::id_from(request.headers());
+    let mut response = next.run(request).await;
+    if let (Some(id), Some(expires)) = (id, kept.take()) {
+        let left = (expires - god_server::clock::now()).ceil();
+        if left >= 1.0 && !response.headers().contains_key(header::SET_COOKIE) {
+            let cookie = god_server::web_session::cookie(&id, left as u64);
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, v);
+            }
+        }
+    }
+    response
+}
 
 /// The logged-in, active user of a page.
 pub struct Viewer {
@@ -73,6 +114,10 @@ impl FromRequestParts<WebState> for Viewer {
             }
             Err(e) => return Err(e.into()),
         };
+        // The session holds: its cookie is sent again with the response.
+        if let Some(kept) = parts.extensions.get::<SessionKept>() {
+            kept.set(session.expires);
+        }
         if caller.user.inactive_guest() {
             return Err(WebError::WaitingGuest {
                 login: caller.user.login,

@@ -465,6 +465,14 @@ fn web_verdict(r: &reqwest::blocking::Response) -> Want {
     if r.status() == StatusCode::SEE_OTHER && to_login {
         return Unauthorized;
     }
+    // A live stream opened without a session that holds says only that it ended.
+    let ended = r
+        .headers()
+        .get("x-god-session")
+        .is_some_and(|v| v.as_bytes() == b"ended");
+    if r.status() == StatusCode::OK && ended {
+        return Unauthorized;
+    }
     verdict(r.status())
 }
 

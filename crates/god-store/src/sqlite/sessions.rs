@@ -1,6 +1,6 @@
 //! Browser sessions of the web UI (`web_sessions` table).
 
-use super::{SqliteStore, BEGIN};
+use super::{events, SqliteStore, BEGIN};
 use crate::{StoreError, WebSession};
 use sqlx::Row;
 
@@ -64,18 +64,35 @@ impl crate::SessionStore for SqliteStore {
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM web_sessions WHERE id_hash = ?")
-            .bind(id_hash)
-            .execute(&self.write)
-            .await?;
+        let mut tx = self.write.begin_with(BEGIN).await?;
+        let login: Option<String> =
+            sqlx::query_scalar("DELETE FROM web_sessions WHERE id_hash = ? RETURNING login")
+                .bind(id_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        // Its live views, in any process, learn it from the change log.
+        let last = match &login {
+            Some(l) => events::account_changed(&mut tx, l).await?,
+            None => None,
+        };
+        tx.commit().await?;
+        self.published(last);
         Ok(())
     }
 
     async fn delete_sessions_of(&self, login: &str) -> Result<u64, StoreError> {
+        let mut tx = self.write.begin_with(BEGIN).await?;
         let done = sqlx::query("DELETE FROM web_sessions WHERE login = ?")
             .bind(login)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        let last = if done.rows_affected() > 0 {
+            events::account_changed(&mut tx, login).await?
+        } else {
+            None
+        };
+        tx.commit().await?;
+        self.published(last);
         Ok(done.rows_affected())
     }
 }

@@ -541,8 +541,17 @@ async fn web_sessions_are_kept_touched_and_ended() {
     s.touch_session("a", 1050.0, 1150.0).await.unwrap();
     let a = s.get_session("a").await.unwrap().unwrap();
     assert_eq!((a.last_seen, a.expires), (1050.0, 1150.0));
+    let before = s.last_change().await.unwrap();
     s.delete_session("b").await.unwrap();
     assert_eq!(s.get_session("b").await.unwrap(), None);
+    let told = s.changes_since(before, 10).await.unwrap();
+    assert_eq!(
+        told.iter()
+            .map(|c| (c.kind, c.user.as_deref()))
+            .collect::<Vec<_>>(),
+        [(ChangeKind::Account, Some("alice"))],
+        "a logout is a change of the account"
+    );
     // A new session sweeps those that had ended by its creation.
     s.create_session(&session("d", "dan", 1140.0))
         .await

@@ -111,6 +111,8 @@ struct JobPage {
     raw: String,
     can_stats: bool,
     can_terminal: bool,
+    /// The nonce of this response's CSP for the terminal's style elements.
+    style_nonce: String,
     csrf: String,
     /// The terminal's script, its fit addon and its style (loaded when it is opened).
     xterm: [String; 3],
@@ -118,6 +120,8 @@ struct JobPage {
     state: &'static str,
     /// Requirements that may change while it waits or runs (`dynamic_fields`): name, value.
     dynamic: Vec<(String, String)>,
+    /// The change-log id the page was drawn at (its live stream resumes after it).
+    live_after: u64,
 }
 
 /// The facts of a job that are not its timeline.
@@ -280,6 +284,8 @@ pub async fn page(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let app = &state.app;
+    // Read before the job: its live stream goes on from here (see the job list).
+    let live_after = app.store.last_change().await?;
     let axum::Json(task) =
         tasks::show(viewer.caller.clone(), State(app.clone()), Path(id.clone())).await?;
     let caps = app.capabilities_of(&task);
@@ -307,6 +313,11 @@ pub async fn page(
         .clone()
         .or_else(|| app.executors().first().map(|(n, _)| n.clone()))
         .unwrap_or_default();
+    let can_terminal =
+        running && task.container.id.is_some() && caps.terminal && !task.container.root;
+    // The terminal's own style elements are allowed by this response's nonce (see
+    // `crate::csp_with_style_nonce`).
+    let style_nonce = can_terminal.then(god_server::auth::new_apikey);
     let page = JobPage {
         chrome: Chrome::new(&viewer, format!("Job {id}"), "jobs"),
         id,
@@ -321,10 +332,8 @@ pub async fn page(
         cli,
         raw: serde_json::to_string_pretty(&task).unwrap_or_default(),
         can_stats: running && caps.stats,
-        can_terminal: running
-            && task.container.id.is_some()
-            && caps.terminal
-            && !task.container.root,
+        can_terminal,
+        style_nonce: style_nonce.clone().unwrap_or_default(),
         csrf: viewer.session.csrf.clone(),
         xterm: [
             crate::assets::url("xterm.js"),
@@ -348,8 +357,17 @@ pub async fn page(
         } else {
             Vec::new()
         },
+        live_after,
     };
-    render(&page)
+    let mut response = render(&page)?;
+    if let Some(nonce) = style_nonce {
+        if let Ok(v) = HeaderValue::from_str(&crate::csp_with_style_nonce(&nonce)) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -360,11 +378,13 @@ pub struct ActForm {
     back: String,
 }
 
-/// `POST /app/jobs/{id}/act`: one request, then back where the form was.
+/// `POST /app/jobs/{id}/act`: one request, then back where the form was; asked by the list's
+/// script (`X-Requested-With: fetch`), 204 and the page stays (its stream shows the change).
 pub async fn act(
     viewer: Viewer,
     State(state): State<WebState>,
     Path(id): Path<u64>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<ActForm>,
 ) -> Result<Response, WebError> {
     viewer.check_csrf(&form.csrf)?;
@@ -374,6 +394,12 @@ pub async fn act(
         )
     })?;
     request(&state.app, &viewer.caller, JobId(id), action).await?;
+    if headers
+        .get("x-requested-with")
+        .is_some_and(|v| v.as_bytes() == b"fetch")
+    {
+        return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
+    }
     let back = if action == Action::Purge {
         // The job is gone: back to the list.
         "/app/jobs".to_string()

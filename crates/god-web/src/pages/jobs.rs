@@ -122,6 +122,8 @@ struct JobsPage {
     query: String,
     /// The next page's link, when there are more.
     older: Option<String>,
+    /// The change-log id the page was drawn at (its live stream resumes after it).
+    live_after: u64,
     show_owner: bool,
     states: Vec<(&'static str, bool, String)>,
     scopes: Vec<(&'static str, bool, String)>,
@@ -257,6 +259,9 @@ pub async fn list(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Response, WebError> {
     let filter = parse_filter(&viewer, raw.as_deref())?;
+    // Read before the jobs: the live stream goes on from here, so that no change between this
+    // page and its stream is lost (one seen twice is drawn twice, the same).
+    let live_after = state.app.store.last_change().await?;
     let page = fetch(&state.app, &viewer.caller, &filter, PAGE).await?;
     let now = state.app.clock.now();
     let rows: Vec<Row> = page
@@ -324,6 +329,7 @@ pub async fn list(
         rows,
         query,
         older,
+        live_after,
         states,
         scopes,
         actions: Action::ALL.to_vec(),

@@ -2,6 +2,7 @@
 //! to it over HTTP, the way users do.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod browser;
 pub mod oidc;
 pub mod transcript;
 
