@@ -714,7 +714,7 @@ fn a_terminal_in_a_running_job_is_its_users_shell() {
 
 /// Links to pages that are not built yet: each must still answer 404 (when one is built, this
 /// test says so, and it leaves the list).
-const NOT_BUILT_YET: &[&str] = &["/app/admin/audit"];
+const NOT_BUILT_YET: &[&str] = &[];
 
 #[test]
 fn every_page_an_administrator_can_reach_opens_cleanly() {
@@ -813,4 +813,84 @@ fn every_page_an_administrator_can_reach_opens_cleanly() {
         assert!(seen.contains(p), "{p} was not reached: {seen:?}");
     }
     assert!(seen.contains(&format!("/app/jobs/{done}")), "{seen:?}");
+}
+
+#[test]
+fn an_administrator_creates_a_project_and_its_member_sees_it() {
+    let (srv, _key) = server_with_user("ui-project", "ivy", 2810, "");
+    let Some(admin) = Browser::start("project-admin") else {
+        return;
+    };
+    admin.login_apikey(&srv.url, "admin", &srv.admin_key);
+    admin.goto(&format!("{}/app/admin/projects", srv.url));
+    admin.fill("[data-testid=project-id]", "genomics");
+    admin.fill("[data-testid=project-members]", "ivy");
+    admin.screenshot("form");
+    admin.click("[data-testid=create-project]");
+    admin.wait_for("[data-testid=project-genomics]");
+    admin.screenshot("created");
+
+    // The member submits to it from the form, and finds it on their account page.
+    let Some(ivy) = Browser::start("project-member") else {
+        return;
+    };
+    ivy.login_password(&srv.url, "ivy", PASSWORD);
+    ivy.goto(&format!("{}/app/submit", srv.url));
+    ivy.wait_for("#f-project option[value=genomics]");
+    ivy.js(
+        "document.getElementById('f-project').value = 'genomics'; return null;",
+        vec![],
+    );
+    ivy.fill("#f-name", "in the project");
+    ivy.fill("#f-image", "native");
+    ivy.fill("#f-command", "true");
+    ivy.screenshot("submit");
+    ivy.click("[data-testid=submit]");
+    ivy.wait_text_contains("[data-testid=job-state]", "done");
+    ivy.wait_text_contains("p.sub", "project genomics");
+    ivy.goto(&format!("{}/app/me", srv.url));
+    ivy.wait_text_contains("[data-testid=account]", "genomics");
+    ivy.screenshot("account");
+}
+
+#[test]
+fn maintenance_mode_holds_a_job_back_and_releases_it() {
+    let (srv, key) = server_with_user("ui-maintenance", "max", 2811, "");
+    let Some(admin) = Browser::start("maintenance-admin") else {
+        return;
+    };
+    admin.login_apikey(&srv.url, "admin", &srv.admin_key);
+    admin.goto(&format!("{}/app/admin/system", srv.url));
+    admin.fill("[data-testid=maintenance-message]", "disk swap until noon");
+    admin.click("[data-testid=maintenance-on]");
+    admin.wait_text_contains("[data-testid=maintenance-state]", "disk swap until noon");
+    admin.screenshot("on");
+
+    // The user sees the banner and a job that waits for it, live.
+    let Some(b) = Browser::start("maintenance-user") else {
+        return;
+    };
+    b.login_password(&srv.url, "max", PASSWORD);
+    b.wait_text_contains("[data-testid=banner]", "disk swap until noon");
+    let max = srv.client("max", &key);
+    let id = max.submit("native", "true", json!({}));
+    let reason = format!("[data-testid=reason-{id}]");
+    b.wait_text_contains(&reason, "maintenance");
+    b.screenshot("held");
+    // Held for real: still pending a while later.
+    std::thread::sleep(Duration::from_secs(2));
+    let (_, job) = max.get(&format!("/api/1.0/task/{id}"));
+    assert_eq!(job["status"]["primary"], "pending", "{job}");
+
+    admin.click("[data-testid=maintenance-off]");
+    admin.wait_text_contains("[data-testid=maintenance-state]", "Off");
+    // The banner goes and the job runs, without the user reloading.
+    b.wait_attr(&format!("tr[data-testid=job-{id}]"), "data-state", |s| {
+        s == "ok"
+    });
+    b.wait_until("the banner to go", WAIT, |b| {
+        (b.js("return document.getElementById('banner').hidden;", vec![]) == json!(true))
+            .then_some(())
+    });
+    b.screenshot("released");
 }
