@@ -606,11 +606,22 @@ fn an_administrator_activates_a_waiting_guest_from_the_admin_page() {
     });
     admin.screenshot("activated");
 
-    // The guest's next page is theirs.
+    // The guest's next page is theirs, and their job runs.
     guest.reload();
     guest.wait_for("[data-testid=jobs]");
     guest.wait_text_contains("[data-testid=whoami]", "guest-hugo");
     guest.screenshot("in");
+    guest.goto(&format!("{}/app/submit", srv.url));
+    guest.fill("#f-image", "native");
+    guest.fill("#f-command", "id -u");
+    guest.click("[data-testid=submit]");
+    guest.wait_text_for(
+        "[data-testid=job-state]",
+        "done",
+        Duration::from_secs(30),
+        |t| t == "done",
+    );
+    guest.screenshot("job");
 }
 
 #[test]
